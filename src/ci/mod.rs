@@ -1,0 +1,148 @@
+//! Stage 1 — where are we: detect the CI provider and read the [`Context`] of this run.
+//!
+//! Input is an [`Env`] map plus, on GitHub-style CIs, the event payload file named by
+//! `GITHUB_EVENT_PATH`. This stage never calls an API and never reads the process environment;
+//! what the environment cannot tell stays `None` (the reporters may ask the forge later).
+//! Rules and sources: `CONTRIBUTING.md` and the CI reference in the repository docs.
+
+use serde::Serialize;
+
+use crate::env::Env;
+
+mod detect;
+
+pub use detect::detect;
+
+/// The CI provider ferry runs in (a closed set).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ci {
+    Github,
+    Forgejo,
+    Gitea,
+    Gitlab,
+    Bitbucket,
+    Jenkins,
+    Circleci,
+    AzurePipelines,
+    Buildkite,
+    Woodpecker,
+    Drone,
+    Travis,
+    /// Not in CI: a terminal.
+    Local,
+}
+
+impl Ci {
+    /// The name used in `ferry context` and in events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ci::Github => "github",
+            Ci::Forgejo => "forgejo",
+            Ci::Gitea => "gitea",
+            Ci::Gitlab => "gitlab",
+            Ci::Bitbucket => "bitbucket",
+            Ci::Jenkins => "jenkins",
+            Ci::Circleci => "circleci",
+            Ci::AzurePipelines => "azure-pipelines",
+            Ci::Buildkite => "buildkite",
+            Ci::Woodpecker => "woodpecker",
+            Ci::Drone => "drone",
+            Ci::Travis => "travis",
+            Ci::Local => "local",
+        }
+    }
+}
+
+/// The forge hosting the repository (where reports go).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Forge {
+    Github,
+    Gitlab,
+    Gitea,
+    Forgejo,
+    Bitbucket,
+    Azure,
+}
+
+/// A pull request (GitHub, Gitea, Forgejo, Bitbucket) or merge request (GitLab).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeRequest {
+    /// The number people see (GitLab: the IID, never the instance-wide id).
+    pub number: Option<u64>,
+    pub source_branch: Option<String>,
+    pub target_branch: Option<String>,
+    /// `None` when the CI gives no signal; a deleted head repository counts as a fork.
+    pub is_fork: Option<bool>,
+}
+
+/// What ferry knows about this CI run. Serialises to exactly the public `ferry context --json`
+/// fields; the `#[serde(skip)]` fields are for the reporters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Context {
+    pub ci: Ci,
+    pub forge: Option<Forge>,
+    /// The forge's REST base, from the CI's variables (never assumed).
+    pub api_url: Option<String>,
+    /// `owner/name` of the repository the change targets.
+    pub repository: Option<String>,
+    /// The commit the author pushed: for a change request the head, never a synthetic merge commit.
+    pub sha: Option<String>,
+    /// Short branch or tag name; for a change request, the source branch.
+    pub ref_name: Option<String>,
+    pub is_tag: bool,
+    pub change_request: Option<ChangeRequest>,
+    /// The most specific human link to this job (or run).
+    pub job_url: Option<String>,
+    /// Provider-specific identifiers the reporters need (not part of the public JSON).
+    #[serde(skip)]
+    pub run: RunInfo,
+    /// Things detection noticed but could not resolve (missing event file, …), for `ferry context`.
+    #[serde(skip)]
+    pub notes: Vec<String>,
+}
+
+/// Provider-specific identifiers, kept out of `ferry context --json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunInfo {
+    /// GitHub: `GITHUB_EVENT_NAME`; GitLab: `CI_PIPELINE_SOURCE`.
+    pub event: Option<String>,
+    /// The forge's web base (`GITHUB_SERVER_URL`, `CI_SERVER_URL`).
+    pub server_url: Option<String>,
+    /// GitHub `GITHUB_RUN_ID`; GitLab `CI_PIPELINE_ID`.
+    pub run_id: Option<String>,
+    /// GitHub `GITHUB_RUN_ATTEMPT`.
+    pub run_attempt: Option<String>,
+    /// GitLab `CI_JOB_ID`.
+    pub job_id: Option<String>,
+    /// GitLab `CI_PROJECT_ID` (where the pipeline runs; the fork for fork MRs run in the fork).
+    pub project_id: Option<String>,
+    /// GitLab `CI_MERGE_REQUEST_PROJECT_ID` (the MR's target project, where notes go).
+    pub change_request_project_id: Option<String>,
+    /// GitLab `CI_OPEN_MERGE_REQUESTS` (branch pipelines), as `group/proj!iid` items.
+    pub open_change_requests: Vec<String>,
+    /// The commit the CI checked out when it differs from `sha` (a merge commit).
+    pub checkout_sha: Option<String>,
+    /// GitHub: `issue_comment` on a pull request — the head SHA needs an API call.
+    pub sha_needs_lookup: bool,
+}
+
+impl Context {
+    /// The context of a run outside any CI, with nothing known.
+    pub fn local() -> Self {
+        Self {
+            ci: Ci::Local,
+            forge: None,
+            api_url: None,
+            repository: None,
+            sha: None,
+            ref_name: None,
+            is_tag: false,
+            change_request: None,
+            job_url: None,
+            run: RunInfo::default(),
+            notes: Vec::new(),
+        }
+    }
+}
