@@ -16,4 +16,11 @@
 
 pub mod ci;
 pub mod env;
+pub mod error;
+pub mod exit;
+pub mod platform;
+pub mod report;
 pub mod sim;
+
+pub use error::{Error, Result};
+pub use exit::ExitCode;

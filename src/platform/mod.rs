@@ -1,0 +1,13 @@
+//! Stage 4 — do the work: the platform interface, its backends, and the engine that drives them.
+//!
+//! A backend knows one platform's API (trigger, resolve, status, logs, cancel). The engine knows
+//! everything shared: polling with back-off and jitter, `Retry-After`, safe retries, timeouts,
+//! heartbeats, cancellation. The engine reports only through [`Event`]s; it never imports `report`.
+
+pub mod event;
+pub mod outcome;
+
+pub use event::{
+    CancelReason, Emitter, Event, EVENTS_SCHEMA, Level, Phase, PhaseOutcome, StateClass, Status,
+};
+pub use outcome::{Command, RunOutcome};

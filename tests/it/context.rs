@@ -1,0 +1,1 @@
+//! Context detection over real CI payloads and documented variables.
