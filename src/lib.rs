@@ -15,11 +15,13 @@
 //! embedding program (a UI, a test) can drive the whole flow and consume its [`platform::Event`]s.
 
 pub mod ci;
+pub mod config;
 pub mod env;
 pub mod error;
 pub mod exit;
 pub mod platform;
 pub mod report;
+pub mod secret;
 pub mod sim;
 
 pub use error::{Error, Result};

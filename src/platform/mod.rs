@@ -11,3 +11,8 @@ pub use event::{
     CancelReason, Emitter, Event, EVENTS_SCHEMA, Level, Phase, PhaseOutcome, StateClass, Status,
 };
 pub use outcome::{Command, RunOutcome};
+
+pub mod backend;
+pub mod http;
+
+pub use backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};

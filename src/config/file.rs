@@ -1,0 +1,146 @@
+//! `ferry.toml`: the settings file, with the platform description.
+//!
+//! Unknown keys are errors (a typo must not silently do nothing), and secrets are refused here:
+//! they come only from the environment or files.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::layer::{Layer, SECRET_SETTINGS};
+use crate::error::{Error, Result};
+use crate::platform::http::spec::{PhaseSpec, PlatformSpec};
+
+/// The parsed settings file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub environment: Option<toml::Value>,
+    pub token_file: Option<toml::Value>,
+    pub platform_url: Option<toml::Value>,
+    pub platform_token_file: Option<toml::Value>,
+    pub pr_number: Option<toml::Value>,
+    pub sha: Option<toml::Value>,
+    pub timeout: Option<toml::Value>,
+    pub detach: Option<toml::Value>,
+    pub comment: Option<toml::Value>,
+    pub fail_on_report_error: Option<toml::Value>,
+    /// Secrets are refused with a message; declared so the message can be specific.
+    pub token: Option<toml::Value>,
+    pub platform_token: Option<toml::Value>,
+    /// Constants for templates, as `{{ vars.<name> }}`.
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+    pub platform: Option<PlatformSpec>,
+    pub build: Option<PhaseSpec>,
+    pub deploy: Option<PhaseSpec>,
+    pub stop: Option<PhaseSpec>,
+}
+
+impl FileConfig {
+    /// Parses a settings file's text; `path` is only for messages.
+    pub fn parse(text: &str, path: &str) -> Result<Self> {
+        // Checked before parsing, so that a syntax error quoting the line cannot echo a secret.
+        for line in text.lines() {
+            let key = line.trim_start().split('=').next().unwrap_or("").trim();
+            if let Some(name) = SECRET_SETTINGS.iter().find(|n| **n == key) {
+                return Err(secret_in_file(name, path));
+            }
+        }
+        let file: FileConfig = toml::from_str(text).map_err(|e| Error::ConfigFile {
+            path: path.to_string(),
+            message: format!(
+                "{}\n  fix: correct the key or value named above (the README lists every key)",
+                e.to_string().trim_end()
+            ),
+        })?;
+        for (name, value) in [("token", &file.token), ("platform_token", &file.platform_token)] {
+            if value.is_some() {
+                return Err(secret_in_file(name, path));
+            }
+        }
+        Ok(file)
+    }
+
+    /// Reads the file at `path`. A missing file is `Ok(None)` unless `required`.
+    pub fn load(path: &Path, required: bool) -> Result<Option<Self>> {
+        let shown = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, &shown).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
+            Err(e) => Err(Error::ConfigFile {
+                path: shown,
+                message: format!(
+                    "cannot read the settings file: {e}\n  fix: check `config` (--config / FERRY_CONFIG) names an existing ferry.toml"
+                ),
+            }),
+        }
+    }
+
+    /// The plain settings of the file as a [`Layer`].
+    pub fn layer(&self) -> Layer {
+        Layer {
+            config: None,
+            environment: text(self.environment.as_ref()),
+            token: None,
+            token_file: text(self.token_file.as_ref()),
+            platform_url: text(self.platform_url.as_ref()),
+            platform_token: None,
+            platform_token_file: text(self.platform_token_file.as_ref()),
+            pr_number: text(self.pr_number.as_ref()),
+            sha: text(self.sha.as_ref()),
+            timeout: text(self.timeout.as_ref()),
+            detach: text(self.detach.as_ref()),
+            comment: text(self.comment.as_ref()),
+            fail_on_report_error: text(self.fail_on_report_error.as_ref()),
+        }
+    }
+}
+
+fn secret_in_file(name: &str, path: &str) -> Error {
+    Error::ConfigFile {
+        path: path.to_string(),
+        message: format!(
+            "`{name}` is a secret and is not read from the settings file\n  fix: remove it and set FERRY_{} in the environment (a CI secret), or put it in a file named by `{name}_file`",
+            name.to_uppercase()
+        ),
+    }
+}
+
+/// A scalar TOML value as text (`true`, `42`, `"x"` → `x`); tables and arrays as TOML.
+pub(crate) fn text(value: Option<&toml::Value>) -> Option<String> {
+    value.map(|v| match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = FileConfig::parse("enviroment = \"x\"\n", "ferry.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("enviroment"), "{msg}");
+        assert!(msg.contains("ferry.toml"), "{msg}");
+    }
+
+    #[test]
+    fn secrets_are_refused() {
+        let err = FileConfig::parse("token = \"ghp_x\"\n", "ferry.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("FERRY_TOKEN"), "{msg}");
+        assert!(!msg.contains("ghp_x"), "{msg}");
+    }
+
+    #[test]
+    fn scalars_become_text() {
+        let f = FileConfig::parse("detach = true\npr_number = 42\n", "f").unwrap();
+        let l = f.layer();
+        assert_eq!(l.detach.as_deref(), Some("true"));
+        assert_eq!(l.pr_number.as_deref(), Some("42"));
+    }
+}

@@ -1,0 +1,62 @@
+//! Stage 2 — what was asked: raw inputs from four sources, merged and validated into [`Settings`].
+//!
+//! Precedence: flags > `FERRY_*` > `INPUT_*` (inside a GitHub Action) > `ferry.toml` > defaults.
+//! Validation happens before anything is triggered and names the setting, its source, the problem
+//! and the fix. This stage never reads the process environment and never imports `report`.
+
+pub mod file;
+pub mod layer;
+pub mod settings;
+
+use std::path::{Path, PathBuf};
+
+pub use file::FileConfig;
+pub use layer::{Layer, RawSettings, SourceKind};
+pub use settings::{CommentMode, Settings};
+
+use crate::env::Env;
+use crate::error::Result;
+
+/// Everything the user asked for: validated settings and the parsed file (if any).
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub file: Option<FileConfig>,
+}
+
+/// Reads every source and validates. `flags` is the command line's layer; `cwd` resolves the
+/// default `ferry.toml`.
+pub fn load(env: &Env, flags: Layer, cwd: &Path) -> Result<Loaded> {
+    let env_layer = layer::from_env(env)?;
+    let inputs = layer::from_inputs(env)?;
+    // The file's path itself comes from the other sources.
+    let chosen = flags
+        .config
+        .clone()
+        .filter(|s| !s.is_empty())
+        .or_else(|| env_layer.config.clone().filter(|s| !s.is_empty()))
+        .or_else(|| inputs.config.clone().filter(|s| !s.is_empty()));
+    let path = chosen
+        .as_deref()
+        .map_or_else(|| cwd.join("ferry.toml"), |p| cwd.join(p));
+    let file = FileConfig::load(&path, chosen.is_some())?;
+    let shown = path_for_messages(&path, cwd);
+    let mut layers = vec![
+        (flags, SourceKind::Flags),
+        (env_layer, SourceKind::Env),
+        (inputs, SourceKind::Inputs),
+    ];
+    if let Some(f) = &file {
+        layers.push((f.layer(), SourceKind::File(shown)));
+    }
+    let raw = RawSettings::merge(layers)?;
+    let settings = Settings::validate(&raw, path)?;
+    Ok(Loaded { settings, file })
+}
+
+fn path_for_messages(path: &Path, cwd: &Path) -> String {
+    path.strip_prefix(cwd)
+        .map_or_else(|_| path.to_path_buf(), PathBuf::from)
+        .display()
+        .to_string()
+}

@@ -1,0 +1,236 @@
+//! Validated settings: typed values, checked before anything is triggered.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use super::layer::{RawSettings, RawValue};
+use crate::error::{Error, Result};
+use crate::secret::SecretString;
+
+/// How the pull/merge-request comment is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommentMode {
+    /// One sticky comment, updated in place (default).
+    #[default]
+    Update,
+    /// A new comment for every run.
+    New,
+    /// No comment.
+    Off,
+}
+
+/// Every setting, validated and typed.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub config: PathBuf,
+    pub environment: Option<String>,
+    pub token: Option<SecretString>,
+    pub platform_url: Option<Url>,
+    pub platform_token: Option<SecretString>,
+    pub pr_number: Option<u64>,
+    pub sha: Option<String>,
+    pub timeout: Duration,
+    pub detach: bool,
+    pub comment: CommentMode,
+    pub fail_on_report_error: bool,
+}
+
+/// The overall time limit when none is set.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+impl Settings {
+    /// Validates raw settings. `config` is the settings file already chosen.
+    pub fn validate(raw: &RawSettings, config: PathBuf) -> Result<Self> {
+        let token = secret(raw, "token", "token_file")?;
+        let platform_token = secret(raw, "platform_token", "platform_token_file")?;
+        Ok(Self {
+            config,
+            environment: raw
+                .get("environment")
+                .map(|v| environment(v).map(|()| v.value.trim().to_string()))
+                .transpose()?,
+            token,
+            platform_url: raw.get("platform_url").map(platform_url).transpose()?,
+            platform_token,
+            pr_number: raw.get("pr_number").map(pr_number).transpose()?,
+            sha: raw.get("sha").map(sha).transpose()?,
+            timeout: raw
+                .get("timeout")
+                .map(|v| duration(v, "timeout"))
+                .transpose()?
+                .unwrap_or(DEFAULT_TIMEOUT),
+            detach: raw.get("detach").map(|v| boolean(v, "detach")).transpose()?.unwrap_or(false),
+            comment: raw.get("comment").map(comment).transpose()?.unwrap_or_default(),
+            fail_on_report_error: raw
+                .get("fail_on_report_error")
+                .map(|v| boolean(v, "fail_on_report_error"))
+                .transpose()?
+                .unwrap_or(false),
+        })
+    }
+}
+
+fn invalid(name: &str, raw: &RawValue, problem: String, hint: &str) -> Error {
+    Error::InvalidSetting {
+        name: name.to_string(),
+        source_name: raw.source.to_string(),
+        problem,
+        hint: hint.to_string(),
+    }
+}
+
+fn environment(raw: &RawValue) -> Result<()> {
+    let v = raw.value.trim();
+    let ok = v.len() <= 255
+        && v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ' '));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "environment",
+            raw,
+            format!("{v:?} has characters an environment name cannot have"),
+            "use letters, digits, spaces and - _ . / (at most 255), e.g. staging or review/42",
+        ))
+    }
+}
+
+/// Parses a human duration such as `90s`, `30m` or `1h30m`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    humantime::parse_duration(text.trim())
+        .ok()
+        .filter(|d| !d.is_zero())
+}
+
+fn duration(raw: &RawValue, name: &str) -> Result<Duration> {
+    parse_duration(&raw.value).ok_or_else(|| {
+        invalid(
+            name,
+            raw,
+            format!("{:?} is not a duration", raw.value),
+            "use a positive duration with a unit, like 90s, 30m or 1h30m",
+        )
+    })
+}
+
+/// Parses a boolean the way GitHub's `core.getBooleanInput` does, plus `1`/`0`.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim() {
+        "true" | "True" | "TRUE" | "1" => Some(true),
+        "false" | "False" | "FALSE" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn boolean(raw: &RawValue, name: &str) -> Result<bool> {
+    parse_bool(&raw.value).ok_or_else(|| {
+        invalid(
+            name,
+            raw,
+            format!("{:?} is not a boolean", raw.value),
+            "use true or false",
+        )
+    })
+}
+
+fn comment(raw: &RawValue) -> Result<CommentMode> {
+    match raw.value.trim() {
+        "update" => Ok(CommentMode::Update),
+        "new" => Ok(CommentMode::New),
+        "off" => Ok(CommentMode::Off),
+        other => Err(invalid(
+            "comment",
+            raw,
+            format!("{other:?} is not a comment mode"),
+            "use update (one sticky comment), new (a comment per run) or off",
+        )),
+    }
+}
+
+fn pr_number(raw: &RawValue) -> Result<u64> {
+    let v = raw.value.trim().trim_start_matches('#').trim_start_matches('!');
+    v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        invalid(
+            "pr_number",
+            raw,
+            format!("{:?} is not a pull/merge request number", raw.value),
+            "use the number shown in the forge (GitLab: the MR IID), e.g. 42",
+        )
+    })
+}
+
+fn sha(raw: &RawValue) -> Result<String> {
+    let v = raw.value.trim();
+    if (7..=64).contains(&v.len()) && v.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(v.to_ascii_lowercase())
+    } else {
+        Err(invalid(
+            "sha",
+            raw,
+            format!("{v:?} is not a commit SHA"),
+            "use the full 40-character hexadecimal commit id (e.g. from `git rev-parse HEAD`)",
+        ))
+    }
+}
+
+fn platform_url(raw: &RawValue) -> Result<Url> {
+    let v = raw.value.trim();
+    let url = Url::parse(v).map_err(|e| {
+        invalid(
+            "platform_url",
+            raw,
+            format!("{v:?} is not a URL ({e})"),
+            "use an absolute http(s) URL such as https://paas.example.com/api",
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(
+            "platform_url",
+            raw,
+            format!("{v:?} is not an http(s) URL with a host"),
+            "use an absolute http(s) URL such as https://paas.example.com/api",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            "platform_url",
+            raw,
+            "the URL carries credentials".into(),
+            "remove user:password@ from the URL and set FERRY_PLATFORM_TOKEN instead",
+        ));
+    }
+    Ok(url)
+}
+
+fn secret(raw: &RawSettings, name: &str, file_name: &str) -> Result<Option<SecretString>> {
+    if let Some(v) = raw.get(name) {
+        return Ok(Some(SecretString::from(v.value.trim().to_string())));
+    }
+    let Some(file) = raw.get(file_name) else {
+        return Ok(None);
+    };
+    let path = file.value.trim();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        invalid(
+            file_name,
+            file,
+            format!("cannot read {path:?}: {e}"),
+            "name a readable file that holds only the secret",
+        )
+    })?;
+    let value = text.trim();
+    if value.is_empty() {
+        return Err(invalid(
+            file_name,
+            file,
+            format!("{path:?} is empty"),
+            "write the secret into the file",
+        ));
+    }
+    Ok(Some(SecretString::from(value.to_string())))
+}

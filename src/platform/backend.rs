@@ -1,0 +1,114 @@
+//! The platform interface every backend implements, and the remote operation it manages.
+//!
+//! A backend does single steps (trigger, one resolve check, one status read, one log read,
+//! cancel); the engine decides when to call them, retries, waits and gives up.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use super::event::{Phase, StateClass};
+use crate::error::Result;
+
+/// Template variables and captured values (`id`, `sha`, `build.artifact`, …).
+pub type Vars = BTreeMap<String, String>;
+
+/// A remote operation (a build, a deploy, a stop) once triggered.
+#[derive(Clone, Debug, Default)]
+pub struct Operation {
+    pub phase: Option<Phase>,
+    /// The platform's id for it.
+    pub id: String,
+    /// Every value known for templates: the phase's inputs plus captured values.
+    pub vars: Vars,
+    /// A human link to it, when the platform has one.
+    pub web_url: Option<String>,
+    /// Where reading the log stopped.
+    pub log: LogCursor,
+    /// The last status response, for outputs.
+    pub last_body: Option<serde_json::Value>,
+    /// The last status response's headers (names lowercased), for outputs.
+    pub last_headers: Vec<(String, String)>,
+}
+
+/// Log reading state, kept between reads.
+#[derive(Clone, Debug, Default)]
+pub struct LogCursor {
+    /// Next byte offset (offset mode) or bytes already shown (full mode).
+    pub offset: u64,
+    /// Continuation cursor (cursor mode).
+    pub cursor: Option<String>,
+    /// Bytes of a line whose newline has not arrived yet.
+    pub carry: Vec<u8>,
+}
+
+/// One reading of the operation's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    /// The state as the platform spells it (several fields joined when several matter).
+    pub state: String,
+    pub class: StateClass,
+}
+
+/// What the resolve step found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    /// Ready: the operation can be observed.
+    Ready,
+    /// Not yet (still queued); `why` when the platform says.
+    Waiting(Option<String>),
+    /// It will never start (e.g. removed from the queue).
+    Failed(String),
+}
+
+/// What one log read found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogRead {
+    /// Lines delivered by this read.
+    pub lines: u64,
+    /// Whether the platform says the log is complete; `None` when it cannot say.
+    pub complete: Option<bool>,
+}
+
+/// Receives log lines as a backend reads them (with back-pressure).
+#[async_trait]
+pub trait LogSink: Send {
+    /// One line, without its newline.
+    async fn line(&mut self, line: &str);
+}
+
+/// A build/deploy platform. Implementations are stateless between calls except through
+/// [`Operation`]; the engine owns timing, retries and cancellation.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// A display name (`http (paas.example.com)`).
+    fn name(&self) -> &str;
+
+    /// Whether this backend can run `phase` with the given description.
+    fn supports(&self, phase: Phase) -> bool;
+
+    /// Whether repeating the trigger is safe (the platform honours an idempotency key), so that
+    /// a trigger that failed in transit may be sent again.
+    fn trigger_is_idempotent(&self, phase: Phase) -> bool;
+
+    /// Starts the remote operation.
+    async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation>;
+
+    /// One check of the optional resolve step.
+    async fn resolve(&self, op: &mut Operation) -> Result<Resolved>;
+
+    /// Reads the state once.
+    async fn status(&self, op: &mut Operation) -> Result<Observation>;
+
+    /// Whether the phase has a log to read.
+    fn has_logs(&self, phase: Phase) -> bool;
+
+    /// Reads what is new in the log, handing each complete line to `sink`.
+    async fn logs(&self, op: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead>;
+
+    /// Asks the platform to stop the operation.
+    async fn cancel(&self, op: &Operation) -> Result<()>;
+
+    /// The phase's outputs (`url`, `artifact`, …) from the last status reading.
+    fn outputs(&self, op: &Operation) -> Result<BTreeMap<String, String>>;
+}

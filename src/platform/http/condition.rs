@@ -1,0 +1,139 @@
+//! Classifying a status response: failure, then success, then running; anything else is
+//! unknown, and an unknown state is never success.
+
+use std::collections::BTreeSet;
+
+use super::spec::{Condition, StatusSpec};
+use crate::platform::event::StateClass;
+
+/// A JSON field as comparable text (`null` for absent or null).
+fn field_text(body: &serde_json::Value, pointer: &str) -> String {
+    match body.pointer(pointer) {
+        None | Some(serde_json::Value::Null) => "null".into(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// An expected value from `ferry.toml` as comparable text.
+fn expected_text(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn matches(cond: &Condition, field: Option<&str>, body: &serde_json::Value) -> bool {
+    match cond {
+        Condition::Value(v) => field.is_some_and(|f| field_text(body, f) == expected_text(v)),
+        Condition::AllOf(fields) => fields.iter().all(|(pointer, allowed)| {
+            let actual = field_text(body, pointer);
+            allowed.iter().any(|v| expected_text(v) == actual)
+        }),
+    }
+}
+
+/// Every pointer the spec looks at, in a stable order.
+pub fn pointers(spec: &StatusSpec) -> Vec<String> {
+    let mut set = BTreeSet::new();
+    for cond in spec.running.iter().chain(&spec.success).chain(&spec.failure) {
+        if let Condition::AllOf(fields) = cond {
+            set.extend(fields.keys().cloned());
+        }
+    }
+    let mut out: Vec<String> = spec.field.iter().cloned().collect();
+    out.extend(set.into_iter().filter(|p| Some(p) != spec.field.as_ref()));
+    out
+}
+
+/// The state as people should see it: one value, or `field=value` pairs.
+pub fn describe(spec: &StatusSpec, body: &serde_json::Value) -> String {
+    let ptrs = pointers(spec);
+    if let [only] = ptrs.as_slice() {
+        return field_text(body, only);
+    }
+    ptrs.iter()
+        .map(|p| format!("{}={}", p.rsplit('/').next().unwrap_or(p), field_text(body, p)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The class of a status body, or `None` when it matches no list.
+pub fn classify(spec: &StatusSpec, body: &serde_json::Value) -> Option<StateClass> {
+    let field = spec.field.as_deref();
+    let any = |list: &[Condition]| list.iter().any(|c| matches(c, field, body));
+    if any(&spec.failure) {
+        Some(StateClass::Failure)
+    } else if any(&spec.success) {
+        Some(StateClass::Success)
+    } else if any(&spec.running) {
+        Some(StateClass::Running)
+    } else {
+        None
+    }
+}
+
+/// True when any of `conditions` holds (for resolve failures).
+pub fn any_holds(conditions: &[Condition], body: &serde_json::Value) -> bool {
+    conditions.iter().any(|c| matches(c, None, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> StatusSpec {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn single_field_sets() {
+        let s = spec(
+            r#"path = "/x"
+field = "/state"
+running = ["queued", "running"]
+success = ["done"]
+failure = ["failed"]"#,
+        );
+        let c = |v: &str| classify(&s, &serde_json::json!({ "state": v }));
+        assert_eq!(c("queued"), Some(StateClass::Running));
+        assert_eq!(c("done"), Some(StateClass::Success));
+        assert_eq!(c("failed"), Some(StateClass::Failure));
+        assert_eq!(c("weird"), None);
+    }
+
+    #[test]
+    fn success_needs_every_field_at_once() {
+        let s = spec(
+            r#"path = "/x"
+success = [{ "/sync" = ["Synced"], "/health" = ["Healthy"] }]
+failure = [{ "/health" = ["Degraded"] }]
+running = [{ "/sync" = ["OutOfSync"] }, { "/health" = ["Progressing", "Missing"] }]"#,
+        );
+        let c = |sync: &str, health: &str| {
+            classify(&s, &serde_json::json!({ "sync": sync, "health": health }))
+        };
+        assert_eq!(c("Synced", "Progressing"), Some(StateClass::Running));
+        assert_eq!(c("Synced", "Healthy"), Some(StateClass::Success));
+        assert_eq!(c("Synced", "Degraded"), Some(StateClass::Failure));
+        assert_eq!(c("Unknown", "Unknown"), None);
+        assert_eq!(
+            describe(&s, &serde_json::json!({ "sync": "Synced", "health": "Healthy" })),
+            "health=Healthy sync=Synced"
+        );
+    }
+
+    #[test]
+    fn null_and_booleans_compare_as_text() {
+        let s = spec(
+            r#"path = "/x"
+running = [{ "/building" = [true] }]
+success = [{ "/building" = [false], "/result" = ["SUCCESS"] }]
+failure = [{ "/building" = [false], "/result" = ["FAILURE", "ABORTED", "null"] }]"#,
+        );
+        let body = serde_json::json!({ "building": true, "result": null });
+        assert_eq!(classify(&s, &body), Some(StateClass::Running));
+        let body = serde_json::json!({ "building": false, "result": "SUCCESS" });
+        assert_eq!(classify(&s, &body), Some(StateClass::Success));
+    }
+}

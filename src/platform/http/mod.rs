@@ -1,0 +1,575 @@
+//! The `http` backend: any REST platform, described in `ferry.toml` instead of coded.
+//!
+//! Each phase is a trigger request, an optional resolve step, a status request with explicit
+//! running / success / failure sets, an optional log request (offset, full re-read or cursor),
+//! an optional cancel request, and outputs. See [`spec`] for the description language.
+
+pub mod client;
+pub mod condition;
+pub mod lines;
+pub mod source;
+pub mod spec;
+pub mod template;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+
+use self::client::{Client, Request};
+use self::source::{Source, truthy};
+use self::spec::{LogMode, PhaseSpec, RequestSpec, StatusSpec, UnknownPolicy};
+use self::template::{MissingVar, Target, render, render_json};
+use super::backend::{
+    Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars,
+};
+use super::event::{Phase, StateClass};
+use crate::error::{Error, Result};
+
+/// The phases a platform description provides.
+#[derive(Clone, Debug, Default)]
+pub struct Phases {
+    pub build: Option<PhaseSpec>,
+    pub deploy: Option<PhaseSpec>,
+    pub stop: Option<PhaseSpec>,
+}
+
+impl Phases {
+    fn get(&self, phase: Phase) -> Option<&PhaseSpec> {
+        match phase {
+            Phase::Build => self.build.as_ref(),
+            Phase::Deploy => self.deploy.as_ref(),
+            Phase::Stop => self.stop.as_ref(),
+        }
+    }
+}
+
+/// A platform described in `ferry.toml`.
+#[derive(Debug)]
+pub struct HttpBackend {
+    client: Client,
+    name: String,
+    headers: BTreeMap<String, String>,
+    phases: Phases,
+}
+
+impl HttpBackend {
+    /// Checks the description (every source, pointer and method) and builds the backend.
+    pub fn new(
+        client: Client,
+        headers: BTreeMap<String, String>,
+        phases: Phases,
+    ) -> Result<Self> {
+        for phase in [Phase::Build, Phase::Deploy, Phase::Stop] {
+            if let Some(spec) = phases.get(phase) {
+                check_phase(phase, spec)?;
+            }
+        }
+        Ok(Self {
+            name: client.name().to_string(),
+            client,
+            headers,
+            phases,
+        })
+    }
+
+    fn spec(&self, phase: Phase) -> Result<&PhaseSpec> {
+        self.phases.get(phase).ok_or_else(|| Error::Unsupported {
+            what: format!("the {phase} phase"),
+            hint: format!("describe it in a [{phase}] section of ferry.toml"),
+        })
+    }
+
+    fn phase_of(op: &Operation) -> Phase {
+        op.phase.unwrap_or(Phase::Deploy)
+    }
+
+    /// Renders a request; `section` names it in messages (`[build.status]`).
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &self,
+        section: &str,
+        method: &str,
+        path: &str,
+        headers: &BTreeMap<String, String>,
+        body: Option<&toml::Value>,
+        expect: &[u16],
+        vars: &Vars,
+    ) -> Result<Request> {
+        let missing = |e: MissingVar| self.missing(section, &e);
+        let url = self.client.url(&render(path, vars, Target::Url).map_err(missing)?)?;
+        let mut all = Vec::new();
+        for (name, value) in self.headers.iter().chain(headers) {
+            all.push((name.clone(), render(value, vars, Target::Text).map_err(missing)?));
+        }
+        let body = body
+            .map(|b| {
+                let json = serde_json::to_value(b).map_err(|e| Error::ConfigFile {
+                    path: section.to_string(),
+                    message: format!("the body cannot be written as JSON: {e}"),
+                })?;
+                render_json(&json, vars).map_err(missing)
+            })
+            .transpose()?;
+        let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| Error::ConfigFile {
+                path: section.to_string(),
+                message: format!("{method:?} is not an HTTP method"),
+            })?;
+        Ok(Request {
+            method,
+            url,
+            headers: all,
+            body,
+            expect: expect.to_vec(),
+        })
+    }
+
+    fn plain(&self, section: &str, spec: &RequestSpec, default: &str, vars: &Vars) -> Result<Request> {
+        self.request(
+            section,
+            spec.method.as_deref().unwrap_or(default),
+            &spec.path,
+            &spec.headers,
+            spec.body.as_ref(),
+            &spec.expect,
+            vars,
+        )
+    }
+
+    fn missing(&self, section: &str, e: &MissingVar) -> Error {
+        Error::ConfigFile {
+            path: format!("ferry.toml {section}"),
+            message: format!(
+                "the template names `{}`, which has no value here\n  fix: use one of: {}",
+                e.name,
+                e.known.join(", ")
+            ),
+        }
+    }
+
+    /// Sends a request and reads a JSON body (with headers).
+    async fn json(&self, req: Request, section: &str) -> Result<(serde_json::Value, Vec<(String, String)>)> {
+        let url = self.client.redact(req.url.as_str());
+        let resp = self.client.send(req).await?;
+        let headers = header_list(resp.headers());
+        let bytes = resp.bytes().await.map_err(|e| Error::Unreachable {
+            platform: self.name.clone(),
+            url: url.clone(),
+            message: format!("the response was cut off: {e}"),
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok((serde_json::Value::Null, headers));
+        }
+        let body = serde_json::from_slice(&bytes).map_err(|e| Error::BadResponse {
+            platform: self.name.clone(),
+            url,
+            problem: format!(
+                "the body is not valid JSON ({e}): {}",
+                self.client.redact(&client::shorten(&String::from_utf8_lossy(&bytes), 200))
+            ),
+            hint: format!("check that {section} points at the platform's JSON endpoint"),
+        })?;
+        Ok((body, headers))
+    }
+
+    fn capture(
+        &self,
+        section: &str,
+        captures: &BTreeMap<String, String>,
+        body: &serde_json::Value,
+        headers: &[(String, String)],
+        op: &mut Operation,
+        request_url: &url::Url,
+    ) -> Result<()> {
+        for (name, text) in captures {
+            let src = Source::parse(text).ok_or_else(|| bad_source(section, name, text))?;
+            let value = src.extract(Some(body), headers, &op.vars).ok_or_else(|| Error::BadResponse {
+                platform: self.name.clone(),
+                url: self.client.redact(request_url.as_str()),
+                problem: format!("{section} capture `{name}` = {text:?} matched nothing in {}", preview(body)),
+                hint: "point it at a field the response has (a JSON Pointer such as /data/id) or a header (header:Location)".into(),
+            })?;
+            let value = absolutise(&src, &value, request_url);
+            op.vars.insert(name.clone(), value);
+        }
+        Ok(())
+    }
+
+    async fn read_offset(&self, op: &mut Operation, spec: &spec::LogSpec, sink: &mut dyn LogSink) -> Result<LogRead> {
+        let mut vars = op.vars.clone();
+        vars.insert("offset".into(), op.log.offset.to_string());
+        let req = self.request("[logs]", "GET", &spec.path, &spec.headers, None, &[], &vars)?;
+        let url = self.client.redact(req.url.as_str());
+        let resp = self.client.send(req).await?;
+        let headers = header_list(resp.headers());
+        let mut read: u64 = 0;
+        let mut lines = 0;
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| Error::Unreachable {
+                platform: self.name.clone(),
+                url: url.clone(),
+                message: format!("the log response was cut off: {e}"),
+            })?;
+            read += chunk.len() as u64;
+            lines += lines::feed(&mut op.log.carry, &chunk, sink).await;
+        }
+        let next = match &spec.next_offset {
+            Some(src) => {
+                let src = Source::parse(src).ok_or_else(|| bad_source("[logs]", "next_offset", src))?;
+                let text = src.extract(None, &headers, &vars);
+                text.as_deref().and_then(|t| t.trim().parse::<u64>().ok()).ok_or_else(|| Error::BadResponse {
+                    platform: self.name.clone(),
+                    url: url.clone(),
+                    problem: format!("next_offset {src:?} is missing or not a number ({text:?})"),
+                    hint: "point next_offset at the header holding the next offset, or remove it to count bytes".into(),
+                })?
+            }
+            None => op.log.offset + read,
+        };
+        if next < op.log.offset {
+            // The log restarted (Jenkins "rolled over"): the next read starts at `next`.
+            op.log.carry.clear();
+        }
+        op.log.offset = next;
+        let complete = completion(spec, None, &headers, &vars);
+        if complete == Some(true) {
+            lines += lines::flush(&mut op.log.carry, sink).await;
+        }
+        Ok(LogRead { lines, complete })
+    }
+
+    async fn read_full(&self, op: &mut Operation, spec: &spec::LogSpec, sink: &mut dyn LogSink) -> Result<LogRead> {
+        let req = self.request("[logs]", "GET", &spec.path, &spec.headers, None, &[], &op.vars)?;
+        let url = self.client.redact(req.url.as_str());
+        let resp = self.client.send(req).await?;
+        let headers = header_list(resp.headers());
+        let seen = op.log.offset;
+        let mut total: u64 = 0;
+        let mut lines = 0;
+        let mut carry = std::mem::take(&mut op.log.carry);
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| Error::Unreachable {
+                platform: self.name.clone(),
+                url: url.clone(),
+                message: format!("the log response was cut off: {e}"),
+            })?;
+            let start = total;
+            total += chunk.len() as u64;
+            if total <= seen {
+                continue;
+            }
+            let skip = usize::try_from(seen.saturating_sub(start)).unwrap_or(0);
+            lines += lines::feed(&mut carry, &chunk[skip..], sink).await;
+        }
+        if total < seen {
+            // Shorter than what was shown: the platform started the log again. Show it anew
+            // next time rather than guess.
+            carry.clear();
+            op.log.offset = 0;
+        } else {
+            op.log.offset = total;
+        }
+        op.log.carry = carry;
+        let complete = completion(spec, None, &headers, &op.vars);
+        if complete == Some(true) {
+            lines += lines::flush(&mut op.log.carry, sink).await;
+        }
+        Ok(LogRead { lines, complete })
+    }
+
+    async fn read_cursor(&self, op: &mut Operation, spec: &spec::LogSpec, sink: &mut dyn LogSink) -> Result<LogRead> {
+        let mut vars = op.vars.clone();
+        vars.insert("cursor".into(), op.log.cursor.clone().unwrap_or_default());
+        let req = self.request("[logs]", "GET", &spec.path, &spec.headers, None, &[], &vars)?;
+        let (body, headers) = self.json(req, "[logs] path").await?;
+        let mut lines = 0;
+        let pointer = spec.lines.as_deref().unwrap_or("");
+        match body.pointer(pointer) {
+            Some(serde_json::Value::Array(items)) => {
+                for item in items {
+                    let text = source::value_text(item).unwrap_or_default();
+                    for line in text.lines() {
+                        sink.line(line).await;
+                        lines += 1;
+                    }
+                }
+            }
+            Some(serde_json::Value::String(text)) => {
+                for line in text.lines() {
+                    sink.line(line).await;
+                    lines += 1;
+                }
+            }
+            _ => {}
+        }
+        if let Some(src) = &spec.cursor {
+            let src = Source::parse(src).ok_or_else(|| bad_source("[logs]", "cursor", src))?;
+            if let Some(next) = src.extract(Some(&body), &headers, &vars) {
+                op.log.cursor = Some(next);
+            }
+        }
+        let complete = completion(spec, Some(&body), &headers, &vars);
+        Ok(LogRead { lines, complete })
+    }
+}
+
+/// Whether the log is complete, from `complete` or `more`; `None` when neither is described.
+fn completion(
+    spec: &spec::LogSpec,
+    body: Option<&serde_json::Value>,
+    headers: &[(String, String)],
+    vars: &Vars,
+) -> Option<bool> {
+    if let Some(src) = spec.complete.as_deref().and_then(Source::parse) {
+        return Some(truthy(src.extract(body, headers, vars).as_deref()));
+    }
+    if let Some(src) = spec.more.as_deref().and_then(Source::parse) {
+        return Some(!truthy(src.extract(body, headers, vars).as_deref()));
+    }
+    None
+}
+
+fn header_list(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+        .collect()
+}
+
+/// A relative `Location` becomes absolute against the request's URL.
+fn absolutise(src: &Source, value: &str, request_url: &url::Url) -> String {
+    if matches!(src, Source::Header(_)) && !value.contains("://") {
+        if let Ok(u) = request_url.join(value) {
+            return u.to_string();
+        }
+    }
+    value.to_string()
+}
+
+fn preview(body: &serde_json::Value) -> String {
+    client::shorten(&body.to_string(), 200)
+}
+
+fn bad_source(section: &str, name: &str, text: &str) -> Error {
+    Error::ConfigFile {
+        path: format!("ferry.toml {section}"),
+        message: format!(
+            "`{name}` = {text:?} is not a value source\n  fix: use a JSON Pointer (/data/id), a header (header:Location) or a template ({{{{ id }}}})"
+        ),
+    }
+}
+
+fn check_source(section: &str, name: &str, text: &str) -> Result<()> {
+    Source::parse(text).map(|_| ()).ok_or_else(|| bad_source(section, name, text))
+}
+
+fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
+    let s = |part: &str| format!("[{phase}.{part}]");
+    check_source(&s("trigger"), "id", &spec.trigger.id)?;
+    for (name, text) in &spec.trigger.capture {
+        check_source(&s("trigger"), name, text)?;
+    }
+    if let Some(r) = &spec.resolve {
+        check_source(&s("resolve"), "until", &r.until)?;
+        for (name, text) in &r.capture {
+            check_source(&s("resolve"), name, text)?;
+        }
+    }
+    check_status(&s("status"), &spec.status)?;
+    if let Some(l) = &spec.logs {
+        for (name, text) in [("next_offset", &l.next_offset), ("complete", &l.complete), ("more", &l.more), ("lines", &l.lines), ("cursor", &l.cursor)] {
+            if let Some(text) = text {
+                check_source(&s("logs"), name, text)?;
+            }
+        }
+        if l.mode == LogMode::Cursor && l.lines.is_none() {
+            return Err(Error::ConfigFile {
+                path: format!("ferry.toml {}", s("logs")),
+                message: "mode = \"cursor\" needs `lines` (where the lines are) and usually `cursor`\n  fix: add lines = \"/lines\" and cursor = \"/next\"".into(),
+            });
+        }
+    }
+    for (name, text) in &spec.outputs {
+        check_source(&s("outputs"), name, text)?;
+    }
+    if let Some(t) = &spec.timeout {
+        if crate::config::settings::parse_duration(t).is_none() {
+            return Err(Error::ConfigFile {
+                path: format!("ferry.toml [{phase}]"),
+                message: format!("timeout = {t:?} is not a duration\n  fix: use a duration like 90s, 30m or 1h30m"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_status(section: &str, spec: &StatusSpec) -> Result<()> {
+    let has_value = spec
+        .running
+        .iter()
+        .chain(&spec.success)
+        .chain(&spec.failure)
+        .any(|c| matches!(c, spec::Condition::Value(_)));
+    if has_value && spec.field.is_none() {
+        return Err(Error::ConfigFile {
+            path: format!("ferry.toml {section}"),
+            message: "plain values in running/success/failure need `field` (the JSON Pointer they are compared with)\n  fix: add field = \"/status\", or write each condition as a table like { \"/status\" = [\"done\"] }".into(),
+        });
+    }
+    if spec.success.is_empty() {
+        return Err(Error::ConfigFile {
+            path: format!("ferry.toml {section}"),
+            message: "`success` is empty, so the operation could never succeed\n  fix: list the values that mean success, e.g. success = [\"succeeded\"]".into(),
+        });
+    }
+    for p in condition::pointers(spec) {
+        if !p.is_empty() && !p.starts_with('/') {
+            return Err(bad_source(section, "field", &p));
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Backend for HttpBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn supports(&self, phase: Phase) -> bool {
+        self.phases.get(phase).is_some()
+    }
+
+    fn trigger_is_idempotent(&self, phase: Phase) -> bool {
+        let Some(spec) = self.phases.get(phase) else {
+            return false;
+        };
+        let t = &spec.trigger;
+        let uses = |text: &str| template::names(text).iter().any(|n| n == "idempotency_key");
+        uses(&t.path)
+            || t.headers.values().any(|v| uses(v))
+            || t.body.as_ref().is_some_and(|b| uses(&b.to_string()))
+    }
+
+    async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation> {
+        let spec = self.spec(phase)?;
+        let t = &spec.trigger;
+        let section = format!("[{phase}.trigger]");
+        let req = self.request(&section, &t.method, &t.path, &t.headers, t.body.as_ref(), &t.expect, vars)?;
+        let url = req.url.clone();
+        let (body, headers) = self.json(req, &format!("{section} path")).await?;
+        let mut op = Operation {
+            phase: Some(phase),
+            vars: vars.clone(),
+            ..Operation::default()
+        };
+        let src = Source::parse(&t.id).ok_or_else(|| bad_source(&section, "id", &t.id))?;
+        let id = src.extract(Some(&body), &headers, vars).ok_or_else(|| Error::BadResponse {
+            platform: self.name.clone(),
+            url: self.client.redact(url.as_str()),
+            problem: format!("{section} id = {:?} matched nothing in the response {}", t.id, preview(&body)),
+            hint: "point `id` at the field holding the operation's id (a JSON Pointer such as /data/id) or a header such as header:Location".into(),
+        })?;
+        op.id = absolutise(&src, &id, &url);
+        op.vars.insert("id".into(), op.id.clone());
+        self.capture(&section, &t.capture, &body, &headers, &mut op, &url)?;
+        if let Some(web) = &spec.web_url {
+            op.web_url = render(web, &op.vars, Target::Url).ok();
+        }
+        Ok(op)
+    }
+
+    async fn resolve(&self, op: &mut Operation) -> Result<Resolved> {
+        let phase = Self::phase_of(op);
+        let spec = self.spec(phase)?;
+        let Some(r) = &spec.resolve else {
+            return Ok(Resolved::Ready);
+        };
+        let section = format!("[{phase}.resolve]");
+        let req = self.request(&section, "GET", &r.path, &r.headers, None, &[], &op.vars)?;
+        let url = req.url.clone();
+        let (body, headers) = self.json(req, &format!("{section} path")).await?;
+        if condition::any_holds(&r.failure, &body) {
+            return Ok(Resolved::Failed(format!("the platform gave up on it: {}", preview(&body))));
+        }
+        let until = Source::parse(&r.until).ok_or_else(|| bad_source(&section, "until", &r.until))?;
+        if until.extract(Some(&body), &headers, &op.vars).is_none() {
+            let why = body.pointer("/why").and_then(source::value_text);
+            return Ok(Resolved::Waiting(why));
+        }
+        self.capture(&section, &r.capture, &body, &headers, op, &url)?;
+        Ok(Resolved::Ready)
+    }
+
+    async fn status(&self, op: &mut Operation) -> Result<Observation> {
+        let phase = Self::phase_of(op);
+        let spec = self.spec(phase)?;
+        let section = format!("[{phase}.status]");
+        let s = &spec.status;
+        let req = self.request(&section, "GET", &s.path, &s.headers, None, &[], &op.vars)?;
+        let url = req.url.clone();
+        let (body, headers) = self.json(req, &format!("{section} path")).await?;
+        let state = condition::describe(s, &body);
+        let class = match condition::classify(s, &body) {
+            Some(c) => c,
+            None if s.unknown == UnknownPolicy::Running => StateClass::Running,
+            None => {
+                return Err(Error::BadResponse {
+                    platform: self.name.clone(),
+                    url: self.client.redact(url.as_str()),
+                    problem: format!("state {state:?} is in none of {section} running, success or failure"),
+                    hint: format!("add it to the list it belongs to in {section} (or set unknown = \"running\" to keep waiting on values not listed)"),
+                });
+            }
+        };
+        op.last_body = Some(body);
+        op.last_headers = headers;
+        Ok(Observation { state, class })
+    }
+
+    fn has_logs(&self, phase: Phase) -> bool {
+        self.phases.get(phase).is_some_and(|s| s.logs.is_some())
+    }
+
+    async fn logs(&self, op: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead> {
+        let phase = Self::phase_of(op);
+        let spec = self.spec(phase)?;
+        let Some(l) = &spec.logs else {
+            return Ok(LogRead { lines: 0, complete: Some(true) });
+        };
+        match l.mode {
+            LogMode::Offset => self.read_offset(op, l, sink).await,
+            LogMode::Full => self.read_full(op, l, sink).await,
+            LogMode::Cursor => self.read_cursor(op, l, sink).await,
+        }
+    }
+
+    async fn cancel(&self, op: &Operation) -> Result<()> {
+        let phase = Self::phase_of(op);
+        let spec = self.spec(phase)?;
+        let Some(c) = &spec.cancel else {
+            return Err(Error::Unsupported {
+                what: format!("cancelling the {phase}"),
+                hint: format!("add a [{phase}.cancel] request to ferry.toml so ferry can stop remote work"),
+            });
+        };
+        let req = self.plain(&format!("[{phase}.cancel]"), c, "POST", &op.vars)?;
+        self.client.send(req).await.map(|_| ())
+    }
+
+    fn outputs(&self, op: &Operation) -> Result<BTreeMap<String, String>> {
+        let phase = Self::phase_of(op);
+        let spec = self.spec(phase)?;
+        let mut out = BTreeMap::new();
+        for (name, text) in &spec.outputs {
+            let src = Source::parse(text).ok_or_else(|| bad_source(&format!("[{phase}.outputs]"), name, text))?;
+            if let Some(v) = src.extract(op.last_body.as_ref(), &op.last_headers, &op.vars) {
+                out.insert(name.clone(), v);
+            }
+        }
+        Ok(out)
+    }
+}

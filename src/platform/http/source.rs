@@ -1,0 +1,88 @@
+//! Value sources: where a value is found in a response (`/json/pointer`, `header:Name`,
+//! or a `{{ template }}` over known values).
+
+use super::template::{self, Target, Vars};
+
+/// A parsed value source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A JSON Pointer into the response body (`""` is the whole body).
+    Pointer(String),
+    /// A response header.
+    Header(String),
+    /// A template over known values.
+    Template(String),
+}
+
+impl Source {
+    /// Parses the source syntax; `None` when it is none of the three forms.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if let Some(name) = text.strip_prefix("header:") {
+            Some(Source::Header(name.trim().to_ascii_lowercase()))
+        } else if text.contains("{{") {
+            Some(Source::Template(text.to_string()))
+        } else if text.is_empty() || text.starts_with('/') {
+            Some(Source::Pointer(text.to_string()))
+        } else {
+            None
+        }
+    }
+
+    /// The value, as text; `None` when absent or null.
+    pub fn extract(
+        &self,
+        body: Option<&serde_json::Value>,
+        headers: &[(String, String)],
+        vars: &Vars,
+    ) -> Option<String> {
+        match self {
+            Source::Pointer(p) => body.and_then(|b| b.pointer(p)).and_then(value_text),
+            Source::Header(name) => headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone()),
+            Source::Template(t) => template::render(t, vars, Target::Text).ok(),
+        }
+    }
+}
+
+/// A JSON value as text: strings as they are, numbers and booleans printed, null as `None`.
+pub fn value_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// True for the spellings of "yes" a header or field may use.
+pub fn truthy(text: Option<&str>) -> bool {
+    text.is_some_and(|t| matches!(t.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_three_forms() {
+        assert_eq!(Source::parse("/a/0"), Some(Source::Pointer("/a/0".into())));
+        assert_eq!(
+            Source::parse("header:Location"),
+            Some(Source::Header("location".into()))
+        );
+        assert!(matches!(Source::parse("{{ id }}"), Some(Source::Template(_))));
+        assert_eq!(Source::parse("id"), None);
+    }
+
+    #[test]
+    fn extracts_numbers_as_text_and_null_as_none() {
+        let body = serde_json::json!({"n": 7, "s": "x", "z": null});
+        let s = |p: &str| Source::Pointer(p.into()).extract(Some(&body), &[], &Vars::new());
+        assert_eq!(s("/n").as_deref(), Some("7"));
+        assert_eq!(s("/s").as_deref(), Some("x"));
+        assert_eq!(s("/z"), None);
+        assert_eq!(s("/missing"), None);
+    }
+}

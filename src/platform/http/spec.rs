@@ -1,0 +1,220 @@
+//! The `http` backend's description language, as written in `ferry.toml`.
+//!
+//! A platform is described, not coded: requests with templated paths, headers and JSON bodies
+//! (`{{ name }}`), values picked from responses by JSON Pointer or `header:Name`, and explicit
+//! running / success / failure value sets. The README's "The http platform" section documents
+//! every key here; keep the two in step.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// `[platform]`: where the platform is and how to talk to it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSpec {
+    /// The backend; only `http` so far.
+    #[serde(default)]
+    pub kind: Kind,
+    /// A display name for messages (default: the URL's host).
+    pub name: Option<String>,
+    /// The base URL every relative `path` is joined to (`platform_url` overrides it).
+    pub url: Option<String>,
+    /// How `platform_token` is sent: `bearer` (default when a token is set), `basic`, `header`, `none`.
+    pub auth: Option<AuthScheme>,
+    /// The user name for `auth = "basic"` (the token is the password).
+    pub auth_user: Option<String>,
+    /// The header name for `auth = "header"` (e.g. `X-Api-Key`).
+    pub auth_header: Option<String>,
+    /// Headers sent with every request (templated).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Polling: first interval, longest interval, growth factor.
+    #[serde(default)]
+    pub poll: PollSpec,
+}
+
+/// The backend kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    #[default]
+    Http,
+}
+
+/// How the platform token is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthScheme {
+    Bearer,
+    Basic,
+    Header,
+    None,
+}
+
+/// Polling cadence: starts fast, grows by `factor` up to `max`, with jitter.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollSpec {
+    pub initial: String,
+    pub max: String,
+    pub factor: f64,
+}
+
+impl Default for PollSpec {
+    fn default() -> Self {
+        Self {
+            initial: "250ms".into(),
+            max: "10s".into(),
+            factor: 1.5,
+        }
+    }
+}
+
+/// `[build]`, `[deploy]` or `[stop]`: one remote operation.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSpec {
+    pub trigger: TriggerSpec,
+    pub resolve: Option<ResolveSpec>,
+    pub status: StatusSpec,
+    pub logs: Option<LogSpec>,
+    pub cancel: Option<RequestSpec>,
+    /// Outputs captured from the last status response: name → source (`/pointer`,
+    /// `header:Name`, or a `{{ template }}`). `url` is the environment URL; `log_url` and
+    /// `artifact` are conventional; every output is available to later phases as
+    /// `{{ <phase>.<name> }}`.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, String>,
+    /// A human link to the operation (templated), shown when it is triggered.
+    pub web_url: Option<String>,
+    /// This phase's time limit (default: the overall `timeout`).
+    pub timeout: Option<String>,
+}
+
+/// The request that starts the operation.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerSpec {
+    #[serde(default = "post")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body; string values are templated.
+    pub body: Option<toml::Value>,
+    /// Accepted statuses (default: any 2xx).
+    #[serde(default)]
+    pub expect: Vec<u16>,
+    /// Where the operation's id is: `/pointer` into the body or `header:Location`.
+    pub id: String,
+    /// More values to keep from the response (name → source), usable as `{{ name }}`.
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+}
+
+/// Any other request (resolve, status, logs, cancel).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    pub method: Option<String>,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<toml::Value>,
+    #[serde(default)]
+    pub expect: Vec<u16>,
+}
+
+/// An optional phase between trigger and status: poll until a field appears (a queue item that
+/// becomes a build).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveSpec {
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The JSON Pointer that must be present and not null.
+    pub until: String,
+    /// Values to keep once it appears (name → source).
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+    /// Conditions that mean the operation will never start (e.g. a cancelled queue item).
+    #[serde(default)]
+    pub failure: Vec<Condition>,
+}
+
+/// How to read the state and what it means.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusSpec {
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The field plain values in the condition lists are compared with.
+    pub field: Option<String>,
+    #[serde(default)]
+    pub running: Vec<Condition>,
+    #[serde(default)]
+    pub success: Vec<Condition>,
+    #[serde(default)]
+    pub failure: Vec<Condition>,
+    /// What a state in none of the lists means: `fail` (default) or `running`. Never success.
+    #[serde(default)]
+    pub unknown: UnknownPolicy,
+}
+
+/// One condition: a plain value compared with `field`, or a table of `pointer = [values]` that
+/// must all match at once.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Condition {
+    Value(toml::Value),
+    AllOf(BTreeMap<String, Vec<toml::Value>>),
+}
+
+/// What to do with a state in none of the lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownPolicy {
+    #[default]
+    Fail,
+    Running,
+}
+
+/// How to read the operation's log.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSpec {
+    pub mode: LogMode,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// `offset` mode: where the next offset is (`header:Name`; default: offset + bytes read).
+    pub next_offset: Option<String>,
+    /// The log is complete when this source is truthy (e.g. `header:X-Log-Complete`).
+    pub complete: Option<String>,
+    /// The log may still grow while this source is truthy and is complete once it is absent or
+    /// false (e.g. Jenkins' `header:X-More-Data`).
+    pub more: Option<String>,
+    /// `cursor` mode: where the lines are (`/pointer` to an array of strings or one string).
+    pub lines: Option<String>,
+    /// `cursor` mode: where the next cursor is (`/pointer` or `header:Name`).
+    pub cursor: Option<String>,
+}
+
+/// The ways a log can be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogMode {
+    /// Text from a byte offset (`{{ offset }}`).
+    Offset,
+    /// The whole log every time; ferry prints only what is new.
+    Full,
+    /// JSON pages of lines with a continuation cursor (`{{ cursor }}`).
+    Cursor,
+}
+
+fn post() -> String {
+    "POST".into()
+}
