@@ -13,6 +13,7 @@ pub use event::{
 pub use outcome::{Command, RunOutcome};
 
 pub mod backend;
+pub mod engine;
 pub mod http;
 
 pub use backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};

@@ -1,0 +1,608 @@
+//! The engine: drives one backend through a phase with the behaviour every platform shares.
+//!
+//! Polling starts fast and backs off with jitter, honouring `Retry-After`; safe requests are
+//! retried, a trigger only when the platform honours an idempotency key (or answered 429, which
+//! means it did nothing); a heartbeat is emitted while nothing happens; a signal or a time limit
+//! cancels the remote operation. Progress leaves only as [`Event`]s.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::backend::{Backend, LogSink, Operation, Resolved, Vars};
+use super::event::{CancelReason, Emitter, Event, Level, Phase, PhaseOutcome, StateClass, Status};
+use crate::error::Error;
+use crate::secret::Redactor;
+
+/// Cadence and limits of the engine.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    /// First poll interval.
+    pub poll_initial: Duration,
+    /// Longest poll interval.
+    pub poll_max: Duration,
+    /// Growth of the interval while nothing changes.
+    pub factor: f64,
+    /// Longest silence before a heartbeat.
+    pub heartbeat: Duration,
+    /// Consecutive failed requests tolerated while waiting.
+    pub max_errors: u32,
+    /// Time allowed for the cancel request.
+    pub cancel_grace: Duration,
+    /// Time allowed to collect the log's tail after the terminal state.
+    pub drain: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            poll_initial: Duration::from_millis(250),
+            poll_max: Duration::from_secs(10),
+            factor: 1.5,
+            heartbeat: Duration::from_secs(20),
+            max_errors: 8,
+            cancel_grace: Duration::from_secs(5),
+            drain: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct PhaseRequest {
+    pub phase: Phase,
+    /// Template variables for this phase's requests.
+    pub vars: Vars,
+    /// This phase's own limit.
+    pub timeout: Duration,
+    /// The whole run's deadline.
+    pub deadline: Instant,
+    /// Trigger, then return without waiting.
+    pub detach: bool,
+}
+
+/// Drives a backend. One engine per run; phases run one after another.
+pub struct Engine<'a> {
+    backend: &'a dyn Backend,
+    emitter: Emitter,
+    cancel: CancellationToken,
+    redactor: Redactor,
+    timing: Timing,
+}
+
+/// Why waiting stopped early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    Cancelled,
+    TimedOut,
+}
+
+/// Last log tail lines kept for failure reports.
+const TAIL_LINES: usize = 50;
+
+impl<'a> Engine<'a> {
+    /// An engine for `backend`, reporting to `emitter`, stopping when `cancel` fires.
+    pub fn new(
+        backend: &'a dyn Backend,
+        emitter: Emitter,
+        cancel: CancellationToken,
+        redactor: Redactor,
+        timing: Timing,
+    ) -> Self {
+        Self {
+            backend,
+            emitter,
+            cancel,
+            redactor,
+            timing,
+        }
+    }
+
+    /// Runs one phase to its end and says how it went. Never panics, never returns early
+    /// without a [`Event::PhaseFinished`].
+    #[tracing::instrument(skip_all, fields(phase = %req.phase))]
+    pub async fn run_phase(&self, req: PhaseRequest) -> PhaseOutcome {
+        let started = Instant::now();
+        let deadline = req.deadline.min(started + req.timeout);
+        let activity = Arc::new(Activity::new());
+        let heartbeat = self.spawn_heartbeat(req.phase, started, Arc::clone(&activity));
+        let mut tail = LogTail {
+            emitter: self.emitter.clone(),
+            phase: req.phase,
+            redactor: self.redactor.clone(),
+            lines: VecDeque::new(),
+            activity: Arc::clone(&activity),
+            started,
+        };
+        let mut outcome = PhaseOutcome {
+            phase: req.phase,
+            status: Status::Errored,
+            id: None,
+            state: None,
+            outputs: std::collections::BTreeMap::new(),
+            duration: Duration::ZERO,
+            message: None,
+            log_tail: Vec::new(),
+        };
+        self.emitter
+            .emit(Event::PhaseStarted {
+                phase: req.phase,
+                platform: self.backend.name().to_string(),
+            })
+            .await;
+        self.drive(&req, deadline, &mut outcome, &mut tail).await;
+        heartbeat.abort();
+        outcome.duration = started.elapsed();
+        if !matches!(outcome.status, Status::Succeeded | Status::Detached) {
+            outcome.log_tail = tail.lines.into_iter().collect();
+        }
+        self.emitter.emit(Event::PhaseFinished(outcome.clone())).await;
+        outcome
+    }
+
+    async fn drive(
+        &self,
+        req: &PhaseRequest,
+        deadline: Instant,
+        outcome: &mut PhaseOutcome,
+        tail: &mut LogTail,
+    ) {
+        let phase = req.phase;
+        let mut op = match self.trigger(req, deadline).await {
+            Ok(op) => op,
+            Err(Failure::Stop(stop)) => {
+                // Nothing was started (or we never learnt its id): nothing to cancel.
+                outcome.status = stop_status(stop);
+                outcome.message = Some(stop_message(stop, phase, false));
+                return;
+            }
+            Err(Failure::Error(e)) => {
+                outcome.message = Some(self.redactor.redact(&format!("{e}")));
+                return;
+            }
+        };
+        outcome.id = Some(op.id.clone());
+        self.emitter
+            .emit(Event::Triggered {
+                phase,
+                id: op.id.clone(),
+                url: op.web_url.clone(),
+            })
+            .await;
+        if req.detach {
+            outcome.status = Status::Detached;
+            outcome.outputs = self.backend.outputs(&op).unwrap_or_default();
+            return;
+        }
+        let result = self.observe(&mut op, deadline, outcome, tail).await;
+        match result {
+            Ok(()) => {}
+            Err(Failure::Stop(stop)) => {
+                self.cancel_remote(&op, stop).await;
+                outcome.status = stop_status(stop);
+                outcome.message = Some(stop_message(stop, phase, true));
+            }
+            Err(Failure::Error(e)) => {
+                outcome.status = Status::Errored;
+                outcome.message = Some(self.redactor.redact(&format!("{e}")));
+            }
+        }
+    }
+
+    async fn trigger(&self, req: &PhaseRequest, deadline: Instant) -> Result<Operation, Failure> {
+        let idempotent = self.backend.trigger_is_idempotent(req.phase);
+        let mut attempt = 0;
+        let mut wait = self.timing.poll_initial;
+        loop {
+            attempt += 1;
+            // A trigger in flight is not abandoned on a signal: without its answer there is no
+            // id to cancel. Its own request timeout bounds it.
+            let result = tokio::select! {
+                r = self.backend.trigger(req.phase, &req.vars) => r,
+                () = tokio::time::sleep_until(deadline) => return Err(Failure::Stop(Stop::TimedOut)),
+            };
+            match result {
+                Ok(op) => return Ok(op),
+                Err(e) => {
+                    let rejected = matches!(e, Error::PlatformApi { status: 429, .. });
+                    let safe = e.is_transient() && (idempotent || rejected);
+                    if !safe || attempt > self.timing.max_errors {
+                        if e.is_transient() && !idempotent && !rejected {
+                            return Err(Failure::Error(Error::BadResponse {
+                                platform: self.backend.name().to_string(),
+                                url: String::from("the trigger"),
+                                problem: format!("{e}; it was not retried, because repeating a trigger that may have started an operation could start a second one"),
+                                hint: format!("if the platform honours an idempotency key, send {{{{ idempotency_key }}}} in a [{}.trigger] header (e.g. Idempotency-Key) and ferry will retry safely", req.phase),
+                            }));
+                        }
+                        return Err(Failure::Error(e));
+                    }
+                    wait = self.backoff_after(&e, wait);
+                    self.retrying(req.phase, attempt, wait, &e).await;
+                    self.pause(wait, deadline).await.map_err(Failure::Stop)?;
+                    wait = self.grow(wait);
+                }
+            }
+        }
+    }
+
+    async fn observe(
+        &self,
+        op: &mut Operation,
+        deadline: Instant,
+        outcome: &mut PhaseOutcome,
+        tail: &mut LogTail,
+    ) -> Result<(), Failure> {
+        let phase = outcome.phase;
+        // Resolve: wait until the operation can be observed (a queue item becomes a build).
+        let mut interval = self.timing.poll_initial;
+        let mut errors = 0;
+        let mut last_why: Option<Option<String>> = None;
+        let mut asked: Option<Duration> = None;
+        loop {
+            match self.guard(self.backend.resolve(op), deadline).await? {
+                Ok(Resolved::Ready) => break,
+                Ok(Resolved::Waiting(why)) => {
+                    errors = 0;
+                    if last_why.as_ref() != Some(&why) {
+                        let state = why.clone().unwrap_or_else(|| "queued".into());
+                        tail.activity.touch(tail.started);
+                        self.emitter
+                            .emit(Event::StateChanged {
+                                phase,
+                                state: self.redactor.redact(&state),
+                                class: StateClass::Running,
+                            })
+                            .await;
+                        last_why = Some(why);
+                    }
+                }
+                Ok(Resolved::Failed(message)) => {
+                    outcome.status = Status::Failed;
+                    outcome.message = Some(self.redactor.redact(&message));
+                    return Ok(());
+                }
+                Err(e) => {
+                    asked = Some(self.tolerate(phase, e, &mut errors, interval).await?);
+                }
+            }
+            let wait = asked.take().unwrap_or_else(|| jitter(interval));
+            self.pause(wait, deadline).await.map_err(Failure::Stop)?;
+            interval = self.grow(interval);
+        }
+        // Observe: logs, then state, until the state is terminal.
+        let has_logs = self.backend.has_logs(phase);
+        let mut interval = self.timing.poll_initial;
+        let mut errors = 0;
+        let mut log_errors = 0;
+        let mut logs_on = has_logs;
+        let mut last_state: Option<String> = None;
+        let mut asked: Option<Duration> = None;
+        let class = loop {
+            if logs_on {
+                match self.guard(self.backend.logs(op, tail), deadline).await? {
+                    Ok(_) => log_errors = 0,
+                    Err(e) => logs_on = self.log_error(phase, &e, &mut log_errors).await,
+                }
+            }
+            match self.guard(self.backend.status(op), deadline).await? {
+                Ok(obs) => {
+                    errors = 0;
+                    if last_state.as_deref() != Some(obs.state.as_str()) {
+                        tail.activity.touch(tail.started);
+                        self.emitter
+                            .emit(Event::StateChanged {
+                                phase,
+                                state: self.redactor.redact(&obs.state),
+                                class: obs.class,
+                            })
+                            .await;
+                        outcome.state = Some(self.redactor.redact(&obs.state));
+                        last_state = Some(obs.state);
+                        interval = self.timing.poll_initial;
+                    }
+                    if obs.class != StateClass::Running {
+                        break obs.class;
+                    }
+                }
+                Err(e) => {
+                    asked = Some(self.tolerate(phase, e, &mut errors, interval).await?);
+                }
+            }
+            let wait = asked.take().unwrap_or_else(|| jitter(interval));
+            self.pause(wait, deadline).await.map_err(Failure::Stop)?;
+            interval = self.grow(interval);
+        };
+
+        // Drain: the tail of a log may be written after the terminal state.
+        if logs_on {
+            self.drain(op, deadline, tail).await?;
+        }
+        outcome.outputs = self.backend.outputs(op).map_err(Failure::Error)?;
+        outcome.status = if class == StateClass::Success {
+            Status::Succeeded
+        } else {
+            outcome.message = Some(format!(
+                "the platform reported {phase} state {:?}",
+                outcome.state.clone().unwrap_or_default()
+            ));
+            Status::Failed
+        };
+        Ok(())
+    }
+
+    /// Reads the log until the platform says it is complete, or (when it cannot say) until
+    /// two reads in a row bring nothing new, within the drain limit.
+    async fn drain(&self, op: &mut Operation, deadline: Instant, tail: &mut LogTail) -> Result<(), Failure> {
+        let phase = op.phase.unwrap_or(Phase::Deploy);
+        let until = deadline.min(Instant::now() + self.timing.drain);
+        let mut empty = 0;
+        let mut errors = 0;
+        let mut wait = self.timing.poll_initial.min(Duration::from_millis(200));
+        while Instant::now() < until {
+            match self.guard(self.backend.logs(op, tail), deadline).await? {
+                Ok(read) => {
+                    errors = 0;
+                    match read.complete {
+                        Some(true) => return Ok(()),
+                        Some(false) => {}
+                        None if read.lines == 0 => {
+                            empty += 1;
+                            if empty >= 2 {
+                                return Ok(());
+                            }
+                        }
+                        None => empty = 0,
+                    }
+                    if read.lines > 0 {
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    if !self.log_error(phase, &e, &mut errors).await {
+                        return Ok(());
+                    }
+                }
+            }
+            self.pause(wait, until).await.or_else(|s| if s == Stop::TimedOut && Instant::now() < deadline { Ok(()) } else { Err(s) }).map_err(Failure::Stop)?;
+            wait = (wait * 2).min(Duration::from_secs(1));
+        }
+        self.notice(Level::Warning, format!("the {phase} log did not finish within {}s after the {phase} ended; its last lines may be missing", self.timing.drain.as_secs())).await;
+        Ok(())
+    }
+
+    /// Handles a failed request while waiting: transient errors are retried up to a limit.
+    async fn tolerate(
+        &self,
+        phase: Phase,
+        e: Error,
+        errors: &mut u32,
+        interval: Duration,
+    ) -> Result<Duration, Failure> {
+        if !e.is_transient() {
+            return Err(Failure::Error(e));
+        }
+        *errors += 1;
+        if *errors > self.timing.max_errors {
+            return Err(Failure::Error(e));
+        }
+        let wait = self.backoff_after(&e, interval);
+        self.retrying(phase, *errors, wait, &e).await;
+        // The caller pauses for exactly this long before the next attempt.
+        Ok(wait)
+    }
+
+    /// A failed log read: warn, retry transient errors a few times, then stop reading logs
+    /// (the state still decides the outcome). Returns whether to keep reading.
+    async fn log_error(&self, phase: Phase, e: &Error, errors: &mut u32) -> bool {
+        *errors += 1;
+        if e.is_transient() && *errors <= self.timing.max_errors {
+            tracing::debug!(error = %self.redactor.redact(&e.to_string()), "log read failed; will retry");
+            return true;
+        }
+        self.notice(
+            Level::Warning,
+            format!("stopped reading the {phase} log: {}", self.redactor.redact(&e.to_string())),
+        )
+        .await;
+        false
+    }
+
+    async fn cancel_remote(&self, op: &Operation, stop: Stop) {
+        let phase = op.phase.unwrap_or(Phase::Deploy);
+        let reason = match stop {
+            Stop::Cancelled => CancelReason::Signal,
+            Stop::TimedOut => CancelReason::Timeout,
+        };
+        self.emitter.emit(Event::Cancelling { phase, reason }).await;
+        match tokio::time::timeout(self.timing.cancel_grace, self.backend.cancel(op)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.notice(
+                    Level::Warning,
+                    format!(
+                        "could not cancel {phase} {}: {}; it may still be running on the platform",
+                        op.id,
+                        self.redactor.redact(&e.to_string())
+                    ),
+                )
+                .await;
+            }
+            Err(_) => {
+                self.notice(
+                    Level::Warning,
+                    format!("the platform did not answer the cancel request for {phase} {} within {}s; it may still be running", op.id, self.timing.cancel_grace.as_secs()),
+                )
+                .await;
+            }
+        }
+    }
+
+    async fn retrying(&self, phase: Phase, attempt: u32, wait: Duration, e: &Error) {
+        let reason = match e {
+            Error::PlatformApi { status, .. } => format!("HTTP {status}"),
+            other => self.redactor.redact(&other.to_string()),
+        };
+        self.emitter
+            .emit(Event::Retrying {
+                phase,
+                attempt,
+                wait,
+                reason,
+            })
+            .await;
+    }
+
+    async fn notice(&self, level: Level, message: String) {
+        self.emitter.emit(Event::Notice { level, message }).await;
+    }
+
+    fn grow(&self, d: Duration) -> Duration {
+        d.mul_f64(self.timing.factor).min(self.timing.poll_max)
+    }
+
+    /// The wait after a failed request: the platform's `Retry-After` when it gave one (capped at
+    /// five minutes), otherwise the next back-off step.
+    fn backoff_after(&self, e: &Error, current: Duration) -> Duration {
+        match e.retry_after() {
+            Some(d) => d.min(Duration::from_secs(300)),
+            None => jitter(self.grow(current.max(Duration::from_millis(500)))),
+        }
+    }
+
+    /// Sleeps, unless the run is cancelled or the deadline comes first.
+    async fn pause(&self, d: Duration, deadline: Instant) -> Result<(), Stop> {
+        let wake = (Instant::now() + d).min(deadline);
+        tokio::select! {
+            () = tokio::time::sleep_until(wake) => {
+                if Instant::now() >= deadline { Err(Stop::TimedOut) } else { Ok(()) }
+            }
+            () = self.cancel.cancelled() => Err(Stop::Cancelled),
+        }
+    }
+
+    /// Runs a safe request, abandoning it on cancel or deadline.
+    async fn guard<T>(
+        &self,
+        fut: impl std::future::Future<Output = T>,
+        deadline: Instant,
+    ) -> Result<T, Failure> {
+        tokio::select! {
+            r = fut => Ok(r),
+            () = self.cancel.cancelled() => Err(Failure::Stop(Stop::Cancelled)),
+            () = tokio::time::sleep_until(deadline) => Err(Failure::Stop(Stop::TimedOut)),
+        }
+    }
+
+    fn spawn_heartbeat(
+        &self,
+        phase: Phase,
+        started: Instant,
+        activity: Arc<Activity>,
+    ) -> tokio::task::JoinHandle<()> {
+        let emitter = self.emitter.clone();
+        let every = self.timing.heartbeat;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500).min(every)).await;
+                let quiet = started.elapsed().saturating_sub(activity.last());
+                if quiet >= every {
+                    activity.touch(started);
+                    emitter
+                        .emit(Event::Heartbeat {
+                            phase,
+                            state: None,
+                            elapsed: started.elapsed(),
+                        })
+                        .await;
+                }
+            }
+        })
+    }
+}
+
+enum Failure {
+    Stop(Stop),
+    Error(Error),
+}
+
+impl From<Stop> for Failure {
+    fn from(s: Stop) -> Self {
+        Failure::Stop(s)
+    }
+}
+
+fn stop_status(stop: Stop) -> Status {
+    match stop {
+        Stop::Cancelled => Status::Cancelled,
+        Stop::TimedOut => Status::TimedOut,
+    }
+}
+
+fn stop_message(stop: Stop, phase: Phase, asked_platform: bool) -> String {
+    let then = if asked_platform {
+        "; ferry asked the platform to cancel it"
+    } else {
+        ""
+    };
+    match stop {
+        Stop::Cancelled => format!("the {phase} was cancelled by a signal{then}"),
+        Stop::TimedOut => format!("the {phase} ran out of time{then} (raise `timeout` or the phase's own timeout)"),
+    }
+}
+
+/// ±20 % randomness, so that many jobs polling one platform spread out.
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(rand::random_range(0.8..1.2))
+}
+
+/// When something last happened, as milliseconds since the phase started.
+struct Activity(AtomicU64);
+
+impl Activity {
+    fn new() -> Self {
+        Self(AtomicU64::new(0))
+    }
+
+    fn touch(&self, started: Instant) {
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.0.store(ms, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Duration {
+        Duration::from_millis(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// The engine's log sink: redacts, emits, keeps the tail, marks activity.
+struct LogTail {
+    emitter: Emitter,
+    phase: Phase,
+    redactor: Redactor,
+    lines: VecDeque<String>,
+    activity: Arc<Activity>,
+    started: Instant,
+}
+
+#[async_trait]
+impl LogSink for LogTail {
+    async fn line(&mut self, line: &str) {
+        let line = self.redactor.redact(line);
+        if self.lines.len() == TAIL_LINES {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(line.clone());
+        self.activity.touch(self.started);
+        self.emitter
+            .emit(Event::Log {
+                phase: self.phase,
+                line,
+            })
+            .await;
+    }
+}
