@@ -11,18 +11,375 @@
 //! ```
 //!
 //! Only [`run`] wires the stages together; `ci`, `config` and `platform` never import `report`.
-//! Every outside input (environment, arguments, signals, output streams) is a parameter, so an
-//! embedding program (a UI, a test) can drive the whole flow and consume its [`platform::Event`]s.
+//! Every outside input (environment, arguments, working directory, output streams, the
+//! cancellation signal) is a parameter, so an embedding program (a UI, a test) can drive the
+//! whole flow and consume its [`platform::Event`]s.
 
 pub mod ci;
+pub mod cli;
 pub mod config;
 pub mod env;
 pub mod error;
 pub mod exit;
+pub mod plan;
 pub mod platform;
 pub mod report;
 pub mod secret;
 pub mod sim;
+pub mod stream;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
 
 pub use error::{Error, Result};
 pub use exit::ExitCode;
+
+use crate::ci::Context;
+use crate::cli::{Cli, Cmd, DemoFail, RunArgs};
+use crate::config::Loaded;
+use crate::platform::engine::{Engine, PhaseRequest};
+use crate::platform::{Command, Emitter, Phase, PhaseOutcome, RunOutcome, Status};
+use crate::report::Sink;
+
+/// The process's output streams, and whether stderr is a terminal.
+pub struct Io {
+    pub stdout: stream::Stream,
+    pub stderr: stream::Stream,
+    pub stderr_is_tty: bool,
+    /// `NO_COLOR` or a terminal that cannot show colour.
+    pub color: bool,
+}
+
+/// Runs ferry with these arguments (`args[0]` is the program name) and returns the exit code.
+pub async fn run(
+    env: env::Env,
+    args: Vec<OsString>,
+    cwd: PathBuf,
+    mut io: Io,
+    cancel: CancellationToken,
+) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                let _ = write!(io.stderr, "{}", e.render());
+                ExitCode::Usage
+            } else {
+                let _ = write!(io.stdout, "{}", e.render());
+                ExitCode::Success
+            };
+            return code;
+        }
+    };
+    init_tracing(&env, cli.verbose);
+    match dispatch(cli.command, &env, &cwd, &mut io, cancel).await {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+async fn dispatch(
+    cmd: Cmd,
+    env: &env::Env,
+    cwd: &Path,
+    io: &mut Io,
+    cancel: CancellationToken,
+) -> Result<ExitCode> {
+    match cmd {
+        Cmd::Deploy { run, no_build } => {
+            execute(Command::Deploy, no_build, run, env, cwd, io, cancel).await
+        }
+        Cmd::Build { run } => execute(Command::Build, false, run, env, cwd, io, cancel).await,
+        Cmd::Stop { run } => execute(Command::Stop, false, run, env, cwd, io, cancel).await,
+        Cmd::Context { json } => {
+            let context = ci::detect(env);
+            let text = if json {
+                serde_json::to_string_pretty(&context).unwrap_or_default()
+            } else {
+                context.describe()
+            };
+            writeln!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))?;
+            Ok(ExitCode::Success)
+        }
+        Cmd::Check { settings } => {
+            let loaded = config::load(env, settings.layer(), cwd)?;
+            let context = ci::detect(env);
+            let planned = plan::plan(Command::Deploy, false, &loaded.settings, loaded.file.as_ref(), &context)?;
+            print_plan(&planned.plan, io)?;
+            writeln!(io.stderr, "settings are valid").map_err(|e| io_error("stderr", e))?;
+            Ok(ExitCode::Success)
+        }
+        Cmd::Demo { out, fail, json, events } => demo(out, fail, json, events, env, cwd, io, cancel).await,
+        Cmd::Sim { listen, script } => serve_sim(&listen, script.as_deref(), io, cancel).await,
+    }
+}
+
+fn print_plan(plan: &plan::Plan, io: &mut Io) -> Result<()> {
+    let text = serde_json::to_string_pretty(plan).unwrap_or_default();
+    writeln!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))
+}
+
+fn io_error(what: &str, source: std::io::Error) -> Error {
+    Error::Io {
+        path: what.to_string(),
+        source,
+    }
+}
+
+/// What `execute` needs besides the command.
+struct Extras {
+    sinks: Vec<Box<dyn Sink>>,
+    json: bool,
+    events: Option<PathBuf>,
+}
+
+async fn execute(
+    command: Command,
+    no_build: bool,
+    run: RunArgs,
+    env: &env::Env,
+    cwd: &Path,
+    io: &mut Io,
+    cancel: CancellationToken,
+) -> Result<ExitCode> {
+    let loaded = config::load(env, run.settings.layer(), cwd)?;
+    let context = ci::detect(env);
+    if run.dry_run {
+        let planned = plan::plan(command, no_build, &loaded.settings, loaded.file.as_ref(), &context)?;
+        print_plan(&planned.plan, io)?;
+        return Ok(ExitCode::Success);
+    }
+    let extras = Extras {
+        sinks: Vec::new(),
+        json: run.json,
+        events: run.events.map(|p| cwd.join(p)),
+    };
+    carry_out(command, no_build, &loaded, &context, extras, io, cancel).await
+}
+
+/// Plans, runs the phases with every sink attached, and reports the outcome.
+async fn carry_out(
+    command: Command,
+    no_build: bool,
+    loaded: &Loaded,
+    context: &Context,
+    mut extras: Extras,
+    io: &mut Io,
+    cancel: CancellationToken,
+) -> Result<ExitCode> {
+    let planned = plan::plan(command, no_build, &loaded.settings, loaded.file.as_ref(), context)?;
+    let plan = planned.plan;
+    let mut sinks = report::standard_sinks(context, io, extras.events.as_deref())?;
+    sinks.append(&mut extras.sinks);
+    let (emitter, rx) = Emitter::channel(1024);
+    let started = std::time::Instant::now();
+    let dispatcher = tokio::spawn(report::dispatch(rx, sinks, started));
+
+    let engine = Engine::new(
+        &planned.backend,
+        emitter.clone(),
+        cancel,
+        planned.redactor.clone(),
+        plan.timing.clone(),
+    );
+    let deadline = tokio::time::Instant::now() + plan.timeout;
+    let mut vars = plan.vars.clone();
+    let run_key: String = format!("{:032x}", rand::random::<u128>());
+    let mut phases: Vec<PhaseOutcome> = Vec::new();
+    for (i, phase) in plan.phases.iter().enumerate() {
+        let last = i + 1 == plan.phases.len();
+        let mut phase_vars = vars.clone();
+        phase_vars.insert("idempotency_key".into(), format!("ferry-{run_key}-{phase}"));
+        let outcome = engine
+            .run_phase(PhaseRequest {
+                phase: *phase,
+                vars: phase_vars,
+                timeout: plan.phase_timeouts.get(phase).copied().unwrap_or(plan.timeout),
+                deadline,
+                detach: plan.detach && last,
+            })
+            .await;
+        if let Some(id) = &outcome.id {
+            vars.insert(format!("{phase}.id"), id.clone());
+        }
+        for (k, v) in &outcome.outputs {
+            vars.insert(format!("{phase}.{k}"), v.clone());
+        }
+        let good = outcome.status == Status::Succeeded || outcome.status == Status::Detached;
+        phases.push(outcome);
+        if !good {
+            break;
+        }
+    }
+    drop(engine);
+    drop(emitter);
+    let outcome = summarise(command, plan.environment.clone(), phases, started.elapsed());
+    let mut sinks = dispatcher.await.unwrap_or_default();
+    let mut report_failed = false;
+    for sink in &mut sinks {
+        if let Err(e) = sink.finish(&outcome, context).await {
+            report_failed = true;
+            let _ = writeln!(io.stderr, "warning: the {} report failed: {e}", sink.name());
+        }
+    }
+    if extras.json {
+        let text = serde_json::to_string_pretty(&outcome).unwrap_or_default();
+        writeln!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))?;
+    }
+    let code = outcome.exit();
+    if report_failed && loaded.settings.fail_on_report_error && code == ExitCode::Success {
+        return Ok(ExitCode::Report);
+    }
+    Ok(code)
+}
+
+fn summarise(
+    command: Command,
+    environment: Option<String>,
+    phases: Vec<PhaseOutcome>,
+    duration: Duration,
+) -> RunOutcome {
+    let bad = phases.iter().find(|p| !p.status.is_good());
+    let status = match bad {
+        Some(p) => p.status,
+        None if phases.iter().any(|p| p.status == Status::Detached) => Status::Detached,
+        None => Status::Succeeded,
+    };
+    let message = bad.and_then(|p| p.message.clone());
+    let url = phases
+        .iter()
+        .rev()
+        .find(|p| p.phase == Phase::Deploy)
+        .and_then(|p| p.url().map(str::to_string));
+    let mut outcome = RunOutcome {
+        schema: RunOutcome::SCHEMA,
+        command,
+        environment,
+        status,
+        exit_code: 0,
+        url,
+        phases,
+        duration,
+        message,
+    };
+    outcome.exit_code = outcome.exit().code();
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn demo(
+    out: PathBuf,
+    fail: Option<DemoFail>,
+    json: bool,
+    events: Option<PathBuf>,
+    env: &env::Env,
+    cwd: &Path,
+    io: &mut Io,
+    cancel: CancellationToken,
+) -> Result<ExitCode> {
+    let mut script = sim::Script::default();
+    match fail {
+        Some(DemoFail::Build) => script.build.outcome = sim::Outcome::Failure,
+        Some(DemoFail::Deploy) => script.deploy.outcome = sim::Outcome::Failure,
+        None => {}
+    }
+    let server = sim::SimServer::start(([127, 0, 0, 1], 0).into(), script)
+        .await
+        .map_err(|e| io_error("the simulated platform", e))?;
+    let file = config::FileConfig::parse(DEMO_CONFIG, "examples/simulator.toml")?;
+    let flags = config::Layer {
+        environment: Some("demo".into()),
+        platform_url: Some(server.url().to_string()),
+        ..config::Layer::default()
+    };
+    // The demo ignores any ferry.toml here: it always runs the embedded description.
+    let raw = config::RawSettings::merge(vec![(flags, config::SourceKind::Flags)])?;
+    let settings = config::Settings::validate(&raw, PathBuf::from("examples/simulator.toml"))?;
+    let loaded = Loaded { settings, file: Some(file) };
+    let mut context = ci::detect(env);
+    if context.sha.is_none() {
+        context.sha = Some(DEMO_SHA.into());
+    }
+    let out = cwd.join(out);
+    let extras = Extras {
+        sinks: vec![Box::new(report::Preview::new(out.clone()))],
+        json,
+        events: events.map(|p| cwd.join(p)),
+    };
+    let code = carry_out(Command::Deploy, false, &loaded, &context, extras, io, cancel).await;
+    server.shutdown().await;
+    let code = code?;
+    let _ = writeln!(
+        io.stderr,
+        "\nWhat ferry would report (pull request comment and job summary) is in {}",
+        out.display()
+    );
+    Ok(code)
+}
+
+/// The description of the simulated platform, embedded for `ferry demo`.
+pub const DEMO_CONFIG: &str = include_str!("../examples/simulator.toml");
+
+/// The commit the demo pretends to deploy when not run inside a CI.
+const DEMO_SHA: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c";
+
+async fn serve_sim(
+    listen: &str,
+    script: Option<&Path>,
+    io: &mut Io,
+    cancel: CancellationToken,
+) -> Result<ExitCode> {
+    let addr: std::net::SocketAddr = listen.parse().map_err(|_| Error::InvalidSetting {
+        name: "listen".into(),
+        source_name: "--listen".into(),
+        problem: format!("{listen:?} is not an address"),
+        hint: "use host:port, e.g. 127.0.0.1:8080 (port 0 picks a free one)".into(),
+    })?;
+    let script = match script {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+            sim::Script::from_toml(&text).map_err(|message| Error::ConfigFile {
+                path: path.display().to_string(),
+                message,
+            })?
+        }
+        None => sim::Script::default(),
+    };
+    let server = sim::SimServer::start(addr, script)
+        .await
+        .map_err(|e| io_error(listen, e))?;
+    writeln!(io.stdout, "ferry sim listening on {}", server.url()).map_err(|e| io_error("stdout", e))?;
+    io.stdout.flush().map_err(|e| io_error("stdout", e))?;
+    cancel.cancelled().await;
+    server.shutdown().await;
+    Ok(ExitCode::Success)
+}
+
+fn init_tracing(env: &env::Env, verbose: u8) {
+    let filter = match verbose {
+        0 => env
+            .get("FERRY_LOG")
+            .or_else(|| env.get("RUST_LOG"))
+            .unwrap_or("warn")
+            .to_string(),
+        1 => "ferry=debug".into(),
+        2 => "ferry=trace".into(),
+        _ => "trace".into(),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
