@@ -11,7 +11,8 @@ use super::route::Route;
 /// truncated JSON document, an HTML error page from a proxy…). `retry_after` adds a
 /// `Retry-After: <secs>` header. With `apply_first`, the request is served first (a trigger does
 /// create its operation) and only the response is replaced, as when a response is lost on the way
-/// back — the case that makes blindly re-sending a POST dangerous.
+/// back — the case that makes blindly re-sending a POST dangerous. (It works the same on other
+/// routes: a cancel is performed and its answer lost; on reads it makes no difference.)
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Fault {

@@ -133,7 +133,9 @@ impl Iterator for Chunks {
             let line = self.text.line(self.pos / LINE_WIDTH);
             let within = self.pos % LINE_WIDTH;
             let room = u64::try_from(CHUNK - buf.len()).unwrap_or(LINE_WIDTH);
-            let stop = LINE_WIDTH.min(within + (self.end - self.pos)).min(within + room);
+            let stop = LINE_WIDTH
+                .min(within + (self.end - self.pos))
+                .min(within + room);
             // Both bounds are at most LINE_WIDTH, so they fit a usize.
             let (a, b) = (
                 usize::try_from(within).unwrap_or(0),
