@@ -1,1 +1,50 @@
-//! The simulated platform (placeholder).
+//! The simulated platform: a reference in-house platform API with scripted behaviour, served over
+//! real HTTP (axum) in-process for tests, `ferry demo` and benchmarks, and by `ferry sim --listen`.
+//!
+//! It is a fake *platform*, not part of the flow: nothing else in the crate imports it except the
+//! CLI commands that start it. ferry's backends must talk to it exactly as to a real API, so it
+//! behaves like a well-behaved one (ids, idempotency keys, offset logs that never cut a line, a log
+//! tail that appears after the terminal state) and, when scripted, like a misbehaving one
+//! ([`Fault`]s: 5xx bursts, 429 with `Retry-After`, lost trigger responses, garbage bodies).
+//!
+//! One operation state machine (`op`) serves four API dialects on the same server:
+//!
+//! | dialect | trigger | state | log |
+//! |---|---|---|---|
+//! | `paas` (default) | `POST /v1/apps/{app}/builds`, `…/deployments`, `DELETE …/environments/{env}` | `GET /v1/builds/{id}` | `GET …/log?offset=N` |
+//! | Jenkins-like | `POST /queue/job/{job}/build` → `Location` | queue item, then `GET /job/{job}/{k}/api/json` | `progressiveText?start=N` |
+//! | GitOps-like | `POST /gitops/apps/{app}/sync` | `sync` + `health` of `GET /gitops/apps/{app}` | none |
+//! | pipeline | `POST /ci/pipelines` | `GET /ci/pipelines/{n}` | whole `trace` every time |
+//!
+//! Logs are generated from arithmetic, never stored ([`LINE_WIDTH`]-byte lines), so any size is
+//! served with flat memory; [`expected_log`] gives tests the exact text. Control endpoints:
+//! `GET /_sim/requests` (the request log as JSON), `PUT /_sim/script` (a TOML or JSON [`Script`]).
+
+mod call;
+mod control;
+mod duration;
+mod endpoint;
+mod fault;
+mod gitops;
+mod handle;
+mod jenkins;
+mod log;
+mod op;
+mod op_script;
+mod paas;
+mod pipeline;
+mod recorded;
+mod reply;
+mod route;
+mod script;
+mod server;
+mod store;
+mod world;
+
+pub use fault::Fault;
+pub use log::{LINE_WIDTH, expected_log};
+pub use op_script::{OpScript, Outcome};
+pub use recorded::RecordedRequest;
+pub use route::Route;
+pub use script::{DEFAULT_MAX_CHUNK_BYTES, Script};
+pub use server::SimServer;
