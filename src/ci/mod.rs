@@ -1,15 +1,32 @@
 //! Stage 1 — where are we: detect the CI provider and read the [`Context`] of this run.
 //!
-//! Input is an [`Env`] map plus, on GitHub-style CIs, the event payload file named by
+//! Input is an [`Env`](crate::env::Env) map plus, on GitHub-style CIs, the event payload file named by
 //! `GITHUB_EVENT_PATH`. This stage never calls an API and never reads the process environment;
 //! what the environment cannot tell stays `None` (the reporters may ask the forge later).
 //! Rules and sources: `CONTRIBUTING.md` and the CI reference in the repository docs.
+//!
+//! One module per provider (Forgejo and Gitea share `forgejo`), each reading only the `Env`
+//! it is given; [`detect`] picks the provider from its marker variable.
 
 use serde::Serialize;
 
-use crate::env::Env;
-
+mod actions;
+mod azure;
+mod bitbucket;
+mod buildkite;
+mod circleci;
+mod describe;
 mod detect;
+mod drone;
+mod event;
+mod forgejo;
+mod github;
+mod gitlab;
+mod jenkins;
+mod refs;
+mod remote;
+mod travis;
+mod woodpecker;
 
 pub use detect::detect;
 
@@ -66,6 +83,20 @@ pub enum Forge {
     Azure,
 }
 
+impl Forge {
+    /// The name used in `ferry context` (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Forge::Github => "github",
+            Forge::Gitlab => "gitlab",
+            Forge::Gitea => "gitea",
+            Forge::Forgejo => "forgejo",
+            Forge::Bitbucket => "bitbucket",
+            Forge::Azure => "azure",
+        }
+    }
+}
+
 /// A pull request (GitHub, Gitea, Forgejo, Bitbucket) or merge request (GitLab).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ChangeRequest {
@@ -106,15 +137,17 @@ pub struct Context {
 /// Provider-specific identifiers, kept out of `ferry context --json`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunInfo {
-    /// GitHub: `GITHUB_EVENT_NAME`; GitLab: `CI_PIPELINE_SOURCE`.
+    /// GitHub: `GITHUB_EVENT_NAME`; GitLab: `CI_PIPELINE_SOURCE`; other CIs: their trigger
+    /// variable where they have one (`BUILD_REASON`, `CI_PIPELINE_EVENT`, `DRONE_BUILD_EVENT`,
+    /// `TRAVIS_EVENT_TYPE`, `BUILDKITE_SOURCE`).
     pub event: Option<String>,
-    /// The forge's web base (`GITHUB_SERVER_URL`, `CI_SERVER_URL`).
+    /// The forge's web base (`GITHUB_SERVER_URL`, `CI_SERVER_URL`), without a trailing `/`.
     pub server_url: Option<String>,
-    /// GitHub `GITHUB_RUN_ID`; GitLab `CI_PIPELINE_ID`.
+    /// GitHub `GITHUB_RUN_ID`; GitLab `CI_PIPELINE_ID`; the build or pipeline id elsewhere.
     pub run_id: Option<String>,
     /// GitHub `GITHUB_RUN_ATTEMPT`.
     pub run_attempt: Option<String>,
-    /// GitLab `CI_JOB_ID`.
+    /// GitLab `CI_JOB_ID`; the job or step id elsewhere (Bitbucket step UUID, Buildkite job).
     pub job_id: Option<String>,
     /// GitLab `CI_PROJECT_ID` (where the pipeline runs; the fork for fork MRs run in the fork).
     pub project_id: Option<String>,
@@ -124,15 +157,30 @@ pub struct RunInfo {
     pub open_change_requests: Vec<String>,
     /// The commit the CI checked out when it differs from `sha` (a merge commit).
     pub checkout_sha: Option<String>,
-    /// GitHub: `issue_comment` on a pull request — the head SHA needs an API call.
+    /// The head SHA of `change_request` is unknown here and needs an API call: GitHub
+    /// `issue_comment` on a pull request; a Jenkins multibranch pull request, whose
+    /// `GIT_COMMIT` may be a merge commit.
     pub sha_needs_lookup: bool,
+    /// GitHub `merge_group`: the pull request at the tip of the group, parsed from the
+    /// `gh-readonly-queue/<base>/pr-<n>-<sha>` branch. Not a change request of this run (a group
+    /// may batch several); for a reporter that wants to link the queued pull request.
+    pub queued_change_request: Option<u64>,
+    /// GitLab external pull-request pipelines: the GitHub repository holding `change_request`
+    /// (`CI_EXTERNAL_PULL_REQUEST_TARGET_REPOSITORY`). When set, the change request is a GitHub
+    /// pull request, not a merge request of `repository`: no MR note can be posted for it.
+    pub external_repository: Option<String>,
 }
 
 impl Context {
     /// The context of a run outside any CI, with nothing known.
     pub fn local() -> Self {
+        Self::empty(Ci::Local)
+    }
+
+    /// A context for `ci` with nothing known yet.
+    pub fn empty(ci: Ci) -> Self {
         Self {
-            ci: Ci::Local,
+            ci,
             forge: None,
             api_url: None,
             repository: None,
