@@ -177,11 +177,18 @@ async fn carry_out(
 ) -> Result<ExitCode> {
     let planned = plan::plan(command, no_build, &loaded.settings, loaded.file.as_ref(), context)?;
     let plan = planned.plan;
-    let mut sinks = report::standard_sinks(context, io, extras.events.as_deref())?;
+    let flavour = report::Flavour::choose(context.ci, io.stderr_is_tty, !io.color);
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(report::Console::new(io.stderr.clone(), flavour))];
+    if let Some(path) = extras.events.as_deref() {
+        sinks.push(Box::new(report::EventsFile::create(path)?));
+    }
     sinks.append(&mut extras.sinks);
     let (emitter, rx) = Emitter::channel(1024);
     let started = std::time::Instant::now();
-    let dispatcher = tokio::spawn(report::dispatch(rx, sinks, started));
+    let dispatcher = tokio::spawn(async move {
+        let failures = report::dispatch(rx, &mut sinks, started).await;
+        (sinks, failures)
+    });
 
     let engine = Engine::new(
         &planned.backend,
@@ -222,13 +229,11 @@ async fn carry_out(
     drop(engine);
     drop(emitter);
     let outcome = summarise(command, plan.environment.clone(), phases, started.elapsed());
-    let mut sinks = dispatcher.await.unwrap_or_default();
-    let mut report_failed = false;
-    for sink in &mut sinks {
-        if let Err(e) = sink.finish(&outcome, context).await {
-            report_failed = true;
-            let _ = writeln!(io.stderr, "warning: the {} report failed: {e}", sink.name());
-        }
+    let (mut sinks, mut failures) = dispatcher.await.unwrap_or_default();
+    failures.extend(report::finish_all(&mut sinks, &outcome, context).await);
+    let report_failed = !failures.is_empty();
+    for failure in &failures {
+        let _ = writeln!(io.stderr, "warning: {failure}");
     }
     if extras.json {
         let text = serde_json::to_string_pretty(&outcome).unwrap_or_default();

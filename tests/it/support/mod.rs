@@ -1,0 +1,163 @@
+//! Test support: the simulated platform in-process, the real `ferry` binary with a cleared
+//! environment, and a scratch directory holding a `ferry.toml`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ferry::sim::{RecordedRequest, Route, Script, SimServer};
+
+/// The description of the simulator that ships in `examples/`.
+pub const SIMULATOR_TOML: &str = include_str!("../../../examples/simulator.toml");
+
+/// A simulated platform running on its own runtime for the length of a test.
+pub struct Sim {
+    server: Option<SimServer>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Sim {
+    pub fn start(script: Script) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = rt
+            .block_on(SimServer::start(([127, 0, 0, 1], 0).into(), script))
+            .unwrap();
+        Self {
+            server: Some(server),
+            rt,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.as_ref().unwrap().url().to_string()
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.server.as_ref().unwrap().requests()
+    }
+
+    /// Requests on one route of one phase (`/v1/builds`, `/v1/apps/demo-app/builds`, …).
+    pub fn count_route(&self, route: Route, path_part: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.route == Some(route) && r.path.contains(path_part))
+            .count()
+    }
+
+    /// Waits until `pred` holds for the recorded requests.
+    pub fn wait_for(&self, what: &str, pred: impl Fn(&[RecordedRequest]) -> bool) {
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until {
+            if pred(&self.requests()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("timed out waiting for {what}; requests: {:#?}", self.requests());
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.rt.block_on(server.shutdown());
+        }
+    }
+}
+
+/// A scratch working directory for one run of the binary.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A directory holding `ferry.toml` with this content.
+    pub fn with_config(toml: &str) -> Self {
+        let w = Self::new();
+        w.write("ferry.toml", toml);
+        w
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// The `ferry` binary with an empty environment, run in this directory.
+    pub fn ferry(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+        cmd.env_clear().current_dir(self.path());
+        cmd
+    }
+}
+
+/// The outcome of a run, with its streams as text.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The `--json` result.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs a prepared command to completion.
+pub fn run(cmd: &mut Command) -> Run {
+    Run::of(cmd.output().unwrap())
+}
+
+/// Starts a prepared command without waiting.
+pub fn spawn(cmd: &mut Command) -> Child {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+/// Sends a signal to a child process.
+pub fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{sig}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
