@@ -1013,6 +1013,38 @@ async fn sim_gitops_is_synced_before_it_is_healthy() {
         StatusCode::CONFLICT,
         "nothing to terminate"
     );
+
+    // A new revision waiting to sync: the old version is still Healthy, but OutOfSync.
+    sim.set_script(Script {
+        deploy: OpScript {
+            queue: Duration::from_secs(60),
+            ..OpScript::fast()
+        },
+        ..Script::fast()
+    });
+    let (status, _) = post_json(
+        &client,
+        &format!("{app_url}/sync"),
+        &json!({"revision": "def"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, app) = get_json(&client, &app_url).await;
+    assert_eq!(
+        (
+            app["sync"].as_str(),
+            app["health"].as_str(),
+            app["revision"].as_str()
+        ),
+        (Some("OutOfSync"), Some("Healthy"), Some("def"))
+    );
+    assert_eq!(app["url"].as_str(), Some(url));
+    let response = client
+        .delete(format!("{app_url}/operation"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
     sim.shutdown().await;
 }
 
