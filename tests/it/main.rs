@@ -2,3 +2,9 @@
 
 mod context;
 mod sim;
+mod deploy;
+mod support;
+mod shapes;
+mod bad_input;
+mod secrets;
+mod settings;
