@@ -36,8 +36,8 @@ pub(crate) fn read(env: &Env, ci: Ci) -> Context {
             });
             if sha.is_none() {
                 ctx.notes.push(
-                    "pull request head commit unknown without the event payload: set `sha` to \
-                     report on it"
+                    "the pull request's head commit is not in the event payload, and GITHUB_SHA \
+                     is the base's on pull_request_target: set `sha` to report on the head"
                         .to_owned(),
                 );
             }

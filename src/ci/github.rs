@@ -23,8 +23,8 @@ pub(crate) fn read(env: &Env) -> Context {
             let pr = PullRequestFacts::read(env, payload);
             if pr.head_sha.is_none() {
                 ctx.notes.push(
-                    "pull request head commit unknown without the event payload \
-                     (GITHUB_SHA is a merge or base commit): set `sha` to report on it"
+                    "the pull request's head commit is not in the event payload, and GITHUB_SHA \
+                     is a merge or base commit: set `sha` to report on the head"
                         .to_owned(),
                 );
             }

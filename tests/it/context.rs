@@ -1130,3 +1130,500 @@ fn context_describe_shows_unknowns_and_notes() {
         "{text}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Other CI providers (forge-agnostic ones guess the forge for public hosts only)
+
+const SHA: &str = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
+
+#[test]
+fn context_bitbucket_push() {
+    let ctx = detect(&case("bitbucket", "push"));
+    assert_eq!(ctx.ci, Ci::Bitbucket);
+    assert_context(
+        &ctx,
+        &json!({
+            "ci": "bitbucket",
+            "forge": "bitbucket",
+            "api_url": "https://api.bitbucket.org/2.0",
+            "repository": "my-workspace/my-repo",
+            "sha": "7f3a9c1e2b4d",
+            "ref_name": "main",
+            "is_tag": false,
+            "change_request": null,
+            "job_url": "https://bitbucket.org/my-workspace/my-repo/pipelines/results/42\
+                        /steps/%7B0a5c8f2e-6b7d-4e9f-8a1b-2c3d4e5f6a7b%7D",
+        }),
+    );
+}
+
+#[test]
+fn context_bitbucket_tag() {
+    let ctx = detect(&case("bitbucket", "tag"));
+    assert_eq!(ctx.ref_name.as_deref(), Some("v1.0.0"));
+    assert!(ctx.is_tag);
+    assert_eq!(ctx.change_request, None);
+}
+
+#[test]
+fn context_bitbucket_pull_request() {
+    let ctx = detect(&case("bitbucket", "pr"));
+    assert_context(
+        &ctx,
+        &json!({
+            "ci": "bitbucket",
+            "forge": "bitbucket",
+            "api_url": "https://api.bitbucket.org/2.0",
+            "repository": "my-workspace/my-repo",
+            "sha": "7f3a9c1e2b4d",
+            "ref_name": "feature/login",
+            "is_tag": false,
+            "change_request": change_request(Some(7), Some("feature/login"), Some("main"), None),
+            "job_url": "https://bitbucket.org/my-workspace/my-repo/pipelines/results/42\
+                        /steps/%7B0a5c8f2e-6b7d-4e9f-8a1b-2c3d4e5f6a7b%7D",
+        }),
+    );
+}
+
+#[test]
+fn context_jenkins_multibranch_push() {
+    let ctx = detect(&case("jenkins", "multibranch-push"));
+    assert_eq!(ctx.ci, Ci::Jenkins);
+    assert_context(
+        &ctx,
+        &json!({
+            "ci": "jenkins",
+            "forge": "github",
+            "api_url": "https://api.github.com",
+            "repository": "octo-org/octo-repo",
+            "sha": SHA,
+            "ref_name": "main",
+            "is_tag": false,
+            "change_request": null,
+            "job_url": "https://jenkins.example.com/job/app/job/main/42/",
+        }),
+    );
+}
+
+#[test]
+fn context_jenkins_multibranch_tag() {
+    let ctx = detect(&case("jenkins", "multibranch-tag"));
+    assert_eq!(ctx.ref_name.as_deref(), Some("v1.0.0"));
+    assert!(ctx.is_tag);
+    assert_eq!(ctx.sha.as_deref(), Some(SHA));
+}
+
+#[test]
+fn context_jenkins_multibranch_pull_request_from_a_fork() {
+    let ctx = detect(&case("jenkins", "multibranch-pr"));
+    assert_context(
+        &ctx,
+        &json!({
+            "ci": "jenkins",
+            "forge": "github",
+            "api_url": "https://api.github.com",
+            "repository": "octo-org/octo-repo",
+            // GIT_COMMIT may be the merge commit: unknown, to be looked up.
+            "sha": null,
+            "ref_name": "feature/login",
+            "is_tag": false,
+            "change_request": change_request(Some(7), Some("feature/login"), Some("main"), Some(true)),
+            "job_url": "https://jenkins.example.com/job/app/job/PR-7/3/",
+        }),
+    );
+    assert!(ctx.run.sha_needs_lookup);
+    assert_eq!(ctx.run.checkout_sha.as_deref(), Some(MERGE));
+}
+
+#[test]
+fn context_jenkins_multibranch_pull_request_from_the_same_repository() {
+    let env = case("jenkins", "multibranch-pr").with("CHANGE_FORK", "");
+    let cr = detect(&env).change_request.expect("change request");
+    assert_eq!(cr.is_fork, Some(false));
+}
+
+#[test]
+fn context_jenkins_ghprb() {
+    let ctx = detect(&case("jenkins", "ghprb"));
+    assert_context(
+        &ctx,
+        &json!({
+            "ci": "jenkins",
+            "forge": "github",
+            "api_url": "https://api.github.com",
+            "repository": "octo-org/octo-repo",
+            "sha": HEAD,
+            "ref_name": "feature/login",
+            "is_tag": false,
+            "change_request": change_request(Some(12), Some("feature/login"), Some("main"), None),
+            "job_url": "https://jenkins.example.com/job/app-pr/12/",
+        }),
+    );
+    assert_eq!(ctx.run.checkout_sha.as_deref(), Some(MERGE));
+}
+
+#[test]
+fn context_jenkins_gitlab_plugin_merge_request() {
+    let ctx = detect(&case("jenkins", "gitlab-mr"));
+    assert_context(
+        &ctx,
+        &json!({
+            "ci": "jenkins",
+            "forge": "gitlab",
+            "api_url": null,
+            "repository": "group/app",
+            "sha": GL_HEAD,
+            "ref_name": "feature/login",
+            "is_tag": false,
+            "change_request": change_request(Some(3), Some("feature/login"), Some("main"), Some(true)),
+            "job_url": "https://jenkins.example.com/job/app-mr/5/",
+        }),
+    );
+}
+
+#[test]
+fn context_jenkins_freestyle_strips_origin() {
+    let ctx = detect(&case("jenkins", "freestyle"));
+    assert_context(
+        &ctx,
+        &json!({
+            "ci": "jenkins",
+            "forge": null,
+            "api_url": null,
+            "repository": "team/app",
+            "sha": SHA,
+            "ref_name": "feature/x",
+            "is_tag": false,
+            "change_request": null,
+            "job_url": "https://jenkins.example.com/job/app/42/",
+        }),
+    );
+}
+
+fn circleci(ref_name: Option<&str>, is_tag: bool, change_request: &Value) -> Value {
+    json!({
+        "ci": "circleci",
+        "forge": "github",
+        "api_url": "https://api.github.com",
+        "repository": "octo-org/octo-repo",
+        "sha": SHA,
+        "ref_name": ref_name,
+        "is_tag": is_tag,
+        "change_request": change_request,
+        "job_url": "https://circleci.com/gh/octo-org/octo-repo/123",
+    })
+}
+
+#[test]
+fn context_circleci_push() {
+    let ctx = detect(&case("circleci", "push"));
+    assert_eq!(ctx.ci, Ci::Circleci);
+    assert_context(&ctx, &circleci(Some("main"), false, &Value::Null));
+}
+
+#[test]
+fn context_circleci_tag() {
+    assert_context(
+        &detect(&case("circleci", "tag")),
+        &circleci(Some("v1.0.0"), true, &Value::Null),
+    );
+}
+
+#[test]
+fn context_circleci_pull_request_from_the_same_repository() {
+    assert_context(
+        &detect(&case("circleci", "pr")),
+        &circleci(
+            Some("feature/login"),
+            false,
+            &change_request(Some(7), Some("feature/login"), None, Some(false)),
+        ),
+    );
+}
+
+#[test]
+fn context_circleci_pull_request_from_a_fork() {
+    // `pull/8` is CircleCI's placeholder, not the source branch.
+    assert_context(
+        &detect(&case("circleci", "fork-pr")),
+        &circleci(
+            None,
+            false,
+            &change_request(Some(8), None, None, Some(true)),
+        ),
+    );
+}
+
+const AZURE_JOB: &str =
+    "https://dev.azure.com/fabrikamfiber/Fabrikam%20Fiber/_build/results?buildId=1234";
+
+#[test]
+fn context_azure_pipelines_push() {
+    let ctx = detect(&case("azure-pipelines", "push"));
+    assert_eq!(ctx.ci, Ci::AzurePipelines);
+    assert_context(
+        &ctx,
+        &json!({
+            "ci": "azure-pipelines",
+            "forge": "azure",
+            "api_url": "https://dev.azure.com/fabrikamfiber",
+            "repository": "Fabrikam Fiber/FabrikamFiber",
+            "sha": SHA,
+            // The whole branch, not BUILD_SOURCEBRANCHNAME's last segment.
+            "ref_name": "feature/login",
+            "is_tag": false,
+            "change_request": null,
+            "job_url": AZURE_JOB,
+        }),
+    );
+}
+
+#[test]
+fn context_azure_pipelines_tag() {
+    let ctx = detect(&case("azure-pipelines", "tag"));
+    assert_eq!(ctx.ref_name.as_deref(), Some("v1.0.0"));
+    assert!(ctx.is_tag);
+}
+
+#[test]
+fn context_azure_pipelines_azure_repos_pull_request() {
+    let ctx = detect(&case("azure-pipelines", "pr"));
+    assert_context(
+        &ctx,
+        &json!({
+            "ci": "azure-pipelines",
+            "forge": "azure",
+            "api_url": "https://dev.azure.com/fabrikamfiber",
+            "repository": "Fabrikam Fiber/FabrikamFiber",
+            "sha": HEAD,
+            "ref_name": "feature/login",
+            "is_tag": false,
+            "change_request": change_request(Some(17), Some("feature/login"), Some("main"), Some(false)),
+            "job_url": AZURE_JOB,
+        }),
+    );
+    assert_eq!(ctx.run.checkout_sha.as_deref(), Some(MERGE));
+}
+
+#[test]
+fn context_azure_pipelines_github_pull_request_from_a_fork() {
+    let ctx = detect(&case("azure-pipelines", "github-pr"));
+    assert_context(
+        &ctx,
+        &json!({
+            "ci": "azure-pipelines",
+            "forge": "github",
+            "api_url": "https://api.github.com",
+            "repository": "octo-org/octo-repo",
+            "sha": HEAD,
+            "ref_name": "feature/login",
+            "is_tag": false,
+            "change_request": change_request(Some(7), Some("feature/login"), Some("main"), Some(true)),
+            "job_url": AZURE_JOB,
+        }),
+    );
+}
+
+fn buildkite(ref_name: &str, is_tag: bool, change_request: &Value) -> Value {
+    json!({
+        "ci": "buildkite",
+        "forge": "github",
+        "api_url": "https://api.github.com",
+        "repository": "acme-inc/my-project",
+        "sha": SHA,
+        "ref_name": ref_name,
+        "is_tag": is_tag,
+        "change_request": change_request,
+        "job_url": "https://buildkite.com/acme-inc/my-project/builds/1514\
+                    #e44f9784-e20e-4b93-a21d-f41fd5869db9",
+    })
+}
+
+#[test]
+fn context_buildkite_push() {
+    let ctx = detect(&case("buildkite", "push"));
+    assert_eq!(ctx.ci, Ci::Buildkite);
+    assert_context(&ctx, &buildkite("main", false, &Value::Null));
+}
+
+#[test]
+fn context_buildkite_tag() {
+    assert_context(
+        &detect(&case("buildkite", "tag")),
+        &buildkite("v1.0.0", true, &Value::Null),
+    );
+}
+
+#[test]
+fn context_buildkite_pull_request_from_a_fork() {
+    assert_context(
+        &detect(&case("buildkite", "pr")),
+        &buildkite(
+            "feature/login",
+            false,
+            &change_request(Some(7), Some("feature/login"), Some("main"), Some(true)),
+        ),
+    );
+    let same_repo = case("buildkite", "pr").with(
+        "BUILDKITE_PULL_REQUEST_REPO",
+        "git://github.com/acme-inc/my-project.git",
+    );
+    let cr = detect(&same_repo).change_request.expect("change request");
+    assert_eq!(cr.is_fork, Some(false));
+}
+
+#[test]
+fn context_buildkite_symbolic_commit_is_not_a_sha() {
+    let ctx = detect(&case("buildkite", "push").with("BUILDKITE_COMMIT", "HEAD"));
+    assert_eq!(ctx.sha, None);
+    assert!(!ctx.notes.is_empty());
+}
+
+fn woodpecker(ref_name: &str, is_tag: bool, change_request: &Value) -> Value {
+    json!({
+        "ci": "woodpecker",
+        "forge": "forgejo",
+        "api_url": "https://codeberg.org/api/v1",
+        "repository": "john-doe/my-repo",
+        "sha": SHA,
+        "ref_name": ref_name,
+        "is_tag": is_tag,
+        "change_request": change_request,
+        "job_url": "https://ci.example.com/repos/7/pipeline/8/2",
+    })
+}
+
+#[test]
+fn context_woodpecker_push() {
+    let ctx = detect(&case("woodpecker", "push"));
+    assert_eq!(ctx.ci, Ci::Woodpecker);
+    assert_context(&ctx, &woodpecker("main", false, &Value::Null));
+    assert_eq!(ctx.run.event.as_deref(), Some("push"));
+}
+
+#[test]
+fn context_woodpecker_tag() {
+    assert_context(
+        &detect(&case("woodpecker", "tag")),
+        &woodpecker("v1.0.0", true, &Value::Null),
+    );
+}
+
+#[test]
+fn context_woodpecker_pull_request_reads_the_source_branch() {
+    assert_context(
+        &detect(&case("woodpecker", "pr")),
+        &woodpecker(
+            "feature/login",
+            false,
+            &change_request(Some(1), Some("feature/login"), Some("main"), None),
+        ),
+    );
+}
+
+fn drone(ref_name: &str, is_tag: bool, change_request: &Value) -> Value {
+    json!({
+        "ci": "drone",
+        "forge": "github",
+        "api_url": "https://api.github.com",
+        "repository": "octocat/hello-world",
+        "sha": SHA,
+        "ref_name": ref_name,
+        "is_tag": is_tag,
+        "change_request": change_request,
+        "job_url": "https://drone.company.com/octocat/hello-world/42",
+    })
+}
+
+#[test]
+fn context_drone_push() {
+    let ctx = detect(&case("drone", "push"));
+    assert_eq!(ctx.ci, Ci::Drone);
+    assert_context(&ctx, &drone("main", false, &Value::Null));
+}
+
+#[test]
+fn context_drone_tag() {
+    assert_context(
+        &detect(&case("drone", "tag")),
+        &drone("v1.0.0", true, &Value::Null),
+    );
+}
+
+#[test]
+fn context_drone_pull_request_reads_the_source_branch() {
+    assert_context(
+        &detect(&case("drone", "pr")),
+        &drone(
+            "feature/login",
+            false,
+            &change_request(Some(42), Some("feature/login"), Some("main"), None),
+        ),
+    );
+}
+
+fn travis(sha: &str, ref_name: &str, is_tag: bool, change_request: &Value) -> Value {
+    json!({
+        "ci": "travis",
+        "forge": null,
+        "api_url": null,
+        "repository": "octo-org/octo-repo",
+        "sha": sha,
+        "ref_name": ref_name,
+        "is_tag": is_tag,
+        "change_request": change_request,
+        "job_url": "https://app.travis-ci.com/github/octo-org/octo-repo/jobs/456",
+    })
+}
+
+#[test]
+fn context_travis_push() {
+    let ctx = detect(&case("travis", "push"));
+    assert_eq!(ctx.ci, Ci::Travis);
+    assert_context(&ctx, &travis(SHA, "main", false, &Value::Null));
+}
+
+#[test]
+fn context_travis_tag() {
+    assert_context(
+        &detect(&case("travis", "tag")),
+        &travis(SHA, "v1.0.0", true, &Value::Null),
+    );
+}
+
+#[test]
+fn context_travis_pull_request_from_a_fork() {
+    let ctx = detect(&case("travis", "pr"));
+    assert_context(
+        &ctx,
+        &travis(
+            HEAD,
+            "feature/login",
+            false,
+            &change_request(Some(7), Some("feature/login"), Some("main"), Some(true)),
+        ),
+    );
+    assert_eq!(ctx.run.checkout_sha.as_deref(), Some(MERGE));
+}
+
+#[test]
+fn context_every_provider_fixture_is_detected_as_its_ci() {
+    for (dir, ci) in [
+        ("github", Ci::Github),
+        ("forgejo", Ci::Forgejo),
+        ("gitea", Ci::Gitea),
+        ("gitlab", Ci::Gitlab),
+        ("bitbucket", Ci::Bitbucket),
+        ("jenkins", Ci::Jenkins),
+        ("circleci", Ci::Circleci),
+        ("azure-pipelines", Ci::AzurePipelines),
+        ("buildkite", Ci::Buildkite),
+        ("woodpecker", Ci::Woodpecker),
+        ("drone", Ci::Drone),
+        ("travis", Ci::Travis),
+    ] {
+        let env = load_env(&[&format!("{dir}/base.env")]);
+        assert_eq!(Ci::from_env(&env), ci, "{dir}");
+        assert_eq!(detect(&env).ci, ci, "{dir}");
+    }
+}
