@@ -32,7 +32,8 @@ impl Env {
 
     /// True when `name` is set to `true` (any case), as CIs spell their markers.
     pub fn is_true(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
     /// Sets a variable (builder style, for tests and for the demo).

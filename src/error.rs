@@ -36,7 +36,9 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
     /// The platform could not be reached (connection refused, DNS, TLS, reset, …).
-    #[error("{platform}: cannot reach {url}: {message}\n  fix: check `platform_url` and that the platform is up")]
+    #[error(
+        "{platform}: cannot reach {url}: {message}\n  fix: check `platform_url` and that the platform is up"
+    )]
     Unreachable {
         platform: String,
         url: String,

@@ -112,12 +112,23 @@ async fn dispatch(
         Cmd::Check { settings } => {
             let loaded = config::load(env, settings.layer(), cwd)?;
             let context = ci::detect(env);
-            let planned = plan::plan(Command::Deploy, false, &loaded.settings, loaded.file.as_ref(), &context)?;
+            let planned = plan::plan(
+                Command::Deploy,
+                false,
+                &loaded.settings,
+                loaded.file.as_ref(),
+                &context,
+            )?;
             print_plan(&planned.plan, io)?;
             writeln!(io.stderr, "settings are valid").map_err(|e| io_error("stderr", e))?;
             Ok(ExitCode::Success)
         }
-        Cmd::Demo { out, fail, json, events } => demo(out, fail, json, events, env, cwd, io, cancel).await,
+        Cmd::Demo {
+            out,
+            fail,
+            json,
+            events,
+        } => demo(out, fail, json, events, env, cwd, io, cancel).await,
         Cmd::Sim { listen, script } => serve_sim(&listen, script.as_deref(), io, cancel).await,
     }
 }
@@ -153,7 +164,13 @@ async fn execute(
     let loaded = config::load(env, run.settings.layer(), cwd)?;
     let context = ci::detect(env);
     if run.dry_run {
-        let planned = plan::plan(command, no_build, &loaded.settings, loaded.file.as_ref(), &context)?;
+        let planned = plan::plan(
+            command,
+            no_build,
+            &loaded.settings,
+            loaded.file.as_ref(),
+            &context,
+        )?;
         print_plan(&planned.plan, io)?;
         return Ok(ExitCode::Success);
     }
@@ -175,10 +192,17 @@ async fn carry_out(
     io: &mut Io,
     cancel: CancellationToken,
 ) -> Result<ExitCode> {
-    let planned = plan::plan(command, no_build, &loaded.settings, loaded.file.as_ref(), context)?;
+    let planned = plan::plan(
+        command,
+        no_build,
+        &loaded.settings,
+        loaded.file.as_ref(),
+        context,
+    )?;
     let plan = planned.plan;
     let flavour = report::Flavour::choose(context.ci, io.stderr_is_tty, !io.color);
-    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(report::Console::new(io.stderr.clone(), flavour))];
+    let mut sinks: Vec<Box<dyn Sink>> =
+        vec![Box::new(report::Console::new(io.stderr.clone(), flavour))];
     if let Some(path) = extras.events.as_deref() {
         sinks.push(Box::new(report::EventsFile::create(path)?));
     }
@@ -209,7 +233,11 @@ async fn carry_out(
             .run_phase(PhaseRequest {
                 phase: *phase,
                 vars: phase_vars,
-                timeout: plan.phase_timeouts.get(phase).copied().unwrap_or(plan.timeout),
+                timeout: plan
+                    .phase_timeouts
+                    .get(phase)
+                    .copied()
+                    .unwrap_or(plan.timeout),
                 deadline,
                 detach: plan.detach && last,
             })
@@ -308,7 +336,10 @@ async fn demo(
     // The demo ignores any ferry.toml here: it always runs the embedded description.
     let raw = config::RawSettings::merge(vec![(flags, config::SourceKind::Flags)])?;
     let settings = config::Settings::validate(&raw, PathBuf::from("examples/simulator.toml"))?;
-    let loaded = Loaded { settings, file: Some(file) };
+    let loaded = Loaded {
+        settings,
+        file: Some(file),
+    };
     let mut context = ci::detect(env);
     if context.sha.is_none() {
         context.sha = Some(DEMO_SHA.into());
@@ -319,7 +350,16 @@ async fn demo(
         json,
         events: events.map(|p| cwd.join(p)),
     };
-    let code = carry_out(Command::Deploy, false, &loaded, &context, extras, io, cancel).await;
+    let code = carry_out(
+        Command::Deploy,
+        false,
+        &loaded,
+        &context,
+        extras,
+        io,
+        cancel,
+    )
+    .await;
     server.shutdown().await;
     let code = code?;
     let _ = writeln!(
@@ -364,7 +404,8 @@ async fn serve_sim(
     let server = sim::SimServer::start(addr, script)
         .await
         .map_err(|e| io_error(listen, e))?;
-    writeln!(io.stdout, "ferry sim listening on {}", server.url()).map_err(|e| io_error("stdout", e))?;
+    writeln!(io.stdout, "ferry sim listening on {}", server.url())
+        .map_err(|e| io_error("stdout", e))?;
     io.stdout.flush().map_err(|e| io_error("stdout", e))?;
     cancel.cancelled().await;
     server.shutdown().await;

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 fn main() -> std::process::ExitCode {
     // The one place the process environment is read (see clippy.toml).
+    #[allow(clippy::disallowed_methods)]
     let env: ferry::env::Env = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();

@@ -8,8 +8,8 @@ use serde::Serialize;
 use url::Url;
 
 use crate::ci::Context;
-use crate::config::{FileConfig, Settings};
 use crate::config::settings::parse_duration;
+use crate::config::{FileConfig, Settings};
 use crate::error::{Error, Result};
 use crate::platform::engine::Timing;
 use crate::platform::http::client::{Auth, Client};
@@ -41,7 +41,10 @@ pub struct Plan {
 }
 
 mod humantime_serde_secs {
-    pub(super) fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_str(&humantime::format_duration(*d).to_string())
     }
 }
@@ -119,7 +122,11 @@ pub fn plan(
     }
     let base = platform_url(settings, spec)?;
     let (auth, auth_name) = auth(spec, settings.platform_token.as_ref())?;
-    let secrets: Vec<&SecretString> = settings.token.iter().chain(settings.platform_token.iter()).collect();
+    let secrets: Vec<&SecretString> = settings
+        .token
+        .iter()
+        .chain(settings.platform_token.iter())
+        .collect();
     let redactor = Redactor::new(secrets);
     let name = spec
         .name
@@ -129,7 +136,11 @@ pub fn plan(
     let backend = HttpBackend::new(client, spec.headers.clone(), phases_spec.clone())?;
     let timing = timing(spec, settings)?;
     let mut phase_timeouts = BTreeMap::new();
-    for (phase, p) in [(Phase::Build, &phases_spec.build), (Phase::Deploy, &phases_spec.deploy), (Phase::Stop, &phases_spec.stop)] {
+    for (phase, p) in [
+        (Phase::Build, &phases_spec.build),
+        (Phase::Deploy, &phases_spec.deploy),
+        (Phase::Stop, &phases_spec.stop),
+    ] {
         if let Some(t) = p.as_ref().and_then(|p| p.timeout.as_deref()) {
             phase_timeouts.insert(phase, parse_duration(t).unwrap_or(settings.timeout));
         }
@@ -161,10 +172,13 @@ fn platform_url(settings: &Settings, spec: &PlatformSpec) -> Result<Url> {
     let Some(text) = spec.url.as_deref() else {
         return Err(Error::MissingSetting {
             name: "platform_url".into(),
-            hint: "set url in [platform] of ferry.toml, or --platform-url / FERRY_PLATFORM_URL".into(),
+            hint: "set url in [platform] of ferry.toml, or --platform-url / FERRY_PLATFORM_URL"
+                .into(),
         });
     };
-    let url = Url::parse(text).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    let url = Url::parse(text)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
     url.ok_or_else(|| Error::InvalidSetting {
         name: "platform_url".into(),
         source_name: "url in [platform]".into(),
@@ -174,27 +188,51 @@ fn platform_url(settings: &Settings, spec: &PlatformSpec) -> Result<Url> {
 }
 
 fn auth(spec: &PlatformSpec, token: Option<&SecretString>) -> Result<(Auth, &'static str)> {
-    let scheme = spec.auth.unwrap_or(if token.is_some() { AuthScheme::Bearer } else { AuthScheme::None });
+    let scheme = spec.auth.unwrap_or(if token.is_some() {
+        AuthScheme::Bearer
+    } else {
+        AuthScheme::None
+    });
     let need = |scheme: &str| Error::MissingSetting {
         name: "platform_token".into(),
-        hint: format!("[platform] auth = \"{scheme}\" needs a token: set FERRY_PLATFORM_TOKEN (a CI secret) or FERRY_PLATFORM_TOKEN_FILE"),
+        hint: format!(
+            "[platform] auth = \"{scheme}\" needs a token: set FERRY_PLATFORM_TOKEN (a CI secret) or FERRY_PLATFORM_TOKEN_FILE"
+        ),
     };
     Ok(match scheme {
         AuthScheme::None => (Auth::None, "none"),
-        AuthScheme::Bearer => (Auth::Bearer(token.cloned().ok_or_else(|| need("bearer"))?), "bearer"),
+        AuthScheme::Bearer => (
+            Auth::Bearer(token.cloned().ok_or_else(|| need("bearer"))?),
+            "bearer",
+        ),
         AuthScheme::Basic => {
             let user = spec.auth_user.clone().ok_or_else(|| Error::ConfigFile {
                 path: "ferry.toml [platform]".into(),
-                message: "auth = \"basic\" needs auth_user (the user name; the token is the password)".into(),
+                message:
+                    "auth = \"basic\" needs auth_user (the user name; the token is the password)"
+                        .into(),
             })?;
-            (Auth::Basic { user, password: token.cloned().ok_or_else(|| need("basic"))? }, "basic")
+            (
+                Auth::Basic {
+                    user,
+                    password: token.cloned().ok_or_else(|| need("basic"))?,
+                },
+                "basic",
+            )
         }
         AuthScheme::Header => {
             let name = spec.auth_header.clone().ok_or_else(|| Error::ConfigFile {
                 path: "ferry.toml [platform]".into(),
-                message: "auth = \"header\" needs auth_header (the header's name, e.g. X-Api-Key)".into(),
+                message: "auth = \"header\" needs auth_header (the header's name, e.g. X-Api-Key)"
+                    .into(),
             })?;
-            (Auth::Header { name, value: token.cloned().ok_or_else(|| need("header"))? }, "header")
+            (
+                Auth::Header {
+                    name,
+                    value: token.cloned().ok_or_else(|| need("header"))?,
+                },
+                "header",
+            )
         }
     })
 }
@@ -202,14 +240,20 @@ fn auth(spec: &PlatformSpec, token: Option<&SecretString>) -> Result<(Auth, &'st
 fn timing(spec: &PlatformSpec, settings: &Settings) -> Result<Timing> {
     let bad = |key: &str, value: &str| Error::ConfigFile {
         path: settings.config.display().to_string(),
-        message: format!("[platform.poll] {key} = {value:?} is not a duration\n  fix: use a duration like 250ms, 5s or 1m"),
+        message: format!(
+            "[platform.poll] {key} = {value:?} is not a duration\n  fix: use a duration like 250ms, 5s or 1m"
+        ),
     };
-    let initial = parse_duration(&spec.poll.initial).ok_or_else(|| bad("initial", &spec.poll.initial))?;
+    let initial =
+        parse_duration(&spec.poll.initial).ok_or_else(|| bad("initial", &spec.poll.initial))?;
     let max = parse_duration(&spec.poll.max).ok_or_else(|| bad("max", &spec.poll.max))?;
     if !(1.0..=10.0).contains(&spec.poll.factor) {
         return Err(Error::ConfigFile {
             path: settings.config.display().to_string(),
-            message: format!("[platform.poll] factor = {} is out of range\n  fix: use a factor between 1.0 (constant) and 10.0", spec.poll.factor),
+            message: format!(
+                "[platform.poll] factor = {} is out of range\n  fix: use a factor between 1.0 (constant) and 10.0",
+                spec.poll.factor
+            ),
         });
     }
     Ok(Timing {
@@ -220,13 +264,22 @@ fn timing(spec: &PlatformSpec, settings: &Settings) -> Result<Timing> {
     })
 }
 
-fn vars(settings: &Settings, file: &FileConfig, context: &Context, environment: Option<&str>, base: &Url) -> Vars {
+fn vars(
+    settings: &Settings,
+    file: &FileConfig,
+    context: &Context,
+    environment: Option<&str>,
+    base: &Url,
+) -> Vars {
     let mut v = Vars::new();
     let mut put = |k: &str, val: Option<String>| {
         v.insert(k.to_string(), val.unwrap_or_default());
     };
     let sha = settings.sha.clone().or_else(|| context.sha.clone());
-    put("short_sha", sha.as_ref().map(|s| s.chars().take(7).collect()));
+    put(
+        "short_sha",
+        sha.as_ref().map(|s| s.chars().take(7).collect()),
+    );
     put("sha", sha);
     put("ref_name", context.ref_name.clone());
     put("repository", context.repository.clone());
@@ -240,9 +293,15 @@ fn vars(settings: &Settings, file: &FileConfig, context: &Context, environment: 
     put("environment", environment.map(str::to_string));
     put("job_url", context.job_url.clone());
     put("ci", Some(context.ci.as_str().to_string()));
-    put("platform_url", Some(base.as_str().trim_end_matches('/').to_string()));
+    put(
+        "platform_url",
+        Some(base.as_str().trim_end_matches('/').to_string()),
+    );
     for (name, value) in &file.vars {
-        put(&format!("vars.{name}"), crate::config::file::text(Some(value)));
+        put(
+            &format!("vars.{name}"),
+            crate::config::file::text(Some(value)),
+        );
     }
     v
 }

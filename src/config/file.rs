@@ -55,7 +55,10 @@ impl FileConfig {
                 e.to_string().trim_end()
             ),
         })?;
-        for (name, value) in [("token", &file.token), ("platform_token", &file.platform_token)] {
+        for (name, value) in [
+            ("token", &file.token),
+            ("platform_token", &file.platform_token),
+        ] {
             if value.is_some() {
                 return Err(secret_in_file(name, path));
             }

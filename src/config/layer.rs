@@ -167,8 +167,8 @@ mod tests {
             environment: Some("staging".into()),
             ..Layer::default()
         };
-        let raw = RawSettings::merge(vec![(flags, SourceKind::Flags), (env, SourceKind::Env)])
-            .unwrap();
+        let raw =
+            RawSettings::merge(vec![(flags, SourceKind::Flags), (env, SourceKind::Env)]).unwrap();
         assert_eq!(raw.get("timeout").unwrap().value, "1m");
         assert_eq!(raw.get("timeout").unwrap().source.to_string(), "--timeout");
         assert_eq!(raw.get("environment").unwrap().value, "staging");
@@ -183,6 +183,9 @@ mod tests {
         let env = Env::new().with("INPUT_ENVIRONMENT", "prod");
         assert!(from_inputs(&env).unwrap().environment.is_none());
         let env = env.with("GITHUB_ACTIONS", "true");
-        assert_eq!(from_inputs(&env).unwrap().environment.as_deref(), Some("prod"));
+        assert_eq!(
+            from_inputs(&env).unwrap().environment.as_deref(),
+            Some("prod")
+        );
     }
 }

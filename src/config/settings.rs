@@ -62,8 +62,16 @@ impl Settings {
                 .map(|v| duration(v, "timeout"))
                 .transpose()?
                 .unwrap_or(DEFAULT_TIMEOUT),
-            detach: raw.get("detach").map(|v| boolean(v, "detach")).transpose()?.unwrap_or(false),
-            comment: raw.get("comment").map(comment).transpose()?.unwrap_or_default(),
+            detach: raw
+                .get("detach")
+                .map(|v| boolean(v, "detach"))
+                .transpose()?
+                .unwrap_or(false),
+            comment: raw
+                .get("comment")
+                .map(comment)
+                .transpose()?
+                .unwrap_or_default(),
             fail_on_report_error: raw
                 .get("fail_on_report_error")
                 .map(|v| boolean(v, "fail_on_report_error"))
@@ -85,8 +93,7 @@ fn invalid(name: &str, raw: &RawValue, problem: String, hint: &str) -> Error {
 fn environment(raw: &RawValue) -> Result<()> {
     let v = raw.value.trim();
     let ok = v.len() <= 255
-        && v
-            .chars()
+        && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ' '));
     if ok {
         Ok(())
@@ -153,7 +160,11 @@ fn comment(raw: &RawValue) -> Result<CommentMode> {
 }
 
 fn pr_number(raw: &RawValue) -> Result<u64> {
-    let v = raw.value.trim().trim_start_matches('#').trim_start_matches('!');
+    let v = raw
+        .value
+        .trim()
+        .trim_start_matches('#')
+        .trim_start_matches('!');
     v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
         invalid(
             "pr_number",

@@ -141,7 +141,9 @@ impl<'a> Engine<'a> {
         if !matches!(outcome.status, Status::Succeeded | Status::Detached) {
             outcome.log_tail = tail.lines.into_iter().collect();
         }
-        self.emitter.emit(Event::PhaseFinished(outcome.clone())).await;
+        self.emitter
+            .emit(Event::PhaseFinished(outcome.clone()))
+            .await;
         outcome
     }
 
@@ -216,8 +218,13 @@ impl<'a> Engine<'a> {
                             return Err(Failure::Error(Error::BadResponse {
                                 platform: self.backend.name().to_string(),
                                 url: String::from("the trigger"),
-                                problem: format!("{e}; it was not retried, because repeating a trigger that may have started an operation could start a second one"),
-                                hint: format!("if the platform honours an idempotency key, send {{{{ idempotency_key }}}} in a [{}.trigger] header (e.g. Idempotency-Key) and ferry will retry safely", req.phase),
+                                problem: format!(
+                                    "{e}; it was not retried, because repeating a trigger that may have started an operation could start a second one"
+                                ),
+                                hint: format!(
+                                    "if the platform honours an idempotency key, send {{{{ idempotency_key }}}} in a [{}.trigger] header (e.g. Idempotency-Key) and ferry will retry safely",
+                                    req.phase
+                                ),
                             }));
                         }
                         return Err(Failure::Error(e));
@@ -338,7 +345,12 @@ impl<'a> Engine<'a> {
 
     /// Reads the log until the platform says it is complete, or (when it cannot say) until
     /// two reads in a row bring nothing new, within the drain limit.
-    async fn drain(&self, op: &mut Operation, deadline: Instant, tail: &mut LogTail) -> Result<(), Failure> {
+    async fn drain(
+        &self,
+        op: &mut Operation,
+        deadline: Instant,
+        tail: &mut LogTail,
+    ) -> Result<(), Failure> {
         let phase = op.phase.unwrap_or(Phase::Deploy);
         let until = deadline.min(Instant::now() + self.timing.drain);
         let mut empty = 0;
@@ -369,7 +381,16 @@ impl<'a> Engine<'a> {
                     }
                 }
             }
-            self.pause(wait, until).await.or_else(|s| if s == Stop::TimedOut && Instant::now() < deadline { Ok(()) } else { Err(s) }).map_err(Failure::Stop)?;
+            self.pause(wait, until)
+                .await
+                .or_else(|s| {
+                    if s == Stop::TimedOut && Instant::now() < deadline {
+                        Ok(())
+                    } else {
+                        Err(s)
+                    }
+                })
+                .map_err(Failure::Stop)?;
             wait = (wait * 2).min(Duration::from_secs(1));
         }
         self.notice(Level::Warning, format!("the {phase} log did not finish within {}s after the {phase} ended; its last lines may be missing", self.timing.drain.as_secs())).await;
@@ -407,7 +428,10 @@ impl<'a> Engine<'a> {
         }
         self.notice(
             Level::Warning,
-            format!("stopped reading the {phase} log: {}", self.redactor.redact(&e.to_string())),
+            format!(
+                "stopped reading the {phase} log: {}",
+                self.redactor.redact(&e.to_string())
+            ),
         )
         .await;
         false
@@ -552,7 +576,9 @@ fn stop_message(stop: Stop, phase: Phase, asked_platform: bool) -> String {
     };
     match stop {
         Stop::Cancelled => format!("the {phase} was cancelled by a signal{then}"),
-        Stop::TimedOut => format!("the {phase} ran out of time{then} (raise `timeout` or the phase's own timeout)"),
+        Stop::TimedOut => format!(
+            "the {phase} ran out of time{then} (raise `timeout` or the phase's own timeout)"
+        ),
     }
 }
 

@@ -8,7 +8,7 @@ pub mod event;
 pub mod outcome;
 
 pub use event::{
-    CancelReason, Emitter, Event, EVENTS_SCHEMA, Level, Phase, PhaseOutcome, StateClass, Status,
+    CancelReason, EVENTS_SCHEMA, Emitter, Event, Level, Phase, PhaseOutcome, StateClass, Status,
 };
 pub use outcome::{Command, RunOutcome};
 

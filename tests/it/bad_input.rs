@@ -18,7 +18,11 @@ fn deploy(url: &str, config: &str) -> Run {
 fn fails_with(r: &Run, code: i32, parts: &[&str]) {
     r.assert_code(code);
     for part in parts {
-        assert!(r.stderr.contains(part), "missing {part:?} in:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains(part),
+            "missing {part:?} in:\n{}",
+            r.stderr
+        );
     }
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
 }
@@ -26,22 +30,49 @@ fn fails_with(r: &Run, code: i32, parts: &[&str]) {
 #[test]
 fn a_pointer_that_matches_nothing_is_named() {
     let sim = Sim::start(Script::fast());
-    let r = deploy(&sim.url(), &SIMULATOR_TOML.replacen("id = \"/id\"", "id = \"/data/id\"", 1));
-    fails_with(&r, 3, &["[build.trigger] id = \"/data/id\" matched nothing", "fix:"]);
+    let r = deploy(
+        &sim.url(),
+        &SIMULATOR_TOML.replacen("id = \"/id\"", "id = \"/data/id\"", 1),
+    );
+    fails_with(
+        &r,
+        3,
+        &["[build.trigger] id = \"/data/id\" matched nothing", "fix:"],
+    );
 }
 
 #[test]
 fn a_state_outside_every_set_is_named() {
     let sim = Sim::start(Script::fast());
-    let r = deploy(&sim.url(), &SIMULATOR_TOML.replacen("running = [\"queued\", \"running\"]", "running = [\"queued\"]", 1));
-    fails_with(&r, 3, &["state \"running\" is in none of [build.status]", "unknown = \"running\""]);
+    let r = deploy(
+        &sim.url(),
+        &SIMULATOR_TOML.replacen(
+            "running = [\"queued\", \"running\"]",
+            "running = [\"queued\"]",
+            1,
+        ),
+    );
+    fails_with(
+        &r,
+        3,
+        &[
+            "state \"running\" is in none of [build.status]",
+            "unknown = \"running\"",
+        ],
+    );
     assert_eq!(r.json()["status"], "errored");
 }
 
 #[test]
 fn a_body_that_is_not_json_is_shown() {
     let sim = Sim::start(Script {
-        faults: vec![Fault { on: Route::Status, count: 1, status: 200, body: Some("<html>proxy error</html>".into()), ..Fault::default() }],
+        faults: vec![Fault {
+            on: Route::Status,
+            count: 1,
+            status: 200,
+            body: Some("<html>proxy error</html>".into()),
+            ..Fault::default()
+        }],
         ..Script::fast()
     });
     let r = deploy(&sim.url(), SIMULATOR_TOML);
@@ -51,7 +82,13 @@ fn a_body_that_is_not_json_is_shown() {
 #[test]
 fn a_truncated_body_is_reported() {
     let sim = Sim::start(Script {
-        faults: vec![Fault { on: Route::Status, count: 1, status: 200, body: Some("{\"id\": \"b-1\", \"sta".into()), ..Fault::default() }],
+        faults: vec![Fault {
+            on: Route::Status,
+            count: 1,
+            status: 200,
+            body: Some("{\"id\": \"b-1\", \"sta".into()),
+            ..Fault::default()
+        }],
         ..Script::fast()
     });
     let r = deploy(&sim.url(), SIMULATOR_TOML);
@@ -60,15 +97,29 @@ fn a_truncated_body_is_reported() {
 
 #[test]
 fn an_unreachable_platform_is_named() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let r = deploy(&format!("http://127.0.0.1:{port}"), SIMULATOR_TOML);
-    fails_with(&r, 3, &["cannot reach", &format!("127.0.0.1:{port}"), "platform_url"]);
+    fails_with(
+        &r,
+        3,
+        &["cannot reach", &format!("127.0.0.1:{port}"), "platform_url"],
+    );
 }
 
 #[test]
 fn an_api_error_carries_the_platform_s_message() {
     let sim = Sim::start(Script {
-        faults: vec![Fault { on: Route::Trigger, count: 1, status: 422, body: Some("{\"error\":\"app frozen\"}".into()), ..Fault::default() }],
+        faults: vec![Fault {
+            on: Route::Trigger,
+            count: 1,
+            status: 422,
+            body: Some("{\"error\":\"app frozen\"}".into()),
+            ..Fault::default()
+        }],
         ..Script::fast()
     });
     let r = deploy(&sim.url(), SIMULATOR_TOML);

@@ -63,7 +63,11 @@ fn a_failed_build_stops_before_deploying_and_shows_the_log_tail() {
     assert_eq!(out["status"], "failed");
     assert_eq!(out["phases"].as_array().unwrap().len(), 1);
     let tail = out["phases"][0]["log_tail"].as_array().unwrap();
-    assert!(tail.iter().any(|l| l.as_str().unwrap().contains("error: step failed")), "{tail:?}");
+    assert!(
+        tail.iter()
+            .any(|l| l.as_str().unwrap().contains("error: step failed")),
+        "{tail:?}"
+    );
     assert_eq!(triggers(&sim, "/deployments"), 0);
 }
 
@@ -99,9 +103,29 @@ fn running_out_of_time_cancels_the_remote_build() {
 fn bursts_of_5xx_and_a_429_are_survived_with_one_trigger_each() {
     let mut script = Script::fast();
     script.faults = vec![
-        Fault { on: Route::Status, after: 1, count: 3, status: 503, ..Fault::default() },
-        Fault { on: Route::Log, after: 1, count: 1, status: 429, retry_after: Some(1), ..Fault::default() },
-        Fault { on: Route::Status, after: 6, count: 1, status: 429, retry_after: Some(1), ..Fault::default() },
+        Fault {
+            on: Route::Status,
+            after: 1,
+            count: 3,
+            status: 503,
+            ..Fault::default()
+        },
+        Fault {
+            on: Route::Log,
+            after: 1,
+            count: 1,
+            status: 429,
+            retry_after: Some(1),
+            ..Fault::default()
+        },
+        Fault {
+            on: Route::Status,
+            after: 6,
+            count: 1,
+            status: 429,
+            retry_after: Some(1),
+            ..Fault::default()
+        },
     ];
     let sim = Sim::start(script);
     let work = Workdir::with_config(SIMULATOR_TOML);
@@ -112,7 +136,10 @@ fn bursts_of_5xx_and_a_429_are_survived_with_one_trigger_each() {
     assert!(r.stderr.contains("retrying"), "{}", r.stderr);
     // Retry-After was honoured: the request after each 429 came at least a second later.
     let reqs = sim.requests();
-    let after_429 = reqs.iter().filter(|r| r.route == Some(Route::Status)).count();
+    let after_429 = reqs
+        .iter()
+        .filter(|r| r.route == Some(Route::Status))
+        .count();
     assert!(after_429 > 6);
 }
 
@@ -146,10 +173,19 @@ fn a_lost_trigger_response_is_retried_safely_with_the_idempotency_key() {
 #[test]
 fn a_trigger_without_an_idempotency_key_is_never_repeated() {
     let sim = Sim::start(Script {
-        faults: vec![Fault { on: Route::Trigger, count: 1, status: 503, apply_first: true, ..Fault::default() }],
+        faults: vec![Fault {
+            on: Route::Trigger,
+            count: 1,
+            status: 503,
+            apply_first: true,
+            ..Fault::default()
+        }],
         ..Script::fast()
     });
-    let config = SIMULATOR_TOML.replace("headers = { Idempotency-Key = \"{{ idempotency_key }}\" }\n", "");
+    let config = SIMULATOR_TOML.replace(
+        "headers = { Idempotency-Key = \"{{ idempotency_key }}\" }\n",
+        "",
+    );
     let work = Workdir::with_config(&config);
     let r = deploy(&sim, &work, &[]);
     r.assert_code(3);
@@ -171,7 +207,10 @@ fn sigint_during_the_build_cancels_it_and_exits_cancelled() {
             .env("FERRY_ENVIRONMENT", "staging"),
     );
     sim.wait_for("the build to be polled", |reqs| {
-        reqs.iter().filter(|r| r.route == Some(Route::Status)).count() >= 2
+        reqs.iter()
+            .filter(|r| r.route == Some(Route::Status))
+            .count()
+            >= 2
     });
     signal(&child, "INT");
     let r = Run::of(child.wait_with_output().unwrap());
@@ -194,7 +233,8 @@ fn sigterm_cancels_too() {
             .env("FERRY_ENVIRONMENT", "staging"),
     );
     sim.wait_for("the deploy to be polled", |reqs| {
-        reqs.iter().any(|r| r.route == Some(Route::Status) && r.path.contains("/deployments/"))
+        reqs.iter()
+            .any(|r| r.route == Some(Route::Status) && r.path.contains("/deployments/"))
     });
     signal(&child, "TERM");
     let r = Run::of(child.wait_with_output().unwrap());

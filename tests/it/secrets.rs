@@ -8,8 +8,14 @@ const PLATFORM_TOKEN: &str = "plat-tok-7f3a9c2e";
 const FORGE_TOKEN: &str = "forge-tok-b81d44e0";
 
 fn assert_clean(what: &str, text: &str) {
-    assert!(!text.contains(PLATFORM_TOKEN), "platform token in {what}:\n{text}");
-    assert!(!text.contains(FORGE_TOKEN), "forge token in {what}:\n{text}");
+    assert!(
+        !text.contains(PLATFORM_TOKEN),
+        "platform token in {what}:\n{text}"
+    );
+    assert!(
+        !text.contains(FORGE_TOKEN),
+        "forge token in {what}:\n{text}"
+    );
 }
 
 #[test]
@@ -29,11 +35,15 @@ fn tokens_never_reach_any_output() {
         .env("RUST_LOG", "trace"));
     r.assert_code(0);
     // The token was really used: the platform requires it.
-    assert!(sim.requests().iter().all(|q| !q.path.starts_with("/v1") || q.header("authorization") == Some(&format!("Bearer {PLATFORM_TOKEN}"))));
+    assert!(sim.requests().iter().all(|q| !q.path.starts_with("/v1")
+        || q.header("authorization") == Some(&format!("Bearer {PLATFORM_TOKEN}"))));
     assert_clean("stdout", &r.stdout);
     assert_clean("stderr", &r.stderr);
     assert_clean("events", &work.read("events.ndjson"));
-    assert!(r.stderr.contains("TRACE") || r.stderr.contains("DEBUG"), "verbose output expected");
+    assert!(
+        r.stderr.contains("TRACE") || r.stderr.contains("DEBUG"),
+        "verbose output expected"
+    );
 }
 
 #[test]
@@ -44,7 +54,9 @@ fn a_platform_echoing_the_token_is_redacted() {
             on: Route::Status,
             count: 20,
             status: 403,
-            body: Some(format!("{{\"error\":\"token {PLATFORM_TOKEN} is not allowed\"}}")),
+            body: Some(format!(
+                "{{\"error\":\"token {PLATFORM_TOKEN} is not allowed\"}}"
+            )),
             ..Fault::default()
         }],
         ..Script::fast()

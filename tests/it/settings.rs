@@ -39,28 +39,53 @@ fn flags_beat_env_beat_inputs_beat_the_file() {
 #[test]
 fn empty_values_mean_unset() {
     let work = with_file_environment();
-    let env = [("GITHUB_ACTIONS", "true"), ("INPUT_ENVIRONMENT", ""), ("FERRY_ENVIRONMENT", "")];
+    let env = [
+        ("GITHUB_ACTIONS", "true"),
+        ("INPUT_ENVIRONMENT", ""),
+        ("FERRY_ENVIRONMENT", ""),
+    ];
     assert_eq!(environment(&check(&work, &[], &env)), "from-file");
 }
 
 #[test]
 fn inputs_are_read_only_inside_a_github_action() {
     let work = with_file_environment();
-    assert_eq!(environment(&check(&work, &[], &[("INPUT_ENVIRONMENT", "x")])), "from-file");
+    assert_eq!(
+        environment(&check(&work, &[], &[("INPUT_ENVIRONMENT", "x")])),
+        "from-file"
+    );
 }
 
 #[test]
 fn config_selects_the_file() {
     let work = Workdir::new();
-    work.write("other.toml", &format!("environment = \"other\"\n{SIMULATOR_TOML}"));
-    assert_eq!(environment(&check(&work, &["--config", "other.toml"], &[])), "other");
-    assert_eq!(environment(&check(&work, &[], &[("FERRY_CONFIG", "other.toml")])), "other");
+    work.write(
+        "other.toml",
+        &format!("environment = \"other\"\n{SIMULATOR_TOML}"),
+    );
+    assert_eq!(
+        environment(&check(&work, &["--config", "other.toml"], &[])),
+        "other"
+    );
+    assert_eq!(
+        environment(&check(&work, &[], &[("FERRY_CONFIG", "other.toml")])),
+        "other"
+    );
 }
 
 #[test]
 fn platform_url_overrides_the_file() {
     let work = Workdir::with_config(SIMULATOR_TOML);
-    let r = check(&work, &["--platform-url", "https://paas.example.com/api", "--environment", "x"], &[]);
+    let r = check(
+        &work,
+        &[
+            "--platform-url",
+            "https://paas.example.com/api",
+            "--environment",
+            "x",
+        ],
+        &[],
+    );
     r.assert_code(0);
     assert_eq!(r.json()["platform_url"], "https://paas.example.com/api");
 }
@@ -70,7 +95,11 @@ fn rejected(work: &Workdir, args: &[&str], env: &[(&str, &str)], parts: &[&str])
     let r = check(work, args, env);
     r.assert_code(2);
     for part in parts {
-        assert!(r.stderr.contains(part), "missing {part:?} in:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains(part),
+            "missing {part:?} in:\n{}",
+            r.stderr
+        );
     }
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
 }
@@ -79,19 +108,94 @@ fn rejected(work: &Workdir, args: &[&str], env: &[(&str, &str)], parts: &[&str])
 fn each_invalid_setting_names_itself_its_source_and_the_fix() {
     let work = Workdir::with_config(SIMULATOR_TOML);
     let e = ["--environment", "x"];
-    rejected(&work, &e, &[("FERRY_TIMEOUT", "ten minutes")], &["`timeout`", "FERRY_TIMEOUT", "not a duration", "fix: use a positive duration"]);
-    rejected(&work, &["--environment", "x", "--timeout", "0s"], &[], &["`timeout`", "--timeout"]);
-    rejected(&work, &e, &[("FERRY_COMMENT", "sometimes")], &["`comment`", "FERRY_COMMENT", "update", "new", "off"]);
-    rejected(&work, &e, &[("FERRY_PR_NUMBER", "abc")], &["`pr_number`", "not a pull/merge request number"]);
-    rejected(&work, &e, &[("FERRY_SHA", "main")], &["`sha`", "not a commit SHA"]);
-    rejected(&work, &e, &[("FERRY_DETACH", "maybe")], &["`detach`", "not a boolean", "true or false"]);
-    rejected(&work, &e, &[("FERRY_FAIL_ON_REPORT_ERROR", "y")], &["`fail_on_report_error`"]);
-    rejected(&work, &["--environment", "x", "--platform-url", "not a url"], &[], &["`platform_url`", "--platform-url", "not a URL"]);
-    rejected(&work, &["--environment", "x", "--platform-url", "ftp://h"], &[], &["`platform_url`", "http(s)"]);
-    rejected(&work, &["--environment", "x", "--platform-url", "https://u:p@h"], &[], &["credentials"]);
-    rejected(&work, &["--environment", "bad|name"], &[], &["`environment`", "--environment"]);
-    rejected(&work, &["--environment", "x", "--platform-token-file", "missing.txt"], &[], &["`platform_token_file`", "missing.txt"]);
-    rejected(&work, &["--environment", "x", "--platform-url", "http://paas.example.com"], &[("FERRY_PLATFORM_TOKEN", "tok-abcdef")], &["`platform_url`", "unencrypted", "https"]);
+    rejected(
+        &work,
+        &e,
+        &[("FERRY_TIMEOUT", "ten minutes")],
+        &[
+            "`timeout`",
+            "FERRY_TIMEOUT",
+            "not a duration",
+            "fix: use a positive duration",
+        ],
+    );
+    rejected(
+        &work,
+        &["--environment", "x", "--timeout", "0s"],
+        &[],
+        &["`timeout`", "--timeout"],
+    );
+    rejected(
+        &work,
+        &e,
+        &[("FERRY_COMMENT", "sometimes")],
+        &["`comment`", "FERRY_COMMENT", "update", "new", "off"],
+    );
+    rejected(
+        &work,
+        &e,
+        &[("FERRY_PR_NUMBER", "abc")],
+        &["`pr_number`", "not a pull/merge request number"],
+    );
+    rejected(
+        &work,
+        &e,
+        &[("FERRY_SHA", "main")],
+        &["`sha`", "not a commit SHA"],
+    );
+    rejected(
+        &work,
+        &e,
+        &[("FERRY_DETACH", "maybe")],
+        &["`detach`", "not a boolean", "true or false"],
+    );
+    rejected(
+        &work,
+        &e,
+        &[("FERRY_FAIL_ON_REPORT_ERROR", "y")],
+        &["`fail_on_report_error`"],
+    );
+    rejected(
+        &work,
+        &["--environment", "x", "--platform-url", "not a url"],
+        &[],
+        &["`platform_url`", "--platform-url", "not a URL"],
+    );
+    rejected(
+        &work,
+        &["--environment", "x", "--platform-url", "ftp://h"],
+        &[],
+        &["`platform_url`", "http(s)"],
+    );
+    rejected(
+        &work,
+        &["--environment", "x", "--platform-url", "https://u:p@h"],
+        &[],
+        &["credentials"],
+    );
+    rejected(
+        &work,
+        &["--environment", "bad|name"],
+        &[],
+        &["`environment`", "--environment"],
+    );
+    rejected(
+        &work,
+        &["--environment", "x", "--platform-token-file", "missing.txt"],
+        &[],
+        &["`platform_token_file`", "missing.txt"],
+    );
+    rejected(
+        &work,
+        &[
+            "--environment",
+            "x",
+            "--platform-url",
+            "http://paas.example.com",
+        ],
+        &[("FERRY_PLATFORM_TOKEN", "tok-abcdef")],
+        &["`platform_url`", "unencrypted", "https"],
+    );
 }
 
 #[test]
@@ -103,30 +207,68 @@ fn the_settings_file_is_checked_too() {
     let secret = Workdir::with_config(&format!("token = \"ghp_supersecret\"\n{SIMULATOR_TOML}"));
     let r = check(&secret, &[], &[]);
     r.assert_code(2);
-    assert!(r.stderr.contains("FERRY_TOKEN") && !r.stderr.contains("ghp_supersecret"), "{}", r.stderr);
-    let bad_status = Workdir::with_config(&SIMULATOR_TOML.replace("field = \"/status\"\nrunning = [\"queued\"", "running = [\"queued\""));
-    rejected(&bad_status, &["--environment", "x"], &[], &["[build.status]", "field"]);
-    let bad_source = Workdir::with_config(&SIMULATOR_TOML.replacen("id = \"/id\"", "id = \"id\"", 1));
-    rejected(&bad_source, &["--environment", "x"], &[], &["[build.trigger]", "not a value source"]);
-    let bad_poll = Workdir::with_config(&SIMULATOR_TOML.replace("initial = \"100ms\"", "initial = \"soon\""));
-    rejected(&bad_poll, &["--environment", "x"], &[], &["[platform.poll]", "initial"]);
+    assert!(
+        r.stderr.contains("FERRY_TOKEN") && !r.stderr.contains("ghp_supersecret"),
+        "{}",
+        r.stderr
+    );
+    let bad_status = Workdir::with_config(&SIMULATOR_TOML.replace(
+        "field = \"/status\"\nrunning = [\"queued\"",
+        "running = [\"queued\"",
+    ));
+    rejected(
+        &bad_status,
+        &["--environment", "x"],
+        &[],
+        &["[build.status]", "field"],
+    );
+    let bad_source =
+        Workdir::with_config(&SIMULATOR_TOML.replacen("id = \"/id\"", "id = \"id\"", 1));
+    rejected(
+        &bad_source,
+        &["--environment", "x"],
+        &[],
+        &["[build.trigger]", "not a value source"],
+    );
+    let bad_poll =
+        Workdir::with_config(&SIMULATOR_TOML.replace("initial = \"100ms\"", "initial = \"soon\""));
+    rejected(
+        &bad_poll,
+        &["--environment", "x"],
+        &[],
+        &["[platform.poll]", "initial"],
+    );
 }
 
 #[test]
 fn missing_pieces_are_named() {
     let none = Workdir::new();
     rejected(&none, &[], &[], &["`config`", "ferry.toml"]);
-    rejected(&none, &["--config", "nope.toml"], &[], &["nope.toml", "cannot read"]);
+    rejected(
+        &none,
+        &["--config", "nope.toml"],
+        &[],
+        &["nope.toml", "cannot read"],
+    );
     let work = Workdir::with_config(SIMULATOR_TOML);
     rejected(&work, &[], &[], &["`environment`", "FERRY_ENVIRONMENT"]);
-    let bearer = Workdir::with_config(&SIMULATOR_TOML.replace("# auth = \"bearer\"", "auth = \"bearer\""));
-    rejected(&bearer, &["--environment", "x"], &[], &["`platform_token`", "FERRY_PLATFORM_TOKEN"]);
+    let bearer =
+        Workdir::with_config(&SIMULATOR_TOML.replace("# auth = \"bearer\"", "auth = \"bearer\""));
+    rejected(
+        &bearer,
+        &["--environment", "x"],
+        &[],
+        &["`platform_token`", "FERRY_PLATFORM_TOKEN"],
+    );
 }
 
 #[test]
 fn a_pull_request_defaults_the_environment_to_a_review_app() {
     let work = Workdir::with_config(SIMULATOR_TOML);
-    assert_eq!(environment(&check(&work, &["--pr-number", "42"], &[])), "review-42");
+    assert_eq!(
+        environment(&check(&work, &["--pr-number", "42"], &[])),
+        "review-42"
+    );
 }
 
 #[test]

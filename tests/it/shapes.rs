@@ -150,11 +150,21 @@ fn a_queue_item_becomes_a_build_whose_log_is_read_by_offset() {
     r.assert_code(0);
     let out = r.json();
     assert_eq!(out["phases"][0]["outputs"]["number"], "1");
-    assert!(out["phases"][0]["id"].as_str().unwrap().contains("/queue/item/"));
+    assert!(
+        out["phases"][0]["id"]
+            .as_str()
+            .unwrap()
+            .contains("/queue/item/")
+    );
     // While queued, the platform's reason was shown as the state.
-    assert!(events(&work).iter().any(|e| e["type"] == "state_changed"
-        && e["state"].as_str().unwrap_or("").contains("Waiting")));
-    assert_eq!(log_lines(&work, "build"), expected(Phase::Build, "shop#1", &script.build));
+    assert!(
+        events(&work).iter().any(|e| e["type"] == "state_changed"
+            && e["state"].as_str().unwrap_or("").contains("Waiting"))
+    );
+    assert_eq!(
+        log_lines(&work, "build"),
+        expected(Phase::Build, "shop#1", &script.build)
+    );
     assert_eq!(sim.count_route(Route::Trigger, "/queue/job/shop/build"), 1);
 }
 
@@ -166,7 +176,10 @@ fn a_failed_queue_build_reports_both_fields() {
     let work = Workdir::with_config(&config(QUEUE));
     let r = go(&sim, &work, &["build"]);
     r.assert_code(1);
-    assert_eq!(r.json()["phases"][0]["state"], "building=false result=FAILURE");
+    assert_eq!(
+        r.json()["phases"][0]["state"],
+        "building=false result=FAILURE"
+    );
 }
 
 #[test]
@@ -178,17 +191,38 @@ fn success_needs_both_fields_at_once() {
     let r = go(&sim, &work, &["deploy"]);
     r.assert_code(0);
     let out = r.json();
-    assert_eq!(out["phases"].as_array().unwrap().len(), 1, "no [build]: deploy only");
-    assert_eq!(out["phases"][0]["outputs"]["revision"], "0123456789abcdef0123456789abcdef01234567");
+    assert_eq!(
+        out["phases"].as_array().unwrap().len(),
+        1,
+        "no [build]: deploy only"
+    );
+    assert_eq!(
+        out["phases"][0]["outputs"]["revision"],
+        "0123456789abcdef0123456789abcdef01234567"
+    );
     assert!(out["url"].as_str().unwrap().contains("staging"));
     // Synced while still progressing was seen and was not taken for success.
     let states: Vec<_> = events(&work)
         .into_iter()
         .filter(|e| e["type"] == "state_changed")
-        .map(|e| (e["state"].as_str().unwrap().to_string(), e["class"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["state"].as_str().unwrap().to_string(),
+                e["class"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    assert!(states.contains(&("health=Progressing sync=Synced".into(), "running".into())), "{states:?}");
-    assert_eq!(states.last().unwrap(), &("health=Healthy sync=Synced".to_string(), "success".to_string()));
+    assert!(
+        states.contains(&("health=Progressing sync=Synced".into(), "running".into())),
+        "{states:?}"
+    );
+    assert_eq!(
+        states.last().unwrap(),
+        &(
+            "health=Healthy sync=Synced".to_string(),
+            "success".to_string()
+        )
+    );
 }
 
 #[test]
@@ -199,7 +233,10 @@ fn degraded_is_a_failure_even_when_synced() {
     let work = Workdir::with_config(&config(TWO_FIELDS));
     let r = go(&sim, &work, &["deploy"]);
     r.assert_code(1);
-    assert_eq!(r.json()["phases"][0]["state"], "health=Degraded sync=Synced");
+    assert_eq!(
+        r.json()["phases"][0]["state"],
+        "health=Degraded sync=Synced"
+    );
 }
 
 #[test]
@@ -211,8 +248,22 @@ fn a_log_re_read_whole_is_shown_once() {
     let work = Workdir::with_config(&config(FULL_LOG));
     let r = go(&sim, &work, &["build"]);
     r.assert_code(0);
-    assert_eq!(log_lines(&work, "build"), expected(Phase::Build, "#1", &script.build));
-    assert!(sim.count_route(Route::Log, "/trace") >= 2, "the whole trace was read more than once");
-    let triggered = events(&work).into_iter().find(|e| e["type"] == "triggered").unwrap();
-    assert!(triggered["url"].as_str().unwrap().ends_with("/ci/pipelines/1"));
+    assert_eq!(
+        log_lines(&work, "build"),
+        expected(Phase::Build, "#1", &script.build)
+    );
+    assert!(
+        sim.count_route(Route::Log, "/trace") >= 2,
+        "the whole trace was read more than once"
+    );
+    let triggered = events(&work)
+        .into_iter()
+        .find(|e| e["type"] == "triggered")
+        .unwrap();
+    assert!(
+        triggered["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/ci/pipelines/1")
+    );
 }

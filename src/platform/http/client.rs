@@ -17,8 +17,14 @@ use crate::secret::{ExposeSecret, Redactor, SecretString};
 pub enum Auth {
     None,
     Bearer(SecretString),
-    Basic { user: String, password: SecretString },
-    Header { name: String, value: SecretString },
+    Basic {
+        user: String,
+        password: SecretString,
+    },
+    Header {
+        name: String,
+        value: SecretString,
+    },
 }
 
 impl std::fmt::Debug for Auth {
@@ -74,7 +80,9 @@ impl Client {
             return Err(Error::InvalidSetting {
                 name: "platform_url".into(),
                 source_name: "platform_url / [platform] url".into(),
-                problem: format!("{base} is plain http, and a platform token must not travel unencrypted"),
+                problem: format!(
+                    "{base} is plain http, and a platform token must not travel unencrypted"
+                ),
                 hint: "use an https:// URL (plain http is allowed only for localhost)".into(),
             });
         }
@@ -155,7 +163,11 @@ impl Client {
             match &self.auth {
                 Auth::None => {}
                 Auth::Bearer(token) => {
-                    insert_secret(&mut headers, "authorization", &format!("Bearer {}", token.expose_secret()));
+                    insert_secret(
+                        &mut headers,
+                        "authorization",
+                        &format!("Bearer {}", token.expose_secret()),
+                    );
                 }
                 Auth::Basic { user, password } => {
                     builder = builder.basic_auth(user, Some(password.expose_secret()));
@@ -253,13 +265,21 @@ mod tests {
     use super::*;
 
     fn client(base: &str, auth: Auth) -> Result<Client> {
-        Client::new("p".into(), Url::parse(base).unwrap(), auth, Redactor::default())
+        Client::new(
+            "p".into(),
+            Url::parse(base).unwrap(),
+            auth,
+            Redactor::default(),
+        )
     }
 
     #[test]
     fn paths_join_the_base_path() {
         let c = client("http://h:1/api/", Auth::None).unwrap();
-        assert_eq!(c.url("/v1/x?a=1").unwrap().as_str(), "http://h:1/api/v1/x?a=1");
+        assert_eq!(
+            c.url("/v1/x?a=1").unwrap().as_str(),
+            "http://h:1/api/v1/x?a=1"
+        );
         assert_eq!(c.url("https://o/y").unwrap().as_str(), "https://o/y");
     }
 
@@ -280,7 +300,10 @@ mod tests {
         let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
         h.insert("retry-after", HeaderValue::from_str(&later).unwrap());
         let got = retry_after(&h).unwrap();
-        assert!(got > Duration::from_secs(100) && got <= Duration::from_secs(120), "{got:?}");
+        assert!(
+            got > Duration::from_secs(100) && got <= Duration::from_secs(120),
+            "{got:?}"
+        );
     }
 
     #[test]

@@ -36,7 +36,12 @@ fn matches(cond: &Condition, field: Option<&str>, body: &serde_json::Value) -> b
 /// Every pointer the spec looks at, in a stable order.
 pub fn pointers(spec: &StatusSpec) -> Vec<String> {
     let mut set = BTreeSet::new();
-    for cond in spec.running.iter().chain(&spec.success).chain(&spec.failure) {
+    for cond in spec
+        .running
+        .iter()
+        .chain(&spec.success)
+        .chain(&spec.failure)
+    {
         if let Condition::AllOf(fields) = cond {
             set.extend(fields.keys().cloned());
         }
@@ -53,7 +58,13 @@ pub fn describe(spec: &StatusSpec, body: &serde_json::Value) -> String {
         return field_text(body, only);
     }
     ptrs.iter()
-        .map(|p| format!("{}={}", p.rsplit('/').next().unwrap_or(p), field_text(body, p)))
+        .map(|p| {
+            format!(
+                "{}={}",
+                p.rsplit('/').next().unwrap_or(p),
+                field_text(body, p)
+            )
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -118,7 +129,10 @@ running = [{ "/sync" = ["OutOfSync"] }, { "/health" = ["Progressing", "Missing"]
         assert_eq!(c("Synced", "Degraded"), Some(StateClass::Failure));
         assert_eq!(c("Unknown", "Unknown"), None);
         assert_eq!(
-            describe(&s, &serde_json::json!({ "sync": "Synced", "health": "Healthy" })),
+            describe(
+                &s,
+                &serde_json::json!({ "sync": "Synced", "health": "Healthy" })
+            ),
             "health=Healthy sync=Synced"
         );
     }

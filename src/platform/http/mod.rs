@@ -20,9 +20,7 @@ use self::client::{Client, Request};
 use self::source::{Source, truthy};
 use self::spec::{LogMode, PhaseSpec, RequestSpec, StatusSpec, UnknownPolicy};
 use self::template::{MissingVar, Target, render, render_json};
-use super::backend::{
-    Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars,
-};
+use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
 use super::event::{Phase, StateClass};
 use crate::error::{Error, Result};
 
@@ -55,11 +53,7 @@ pub struct HttpBackend {
 
 impl HttpBackend {
     /// Checks the description (every source, pointer and method) and builds the backend.
-    pub fn new(
-        client: Client,
-        headers: BTreeMap<String, String>,
-        phases: Phases,
-    ) -> Result<Self> {
+    pub fn new(client: Client, headers: BTreeMap<String, String>, phases: Phases) -> Result<Self> {
         for phase in [Phase::Build, Phase::Deploy, Phase::Stop] {
             if let Some(spec) = phases.get(phase) {
                 check_phase(phase, spec)?;
@@ -97,10 +91,15 @@ impl HttpBackend {
         vars: &Vars,
     ) -> Result<Request> {
         let missing = |e: MissingVar| self.missing(section, &e);
-        let url = self.client.url(&render(path, vars, Target::Url).map_err(missing)?)?;
+        let url = self
+            .client
+            .url(&render(path, vars, Target::Url).map_err(missing)?)?;
         let mut all = Vec::new();
         for (name, value) in self.headers.iter().chain(headers) {
-            all.push((name.clone(), render(value, vars, Target::Text).map_err(missing)?));
+            all.push((
+                name.clone(),
+                render(value, vars, Target::Text).map_err(missing)?,
+            ));
         }
         let body = body
             .map(|b| {
@@ -111,10 +110,12 @@ impl HttpBackend {
                 render_json(&json, vars).map_err(missing)
             })
             .transpose()?;
-        let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| Error::ConfigFile {
-                path: section.to_string(),
-                message: format!("{method:?} is not an HTTP method"),
+        let method =
+            reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                Error::ConfigFile {
+                    path: section.to_string(),
+                    message: format!("{method:?} is not an HTTP method"),
+                }
             })?;
         Ok(Request {
             method,
@@ -125,7 +126,13 @@ impl HttpBackend {
         })
     }
 
-    fn plain(&self, section: &str, spec: &RequestSpec, default: &str, vars: &Vars) -> Result<Request> {
+    fn plain(
+        &self,
+        section: &str,
+        spec: &RequestSpec,
+        default: &str,
+        vars: &Vars,
+    ) -> Result<Request> {
         self.request(
             section,
             spec.method.as_deref().unwrap_or(default),
@@ -149,7 +156,11 @@ impl HttpBackend {
     }
 
     /// Sends a request and reads a JSON body (with headers).
-    async fn json(&self, req: Request, section: &str) -> Result<(serde_json::Value, Vec<(String, String)>)> {
+    async fn json(
+        &self,
+        req: Request,
+        section: &str,
+    ) -> Result<(serde_json::Value, Vec<(String, String)>)> {
         let url = self.client.redact(req.url.as_str());
         let resp = self.client.send(req).await?;
         let headers = header_list(resp.headers());
@@ -166,7 +177,8 @@ impl HttpBackend {
             url,
             problem: format!(
                 "the body is not valid JSON ({e}): {}",
-                self.client.redact(&client::shorten(&String::from_utf8_lossy(&bytes), 200))
+                self.client
+                    .redact(&client::shorten(&String::from_utf8_lossy(&bytes), 200))
             ),
             hint: format!("check that {section} points at the platform's JSON endpoint"),
         })?;
@@ -196,7 +208,12 @@ impl HttpBackend {
         Ok(())
     }
 
-    async fn read_offset(&self, op: &mut Operation, spec: &spec::LogSpec, sink: &mut dyn LogSink) -> Result<LogRead> {
+    async fn read_offset(
+        &self,
+        op: &mut Operation,
+        spec: &spec::LogSpec,
+        sink: &mut dyn LogSink,
+    ) -> Result<LogRead> {
         let mut vars = op.vars.clone();
         vars.insert("offset".into(), op.log.offset.to_string());
         let req = self.request("[logs]", "GET", &spec.path, &spec.headers, None, &[], &vars)?;
@@ -217,7 +234,8 @@ impl HttpBackend {
         }
         let next = match &spec.next_offset {
             Some(src) => {
-                let src = Source::parse(src).ok_or_else(|| bad_source("[logs]", "next_offset", src))?;
+                let src =
+                    Source::parse(src).ok_or_else(|| bad_source("[logs]", "next_offset", src))?;
                 let text = src.extract(None, &headers, &vars);
                 text.as_deref().and_then(|t| t.trim().parse::<u64>().ok()).ok_or_else(|| Error::BadResponse {
                     platform: self.name.clone(),
@@ -240,8 +258,21 @@ impl HttpBackend {
         Ok(LogRead { lines, complete })
     }
 
-    async fn read_full(&self, op: &mut Operation, spec: &spec::LogSpec, sink: &mut dyn LogSink) -> Result<LogRead> {
-        let req = self.request("[logs]", "GET", &spec.path, &spec.headers, None, &[], &op.vars)?;
+    async fn read_full(
+        &self,
+        op: &mut Operation,
+        spec: &spec::LogSpec,
+        sink: &mut dyn LogSink,
+    ) -> Result<LogRead> {
+        let req = self.request(
+            "[logs]",
+            "GET",
+            &spec.path,
+            &spec.headers,
+            None,
+            &[],
+            &op.vars,
+        )?;
         let url = self.client.redact(req.url.as_str());
         let resp = self.client.send(req).await?;
         let headers = header_list(resp.headers());
@@ -280,7 +311,12 @@ impl HttpBackend {
         Ok(LogRead { lines, complete })
     }
 
-    async fn read_cursor(&self, op: &mut Operation, spec: &spec::LogSpec, sink: &mut dyn LogSink) -> Result<LogRead> {
+    async fn read_cursor(
+        &self,
+        op: &mut Operation,
+        spec: &spec::LogSpec,
+        sink: &mut dyn LogSink,
+    ) -> Result<LogRead> {
         let mut vars = op.vars.clone();
         vars.insert("cursor".into(), op.log.cursor.clone().unwrap_or_default());
         let req = self.request("[logs]", "GET", &spec.path, &spec.headers, None, &[], &vars)?;
@@ -335,7 +371,12 @@ fn completion(
 fn header_list(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
-        .filter_map(|(n, v)| Some((n.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+        .filter_map(|(n, v)| {
+            Some((
+                n.as_str().to_ascii_lowercase(),
+                v.to_str().ok()?.to_string(),
+            ))
+        })
         .collect()
 }
 
@@ -363,7 +404,9 @@ fn bad_source(section: &str, name: &str, text: &str) -> Error {
 }
 
 fn check_source(section: &str, name: &str, text: &str) -> Result<()> {
-    Source::parse(text).map(|_| ()).ok_or_else(|| bad_source(section, name, text))
+    Source::parse(text)
+        .map(|_| ())
+        .ok_or_else(|| bad_source(section, name, text))
 }
 
 fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
@@ -380,7 +423,13 @@ fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
     }
     check_status(&s("status"), &spec.status)?;
     if let Some(l) = &spec.logs {
-        for (name, text) in [("next_offset", &l.next_offset), ("complete", &l.complete), ("more", &l.more), ("lines", &l.lines), ("cursor", &l.cursor)] {
+        for (name, text) in [
+            ("next_offset", &l.next_offset),
+            ("complete", &l.complete),
+            ("more", &l.more),
+            ("lines", &l.lines),
+            ("cursor", &l.cursor),
+        ] {
             if let Some(text) = text {
                 check_source(&s("logs"), name, text)?;
             }
@@ -399,7 +448,9 @@ fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
         if crate::config::settings::parse_duration(t).is_none() {
             return Err(Error::ConfigFile {
                 path: format!("ferry.toml [{phase}]"),
-                message: format!("timeout = {t:?} is not a duration\n  fix: use a duration like 90s, 30m or 1h30m"),
+                message: format!(
+                    "timeout = {t:?} is not a duration\n  fix: use a duration like 90s, 30m or 1h30m"
+                ),
             });
         }
     }
@@ -458,7 +509,15 @@ impl Backend for HttpBackend {
         let spec = self.spec(phase)?;
         let t = &spec.trigger;
         let section = format!("[{phase}.trigger]");
-        let req = self.request(&section, &t.method, &t.path, &t.headers, t.body.as_ref(), &t.expect, vars)?;
+        let req = self.request(
+            &section,
+            &t.method,
+            &t.path,
+            &t.headers,
+            t.body.as_ref(),
+            &t.expect,
+            vars,
+        )?;
         let url = req.url.clone();
         let (body, headers) = self.json(req, &format!("{section} path")).await?;
         let mut op = Operation {
@@ -493,9 +552,13 @@ impl Backend for HttpBackend {
         let url = req.url.clone();
         let (body, headers) = self.json(req, &format!("{section} path")).await?;
         if condition::any_holds(&r.failure, &body) {
-            return Ok(Resolved::Failed(format!("the platform gave up on it: {}", preview(&body))));
+            return Ok(Resolved::Failed(format!(
+                "the platform gave up on it: {}",
+                preview(&body)
+            )));
         }
-        let until = Source::parse(&r.until).ok_or_else(|| bad_source(&section, "until", &r.until))?;
+        let until =
+            Source::parse(&r.until).ok_or_else(|| bad_source(&section, "until", &r.until))?;
         if until.extract(Some(&body), &headers, &op.vars).is_none() {
             let why = body.pointer("/why").and_then(source::value_text);
             return Ok(Resolved::Waiting(why));
@@ -520,8 +583,12 @@ impl Backend for HttpBackend {
                 return Err(Error::BadResponse {
                     platform: self.name.clone(),
                     url: self.client.redact(url.as_str()),
-                    problem: format!("state {state:?} is in none of {section} running, success or failure"),
-                    hint: format!("add it to the list it belongs to in {section} (or set unknown = \"running\" to keep waiting on values not listed)"),
+                    problem: format!(
+                        "state {state:?} is in none of {section} running, success or failure"
+                    ),
+                    hint: format!(
+                        "add it to the list it belongs to in {section} (or set unknown = \"running\" to keep waiting on values not listed)"
+                    ),
                 });
             }
         };
@@ -538,7 +605,10 @@ impl Backend for HttpBackend {
         let phase = Self::phase_of(op);
         let spec = self.spec(phase)?;
         let Some(l) = &spec.logs else {
-            return Ok(LogRead { lines: 0, complete: Some(true) });
+            return Ok(LogRead {
+                lines: 0,
+                complete: Some(true),
+            });
         };
         match l.mode {
             LogMode::Offset => self.read_offset(op, l, sink).await,
@@ -553,7 +623,9 @@ impl Backend for HttpBackend {
         let Some(c) = &spec.cancel else {
             return Err(Error::Unsupported {
                 what: format!("cancelling the {phase}"),
-                hint: format!("add a [{phase}.cancel] request to ferry.toml so ferry can stop remote work"),
+                hint: format!(
+                    "add a [{phase}.cancel] request to ferry.toml so ferry can stop remote work"
+                ),
             });
         };
         let req = self.plain(&format!("[{phase}.cancel]"), c, "POST", &op.vars)?;
@@ -565,7 +637,8 @@ impl Backend for HttpBackend {
         let spec = self.spec(phase)?;
         let mut out = BTreeMap::new();
         for (name, text) in &spec.outputs {
-            let src = Source::parse(text).ok_or_else(|| bad_source(&format!("[{phase}.outputs]"), name, text))?;
+            let src = Source::parse(text)
+                .ok_or_else(|| bad_source(&format!("[{phase}.outputs]"), name, text))?;
             if let Some(v) = src.extract(op.last_body.as_ref(), &op.last_headers, &op.vars) {
                 out.insert(name.clone(), v);
             }

@@ -72,7 +72,10 @@ mod tests {
             Source::parse("header:Location"),
             Some(Source::Header("location".into()))
         );
-        assert!(matches!(Source::parse("{{ id }}"), Some(Source::Template(_))));
+        assert!(matches!(
+            Source::parse("{{ id }}"),
+            Some(Source::Template(_))
+        ));
         assert_eq!(Source::parse("id"), None);
     }
 

@@ -127,7 +127,10 @@ mod tests {
 
     #[test]
     fn text_values_are_verbatim() {
-        assert_eq!(render("{{ref_name}}", &vars(), Target::Text).unwrap(), "feat/x y");
+        assert_eq!(
+            render("{{ref_name}}", &vars(), Target::Text).unwrap(),
+            "feat/x y"
+        );
     }
 
     #[test]
@@ -141,7 +144,10 @@ mod tests {
     fn json_strings_are_templated_and_other_values_kept() {
         let v = serde_json::json!({"a": "{{id}}", "n": 3, "l": ["{{ref_name}}"]});
         let got = render_json(&v, &vars()).unwrap();
-        assert_eq!(got, serde_json::json!({"a": "b-1", "n": 3, "l": ["feat/x y"]}));
+        assert_eq!(
+            got,
+            serde_json::json!({"a": "b-1", "n": 3, "l": ["feat/x y"]})
+        );
     }
 
     #[test]

@@ -57,7 +57,10 @@ impl Sim {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("timed out waiting for {what}; requests: {:#?}", self.requests());
+        panic!(
+            "timed out waiting for {what}; requests: {:#?}",
+            self.requests()
+        );
     }
 }
 
@@ -128,8 +131,12 @@ impl Run {
 
     /// The `--json` result.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     #[track_caller]
@@ -150,7 +157,10 @@ pub fn run(cmd: &mut Command) -> Run {
 
 /// Starts a prepared command without waiting.
 pub fn spawn(cmd: &mut Command) -> Child {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Sends a signal to a child process.
