@@ -166,6 +166,19 @@ mod tests {
         (Box::new(sink), seen, finished)
     }
 
+    #[test]
+    fn dispatching_can_run_on_another_task() {
+        fn assert_send<T: Send>(_: &T) {}
+        let (_emitter, rx) = Emitter::channel(1);
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+        let fut = dispatch(rx, &mut sinks, Instant::now());
+        assert_send(&fut);
+        let outcome = fixture::failed_outcome();
+        let context = fixture::context();
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+        assert_send(&finish_all(&mut sinks, &outcome, &context));
+    }
+
     #[tokio::test]
     async fn a_failing_sink_does_not_stop_the_others() {
         let (failing, failing_seen, failing_finished) = probe(Some(2));

@@ -35,6 +35,10 @@
 //! `status` is one of `succeeded`, `failed`, `cancelled`, `timed_out`, `errored`, `detached`,
 //! `skipped`.
 //!
+//! Writes are small and blocking (one line, then a flush) on a local file; a sink that cannot
+//! write reports an [`Error::Io`] naming the file and gets no more events (see
+//! [`super::dispatch()`]).
+//!
 //! The envelope's elapsed time is `run_elapsed_ms`, not `elapsed_ms`, because `heartbeat`
 //! already has an `elapsed_ms` of its own (the phase's wait) and a JSON object cannot hold both.
 

@@ -6,7 +6,7 @@
 //!
 //! What is here:
 //!
-//! - [`dispatch`] / [`finish_all`]: stamp each event once and feed every sink, collecting failures;
+//! - [`dispatch()`] / [`finish_all`]: stamp each event once and feed every sink, collecting failures;
 //! - [`Console`]: human progress on stderr ([`Flavour`]: terminal, plain, GitHub Actions, GitLab CI);
 //! - [`EventsFile`]: `--events FILE`, NDJSON in the `ferry.events/v1` schema;
 //! - the comment model shared by the PR comment, the MR note and the job summary: [`Row`],
