@@ -3,6 +3,19 @@
 //! Each sink has one audience: the terminal, the CI log, the `--events` file, the job's outputs,
 //! a forge. Sinks never decide what happened; they only show it. A failing sink is a warning
 //! (unless `fail_on_report_error`), never a reason to change the deploy's result.
+//!
+//! What is here:
+//!
+//! - [`dispatch()`] / [`finish_all`]: stamp each event once and feed every sink, collecting failures;
+//! - [`Console`]: human progress on stderr ([`Flavour`]: terminal, plain, GitHub Actions, GitLab CI);
+//! - [`EventsFile`]: `--events FILE`, NDJSON in the `ferry.events/v1` schema;
+//! - the comment model shared by the PR comment, the MR note and the job summary: [`Row`],
+//!   [`Table`], [`CommentBody`] (with its embedded, mergeable [`State`]) and [`Summary`];
+//! - [`Preview`]: `ferry demo`'s `comment.md` and `summary.md`.
+//!
+//! Untrusted text (platform logs, states, messages, branch and environment names) is escaped for
+//! where it goes: terminals and job logs (`sanitize`), GitHub workflow commands
+//! (`workflow_commands`), GitLab log sections (`log_section`), Markdown and HTML (`markdown`).
 
 use std::time::{Duration, SystemTime};
 
@@ -11,6 +24,36 @@ use async_trait::async_trait;
 use crate::ci::Context;
 use crate::error::Result;
 use crate::platform::{Event, RunOutcome};
+
+mod comment;
+mod console;
+mod dispatch;
+mod events_file;
+mod fit;
+mod human_duration;
+mod log_section;
+mod markdown;
+mod paint;
+mod preview;
+mod progress_line;
+mod row;
+mod sanitize;
+mod summary;
+mod table;
+mod workflow_commands;
+
+#[cfg(test)]
+mod fixture;
+
+pub use comment::{CommentBody, GITHUB_COMMENT_LIMIT, GITLAB_NOTE_LIMIT, MARKER, State};
+pub use console::{Console, Flavour};
+pub use dispatch::{SinkFailure, TICK, dispatch, finish_all};
+pub use events_file::EventsFile;
+pub use human_duration::HumanDuration;
+pub use preview::{COMMENT_FILE, Preview, SUMMARY_FILE};
+pub use row::{DEFAULT_ENVIRONMENT, Row, RowStatus};
+pub use summary::{GITHUB_SUMMARY_LIMIT, Summary};
+pub use table::Table;
 
 /// An event with the time it was seen, as sinks receive it.
 #[derive(Clone, Copy, Debug)]
@@ -32,6 +75,13 @@ pub trait Sink: Send {
 
     /// Called for every event, in order.
     async fn event(&mut self, event: Stamped<'_>) -> Result<()>;
+
+    /// Called every [`TICK`] while events are awaited, with the time since the run started, so a
+    /// live display can move without events. Most sinks ignore it.
+    async fn tick(&mut self, elapsed: Duration) -> Result<()> {
+        let _ = elapsed;
+        Ok(())
+    }
 
     /// Called once at the end with the run's outcome and context.
     async fn finish(&mut self, outcome: &RunOutcome, context: &Context) -> Result<()>;

@@ -3,6 +3,7 @@
 mod bad_input;
 mod context;
 mod deploy;
+mod report;
 mod secrets;
 mod settings;
 mod shapes;
