@@ -97,6 +97,10 @@ pub struct RunArgs {
     /// Print the plan and stop before triggering anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// A template value: `NAME=VALUE` sets `{{ vars.NAME }}`; `build.NAME=VALUE` stands in for an
+    /// output of a build that is not run (`--no-build`). Repeatable. (Env: `FERRY_VAR_<NAME>`.)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
 }
 
 /// The settings as flags. Secrets have no flag (a command line is visible to other processes):

@@ -118,6 +118,7 @@ async fn dispatch(
                 &loaded.settings,
                 loaded.file.as_ref(),
                 &context,
+                &plan::overrides(env, &[])?,
             )?;
             print_plan(&planned.plan, io)?;
             writeln!(io.stderr, "settings are valid").map_err(|e| io_error("stderr", e))?;
@@ -150,6 +151,7 @@ struct Extras {
     sinks: Vec<Box<dyn Sink>>,
     json: bool,
     events: Option<PathBuf>,
+    overrides: platform::Vars,
 }
 
 async fn execute(
@@ -163,6 +165,7 @@ async fn execute(
 ) -> Result<ExitCode> {
     let loaded = config::load(env, run.settings.layer(), cwd)?;
     let context = ci::detect(env);
+    let overrides = plan::overrides(env, &run.vars)?;
     if run.dry_run {
         let planned = plan::plan(
             command,
@@ -170,6 +173,7 @@ async fn execute(
             &loaded.settings,
             loaded.file.as_ref(),
             &context,
+            &overrides,
         )?;
         print_plan(&planned.plan, io)?;
         return Ok(ExitCode::Success);
@@ -178,6 +182,7 @@ async fn execute(
         sinks: Vec::new(),
         json: run.json,
         events: run.events.map(|p| cwd.join(p)),
+        overrides,
     };
     carry_out(command, no_build, &loaded, &context, extras, io, cancel).await
 }
@@ -198,6 +203,7 @@ async fn carry_out(
         &loaded.settings,
         loaded.file.as_ref(),
         context,
+        &extras.overrides,
     )?;
     let plan = planned.plan;
     let flavour = report::Flavour::choose(context.ci, io.stderr_is_tty, !io.color);
@@ -349,6 +355,7 @@ async fn demo(
         sinks: vec![Box::new(report::Preview::new(out.clone()))],
         json,
         events: events.map(|p| cwd.join(p)),
+        overrides: platform::Vars::new(),
     };
     let code = carry_out(
         Command::Deploy,

@@ -56,6 +56,41 @@ pub struct Planned {
     pub redactor: Redactor,
 }
 
+/// Template values given with `--var` / `FERRY_VAR_<NAME>`: `name=value` becomes
+/// `vars.name`; `build.name=value` stands in for an output of a build that is not run.
+pub fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
+    let mut out = Vars::new();
+    for (name, value) in env.with_prefix("FERRY_VAR_") {
+        let key = name.trim_start_matches("FERRY_VAR_").to_ascii_lowercase();
+        out.insert(format!("vars.{key}"), value.to_string());
+    }
+    for flag in flags {
+        let Some((name, value)) = flag.split_once('=') else {
+            return Err(Error::InvalidSetting {
+                name: "var".into(),
+                source_name: "--var".into(),
+                problem: format!("{flag:?} has no `=`"),
+                hint: "write --var NAME=VALUE, e.g. --var app=shop or --var build.artifact=registry/app:1.2".into(),
+            });
+        };
+        let name = name.trim();
+        let key = if let Some(output) = name.strip_prefix("build.") {
+            format!("build.{output}")
+        } else if name.contains('.') || name.is_empty() {
+            return Err(Error::InvalidSetting {
+                name: "var".into(),
+                source_name: "--var".into(),
+                problem: format!("{name:?} is not a variable name"),
+                hint: "use a plain name (set as vars.NAME) or build.NAME for a build output".into(),
+            });
+        } else {
+            format!("vars.{name}")
+        };
+        out.insert(key, value.to_string());
+    }
+    Ok(out)
+}
+
 /// Builds the plan. `no_build` skips the build phase of a deploy.
 pub fn plan(
     command: Command,
@@ -63,6 +98,7 @@ pub fn plan(
     settings: &Settings,
     file: Option<&FileConfig>,
     context: &Context,
+    overrides: &Vars,
 ) -> Result<Planned> {
     let Some(file) = file else {
         return Err(Error::MissingSetting {
@@ -145,7 +181,8 @@ pub fn plan(
             phase_timeouts.insert(phase, parse_duration(t).unwrap_or(settings.timeout));
         }
     }
-    let vars = vars(settings, file, context, environment.as_deref(), &base);
+    let mut vars = vars(settings, file, context, environment.as_deref(), &base);
+    vars.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(Planned {
         plan: Plan {
             command,

@@ -43,7 +43,9 @@ fn a_pointer_that_matches_nothing_is_named() {
 
 #[test]
 fn a_state_outside_every_set_is_named() {
-    let sim = Sim::start(Script::fast());
+    let mut script = Script::fast();
+    script.build.duration = std::time::Duration::from_secs(2);
+    let sim = Sim::start(script);
     let r = deploy(
         &sim.url(),
         &SIMULATOR_TOML.replacen(

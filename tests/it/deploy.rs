@@ -228,7 +228,12 @@ fn sigterm_cancels_too() {
     let work = Workdir::with_config(SIMULATOR_TOML);
     let child = spawn(
         work.ferry()
-            .args(["deploy", "--no-build"])
+            .args([
+                "deploy",
+                "--no-build",
+                "--var",
+                "build.artifact=registry.sim.local/demo-app:b-0",
+            ])
             .env("FERRY_PLATFORM_URL", sim.url())
             .env("FERRY_ENVIRONMENT", "staging"),
     );

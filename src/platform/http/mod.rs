@@ -148,7 +148,7 @@ impl HttpBackend {
         Error::ConfigFile {
             path: format!("ferry.toml {section}"),
             message: format!(
-                "the template names `{}`, which has no value here\n  fix: use one of: {}",
+                "the template names `{}`, which has no value here\n  fix: use one of: {} (or give it with --var NAME=VALUE / FERRY_VAR_<NAME>)",
                 e.name,
                 e.known.join(", ")
             ),

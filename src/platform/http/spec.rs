@@ -169,8 +169,9 @@ pub struct StatusSpec {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
 pub enum Condition {
-    Value(toml::Value),
+    // Tables first: a table is also a `toml::Value`.
     AllOf(BTreeMap<String, Vec<toml::Value>>),
+    Value(toml::Value),
 }
 
 /// What to do with a state in none of the lists.

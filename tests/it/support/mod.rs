@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 use ferry::sim::{RecordedRequest, Route, Script, SimServer};
 
 /// The description of the simulator that ships in `examples/`.
-pub const SIMULATOR_TOML: &str = include_str!("../../../examples/simulator.toml");
+pub(crate) const SIMULATOR_TOML: &str = include_str!("../../../examples/simulator.toml");
 
 /// A simulated platform running on its own runtime for the length of a test.
-pub struct Sim {
+pub(crate) struct Sim {
     server: Option<SimServer>,
     rt: tokio::runtime::Runtime,
 }
 
 impl Sim {
-    pub fn start(script: Script) -> Self {
+    pub(crate) fn start(script: Script) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -32,16 +32,16 @@ impl Sim {
         }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.server.as_ref().unwrap().url().to_string()
     }
 
-    pub fn requests(&self) -> Vec<RecordedRequest> {
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
         self.server.as_ref().unwrap().requests()
     }
 
     /// Requests on one route of one phase (`/v1/builds`, `/v1/apps/demo-app/builds`, …).
-    pub fn count_route(&self, route: Route, path_part: &str) -> usize {
+    pub(crate) fn count_route(&self, route: Route, path_part: &str) -> usize {
         self.requests()
             .iter()
             .filter(|r| r.route == Some(route) && r.path.contains(path_part))
@@ -49,7 +49,7 @@ impl Sim {
     }
 
     /// Waits until `pred` holds for the recorded requests.
-    pub fn wait_for(&self, what: &str, pred: impl Fn(&[RecordedRequest]) -> bool) {
+    pub(crate) fn wait_for(&self, what: &str, pred: impl Fn(&[RecordedRequest]) -> bool) {
         let until = Instant::now() + Duration::from_secs(20);
         while Instant::now() < until {
             if pred(&self.requests()) {
@@ -73,40 +73,40 @@ impl Drop for Sim {
 }
 
 /// A scratch working directory for one run of the binary.
-pub struct Workdir {
-    pub dir: tempfile::TempDir,
+pub(crate) struct Workdir {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Workdir {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
     /// A directory holding `ferry.toml` with this content.
-    pub fn with_config(toml: &str) -> Self {
+    pub(crate) fn with_config(toml: &str) -> Self {
         let w = Self::new();
         w.write("ferry.toml", toml);
         w
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.dir.path().join(name);
         std::fs::write(&p, text).unwrap();
         p
     }
 
-    pub fn read(&self, name: &str) -> String {
+    pub(crate) fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
 
     /// The `ferry` binary with an empty environment, run in this directory.
-    pub fn ferry(&self) -> Command {
+    pub(crate) fn ferry(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
         cmd.env_clear().current_dir(self.path());
         cmd
@@ -114,14 +114,14 @@ impl Workdir {
 }
 
 /// The outcome of a run, with its streams as text.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    pub fn of(output: Output) -> Self {
+    pub(crate) fn of(output: Output) -> Self {
         Self {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -130,7 +130,7 @@ impl Run {
     }
 
     /// The `--json` result.
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
@@ -140,7 +140,7 @@ impl Run {
     }
 
     #[track_caller]
-    pub fn assert_code(&self, code: i32) -> &Self {
+    pub(crate) fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code, code,
             "exit code\nstdout:\n{}\nstderr:\n{}",
@@ -151,12 +151,12 @@ impl Run {
 }
 
 /// Runs a prepared command to completion.
-pub fn run(cmd: &mut Command) -> Run {
+pub(crate) fn run(cmd: &mut Command) -> Run {
     Run::of(cmd.output().unwrap())
 }
 
 /// Starts a prepared command without waiting.
-pub fn spawn(cmd: &mut Command) -> Child {
+pub(crate) fn spawn(cmd: &mut Command) -> Child {
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -164,7 +164,7 @@ pub fn spawn(cmd: &mut Command) -> Child {
 }
 
 /// Sends a signal to a child process.
-pub fn signal(child: &Child, sig: &str) {
+pub(crate) fn signal(child: &Child, sig: &str) {
     let status = Command::new("kill")
         .args([format!("-{sig}"), child.id().to_string()])
         .status()
