@@ -213,7 +213,7 @@ fn sigint_during_the_build_cancels_it_and_exits_cancelled() {
             >= 2
     });
     signal(&child, "INT");
-    let r = Run::of(child.wait_with_output().unwrap());
+    let r = Run::of(&child.wait_with_output().unwrap());
     r.assert_code(130);
     assert_eq!(r.json()["status"], "cancelled");
     assert_eq!(sim.count_route(Route::Cancel, "/v1/builds/b-1/cancel"), 1);
@@ -242,7 +242,7 @@ fn sigterm_cancels_too() {
             .any(|r| r.route == Some(Route::Status) && r.path.contains("/deployments/"))
     });
     signal(&child, "TERM");
-    let r = Run::of(child.wait_with_output().unwrap());
+    let r = Run::of(&child.wait_with_output().unwrap());
     r.assert_code(130);
     assert_eq!(sim.count_route(Route::Cancel, "/cancel"), 1);
 }

@@ -90,7 +90,7 @@ impl HttpBackend {
         expect: &[u16],
         vars: &Vars,
     ) -> Result<Request> {
-        let missing = |e: MissingVar| self.missing(section, &e);
+        let missing = |e: MissingVar| Self::missing(section, &e);
         let url = self
             .client
             .url(&render(path, vars, Target::Url).map_err(missing)?)?;
@@ -144,7 +144,7 @@ impl HttpBackend {
         )
     }
 
-    fn missing(&self, section: &str, e: &MissingVar) -> Error {
+    fn missing(section: &str, e: &MissingVar) -> Error {
         Error::ConfigFile {
             path: format!("ferry.toml {section}"),
             message: format!(
@@ -382,10 +382,11 @@ fn header_list(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
 
 /// A relative `Location` becomes absolute against the request's URL.
 fn absolutise(src: &Source, value: &str, request_url: &url::Url) -> String {
-    if matches!(src, Source::Header(_)) && !value.contains("://") {
-        if let Ok(u) = request_url.join(value) {
-            return u.to_string();
-        }
+    if matches!(src, Source::Header(_))
+        && !value.contains("://")
+        && let Ok(u) = request_url.join(value)
+    {
+        return u.to_string();
     }
     value.to_string()
 }
@@ -444,8 +445,10 @@ fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
     for (name, text) in &spec.outputs {
         check_source(&s("outputs"), name, text)?;
     }
-    if let Some(t) = &spec.timeout {
-        if crate::config::settings::parse_duration(t).is_none() {
+    if let Some(t) = &spec.timeout
+        && crate::config::settings::parse_duration(t).is_none()
+    {
+        {
             return Err(Error::ConfigFile {
                 path: format!("ferry.toml [{phase}]"),
                 message: format!(

@@ -121,7 +121,7 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    pub(crate) fn of(output: Output) -> Self {
+    pub(crate) fn of(output: &Output) -> Self {
         Self {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -152,7 +152,7 @@ impl Run {
 
 /// Runs a prepared command to completion.
 pub(crate) fn run(cmd: &mut Command) -> Run {
-    Run::of(cmd.output().unwrap())
+    Run::of(&cmd.output().unwrap())
 }
 
 /// Starts a prepared command without waiting.
