@@ -291,12 +291,6 @@ impl<'a> Engine<'a> {
         let mut last_state: Option<String> = None;
         let mut asked: Option<Duration> = None;
         let class = loop {
-            if logs_on {
-                match self.guard(self.backend.logs(op, tail), deadline).await? {
-                    Ok(_) => log_errors = 0,
-                    Err(e) => logs_on = self.log_error(phase, &e, &mut log_errors).await,
-                }
-            }
             match self.guard(self.backend.status(op), deadline).await? {
                 Ok(obs) => {
                     errors = 0;
@@ -321,6 +315,18 @@ impl<'a> Engine<'a> {
                     asked = Some(self.tolerate(phase, e, &mut errors, interval).await?);
                 }
             }
+            if logs_on {
+                match self.read_logs(op, deadline, tail).await? {
+                    Ok(lines) => {
+                        log_errors = 0;
+                        if lines > 0 {
+                            // A flowing log keeps the cadence fast.
+                            interval = self.timing.poll_initial;
+                        }
+                    }
+                    Err(e) => logs_on = self.log_error(phase, &e, &mut log_errors).await,
+                }
+            }
             let wait = asked.take().unwrap_or_else(|| jitter(interval));
             self.pause(wait, deadline).await.map_err(Failure::Stop)?;
             interval = self.grow(interval);
@@ -341,6 +347,31 @@ impl<'a> Engine<'a> {
             Status::Failed
         };
         Ok(())
+    }
+
+    /// Reads what the log has now: repeated reads while they bring lines (a platform may cap
+    /// each response), within a bound so that the state stays fresh. Returns the lines read.
+    async fn read_logs(
+        &self,
+        op: &mut Operation,
+        deadline: Instant,
+        tail: &mut LogTail,
+    ) -> Result<Result<u64, Error>, Failure> {
+        let until = Instant::now() + self.timing.poll_max.max(Duration::from_secs(1));
+        let mut total = 0;
+        for _ in 0..1024 {
+            match self.guard(self.backend.logs(op, tail), deadline).await? {
+                Ok(read) => {
+                    total += read.lines;
+                    if read.lines == 0 || read.complete == Some(true) || Instant::now() >= until {
+                        break;
+                    }
+                }
+                Err(e) if total == 0 => return Ok(Err(e)),
+                Err(_) => break,
+            }
+        }
+        Ok(Ok(total))
     }
 
     /// Reads the log until the platform says it is complete, or (when it cannot say) until
