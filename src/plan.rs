@@ -284,6 +284,9 @@ fn timing(spec: &PlatformSpec, settings: &Settings) -> Result<Timing> {
     let initial =
         parse_duration(&spec.poll.initial).ok_or_else(|| bad("initial", &spec.poll.initial))?;
     let max = parse_duration(&spec.poll.max).ok_or_else(|| bad("max", &spec.poll.max))?;
+    let heartbeat = parse_duration(&spec.poll.heartbeat)
+        .filter(|d| *d <= Duration::from_secs(30))
+        .ok_or_else(|| bad("heartbeat (at most 30s)", &spec.poll.heartbeat))?;
     if !(1.0..=10.0).contains(&spec.poll.factor) {
         return Err(Error::ConfigFile {
             path: settings.config.display().to_string(),
@@ -297,6 +300,7 @@ fn timing(spec: &PlatformSpec, settings: &Settings) -> Result<Timing> {
         poll_initial: initial,
         poll_max: max.max(initial),
         factor: spec.poll.factor,
+        heartbeat,
         ..Timing::default()
     })
 }

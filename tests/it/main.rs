@@ -1,6 +1,7 @@
 //! The one integration-test binary: library-level and end-to-end tests of the real `ferry` binary.
 
 mod bad_input;
+mod commands;
 mod context;
 mod deploy;
 mod report;

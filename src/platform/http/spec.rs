@@ -59,6 +59,8 @@ pub struct PollSpec {
     pub initial: String,
     pub max: String,
     pub factor: f64,
+    /// Longest silence before a "still waiting" line (at most 30s).
+    pub heartbeat: String,
 }
 
 impl Default for PollSpec {
@@ -67,6 +69,7 @@ impl Default for PollSpec {
             initial: "250ms".into(),
             max: "10s".into(),
             factor: 1.5,
+            heartbeat: "20s".into(),
         }
     }
 }
