@@ -147,7 +147,10 @@ fn io_error(what: &str, source: std::io::Error) -> Error {
 }
 
 /// What `execute` needs besides the command.
-struct Extras {
+struct Extras<'a> {
+    env: &'a env::Env,
+    /// Report to the forge (never for the demo: it only previews).
+    forge: bool,
     sinks: Vec<Box<dyn Sink>>,
     json: bool,
     events: Option<PathBuf>,
@@ -179,6 +182,8 @@ async fn execute(
         return Ok(ExitCode::Success);
     }
     let extras = Extras {
+        env,
+        forge: true,
         sinks: Vec::new(),
         json: run.json,
         events: run.events.map(|p| cwd.join(p)),
@@ -193,7 +198,7 @@ async fn carry_out(
     no_build: bool,
     loaded: &Loaded,
     context: &Context,
-    mut extras: Extras,
+    mut extras: Extras<'_>,
     io: &mut Io,
     cancel: CancellationToken,
 ) -> Result<ExitCode> {
@@ -211,6 +216,17 @@ async fn carry_out(
         vec![Box::new(report::Console::new(io.stderr.clone(), flavour))];
     if let Some(path) = extras.events.as_deref() {
         sinks.push(Box::new(report::EventsFile::create(path)?));
+    }
+    if extras.forge {
+        sinks.extend(report::forge_sinks(&report::ReportRequest {
+            context,
+            settings: &loaded.settings,
+            env: extras.env,
+            command,
+            environment: plan.environment.as_deref(),
+            redactor: planned.redactor.clone(),
+            log: io.stderr.clone(),
+        })?);
     }
     sinks.append(&mut extras.sinks);
     let (emitter, rx) = Emitter::channel(1024);
@@ -352,6 +368,8 @@ async fn demo(
     }
     let out = cwd.join(out);
     let extras = Extras {
+        env,
+        forge: false,
         sinks: vec![Box::new(report::Preview::new(out.clone()))],
         json,
         events: events.map(|p| cwd.join(p)),

@@ -30,6 +30,7 @@ mod console;
 mod dispatch;
 mod events_file;
 mod fit;
+mod forge;
 mod human_duration;
 mod log_section;
 mod markdown;
@@ -49,6 +50,7 @@ pub use comment::{CommentBody, GITHUB_COMMENT_LIMIT, GITLAB_NOTE_LIMIT, MARKER, 
 pub use console::{Console, Flavour};
 pub use dispatch::{SinkFailure, TICK, dispatch, finish_all};
 pub use events_file::EventsFile;
+pub use forge::{ReportRequest, forge_sinks};
 pub use human_duration::HumanDuration;
 pub use preview::{COMMENT_FILE, Preview, SUMMARY_FILE};
 pub use row::{DEFAULT_ENVIRONMENT, Row, RowStatus};

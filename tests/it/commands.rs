@@ -25,7 +25,9 @@ fn demo_runs_build_and_deploy_and_writes_the_preview() {
 #[test]
 fn demo_can_show_a_failure() {
     let work = Workdir::new();
-    let r = run(work.ferry().args(["demo", "--fail", "deploy", "--out", "out"]));
+    let r = run(work
+        .ferry()
+        .args(["demo", "--fail", "deploy", "--out", "out"]));
     r.assert_code(1);
     let comment = work.read("out/comment.md");
     assert!(comment.contains("error: step failed"), "{comment}");
@@ -47,9 +49,14 @@ fn sim_serves_until_signalled_and_the_example_describes_it() {
         .unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    let r = run(work
-        .ferry()
-        .args(["deploy", "--json", "--environment", "e2e", "--platform-url", &url]));
+    let r = run(work.ferry().args([
+        "deploy",
+        "--json",
+        "--environment",
+        "e2e",
+        "--platform-url",
+        &url,
+    ]));
     signal(&child, "TERM");
     let status = child.wait().unwrap();
     r.assert_code(0);
@@ -94,8 +101,14 @@ fn context_prints_exactly_the_public_fields() {
         ("CI_MERGE_REQUEST_PROJECT_ID", "1"),
         ("CI_COMMIT_SHA", "1111111111111111111111111111111111111111"),
         ("CI_API_V4_URL", "https://gitlab.example.com/gitlab/api/v4"),
-        ("CI_JOB_URL", "https://gitlab.example.com/gitlab/group/app/-/jobs/5"),
-        ("CI_REPOSITORY_URL", "https://gitlab-ci-token:secret-job-token@gitlab.example.com/group/app.git"),
+        (
+            "CI_JOB_URL",
+            "https://gitlab.example.com/gitlab/group/app/-/jobs/5",
+        ),
+        (
+            "CI_REPOSITORY_URL",
+            "https://gitlab-ci-token:secret-job-token@gitlab.example.com/group/app.git",
+        ),
     ];
     let r = context(&env, true);
     r.assert_code(0);
@@ -103,7 +116,17 @@ fn context_prints_exactly_the_public_fields() {
     let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
     assert_eq!(
         keys,
-        ["api_url", "change_request", "ci", "forge", "is_tag", "job_url", "ref_name", "repository", "sha"]
+        [
+            "api_url",
+            "change_request",
+            "ci",
+            "forge",
+            "is_tag",
+            "job_url",
+            "ref_name",
+            "repository",
+            "sha"
+        ]
     );
     assert_eq!(v["change_request"]["number"], 7);
     assert_eq!(v["api_url"], "https://gitlab.example.com/gitlab/api/v4");

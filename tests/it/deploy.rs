@@ -321,23 +321,40 @@ fn a_quiet_wait_still_shows_a_heartbeat() {
         .lines()
         .filter(|l| l.contains("\"type\":\"heartbeat\""))
         .count();
-    assert!(beats >= 2, "{beats} heartbeats\n{}", work.read("events.ndjson"));
+    assert!(
+        beats >= 2,
+        "{beats} heartbeats\n{}",
+        work.read("events.ndjson")
+    );
     assert!(r.stderr.contains("still"), "{}", r.stderr);
 }
 
 #[test]
 fn a_429_on_the_trigger_is_retried_even_without_a_key() {
     let sim = Sim::start(Script {
-        faults: vec![Fault { on: Route::Trigger, count: 1, status: 429, retry_after: Some(1), ..Fault::default() }],
+        faults: vec![Fault {
+            on: Route::Trigger,
+            count: 1,
+            status: 429,
+            retry_after: Some(1),
+            ..Fault::default()
+        }],
         ..Script::fast()
     });
-    let config = SIMULATOR_TOML.replace("headers = { Idempotency-Key = \"{{ idempotency_key }}\" }\n", "");
+    let config = SIMULATOR_TOML.replace(
+        "headers = { Idempotency-Key = \"{{ idempotency_key }}\" }\n",
+        "",
+    );
     let work = Workdir::with_config(&config);
     let r = deploy(&sim, &work, &[]);
     r.assert_code(0);
     // 429 means the platform did nothing, so sending it again is safe.
     assert_eq!(triggers(&sim, "/builds"), 2);
-    let posts: Vec<_> = sim.requests().into_iter().filter(|q| q.route == Some(Route::Trigger)).collect();
+    let posts: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|q| q.route == Some(Route::Trigger))
+        .collect();
     assert!(posts.len() >= 2);
 }
 
@@ -346,14 +363,20 @@ fn a_phase_has_its_own_time_limit() {
     let mut script = Script::fast();
     script.deploy.duration = Duration::from_secs(30);
     let sim = Sim::start(script);
-    let config = SIMULATOR_TOML.replace("[deploy.trigger]", "[deploy]\ntimeout = \"1s\"\n\n[deploy.trigger]");
+    let config = SIMULATOR_TOML.replace(
+        "[deploy.trigger]",
+        "[deploy]\ntimeout = \"1s\"\n\n[deploy.trigger]",
+    );
     let work = Workdir::with_config(&config);
     let r = deploy(&sim, &work, &[]);
     r.assert_code(4);
     let out = r.json();
     assert_eq!(out["phases"][0]["status"], "succeeded");
     assert_eq!(out["phases"][1]["status"], "timed_out");
-    assert_eq!(sim.count_route(Route::Cancel, "/v1/deployments/d-1/cancel"), 1);
+    assert_eq!(
+        sim.count_route(Route::Cancel, "/v1/deployments/d-1/cancel"),
+        1
+    );
 }
 
 #[test]
@@ -368,7 +391,11 @@ fn the_ci_log_wraps_platform_lines_so_they_cannot_run_workflow_commands() {
         .env("FERRY_ENVIRONMENT", "staging"));
     r.assert_code(0);
     assert!(r.stderr.contains("::group::"), "{}", r.stderr);
-    let token_line = r.stderr.lines().find(|l| l.starts_with("::stop-commands::")).unwrap();
+    let token_line = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("::stop-commands::"))
+        .unwrap();
     let token = token_line.trim_start_matches("::stop-commands::");
     assert!(token.len() >= 16, "{token}");
     assert!(r.stderr.contains(&format!("::{token}::")), "{}", r.stderr);

@@ -1,0 +1,34 @@
+//! The forge reporters (GitHub, GitLab) chosen for this run: one place that decides which sinks
+//! report to the forge, so `lib::run` wires them without knowing any forge.
+
+use crate::ci::Context;
+use crate::config::Settings;
+use crate::env::Env;
+use crate::error::Result;
+use crate::platform::Command;
+use crate::secret::Redactor;
+use crate::stream::Stream;
+
+use super::Sink;
+
+/// Everything a forge reporter may need to set itself up.
+pub struct ReportRequest<'a> {
+    pub context: &'a Context,
+    pub settings: &'a Settings,
+    /// The environment map (job-summary and output file paths, job tokens, …).
+    pub env: &'a Env,
+    pub command: Command,
+    /// The target environment's name.
+    pub environment: Option<&'a str>,
+    /// Every secret ferry knows, for redacting untrusted text.
+    pub redactor: Redactor,
+    /// Where workflow commands go (the CI log).
+    pub log: Stream,
+}
+
+/// The forge sinks for this run (none outside a forge's CI, or when nothing applies).
+pub fn forge_sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
+    let sinks: Vec<Box<dyn Sink>> = Vec::new();
+    let _ = request;
+    Ok(sinks)
+}
