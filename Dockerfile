@@ -12,6 +12,8 @@
 #   where dist/ holds ferry (static), busybox (static) and ca-certificates.crt.
 
 ARG RUST_VERSION=1.88
+# Where the image's files come from: `files` (compiled here) or `context-files` (the host's).
+ARG FILES=files
 
 # ---- compile ferry statically ------------------------------------------------------------
 FROM rust:${RUST_VERSION}-bookworm AS build
@@ -43,8 +45,6 @@ FROM scratch AS context-files
 COPY ferry busybox ca-certificates.crt /out/
 
 # ---- the image ---------------------------------------------------------------------------------
-# FILES picks where the files come from: `files` (default, compiled here) or `context-files`.
-ARG FILES=files
 # hadolint ignore=DL3006
 FROM ${FILES} AS source
 
