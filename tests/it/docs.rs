@@ -25,6 +25,6 @@ fn the_readme_quotes_every_example_workflow() {
 fn the_readme_names_the_test_command_that_ci_runs() {
     let readme = readme();
     let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
-    assert!(readme.contains("cargo nextest run"));
-    assert!(ci.contains("cargo nextest run"));
+    assert!(readme.contains("bash .ci/test"));
+    assert!(ci.contains("bash .ci/test"));
 }
