@@ -5,6 +5,7 @@ mod commands;
 mod context;
 mod deploy;
 mod docs;
+mod gitlab_ci_local;
 mod report;
 mod secrets;
 mod settings;
