@@ -48,7 +48,12 @@ fn consumer(extra_ci: &str) -> tempfile::TempDir {
         assert!(ok, "git {args:?}");
     };
     git(&["init", "-q"]);
-    git(&["remote", "add", "origin", "https://gitlab.example.com/group/app.git"]);
+    git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://gitlab.example.com/group/app.git",
+    ]);
     git(&["add", "-A"]);
     git(&["commit", "-qm", "consumer"]);
     dir
@@ -60,7 +65,10 @@ struct Job {
 }
 
 fn run_job(repo: &Path, job: &str, variables: &[(&str, String)]) -> Job {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_ferry")).parent().unwrap().to_path_buf();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_ferry"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let path = format!("{}:{}", bin_dir.display(), "/usr/local/bin:/usr/bin:/bin");
     let mut cmd = Command::new(tool());
     cmd.current_dir(repo)
@@ -95,7 +103,11 @@ fn the_component_deploys_and_stops_a_review_app() {
     ];
     let deploy = run_job(repo.path(), "ferry-deploy", &vars);
     assert!(deploy.ok, "{}", deploy.output);
-    assert!(deploy.output.contains("PASS  ferry-deploy"), "{}", deploy.output);
+    assert!(
+        deploy.output.contains("PASS  ferry-deploy"),
+        "{}",
+        deploy.output
+    );
     assert_eq!(sim.count_route(Route::Trigger, "/builds"), 1);
     assert_eq!(sim.count_route(Route::Trigger, "/deployments"), 1);
     let deploy_body = sim
@@ -108,5 +120,8 @@ fn the_component_deploys_and_stops_a_review_app() {
 
     let stop = run_job(repo.path(), "ferry-stop", &vars);
     assert!(stop.ok, "{}", stop.output);
-    assert_eq!(sim.count_route(Route::Trigger, "/environments/review%2F7"), 1);
+    assert_eq!(
+        sim.count_route(Route::Trigger, "/environments/review%2F7"),
+        1
+    );
 }
