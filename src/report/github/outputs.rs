@@ -87,7 +87,7 @@ mod tests {
         let body: Vec<&str> = text.lines().skip(1).take_while(|l| *l != delim).collect();
         assert_eq!(body.join("\n"), evil);
         let lines: Vec<&str> = text.lines().collect();
-        let second = lines[4];
+        let second = lines[5];
         assert!(second.starts_with("status<<ghadelimiter_"), "{text}");
         assert_ne!(
             second.strip_prefix("status<<"),
