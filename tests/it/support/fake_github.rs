@@ -43,10 +43,6 @@ pub(crate) struct Recorded {
 }
 
 impl Recorded {
-    pub(crate) fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
     /// `POST /statuses` and the like, as `METHOD /path`.
     pub(crate) fn line(&self) -> String {
         format!("{} {}", self.method, self.path)
@@ -169,7 +165,9 @@ impl FakeGithub {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// `GITHUB_API_URL` for ferry.
@@ -254,7 +252,12 @@ impl FakeGithub {
 
     /// Every matching request from the `after`-th on is refused for the primary rate limit,
     /// resetting in an hour.
-    pub(crate) fn primary_rate_limit(&self, method: &str, path_contains: &str, after: usize) -> &Self {
+    pub(crate) fn primary_rate_limit(
+        &self,
+        method: &str,
+        path_contains: &str,
+        after: usize,
+    ) -> &Self {
         let reset = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap()
@@ -350,8 +353,7 @@ impl FakeGithub {
             .iter()
             .rev()
             .find(|(s, _)| s == sha)
-            .map(|(_, b)| b.clone())
-            .unwrap_or(Value::Null)
+            .map_or(Value::Null, |(_, b)| b.clone())
     }
 
     pub(crate) fn deployments(&self) -> Vec<Deployment> {
@@ -376,7 +378,11 @@ impl FakeGithub {
     #[track_caller]
     pub(crate) fn assert_clean(&self) {
         let v = self.lock().violations.clone();
-        assert!(v.is_empty(), "the fake GitHub saw invalid or unexpected requests:\n{}", v.join("\n"));
+        assert!(
+            v.is_empty(),
+            "the fake GitHub saw invalid or unexpected requests:\n{}",
+            v.join("\n")
+        );
     }
 }
 
@@ -426,7 +432,11 @@ async fn handle(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let lock = || state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let lock = || {
+        state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
     let full_path = uri.path().to_owned();
     let query_text = uri.query().unwrap_or_default().to_owned();
     let recorded = Recorded {
@@ -446,8 +456,13 @@ async fn handle(
     let violation = |text: String| {
         lock().violations.push(text);
     };
-    let Some(path) = full_path.strip_prefix(prefix).filter(|p| p.starts_with('/')) else {
-        violation(format!("{method} {full_path}: not under the API base {prefix:?}"));
+    let Some(path) = full_path
+        .strip_prefix(prefix)
+        .filter(|p| p.starts_with('/'))
+    else {
+        violation(format!(
+            "{method} {full_path}: not under the API base {prefix:?}"
+        ));
         return error(404, "Not Found");
     };
     let query: Vec<(String, String)> = url::form_urlencoded::parse(query_text.as_bytes())
@@ -467,12 +482,15 @@ async fn handle(
         return error(422, &format!("Invalid request: {}", problems.join("; ")));
     }
     // What every GitHub client must send.
-    if headers.get("accept").and_then(|v| v.to_str().ok()) != Some("application/vnd.github+json")
-    {
-        violation(format!("{method} {path}: Accept is not application/vnd.github+json"));
+    if headers.get("accept").and_then(|v| v.to_str().ok()) != Some("application/vnd.github+json") {
+        violation(format!(
+            "{method} {path}: Accept is not application/vnd.github+json"
+        ));
     }
     if headers.get("user-agent").is_none() {
-        violation(format!("{method} {path}: no User-Agent (GitHub refuses those)"));
+        violation(format!(
+            "{method} {path}: no User-Agent (GitHub refuses those)"
+        ));
     }
     let token = headers
         .get("authorization")
@@ -502,7 +520,10 @@ async fn handle(
         return json_response(
             403,
             &json!({"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest", "status": "403"}),
-            &[("x-accepted-github-permissions".into(), permission_for(path).into())],
+            &[(
+                "x-accepted-github-permissions".into(),
+                permission_for(path).into(),
+            )],
         );
     }
     let (template, params) = openapi::operation(method.as_str(), path).unwrap();
@@ -534,7 +555,10 @@ async fn handle(
             let sha = param("sha");
             let desc = sent["description"].as_str().unwrap_or_default();
             if desc.chars().count() > 140 {
-                return error(422, "Validation Failed: description is too long (maximum is 140 characters)");
+                return error(
+                    422,
+                    "Validation Failed: description is too long (maximum is 140 characters)",
+                );
             }
             let mut s = lock();
             s.next_id += 1;
@@ -552,10 +576,17 @@ async fn handle(
         ("POST", "/repos/{owner}/{repo}/deployments") => {
             if sent.get("auto_merge") != Some(&json!(false)) {
                 // GitHub would try to merge the default branch in: answer as it does.
-                return json_response(202, &json!({"message": "Auto-merged master into topic-branch on deployment."}), &[]);
+                return json_response(
+                    202,
+                    &json!({"message": "Auto-merged master into topic-branch on deployment."}),
+                    &[],
+                );
             }
             if sent.get("required_contexts") != Some(&json!([])) {
-                return error(409, "Conflict: Commit status checks failed for topic-branch.");
+                return error(
+                    409,
+                    "Conflict: Commit status checks failed for topic-branch.",
+                );
             }
             let mut s = lock();
             s.next_id += 1;
@@ -564,7 +595,10 @@ async fn handle(
             answer["id"] = json!(id);
             answer["sha"] = sent["ref"].clone();
             answer["ref"] = sent["ref"].clone();
-            answer["environment"] = sent.get("environment").cloned().unwrap_or(json!("production"));
+            answer["environment"] = sent
+                .get("environment")
+                .cloned()
+                .unwrap_or(json!("production"));
             answer["creator"]["login"] = json!(who.login);
             s.deployments.push(Deployment {
                 id,
@@ -574,14 +608,20 @@ async fn handle(
             (201, answer, vec![])
         }
         ("GET", "/repos/{owner}/{repo}/deployments") => {
-            let env = query.iter().find(|(k, _)| k == "environment").map(|(_, v)| v.clone());
+            let env = query
+                .iter()
+                .find(|(k, _)| k == "environment")
+                .map(|(_, v)| v.clone());
             let s = lock();
             let template_item = openapi::example("GET", &template, 200)[0].clone();
             let list: Vec<Value> = s
                 .deployments
                 .iter()
                 .rev()
-                .filter(|d| env.as_ref().is_none_or(|e| d.body["environment"] == e.as_str()))
+                .filter(|d| {
+                    env.as_ref()
+                        .is_none_or(|e| d.body["environment"] == e.as_str())
+                })
                 .map(|d| {
                     let mut item = template_item.clone();
                     item["id"] = json!(d.id);
@@ -624,7 +664,11 @@ async fn handle(
             let s = lock();
             let all: Vec<&Comment> = s.comments.values().filter(|c| c.issue == issue).collect();
             let pages = all.len().div_ceil(per_page).max(1);
-            let item = openapi::example("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}", 200);
+            let item = openapi::example(
+                "GET",
+                "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+                200,
+            );
             let list: Vec<Value> = all
                 .iter()
                 .skip((page - 1) * per_page)
@@ -635,7 +679,10 @@ async fn handle(
             let link = |p: usize, rel: &str| {
                 format!(
                     "<http://{}{prefix}/repositories/1296269/issues/{issue}/comments?per_page={per_page}&page={p}>; rel=\"{rel}\"",
-                    headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1")
+                    headers
+                        .get("host")
+                        .and_then(|h| h.to_str().ok())
+                        .unwrap_or("127.0.0.1")
                 )
             };
             let mut links = Vec::new();
@@ -647,7 +694,11 @@ async fn handle(
                 links.push(link(1, "first"));
                 links.push(link(page - 1, "prev"));
             }
-            let extra = if links.is_empty() { vec![] } else { vec![("link".to_owned(), links.join(", "))] };
+            let extra = if links.is_empty() {
+                vec![]
+            } else {
+                vec![("link".to_owned(), links.join(", "))]
+            };
             (200, Value::Array(list), extra)
         }
         ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments") => {
@@ -656,7 +707,10 @@ async fn handle(
             let issue: u64 = param("issue_number").parse().unwrap_or(0);
             let text = sent["body"].as_str().unwrap_or_default();
             if text.chars().count() > 65_536 {
-                return error(422, "Validation Failed: body is too long (maximum is 65536 characters)");
+                return error(
+                    422,
+                    "Validation Failed: body is too long (maximum is 65536 characters)",
+                );
             }
             let mut s = lock();
             s.next_id += 1;
@@ -685,7 +739,10 @@ async fn handle(
             let id: u64 = param("comment_id").parse().unwrap_or(0);
             let text = sent["body"].as_str().unwrap_or_default();
             if text.chars().count() > 65_536 {
-                return error(422, "Validation Failed: body is too long (maximum is 65536 characters)");
+                return error(
+                    422,
+                    "Validation Failed: body is too long (maximum is 65536 characters)",
+                );
             }
             let mut s = lock();
             let Some(c) = s.comments.get_mut(&id) else {
@@ -696,7 +753,7 @@ async fn handle(
                 violation(format!("PATCH of comment {id} written by someone else"));
                 return error(403, "You cannot edit this comment");
             }
-            c.body = text.to_owned();
+            text.clone_into(&mut c.body);
             let c = c.clone();
             let item = openapi::example("PATCH", &template, 200);
             (200, comment_json(&item, &c), vec![])
@@ -744,7 +801,9 @@ async fn handle(
             (200, Value::Array(list), vec![])
         }
         _ => {
-            violation(format!("{method} {path}: the fake does not serve {template}"));
+            violation(format!(
+                "{method} {path}: the fake does not serve {template}"
+            ));
             return error(404, "Not Found");
         }
     };
@@ -771,13 +830,25 @@ fn comment_json(template: &Value, c: &Comment) -> Value {
     v["id"] = json!(c.id);
     v["body"] = json!(c.body);
     v["user"]["login"] = json!(c.login);
-    v["user"]["type"] = json!(if c.login.ends_with("[bot]") { "Bot" } else { "User" });
-    v["html_url"] = json!(format!("https://github.com/{REPO}/pull/{}#issuecomment-{}", c.issue, c.id));
-    v["issue_url"] = json!(format!("https://api.github.com/repos/{REPO}/issues/{}", c.issue));
+    v["user"]["type"] = json!(if c.login.ends_with("[bot]") {
+        "Bot"
+    } else {
+        "User"
+    });
+    v["html_url"] = json!(format!(
+        "https://github.com/{REPO}/pull/{}#issuecomment-{}",
+        c.issue, c.id
+    ));
+    v["issue_url"] = json!(format!(
+        "https://api.github.com/repos/{REPO}/issues/{}",
+        c.issue
+    ));
     v
 }
 
 fn pull_json(v: &mut Value, p: &Pull) {
+    // GitHub's own example lists a team without the `type` its schema requires.
+    v["requested_teams"] = json!([]);
     v["number"] = json!(p.number);
     v["state"] = json!(p.state);
     v["head"]["sha"] = json!(p.head_sha);

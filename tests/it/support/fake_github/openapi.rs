@@ -118,11 +118,15 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-fn resolve<'a>(v: &'a Value) -> &'a Value {
+fn resolve(v: &Value) -> &Value {
     let mut v = v;
     for _ in 0..20 {
         match v.get("$ref").and_then(Value::as_str) {
-            Some(r) => v = spec().pointer(r.trim_start_matches('#')).unwrap_or(&Value::Null),
+            Some(r) => {
+                v = spec()
+                    .pointer(r.trim_start_matches('#'))
+                    .unwrap_or(&Value::Null);
+            }
             None => break,
         }
     }
@@ -132,8 +136,9 @@ fn resolve<'a>(v: &'a Value) -> &'a Value {
 /// The operation matching `method` and `path` (API path, without the base's own prefix): its
 /// description path, and the path parameters by name.
 pub(crate) fn operation(method: &str, path: &str) -> Option<(String, Vec<(String, String)>)> {
+    type Match = (usize, String, Vec<(String, String)>);
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let mut best: Option<(usize, String, Vec<(String, String)>)> = None;
+    let mut best: Option<Match> = None;
     for (template, item) in spec()["paths"].as_object()? {
         if item.get(method.to_ascii_lowercase()).is_none() {
             continue;
@@ -220,7 +225,9 @@ pub(crate) fn check(
         return problems;
     }
     if !content_type.is_some_and(|c| c.starts_with("application/json")) {
-        problems.push(format!("{id}: content-type {content_type:?} is not application/json"));
+        problems.push(format!(
+            "{id}: content-type {content_type:?} is not application/json"
+        ));
     }
     let instance: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
@@ -237,10 +244,7 @@ pub(crate) fn check(
     let validator = jsonschema::draft7::new(&schema)
         .unwrap_or_else(|e| panic!("{id}: the description's schema does not compile: {e}"));
     for error in validator.iter_errors(&instance) {
-        problems.push(format!(
-            "{id}: body {}: {error}",
-            error.instance_path()
-        ));
+        problems.push(format!("{id}: body {}: {error}", error.instance_path()));
     }
     problems
 }
@@ -248,13 +252,16 @@ pub(crate) fn check(
 fn check_param(id: &str, name: &str, value: &str, schema: &Value, problems: &mut Vec<String>) {
     let schema = resolve(schema);
     let typed = match schema["type"].as_str() {
-        Some("integer") => match value.parse::<i64>() {
-            Ok(n) => json!(n),
-            Err(_) => {
-                problems.push(format!("{id}: parameter {name}={value:?} is not an integer"));
+        Some("integer") => {
+            if let Ok(n) = value.parse::<i64>() {
+                json!(n)
+            } else {
+                problems.push(format!(
+                    "{id}: parameter {name}={value:?} is not an integer"
+                ));
                 return;
             }
-        },
+        }
         Some("boolean") => match value {
             "true" => json!(true),
             "false" => json!(false),
@@ -338,7 +345,12 @@ pub(crate) fn example(method: &str, template: &str, status: u16) -> Value {
 
 /// Problems with an answer the fake gives, by the description's response schema: the fake must
 /// not invent shapes ferry then agrees with.
-pub(crate) fn check_response(method: &str, template: &str, status: u16, body: &Value) -> Vec<String> {
+pub(crate) fn check_response(
+    method: &str,
+    template: &str,
+    status: u16,
+    body: &Value,
+) -> Vec<String> {
     let op = &spec()["paths"][template][method.to_ascii_lowercase()];
     let response = resolve(&op["responses"][status.to_string()]);
     let schema = &response["content"]["application/json"]["schema"];
@@ -347,11 +359,18 @@ pub(crate) fn check_response(method: &str, template: &str, status: u16, body: &V
     }
     let schema = to_json_schema(schema, 0);
     let Ok(validator) = jsonschema::draft7::new(&schema) else {
-        return vec![format!("{method} {template}: response schema does not compile")];
+        return vec![format!(
+            "{method} {template}: response schema does not compile"
+        )];
     };
     validator
         .iter_errors(body)
         .take(5)
-        .map(|e| format!("fake answer to {method} {template} ({status}) {}: {e}", e.instance_path()))
+        .map(|e| {
+            format!(
+                "fake answer to {method} {template} ({status}) {}: {e}",
+                e.instance_path()
+            )
+        })
         .collect()
 }
