@@ -819,3 +819,180 @@ fn github_invalid_pr_number_and_sha_are_usage_errors() {
     }
     assert_eq!(job.fake.calls(), 0);
 }
+
+#[test]
+fn github_merge_group_reports_on_the_group_commit_and_the_queued_pull_request() {
+    let mut job = Job::new("merge_group-checks_requested");
+    job.set("GITHUB_REPOSITORY", REPO);
+    job.deploy("staging").assert_code(0);
+    let sha = "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d";
+    assert_eq!(
+        job.fake.status_states(sha, "ferry/staging"),
+        ["pending", "success"]
+    );
+    assert_eq!(job.fake.comments(104).len(), 1);
+}
+
+#[test]
+fn github_workflow_run_of_a_fork_finds_the_pull_request_by_its_head() {
+    let mut job = Job::new("workflow_run-completed");
+    job.set("GITHUB_REPOSITORY", REPO);
+    let sha = "3484a3fb816e0859fd6e1cea078d76385ff50625";
+    // A fork's run: GitHub leaves `pull_requests` empty (actions/runner#3444).
+    job.edit_event(|p| {
+        p["workflow_run"]["event"] = json!("pull_request");
+        p["workflow_run"]["pull_requests"] = json!([]);
+        p["workflow_run"]["head_repository"]["full_name"] = json!("forker/octo-repo");
+    });
+    job.fake.open_pull(2, sha, "feature");
+    job.deploy("review-2").assert_code(0);
+    assert!(
+        job.fake
+            .lines()
+            .contains(&format!("GET /repos/{REPO}/commits/{sha}/pulls"))
+    );
+    assert_eq!(
+        job.fake.status_states(sha, "ferry/review-2"),
+        ["pending", "success"]
+    );
+    assert_eq!(job.fake.comments(2).len(), 1);
+}
+
+#[test]
+fn github_a_token_read_from_a_file_is_masked_before_anything_else() {
+    let job = Job::new("pull_request-opened");
+    let file = job.work.write("token", &format!("{BOT_TOKEN}\n"));
+    let mut cmd = job.command(&["deploy"], "staging", None);
+    cmd.env("FERRY_TOKEN_FILE", &file);
+    let r = run(&mut cmd);
+    r.assert_code(0);
+    assert_eq!(
+        r.stderr.lines().next(),
+        Some(format!("::add-mask::{BOT_TOKEN}").as_str())
+    );
+    // Nowhere else.
+    assert_eq!(r.stderr.matches(BOT_TOKEN).count(), 1, "{}", r.stderr);
+    assert_eq!(job.fake.comments(2).len(), 1);
+    // A token the workflow passed in (`github.token`, `secrets.*`) is already masked by GitHub.
+    let r = job.deploy("staging");
+    assert!(!r.stderr.contains("::add-mask::"), "{}", r.stderr);
+}
+
+/// Run-specific parts (times, durations, ports, the encoded state) replaced, for snapshots.
+const FILTERS: [(&str, &str); 6] = [
+    (
+        r"<!-- ferry:state [A-Za-z0-9_-]+ -->",
+        "<!-- ferry:state [state] -->",
+    ),
+    (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", "[time]"),
+    (r"\b\d+m \d{2}s\b|\b\d+(\.\d)?s\b", "[duration]"),
+    (r"127\.0\.0\.1:\d+", "[sim]"),
+    (r"/actions/runs/\d+", "/actions/runs/[run]"),
+    (r"/(builds|deployments)/[bd]-\d+/", "/$1/[id]/"),
+];
+
+/// A pull request's comment after two environments, one ready and one failed; and the failed
+/// one's job summary.
+fn two_environments() -> (String, String) {
+    let job = Job::new("pull_request-opened");
+    job.deploy("review-2").assert_code(0);
+    let mut script = Script::fast();
+    script.deploy.outcome = Outcome::Failure;
+    let failing = Sim::start(script);
+    let mut cmd = job.command(&["deploy"], "staging", Some(BOT_TOKEN));
+    cmd.env("FERRY_PLATFORM_URL", failing.url()).env(
+        "GITHUB_STEP_SUMMARY",
+        job.work.path().join("failed-summary.md"),
+    );
+    run(&mut cmd).assert_code(1);
+    let comments = job.fake.comments(2);
+    assert_eq!(comments.len(), 1);
+    (comments[0].body.clone(), job.work.read("failed-summary.md"))
+}
+
+#[test]
+fn github_snapshot_comment_and_summary() {
+    let (comment, summary) = two_environments();
+    insta::with_settings!({ filters => FILTERS.to_vec() }, {
+        insta::assert_snapshot!("github_comment_two_environments", comment);
+        insta::assert_snapshot!("github_summary_failed", summary);
+    });
+}
+
+/// The comment as GitHub shows it: GitHub-flavoured Markdown rendered to HTML, read back as a
+/// table of cells. The rendering must keep one row per environment with six cells each, links
+/// where links belong, the failed log tail in a collapsed block, and no raw HTML from the log.
+#[test]
+fn github_comment_renders_as_one_table_with_a_row_per_environment() {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
+    let (comment, summary) = two_environments();
+    for markdown in [&comment, &summary] {
+        let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES);
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut cell: Option<String> = None;
+        // Only the first table (the environments): parsing stops at its end.
+        for event in parser {
+            match event {
+                Event::Start(Tag::TableRow | Tag::TableHead) => rows.push(Vec::new()),
+                Event::Start(Tag::TableCell) => cell = Some(String::new()),
+                Event::End(TagEnd::TableCell) => {
+                    if let (Some(c), Some(row)) = (cell.take(), rows.last_mut()) {
+                        row.push(c);
+                    }
+                }
+                Event::End(TagEnd::Table) => break,
+                Event::Text(t) | Event::Code(t) => {
+                    if let Some(c) = cell.as_mut() {
+                        c.push_str(&t);
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(
+            rows[0],
+            [
+                "Environment",
+                "Status",
+                "URL",
+                "Commit",
+                "Duration",
+                "Updated"
+            ]
+        );
+        assert!(rows.iter().all(|r| r.len() == 6), "{rows:#?}");
+        let mut html_out = String::new();
+        html::push_html(
+            &mut html_out,
+            Parser::new_ext(markdown, Options::ENABLE_TABLES),
+        );
+        assert!(html_out.contains("<table>"), "{html_out}");
+        assert!(html_out.contains("<a href=\"https://github.com/Codertocat/Hello-World/commit/ec26c3e57ca3a959ca5aad62de7213c562f8c821\">"), "{html_out}");
+        assert!(!html_out.contains("<script"), "{html_out}");
+        if markdown == &comment {
+            let names: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+            assert_eq!(names, ["review-2", "staging"]);
+            assert!(rows[1][1].starts_with("✅ Ready"), "{:?}", rows[1]);
+            assert!(rows[2][1].starts_with("❌ Failed"), "{:?}", rows[2]);
+            assert!(
+                html_out.contains("<details><summary>❌ <b>staging</b>"),
+                "{html_out}"
+            );
+            assert!(
+                html_out.contains("<pre><code class=\"language-text\">"),
+                "{html_out}"
+            );
+            // The state is an HTML comment: invisible.
+            assert!(html_out.contains("<!-- ferry:state "), "{html_out}");
+        }
+    }
+    // A look at it in a browser: the HTML is written next to the test's target directory.
+    let mut page = String::from(
+        "<!doctype html><meta charset=utf-8><style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:6px 13px}</style>",
+    );
+    html::push_html(&mut page, Parser::new_ext(&comment, Options::ENABLE_TABLES));
+    let _ = std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("github-comment.html"),
+        page,
+    );
+}
