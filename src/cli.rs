@@ -140,6 +140,18 @@ pub struct SettingsArgs {
     /// A failed report fails the step.
     #[arg(long)]
     pub fail_on_report_error: bool,
+    /// GitHub commit status context [default: ferry/<environment>].
+    #[arg(long, value_name = "NAME")]
+    pub status_context: Option<String>,
+    /// GitHub deployments: create (default), or off to leave them to the job's `environment:`.
+    #[arg(long, value_name = "MODE")]
+    pub deployments: Option<String>,
+    /// Mark the GitHub deployment as production (true) or not (false) [default: GitHub's rule].
+    #[arg(long, value_name = "BOOL")]
+    pub production: Option<String>,
+    /// Let a successful GitHub deployment mark older ones inactive (true, the default, or false).
+    #[arg(long, value_name = "BOOL")]
+    pub auto_inactive: Option<String>,
 }
 
 impl SettingsArgs {
@@ -160,6 +172,10 @@ impl SettingsArgs {
             detach: flag(self.detach),
             comment: self.comment.clone(),
             fail_on_report_error: flag(self.fail_on_report_error),
+            status_context: self.status_context.clone(),
+            deployments: self.deployments.clone(),
+            production: self.production.clone(),
+            auto_inactive: self.auto_inactive.clone(),
         }
     }
 }

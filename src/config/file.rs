@@ -26,6 +26,10 @@ pub struct FileConfig {
     pub detach: Option<toml::Value>,
     pub comment: Option<toml::Value>,
     pub fail_on_report_error: Option<toml::Value>,
+    pub status_context: Option<toml::Value>,
+    pub deployments: Option<toml::Value>,
+    pub production: Option<toml::Value>,
+    pub auto_inactive: Option<toml::Value>,
     /// Secrets are refused with a message; declared so the message can be specific.
     pub token: Option<toml::Value>,
     pub platform_token: Option<toml::Value>,
@@ -97,6 +101,10 @@ impl FileConfig {
             detach: text(self.detach.as_ref()),
             comment: text(self.comment.as_ref()),
             fail_on_report_error: text(self.fail_on_report_error.as_ref()),
+            status_context: text(self.status_context.as_ref()),
+            deployments: text(self.deployments.as_ref()),
+            production: text(self.production.as_ref()),
+            auto_inactive: text(self.auto_inactive.as_ref()),
         }
     }
 }

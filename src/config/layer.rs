@@ -29,6 +29,10 @@ pub struct Layer {
     pub detach: Option<String>,
     pub comment: Option<String>,
     pub fail_on_report_error: Option<String>,
+    pub status_context: Option<String>,
+    pub deployments: Option<String>,
+    pub production: Option<String>,
+    pub auto_inactive: Option<String>,
 }
 
 /// The names of the settings that are secrets (never accepted from `ferry.toml`).

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub use file::FileConfig;
 pub use layer::{Layer, RawSettings, SourceKind};
-pub use settings::{CommentMode, Settings};
+pub use settings::{CommentMode, DeploymentsMode, Settings};
 
 use crate::env::Env;
 use crate::error::Result;

@@ -22,6 +22,17 @@ pub enum CommentMode {
     Off,
 }
 
+/// Whether ferry creates GitHub deployments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeploymentsMode {
+    /// One deployment per run and environment, with its statuses (default).
+    #[default]
+    Create,
+    /// None: the job's own `environment:` key already creates one (no duplicate).
+    Off,
+}
+
 /// Every setting, validated and typed.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -36,6 +47,13 @@ pub struct Settings {
     pub detach: bool,
     pub comment: CommentMode,
     pub fail_on_report_error: bool,
+    /// The GitHub commit status context (`None`: `ferry/<environment>`).
+    pub status_context: Option<String>,
+    pub deployments: DeploymentsMode,
+    /// `production_environment` of GitHub deployments (`None`: GitHub's default).
+    pub production: Option<bool>,
+    /// `auto_inactive` of GitHub deployment statuses (`None`: GitHub's default, true).
+    pub auto_inactive: Option<bool>,
 }
 
 /// The overall time limit when none is set.
@@ -77,6 +95,20 @@ impl Settings {
                 .map(|v| boolean(v, "fail_on_report_error"))
                 .transpose()?
                 .unwrap_or(false),
+            status_context: raw.get("status_context").map(status_context).transpose()?,
+            deployments: raw
+                .get("deployments")
+                .map(deployments)
+                .transpose()?
+                .unwrap_or_default(),
+            production: raw
+                .get("production")
+                .map(|v| boolean(v, "production"))
+                .transpose()?,
+            auto_inactive: raw
+                .get("auto_inactive")
+                .map(|v| boolean(v, "auto_inactive"))
+                .transpose()?,
         })
     }
 }
@@ -155,6 +187,37 @@ fn comment(raw: &RawValue) -> Result<CommentMode> {
             raw,
             format!("{other:?} is not a comment mode"),
             "use update (one sticky comment), new (a comment per run) or off",
+        )),
+    }
+}
+
+fn status_context(raw: &RawValue) -> Result<String> {
+    let v = raw.value.trim();
+    if v.chars().count() <= 255 && !v.chars().any(char::is_control) {
+        Ok(v.to_string())
+    } else {
+        Err(invalid(
+            "status_context",
+            raw,
+            format!("{:?} is not a usable status context", shorten(v)),
+            "use one line of at most 255 characters, e.g. ferry/staging or deploy/shop",
+        ))
+    }
+}
+
+fn shorten(v: &str) -> String {
+    v.chars().take(60).collect()
+}
+
+fn deployments(raw: &RawValue) -> Result<DeploymentsMode> {
+    match raw.value.trim() {
+        "create" => Ok(DeploymentsMode::Create),
+        "off" => Ok(DeploymentsMode::Off),
+        other => Err(invalid(
+            "deployments",
+            raw,
+            format!("{:?} is not a deployments mode", shorten(other)),
+            "use create (ferry creates the GitHub deployment) or off (the job's `environment:` key does)",
         )),
     }
 }

@@ -28,7 +28,9 @@ pub struct ReportRequest<'a> {
 
 /// The forge sinks for this run (none outside a forge's CI, or when nothing applies).
 pub fn forge_sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
-    let sinks: Vec<Box<dyn Sink>> = Vec::new();
-    let _ = request;
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if request.context.forge == Some(crate::ci::Forge::Github) {
+        sinks.push(Box::new(super::github::GithubReporter::new(request)));
+    }
     Ok(sinks)
 }

@@ -5,6 +5,7 @@ mod commands;
 mod context;
 mod deploy;
 mod docs;
+mod github;
 mod gitlab_ci_local;
 mod report;
 mod secrets;

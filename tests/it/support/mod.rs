@@ -1,6 +1,8 @@
 //! Test support: the simulated platform in-process, the real `ferry` binary with a cleared
 //! environment, and a scratch directory holding a `ferry.toml`.
 
+pub(crate) mod fake_github;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

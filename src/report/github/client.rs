@@ -1,0 +1,479 @@
+//! A thin, typed client for the dozen GitHub REST calls ferry makes, over the same `reqwest` as
+//! the platform client (no second HTTP or TLS stack).
+//!
+//! Why not octocrab: its default retry replays every POST on 5xx, 429 and transport errors
+//! (duplicate comments and deployments), its models require fields real responses lack
+//! (octocrab#884), and its deployments API was unconfirmed; ferry's surface is about ten endpoints.
+//!
+//! What this client guarantees:
+//!
+//! - the token goes only to `GITHUB_API_URL` (GHES `…/api/v3` and `*.ghe.com` included), only over
+//!   https or to a loopback address, in a header marked sensitive; redirects are not followed;
+//! - rate limits are honoured ([`super::rate_limit`]): a request GitHub refused for its rate
+//!   limit was not carried out, so it is sent again after the wait, POST or not; after the wait
+//!   budget is spent, the client stops calling GitHub for the rest of the run;
+//! - other failures are retried only for [`Replay::Safe`] requests (reads, and writes whose
+//!   repetition changes nothing, like setting the same status twice); a request that may have
+//!   created something (a deployment, a comment) is never sent twice;
+//! - every error carries GitHub's message (JSON or not, shortened, secrets redacted).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use url::Url;
+
+use super::rate_limit::{self, Budget, Limited};
+use crate::error::{Error, Result};
+use crate::platform::http::client::is_loopback;
+use crate::secret::{ExposeSecret, Redactor, SecretString};
+
+/// The name errors carry.
+pub(crate) const GITHUB: &str = "GitHub";
+/// The REST API version ferry is written against.
+const API_VERSION: &str = "2022-11-28";
+/// How long one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many times a safe request is tried when GitHub fails (5xx, transport).
+const SAFE_ATTEMPTS: u32 = 3;
+/// How much of an error body is kept.
+const BODY_CHARS: usize = 500;
+
+/// Whether a request may be sent again after a failure that GitHub may have acted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// Reads, and writes whose repetition changes nothing.
+    Safe,
+    /// Writes that create something: sent again only after a rate-limit refusal.
+    Never,
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
+}
+
+impl Response {
+    /// The URL of `rel="next"` in the `Link` header, if any.
+    pub(crate) fn next_page(&self) -> Option<String> {
+        let link = self.headers.get("link")?.to_str().ok()?;
+        link.split(',').find_map(|part| {
+            let (url, params) = part.split_once(';')?;
+            let is_next = params
+                .split(';')
+                .any(|p| p.trim().replace(' ', "") == "rel=\"next\"");
+            is_next.then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
+        })
+    }
+}
+
+/// The GitHub REST client of one run. Cheap to clone (the counters are shared).
+#[derive(Clone)]
+pub(crate) struct Client {
+    http: reqwest::Client,
+    base: Url,
+    token: SecretString,
+    redactor: Redactor,
+    calls: Arc<AtomicU32>,
+    /// Set once the rate-limit wait budget is spent: no more calls this run.
+    exhausted: Arc<AtomicBool>,
+    budget: Arc<Budget>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("token", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for the REST API at `api_url` (`GITHUB_API_URL`). Refuses a token over plain
+    /// http to a host that is not loopback.
+    pub(crate) fn new(api_url: &str, token: SecretString, redactor: Redactor) -> Result<Self> {
+        let base = Url::parse(api_url.trim_end_matches('/')).map_err(|e| Error::BadResponse {
+            platform: GITHUB.into(),
+            url: api_url.to_owned(),
+            problem: format!("GITHUB_API_URL is not a URL ({e})"),
+            hint: "set GITHUB_API_URL to the REST API base, e.g. https://api.github.com or \
+                   https://github.example.com/api/v3"
+                .into(),
+        })?;
+        if base.scheme() != "https" && !(base.scheme() == "http" && is_loopback(&base)) {
+            return Err(Error::BadResponse {
+                platform: GITHUB.into(),
+                url: base.to_string(),
+                problem: "the API URL is not https, and the token must not travel unencrypted"
+                    .into(),
+                hint: "set GITHUB_API_URL to an https:// URL (plain http only for localhost)"
+                    .into(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(REQUEST_TIMEOUT)
+            // A redirect could carry the request elsewhere; GitHub's API answers in place.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::BadResponse {
+                platform: GITHUB.into(),
+                url: base.to_string(),
+                problem: format!("cannot set up the HTTP client ({e})"),
+                hint: "check that CA certificates are installed (SSL_CERT_FILE)".into(),
+            })?;
+        Ok(Self {
+            http,
+            base,
+            token,
+            redactor,
+            calls: Arc::new(AtomicU32::new(0)),
+            exhausted: Arc::new(AtomicBool::new(false)),
+            budget: Arc::new(Budget::default()),
+        })
+    }
+
+    /// How many requests were sent so far (retries included).
+    pub(crate) fn calls(&self) -> u32 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// The absolute URL of an API path (`/repos/o/r/statuses/…`), kept under the base's own
+    /// path (`…/api/v3` on GHES).
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!(
+            "{}/{}",
+            self.base.as_str().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
+    }
+
+    pub(crate) async fn get(&self, path_or_url: &str) -> Result<Response> {
+        self.send(Method::GET, path_or_url, None, Replay::Safe)
+            .await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: &Value, replay: Replay) -> Result<Response> {
+        self.send(Method::POST, path, Some(body), replay).await
+    }
+
+    pub(crate) async fn patch(&self, path: &str, body: &Value) -> Result<Response> {
+        // Setting the same body twice gives the same comment.
+        self.send(Method::PATCH, path, Some(body), Replay::Safe)
+            .await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> Result<Response> {
+        self.send(Method::DELETE, path, None, Replay::Safe).await
+    }
+
+    /// Sends one request, honouring rate limits and retrying where safe.
+    async fn send(
+        &self,
+        method: Method,
+        path_or_url: &str,
+        body: Option<&Value>,
+        replay: Replay,
+    ) -> Result<Response> {
+        let url = if path_or_url.starts_with("https://") || path_or_url.starts_with("http://") {
+            path_or_url.to_owned()
+        } else {
+            self.url(path_or_url)
+        };
+        // A `Link` URL must stay on the API's origin: the token goes nowhere else.
+        let parsed = Url::parse(&url).map_err(|e| Self::bad(&url, &format!("bad URL ({e})")))?;
+        if parsed.origin() != self.base.origin() {
+            return Err(Self::bad(
+                &url,
+                "a link points away from the API host; not followed",
+            ));
+        }
+        let mut failures = 0;
+        loop {
+            if self.exhausted.load(Ordering::Relaxed) {
+                return Err(Error::BadResponse {
+                    platform: GITHUB.into(),
+                    url: url.clone(),
+                    problem: format!("{method} skipped: GitHub's rate limit was reached earlier in this run"),
+                    hint: "wait for the limit to reset (the GITHUB_TOKEN allows 1,000 requests an hour per repository)".into(),
+                });
+            }
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%method, %url, "GitHub request");
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .headers(self.headers()?);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let answer = request.send().await;
+            let response = match answer {
+                Ok(r) => r,
+                Err(e) => {
+                    failures += 1;
+                    let message = self.redactor.redact(&without_url(e));
+                    if replay == Replay::Safe && failures < SAFE_ATTEMPTS {
+                        tokio::time::sleep(backoff(failures)).await;
+                        continue;
+                    }
+                    return Err(Error::BadResponse {
+                        platform: GITHUB.into(),
+                        url: url.clone(),
+                        problem: format!("{method} failed: {message}"),
+                        hint: not_replayed_hint(replay),
+                    });
+                }
+            };
+            let status = response.status();
+            let headers = response.headers().clone();
+            let text = response.text().await.unwrap_or_default();
+            if status.is_success() {
+                let body = if text.trim().is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_str(&text)
+                        .map_err(|e| Self::bad(&url, &format!("the answer is not JSON ({e})")))?
+                };
+                return Ok(Response {
+                    status,
+                    headers,
+                    body,
+                });
+            }
+            match rate_limit::classify(status, &headers, &text) {
+                Limited::No => {}
+                Limited::Wait { wait, what } => {
+                    if self.budget.take(wait) {
+                        tracing::warn!(?wait, what, "GitHub rate limit; waiting");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    self.exhausted.store(true, Ordering::Relaxed);
+                    return Err(self.api_error(
+                        &method,
+                        &url,
+                        status,
+                        &text,
+                        Some(format!(
+                            "{what}; ferry would have to wait {}s, more than it may, so it gave up \
+                             on GitHub for this run",
+                            wait.as_secs()
+                        )),
+                    ));
+                }
+            }
+            if status.is_server_error() && replay == Replay::Safe {
+                failures += 1;
+                if failures < SAFE_ATTEMPTS {
+                    tokio::time::sleep(backoff(failures)).await;
+                    continue;
+                }
+            }
+            let note = (status.is_server_error() && replay == Replay::Never)
+                .then(|| "not sent again: GitHub may have carried it out".to_owned());
+            return Err(self.api_error(&method, &url, status, &text, note));
+        }
+    }
+
+    fn headers(&self) -> Result<HeaderMap> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/vnd.github+json"),
+        );
+        headers.insert(
+            "x-github-api-version",
+            HeaderValue::from_static(API_VERSION),
+        );
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", self.token.expose_secret().trim()))
+                .map_err(|_| Error::InvalidSetting {
+                    name: "token".into(),
+                    source_name: "token / FERRY_TOKEN".into(),
+                    problem: "the token has characters a header cannot carry".into(),
+                    hint: "check the token has no line breaks or spaces inside".into(),
+                })?;
+        auth.set_sensitive(true);
+        headers.insert(AUTHORIZATION, auth);
+        Ok(headers)
+    }
+
+    fn bad(url: &str, problem: &str) -> Error {
+        Error::BadResponse {
+            platform: GITHUB.into(),
+            url: url.to_owned(),
+            problem: problem.to_owned(),
+            hint: "check GITHUB_API_URL points at GitHub's REST API".into(),
+        }
+    }
+
+    fn api_error(
+        &self,
+        method: &Method,
+        url: &str,
+        status: StatusCode,
+        text: &str,
+        note: Option<String>,
+    ) -> Error {
+        let mut body = message_of(text);
+        if let Some(note) = note {
+            body = if body.is_empty() {
+                note
+            } else {
+                format!("{body} ({note})")
+            };
+        }
+        Error::PlatformApi {
+            platform: GITHUB.into(),
+            method: method.to_string(),
+            url: url.to_owned(),
+            status: status.as_u16(),
+            body: safe_for_log(&self.redactor.redact(&body)),
+            retry_after: None,
+        }
+    }
+}
+
+/// GitHub's `message` (and the first error's detail) from a JSON error body, else the text.
+pub(crate) fn message_of(text: &str) -> String {
+    let message = if let Ok(v) = serde_json::from_str::<Value>(text) {
+        let mut m = v["message"].as_str().unwrap_or_default().to_owned();
+        if let Some(detail) = v["errors"][0]["message"].as_str() {
+            m = format!("{m}: {detail}");
+        }
+        if m.is_empty() { text.to_owned() } else { m }
+    } else {
+        let t = text.trim();
+        if t.is_empty() {
+            String::new()
+        } else {
+            format!("(not JSON) {t}")
+        }
+    };
+    message
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(BODY_CHARS)
+        .collect()
+}
+
+/// Text from GitHub shown in the job log: the legacy `##[command]` syntax works anywhere in a
+/// line, so it is broken up.
+pub(crate) fn safe_for_log(text: &str) -> String {
+    text.replace("##[", "##\u{200b}[")
+        .replace("::", ":\u{200b}:")
+}
+
+/// A transport error without the URL (reqwest puts it in; ours is in the error already).
+fn without_url(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn not_replayed_hint(replay: Replay) -> String {
+    match replay {
+        Replay::Safe => "check GITHUB_API_URL and the network".into(),
+        Replay::Never => {
+            "not sent again, since GitHub may have carried it out; check GITHUB_API_URL and the network"
+                .into()
+        }
+    }
+}
+
+fn backoff(failures: u32) -> Duration {
+    let base = Duration::from_millis(500) * 2u32.saturating_pow(failures.saturating_sub(1));
+    base + Duration::from_millis(rand::random::<u64>() % 250)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_page_reads_the_link_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "link",
+            HeaderValue::from_static(
+                "<https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=2>; rel=\"next\", <https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=3>; rel=\"last\"",
+            ),
+        );
+        let r = Response {
+            status: StatusCode::OK,
+            headers,
+            body: Value::Null,
+        };
+        assert_eq!(
+            r.next_page().as_deref(),
+            Some("https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=2")
+        );
+    }
+
+    #[test]
+    fn error_messages_come_from_json_or_text() {
+        assert_eq!(
+            message_of(
+                r#"{"message":"Validation Failed","errors":[{"message":"description is too long"}]}"#
+            ),
+            "Validation Failed: description is too long"
+        );
+        assert_eq!(
+            message_of("<html>\n502 Bad Gateway</html>"),
+            "(not JSON) <html> 502 Bad Gateway</html>"
+        );
+        assert_eq!(message_of(""), "");
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_to_loopback() {
+        let token = || SecretString::from("ghp_x".to_owned());
+        assert!(
+            Client::new(
+                "http://github.example.com/api/v3",
+                token(),
+                Redactor::default()
+            )
+            .is_err()
+        );
+        assert!(Client::new("http://127.0.0.1:9/", token(), Redactor::default()).is_ok());
+        let ghes = Client::new(
+            "https://ghes.example.com/api/v3/",
+            token(),
+            Redactor::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            ghes.url("/repos/o/r/statuses/abc"),
+            "https://ghes.example.com/api/v3/repos/o/r/statuses/abc"
+        );
+    }
+
+    #[test]
+    fn log_text_cannot_carry_workflow_commands() {
+        assert!(!safe_for_log("x ##[error]y ::add-mask::z").contains("##["));
+        assert!(!safe_for_log("::add-mask::z").contains("::"));
+    }
+}

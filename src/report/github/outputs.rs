@@ -1,0 +1,98 @@
+//! Step outputs in `$GITHUB_OUTPUT`: `url`, `status`, `build_id`, `deployment_id`, `environment`
+//! (and `github_deployment_id` when ferry created one), written at the end of every run, failed
+//! ones included (amondnet/vercel-action#109).
+//!
+//! Each value is written as a heredoc, `name<<DELIM\nvalue\nDELIM`, with a fresh random delimiter
+//! per value that does not occur in the value (what `@actions/core` does): a platform-controlled
+//! value cannot end the heredoc early and set another output.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::platform::{Phase, RunOutcome};
+
+/// The outputs of a run, in the order written. Absent values are written empty, so a later step
+/// can test them without an error.
+pub(crate) fn outputs(
+    outcome: &RunOutcome,
+    github_deployment: Option<u64>,
+) -> Vec<(&'static str, String)> {
+    let id = |phase| {
+        outcome
+            .phase(phase)
+            .and_then(|p| p.id.clone())
+            .unwrap_or_default()
+    };
+    let mut out = vec![
+        ("url", outcome.url.clone().unwrap_or_default()),
+        ("status", outcome.status.as_str().to_owned()),
+        ("build_id", id(Phase::Build)),
+        ("deployment_id", id(Phase::Deploy)),
+        (
+            "environment",
+            outcome.environment.clone().unwrap_or_default(),
+        ),
+    ];
+    if let Some(github) = github_deployment {
+        out.push(("github_deployment_id", github.to_string()));
+    }
+    out
+}
+
+/// The text appended to `$GITHUB_OUTPUT` for these outputs.
+pub(crate) fn render(outputs: &[(&str, String)]) -> String {
+    let mut text = String::new();
+    for (name, value) in outputs {
+        let delimiter = loop {
+            let d = format!("ghadelimiter_{:032x}", rand::random::<u128>());
+            if !value.contains(&d) {
+                break d;
+            }
+        };
+        let _ = write!(text, "{name}<<{delimiter}\n{value}\n{delimiter}\n");
+    }
+    text
+}
+
+/// Appends the outputs to the file named by `$GITHUB_OUTPUT`.
+pub(crate) fn append(path: &Path, outputs: &[(&str, String)]) -> Result<()> {
+    let text = render(outputs);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|source| Error::Io {
+            path: format!("$GITHUB_OUTPUT ({})", path.display()),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_cannot_end_its_heredoc() {
+        let evil = "x\nghadelimiter_0\nstatus=succeeded".to_owned();
+        let text = render(&[("url", evil.clone()), ("status", "failed".into())]);
+        let first = text.lines().next().unwrap_or_default();
+        let delim = first.strip_prefix("url<<").unwrap_or_default();
+        assert!(
+            delim.starts_with("ghadelimiter_") && delim.len() == 45,
+            "{first}"
+        );
+        let body: Vec<&str> = text.lines().skip(1).take_while(|l| *l != delim).collect();
+        assert_eq!(body.join("\n"), evil);
+        let lines: Vec<&str> = text.lines().collect();
+        let second = lines[5];
+        assert!(second.starts_with("status<<ghadelimiter_"), "{text}");
+        assert_ne!(
+            second.strip_prefix("status<<"),
+            Some(delim),
+            "fresh per value"
+        );
+    }
+}
