@@ -140,6 +140,12 @@ pub struct SettingsArgs {
     /// A failed report fails the step.
     #[arg(long)]
     pub fail_on_report_error: bool,
+    /// Name of the commit status [default: ferry/<environment>].
+    #[arg(long, value_name = "NAME")]
+    pub status_name: Option<String>,
+    /// GitLab dotenv report file (FERRY_URL, FERRY_STATUS, …) [default: ferry.env in GitLab CI].
+    #[arg(long, value_name = "PATH")]
+    pub dotenv: Option<String>,
 }
 
 impl SettingsArgs {
@@ -160,6 +166,8 @@ impl SettingsArgs {
             detach: flag(self.detach),
             comment: self.comment.clone(),
             fail_on_report_error: flag(self.fail_on_report_error),
+            status_name: self.status_name.clone(),
+            dotenv: self.dotenv.clone(),
         }
     }
 }

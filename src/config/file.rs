@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub detach: Option<toml::Value>,
     pub comment: Option<toml::Value>,
     pub fail_on_report_error: Option<toml::Value>,
+    pub status_name: Option<toml::Value>,
+    pub dotenv: Option<toml::Value>,
     /// Secrets are refused with a message; declared so the message can be specific.
     pub token: Option<toml::Value>,
     pub platform_token: Option<toml::Value>,
@@ -97,6 +99,8 @@ impl FileConfig {
             detach: text(self.detach.as_ref()),
             comment: text(self.comment.as_ref()),
             fail_on_report_error: text(self.fail_on_report_error.as_ref()),
+            status_name: text(self.status_name.as_ref()),
+            dotenv: text(self.dotenv.as_ref()),
         }
     }
 }

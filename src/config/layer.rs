@@ -29,6 +29,8 @@ pub struct Layer {
     pub detach: Option<String>,
     pub comment: Option<String>,
     pub fail_on_report_error: Option<String>,
+    pub status_name: Option<String>,
+    pub dotenv: Option<String>,
 }
 
 /// The names of the settings that are secrets (never accepted from `ferry.toml`).

@@ -28,7 +28,11 @@ pub struct ReportRequest<'a> {
 
 /// The forge sinks for this run (none outside a forge's CI, or when nothing applies).
 pub fn forge_sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
-    let sinks: Vec<Box<dyn Sink>> = Vec::new();
-    let _ = request;
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    // GitLab: commit status, sticky MR note (in GitLab CI) and the dotenv report (also wherever
+    // `dotenv` is set).
+    if request.context.ci == crate::ci::Ci::Gitlab || request.settings.dotenv.is_some() {
+        sinks.extend(super::gitlab::sinks(request)?);
+    }
     Ok(sinks)
 }

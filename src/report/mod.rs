@@ -31,6 +31,7 @@ mod dispatch;
 mod events_file;
 mod fit;
 mod forge;
+pub mod gitlab;
 mod human_duration;
 mod log_section;
 mod markdown;
