@@ -4,6 +4,7 @@ mod bad_input;
 mod commands;
 mod context;
 mod deploy;
+mod gitlab;
 mod report;
 mod secrets;
 mod settings;
