@@ -260,7 +260,7 @@ fn gitlab_branch_pipeline_finds_the_open_mr_of_the_commit() {
     fake.commit_in_merge_request(HEAD, 42, 3, "merged", "feature/old")
         .commit_in_merge_request(HEAD, 42, IID, "opened", "feature/login");
     let work = Workdir::with_config(SIMULATOR_TOML);
-    let r = deploy(&work, &fake, &sim, |c| branch_job(c));
+    let r = deploy(&work, &fake, &sim, branch_job);
     r.assert_code(0);
     fake.assert_clean();
     assert_eq!(fake.count("GET", "/repository/commits/"), 1);
@@ -293,7 +293,7 @@ fn gitlab_branch_pipeline_without_an_mr_only_sets_the_status() {
     let sim = Sim::start(Script::fast());
     let fake = gitlab();
     let work = Workdir::with_config(SIMULATOR_TOML);
-    let r = deploy(&work, &fake, &sim, |c| branch_job(c));
+    let r = deploy(&work, &fake, &sim, branch_job);
     r.assert_code(0);
     fake.assert_clean();
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);

@@ -55,8 +55,19 @@ struct Seen {
     url: String,
     status: u16,
     body: String,
-    /// `X-Next-Page`: `None` without the header, `Some(None)` when it is empty (the last page).
-    next_page: Option<Option<u64>>,
+    next_page: NextPage,
+}
+
+/// What `X-Next-Page` said.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum NextPage {
+    /// No header (lists over 10 000 items, a proxy that strips it).
+    #[default]
+    Unknown,
+    /// The header is empty: this was the last page.
+    None,
+    /// The next page's number.
+    Page(u64),
 }
 
 /// A failed call, with what callers branch on (the status) and what people read.
@@ -220,9 +231,8 @@ impl GitlabClient {
         self.raw(endpoint).await.map(drop)
     }
 
-    /// The `X-Next-Page` of the last answer: `None` without the header, `Some(None)` when it is
-    /// empty (the last page).
-    pub(crate) fn next_page(&self) -> Option<Option<u64>> {
+    /// The `X-Next-Page` of the last answer.
+    pub(crate) fn next_page(&self) -> NextPage {
         self.seen().next_page
     }
 
@@ -435,9 +445,14 @@ impl AsyncClient for GitlabClient {
                 url: url.clone(),
                 status: status.as_u16(),
                 body: String::from_utf8_lossy(&bytes).into_owned(),
-                next_page: headers
-                    .get("x-next-page")
-                    .map(|v| v.to_str().ok().and_then(|v| v.trim().parse().ok())),
+                next_page: match headers.get("x-next-page") {
+                    None => NextPage::Unknown,
+                    Some(v) => v
+                        .to_str()
+                        .ok()
+                        .and_then(|v| v.trim().parse().ok())
+                        .map_or(NextPage::None, NextPage::Page),
+                },
             });
             let mut builder = http::Response::builder().status(status);
             if let Some(h) = builder.headers_mut() {

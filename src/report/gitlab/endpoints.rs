@@ -52,13 +52,13 @@ fn note_path(project: &NameOrId<'_>, merge_request: u64, note: u64) -> String {
 }
 
 /// Page `page` (1-based) of a pageable endpoint, `per_page` items at most (GitLab allows 100).
-pub(crate) struct Page<'e, E> {
+pub(crate) struct PageOf<'e, E> {
     pub(crate) inner: &'e E,
-    pub(crate) page: u64,
-    pub(crate) per_page: u64,
+    pub(crate) number: u64,
+    pub(crate) size: u64,
 }
 
-impl<E: Endpoint + Pageable> Endpoint for Page<'_, E> {
+impl<E: Endpoint + Pageable> Endpoint for PageOf<'_, E> {
     fn method(&self) -> Method {
         self.inner.method()
     }
@@ -73,9 +73,7 @@ impl<E: Endpoint + Pageable> Endpoint for Page<'_, E> {
 
     fn parameters(&self) -> QueryParams<'_> {
         let mut params = self.inner.parameters();
-        params
-            .push("page", self.page)
-            .push("per_page", self.per_page);
+        params.push("page", self.number).push("per_page", self.size);
         params
     }
 

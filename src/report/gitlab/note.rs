@@ -24,8 +24,8 @@ use gitlab::api::projects::repository::commits::MergeRequests;
 use gitlab::api::users::CurrentUser;
 use serde::Deserialize;
 
-use super::client::{Failure, GitlabClient};
-use super::endpoints::{DeleteMergeRequestNote, MergeRequestNote, Page};
+use super::client::{Failure, GitlabClient, NextPage};
+use super::endpoints::{DeleteMergeRequestNote, MergeRequestNote, PageOf};
 use super::target::ProjectRef;
 use crate::config::CommentMode;
 use crate::report::{CommentBody, GITLAB_NOTE_LIMIT, Row, State};
@@ -152,42 +152,13 @@ impl Notes<'_> {
 
     /// The sticky update: see the module docs.
     async fn upsert(&self, me: &Author, row: &Row) -> Result<(), Failure> {
-        let env = row.environment.as_str();
         for _ in 0..ROUNDS {
-            match self.find(me, true).await?.into_iter().next() {
-                Some(note) => {
-                    let mut state = CommentBody::parse(&note.body).unwrap_or_default();
-                    state.upsert(row.clone());
-                    let (body, stored) = CommentBody::new(state).render_fitted(GITLAB_NOTE_LIMIT);
-                    match self.edit(note.id, &body).await {
-                        Err(f) if f.status == Some(404) => continue, // deleted meanwhile
-                        other => other?,
-                    }
-                    tokio::time::sleep((self.settle)()).await;
-                    match self.get(note.id).await {
-                        Ok(back) if holds(&back.body, env, stored.row(env)) => return Ok(()),
-                        Ok(_) => {}
-                        Err(f) if f.status == Some(404) => {}
-                        Err(f) => return Err(f),
-                    }
-                }
-                None => {
-                    let mut state = State::default();
-                    state.upsert(row.clone());
-                    let (body, stored) = CommentBody::new(state).render_fitted(GITLAB_NOTE_LIMIT);
-                    let created = self.create(&body).await?;
-                    tokio::time::sleep((self.settle)()).await;
-                    let mine = self.find(me, false).await?;
-                    if mine.len() == 1
-                        && mine[0].id == created.id
-                        && holds(&mine[0].body, env, stored.row(env))
-                    {
-                        return Ok(());
-                    }
-                    if mine.len() > 1 {
-                        self.fold(&mine, row).await?;
-                    }
-                }
+            let done = match self.find(me, true).await?.into_iter().next() {
+                Some(note) => self.update(&note, row).await?,
+                None => self.create_first(me, row).await?,
+            };
+            if done {
+                return Ok(());
             }
         }
         Err(Failure {
@@ -195,10 +166,51 @@ impl Notes<'_> {
             url: format!("merge request !{} notes", self.iid),
             status: None,
             message: format!(
-                "the note kept being rewritten by other jobs; the row of {env:?} may be missing"
+                "the note kept being rewritten by other jobs; the row of {:?} may be missing",
+                row.environment
             ),
             hint: Some("re-run the job; if it keeps happening, report it with the job log".into()),
         })
+    }
+
+    /// Merges `row` into `note`, writes it, reads it back: true when it holds the row.
+    async fn update(&self, note: &Note, row: &Row) -> Result<bool, Failure> {
+        let env = row.environment.as_str();
+        let mut state = CommentBody::parse(&note.body).unwrap_or_default();
+        state.upsert(row.clone());
+        let (body, stored) = CommentBody::new(state).render_fitted(GITLAB_NOTE_LIMIT);
+        match self.edit(note.id, &body).await {
+            Err(f) if f.status == Some(404) => return Ok(false), // deleted meanwhile
+            other => other?,
+        }
+        tokio::time::sleep((self.settle)()).await;
+        match self.get(note.id).await {
+            Ok(back) => Ok(holds(&back.body, env, stored.row(env))),
+            Err(f) if f.status == Some(404) => Ok(false),
+            Err(f) => Err(f),
+        }
+    }
+
+    /// Creates the note, then looks for notes other jobs created meanwhile and folds them into
+    /// the oldest: true when ours is the only one and holds the row.
+    async fn create_first(&self, me: &Author, row: &Row) -> Result<bool, Failure> {
+        let env = row.environment.as_str();
+        let mut state = State::default();
+        state.upsert(row.clone());
+        let (body, stored) = CommentBody::new(state).render_fitted(GITLAB_NOTE_LIMIT);
+        let created = self.create(&body).await?;
+        tokio::time::sleep((self.settle)()).await;
+        let mine = self.find(me, false).await?;
+        if let [only] = mine.as_slice()
+            && only.id == created.id
+            && holds(&only.body, env, stored.row(env))
+        {
+            return Ok(true);
+        }
+        if mine.len() > 1 {
+            self.fold(&mine, row).await?;
+        }
+        Ok(false)
     }
 
     /// Merges duplicates (`notes`, oldest first) into the oldest and deletes the others.
@@ -244,10 +256,10 @@ impl Notes<'_> {
         while page <= MAX_PAGES {
             let notes: Vec<Note> = self
                 .client
-                .call(&Page {
+                .call(&PageOf {
                     inner: &list,
-                    page,
-                    per_page: PER_PAGE,
+                    number: page,
+                    size: PER_PAGE,
                 })
                 .await?;
             let count = notes.len();
@@ -258,8 +270,8 @@ impl Notes<'_> {
             // `X-Next-Page` names the next page and is empty on the last one. Without the header
             // (lists over 10 000 items, a proxy that strips it) a full page means "maybe more".
             match self.client.next_page() {
-                Some(Some(next)) if next > page => page = next,
-                None if count as u64 >= PER_PAGE => page += 1,
+                NextPage::Page(next) if next > page => page = next,
+                NextPage::Unknown if count as u64 >= PER_PAGE => page += 1,
                 _ => break,
             }
         }

@@ -98,15 +98,13 @@ impl Reporter {
                 sha,
                 branch,
             } => {
-                match note::open_merge_request(&self.client, project, sha, branch.as_deref())
-                    .await?
-                {
-                    Some(iid) => (project.clone(), iid),
-                    None => {
-                        tracing::debug!("no open merge request for this commit: no note");
-                        return Ok(());
-                    }
-                }
+                let found =
+                    note::open_merge_request(&self.client, project, sha, branch.as_deref()).await?;
+                let Some(iid) = found else {
+                    tracing::debug!("no open merge request for this commit: no note");
+                    return Ok(());
+                };
+                (project.clone(), iid)
             }
             NoteTarget::None(why) => {
                 tracing::debug!(why, "no merge request note");
@@ -222,12 +220,10 @@ impl Sink for Degraded {
     }
 
     async fn finish(&mut self, _: &RunOutcome, _: &Context) -> Result<()> {
-        match self.error.take() {
-            Some(e) => Err(e),
-            None => {
-                let _ = writeln!(self.log, "note: {}", self.notice);
-                Ok(())
-            }
+        if let Some(e) = self.error.take() {
+            return Err(e);
         }
+        let _ = writeln!(self.log, "note: {}", self.notice);
+        Ok(())
     }
 }

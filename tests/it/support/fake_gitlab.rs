@@ -742,7 +742,7 @@ fn notes(
     project: &str,
     iid: u64,
     note: Option<&str>,
-    p: &BTreeMap<String, String>,
+    params: &BTreeMap<String, String>,
     user: u64,
     uri: &Uri,
 ) -> Response {
@@ -751,17 +751,17 @@ fn notes(
     match route {
         "GET /projects/:id/merge_requests/:merge_request_iid/notes" => {
             let mut all = w.notes.get(&key).cloned().unwrap_or_default();
-            let by_updated = p.get("order_by").map(String::as_str) == Some("updated_at");
+            let by_updated = params.get("order_by").map(String::as_str) == Some("updated_at");
             let _ = by_updated; // notes here are created in id order; updates do not reorder
-            if p.get("sort").map(String::as_str) != Some("asc") {
+            if params.get("sort").map(String::as_str) != Some("asc") {
                 all.reverse(); // GitLab's default is desc
             }
-            let per_page = p
+            let per_page = params
                 .get("per_page")
                 .and_then(|v| v.parse::<usize>().ok())
                 .unwrap_or(20)
                 .clamp(1, 100);
-            let page = p
+            let page = params
                 .get("page")
                 .and_then(|v| v.parse::<usize>().ok())
                 .unwrap_or(1)
@@ -773,8 +773,8 @@ fn notes(
                 .take(per_page)
                 .map(|n| note_json(n, project, iid))
                 .collect();
-            let mut r = (StatusCode::OK, axum::Json(Value::Array(items))).into_response();
-            let h = r.headers_mut();
+            let mut response = (StatusCode::OK, axum::Json(Value::Array(items))).into_response();
+            let h = response.headers_mut();
             let next = if page < total_pages {
                 (page + 1).to_string()
             } else {
@@ -800,7 +800,7 @@ fn notes(
                 },
             );
             let link_to = |n: usize| {
-                let mut q: BTreeMap<String, String> = p.clone();
+                let mut q: BTreeMap<String, String> = params.clone();
                 q.insert("page".into(), n.to_string());
                 q.insert("per_page".into(), per_page.to_string());
                 let qs: String = url::form_urlencoded::Serializer::new(String::new())
@@ -815,13 +815,13 @@ fn notes(
             links.push(format!("{}; rel=\"first\"", link_to(1)));
             links.push(format!("{}; rel=\"last\"", link_to(total_pages)));
             set(h, "link", links.join(", "));
-            r
+            response
         }
         "POST /projects/:id/merge_requests/:merge_request_iid/notes" => {
             w.next_id += 1;
             let n = Note {
                 id: w.next_id,
-                body: p.get("body").cloned().unwrap_or_default(),
+                body: params.get("body").cloned().unwrap_or_default(),
                 author: user,
                 system: false,
             };
@@ -841,7 +841,7 @@ fn notes(
                     .into_response(),
                 _ if notes[i].author != user => error(StatusCode::FORBIDDEN, "403 Forbidden"),
                 "PUT /projects/:id/merge_requests/:merge_request_iid/notes/:note_id" => {
-                    notes[i].body = p.get("body").cloned().unwrap_or_default();
+                    notes[i].body = params.get("body").cloned().unwrap_or_default();
                     (
                         StatusCode::OK,
                         axum::Json(note_json(&notes[i], project, iid)),
