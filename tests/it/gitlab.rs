@@ -716,3 +716,40 @@ fn gitlab_log_is_in_sections_and_every_known_secret_is_redacted() {
     // CI_REPOSITORY_URL (which embeds the job token) is never printed, at any verbosity.
     assert!(!r.stderr.contains("gitlab-ci-token"), "{}", r.stderr);
 }
+
+#[test]
+fn gitlab_a_failed_log_tail_echoing_tokens_reaches_the_note_redacted() {
+    let mut script = Script::fast();
+    script.build.outcome = Outcome::Failure;
+    let sim = Sim::start(script);
+    let fake = gitlab();
+    let log = format!(
+        "npm ERR! auth {PLATFORM_TOKEN}\nnpm ERR! GITLAB_TOKEN={TOKEN}\nnpm ERR! fetching {JOB_TOKEN}\nnpm ERR! giving up\n"
+    );
+    let log_url = fake.serve_text("build.log", &log);
+    let config = SIMULATOR_TOML.replace(
+        "[build.logs]\nmode = \"offset\"\npath = \"/v1/builds/{{ id }}/log?offset={{ offset }}\"\nnext_offset = \"header:X-Log-Offset\"\ncomplete = \"header:X-Log-Complete\"",
+        &format!("[build.logs]\nmode = \"full\"\npath = \"{log_url}\""),
+    );
+    let work = Workdir::with_config(&config);
+    let r = deploy(&work, &fake, &sim, |_| {});
+    r.assert_code(1);
+    fake.assert_clean();
+    let body = &fake.ferry_notes(PROJECT, IID, ME)[0].body;
+    assert!(body.contains("npm ERR! giving up"), "{body}");
+    assert!(body.contains("npm ERR! auth ***"), "{body}");
+    assert!(body.contains("npm ERR! fetching ***"), "{body}");
+    for s in fake.statuses(STATUS) {
+        assert_no_secret(
+            "a status description",
+            s.description.as_deref().unwrap_or_default(),
+        );
+    }
+    assert_no_secret("the note", body);
+    assert_no_secret("the dotenv report", &work.read("ferry.env"));
+    // The job log: ferry redacts the tokens it was given; CI_JOB_TOKEN is a masked variable,
+    // which GitLab itself masks in the job log.
+    for secret in [TOKEN, PLATFORM_TOKEN] {
+        assert!(!r.stderr.contains(secret), "{}", r.stderr);
+    }
+}

@@ -8,7 +8,7 @@
 
 use crate::config::Settings;
 use crate::env::Env;
-use crate::secret::{ExposeSecret, SecretString};
+use crate::secret::{ExposeSecret, Redactor, SecretString};
 
 /// The token situation.
 #[derive(Debug)]
@@ -26,6 +26,22 @@ pub(crate) const JOB_TOKEN_NOTICE: &str = "GitLab: only CI_JOB_TOKEN is availabl
 
 /// The notice when there is no token.
 pub(crate) const NO_TOKEN_NOTICE: &str = "GitLab: no token, so no commit status and no merge-request note. To get them, create a project access token (Settings > Access tokens, role Developer, scope `api`) and store it as a masked, unprotected CI/CD variable named FERRY_TOKEN. The dotenv report and the job log were written as usual.";
+
+/// Every secret the GitLab sinks may meet: the forge and platform tokens (as the engine's
+/// redactor) and `CI_JOB_TOKEN`, which GitLab masks in the job log but not in a note or an
+/// artifact (a platform log tail echoing it would otherwise be published in the MR).
+pub(crate) fn redactor(settings: &Settings, env: &Env) -> Redactor {
+    let job = env
+        .get("CI_JOB_TOKEN")
+        .map(|t| SecretString::from(t.to_string()));
+    Redactor::new(
+        settings
+            .token
+            .iter()
+            .chain(settings.platform_token.iter())
+            .chain(job.iter()),
+    )
+}
 
 /// What ferry can use.
 pub(crate) fn decide(settings: &Settings, env: &Env) -> Access {

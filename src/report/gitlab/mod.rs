@@ -44,6 +44,7 @@ use self::reporter::{Degraded, Plan, Reporter};
 /// to this job's name, a `dotenv` file in a folder that does not exist.
 pub fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    let redactor = access::redactor(request.settings, request.env);
     let in_gitlab = request.context.ci == Ci::Gitlab;
     let dotenv = request
         .settings
@@ -52,7 +53,7 @@ pub fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
         .or_else(|| in_gitlab.then(|| PathBuf::from(DEFAULT_DOTENV)));
     if let Some(path) = dotenv {
         check_dotenv_folder(&path)?;
-        sinks.push(Box::new(Dotenv::new(path, request.redactor.clone())));
+        sinks.push(Box::new(Dotenv::new(path, redactor.clone())));
     }
     if !in_gitlab {
         return Ok(sinks);
@@ -90,7 +91,7 @@ pub fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
                 }));
                 return Ok(sinks);
             };
-            match GitlabClient::new(api_url, token, request.redactor.clone()) {
+            match GitlabClient::new(api_url, token, redactor.clone()) {
                 Ok(client) => {
                     let mut context = request.context.clone();
                     context.sha = target::head_sha(request.settings, request.context);
@@ -103,12 +104,7 @@ pub fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
                         command: request.command,
                         context,
                     };
-                    sinks.push(Box::new(Reporter::new(
-                        client,
-                        plan,
-                        request.redactor.clone(),
-                        log,
-                    )));
+                    sinks.push(Box::new(Reporter::new(client, plan, redactor.clone(), log)));
                 }
                 Err(e) => sinks.push(Box::new(Degraded {
                     notice: String::new(),

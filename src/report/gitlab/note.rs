@@ -351,6 +351,28 @@ fn explain(f: Failure, what: &str) -> Failure {
 mod tests {
     use super::*;
 
+    const NOTE: &str = include_str!("../../../tests/fixtures/gitlab-api/merge_request_note.json");
+    const NOTES: &str = include_str!("../../../tests/fixtures/gitlab-api/notes_list.json");
+    const USER: &str = include_str!("../../../tests/fixtures/gitlab-api/current_user.json");
+    const MRS: &str = include_str!("../../../tests/fixtures/gitlab-api/commit_merge_requests.json");
+
+    #[test]
+    fn documented_responses_parse() {
+        let n: Note = serde_json::from_str(NOTE).unwrap();
+        assert_eq!((n.id, n.author.id, n.system), (301, 1, false));
+        assert_eq!(n.body, "Comment for MR");
+        let list: Vec<Note> = serde_json::from_str(NOTES).unwrap();
+        assert_eq!(list.iter().map(|n| n.id).collect::<Vec<_>>(), [302, 305]);
+        assert!(list.iter().all(|n| n.system));
+        let me: Author = serde_json::from_str(USER).unwrap();
+        assert_eq!((me.id, me.username.as_str()), (1, "john_smith"));
+        let mrs: Vec<MergeRequest> = serde_json::from_str(MRS).unwrap();
+        assert_eq!(mrs[0].iid, 1);
+        assert_eq!(mrs[0].state, "opened");
+        assert_eq!(mrs[0].source_branch, "test-branch");
+        assert_eq!(mrs[0].target_project_id, Some(35));
+    }
+
     fn note(id: u64, author: u64, body: &str, system: bool) -> Note {
         Note {
             id,

@@ -211,6 +211,15 @@ mod tests {
     use crate::report::fixture;
 
     #[test]
+    fn the_documented_response_parses() {
+        let s: CommitStatus = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/gitlab-api/commit_status.json"
+        ))
+        .unwrap();
+        assert_eq!((s.id, s.status.as_str()), (93, "success"));
+    }
+
+    #[test]
     fn states_map_to_gitlabs() {
         let mut o = fixture::failed_outcome();
         assert_eq!(final_state(&o), CommitStatusState::Failed);
