@@ -753,3 +753,52 @@ fn gitlab_a_failed_log_tail_echoing_tokens_reaches_the_note_redacted() {
         assert!(!r.stderr.contains(secret), "{}", r.stderr);
     }
 }
+
+#[test]
+fn gitlab_a_cancelled_job_leaves_no_running_status() {
+    let mut script = Script::fast();
+    script.build.duration = Duration::from_secs(60);
+    let sim = Sim::start(script);
+    let fake = gitlab();
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let mut c = work.ferry();
+    c.arg("deploy");
+    mr_job(&mut c, &fake, &sim, "staging");
+    let child = spawn(&mut c);
+    let until = Instant::now() + Duration::from_secs(20);
+    while fake.posted_states(STATUS).is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    crate::support::signal(&child, "INT");
+    let r = Run::of(&child.wait_with_output().unwrap());
+    r.assert_code(130);
+    fake.assert_clean();
+    assert_eq!(fake.posted_states(STATUS), ["running", "canceled"]);
+    fake.expect_status(STATUS, &["canceled"]);
+    assert!(work.read("ferry.env").contains("FERRY_STATUS=cancelled\n"));
+}
+
+#[test]
+fn gitlab_dotenv_outside_gitlab_ci_only_when_asked() {
+    let sim = Sim::start(Script::fast());
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let local = |extra: &[&str]| {
+        run(work
+            .ferry()
+            .arg("deploy")
+            .args(extra)
+            .env("FERRY_PLATFORM_URL", sim.url())
+            .env("FERRY_ENVIRONMENT", "staging"))
+    };
+    local(&[]).assert_code(0);
+    assert_eq!(
+        work.read("ferry.env"),
+        "",
+        "no dotenv file unless asked outside GitLab CI"
+    );
+    local(&["--dotenv", "local.env"]).assert_code(0);
+    assert!(
+        work.read("local.env")
+            .contains("FERRY_ENVIRONMENT=staging\n")
+    );
+}
