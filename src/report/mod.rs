@@ -31,7 +31,7 @@ mod dispatch;
 mod events_file;
 mod fit;
 mod forge;
-pub mod gitlab;
+mod gitlab;
 mod human_duration;
 mod log_section;
 mod markdown;

@@ -20,26 +20,26 @@ use crate::report::{Sink, Stamped};
 use crate::secret::Redactor;
 
 /// The file written when `dotenv` is not set (in GitLab CI).
-pub const DEFAULT_DOTENV: &str = "ferry.env";
+pub(crate) const DEFAULT_DOTENV: &str = "ferry.env";
 /// GitLab rejects a larger dotenv report.
-pub const DOTENV_LIMIT: usize = 5 * 1024;
+pub(crate) const DOTENV_LIMIT: usize = 5 * 1024;
 /// The most bytes of one value (a URL longer than this is of no use in a dotenv file).
 const VALUE_MAX: usize = 1024;
 
 /// The dotenv sink.
-pub struct Dotenv {
+pub(crate) struct Dotenv {
     path: PathBuf,
     redactor: Redactor,
 }
 
 impl Dotenv {
     /// A sink writing to `path` (relative paths are relative to the working directory).
-    pub fn new(path: PathBuf, redactor: Redactor) -> Self {
+    pub(crate) fn new(path: PathBuf, redactor: Redactor) -> Self {
         Self { path, redactor }
     }
 
     /// The file's text for `outcome`.
-    pub fn render(outcome: &RunOutcome, redactor: &Redactor) -> String {
+    pub(crate) fn render(outcome: &RunOutcome, redactor: &Redactor) -> String {
         let id = |phase| outcome.phase(phase).and_then(|p| p.id.clone());
         let vars: [(&str, Option<String>); 8] = [
             ("FERRY_STATUS", Some(outcome.status.as_str().to_string())),

@@ -27,7 +27,7 @@ mod target;
 
 use std::path::PathBuf;
 
-pub use dotenv::{DEFAULT_DOTENV, DOTENV_LIMIT, Dotenv};
+pub(crate) use dotenv::{DEFAULT_DOTENV, Dotenv};
 
 use crate::ci::Ci;
 use crate::error::{Error, Result};
@@ -42,7 +42,7 @@ use self::reporter::{Degraded, Plan, Reporter};
 ///
 /// Fails, before anything is triggered, only on settings that cannot work: a `status_name` equal
 /// to this job's name, a `dotenv` file in a folder that does not exist.
-pub fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
+pub(crate) fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     let redactor = access::redactor(request.settings, request.env);
     let in_gitlab = request.context.ci == Ci::Gitlab;
