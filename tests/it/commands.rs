@@ -163,4 +163,26 @@ fn dry_run_prints_the_plan_without_sending_anything() {
     assert_eq!(plan["phases"], serde_json::json!(["build", "deploy"]));
     assert_eq!(plan["vars"]["vars.app"], "demo-app");
     assert_eq!(plan["auth"], "none");
+    // FERRY_VAR_* and --var override [vars]; the flag wins.
+    let r = run(work
+        .ferry()
+        .args([
+            "deploy",
+            "--dry-run",
+            "--environment",
+            "staging",
+            "--var",
+            "region=eu",
+        ])
+        .env("FERRY_VAR_APP", "shop")
+        .env("FERRY_VAR_REGION", "us"));
+    r.assert_code(0);
+    let plan = r.json();
+    assert_eq!(plan["vars"]["vars.app"], "shop");
+    assert_eq!(plan["vars"]["vars.region"], "eu");
+    let r = run(work
+        .ferry()
+        .args(["deploy", "--dry-run", "--environment", "s", "--var", "oops"]));
+    r.assert_code(2);
+    assert!(r.stderr.contains("--var NAME=VALUE"), "{}", r.stderr);
 }
