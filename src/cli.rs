@@ -152,6 +152,12 @@ pub struct SettingsArgs {
     /// Let a successful GitHub deployment mark older ones inactive (true, the default, or false).
     #[arg(long, value_name = "BOOL")]
     pub auto_inactive: Option<String>,
+    /// Name of the commit status [default: ferry/<environment>].
+    #[arg(long, value_name = "NAME")]
+    pub status_name: Option<String>,
+    /// GitLab dotenv report file (FERRY_URL, FERRY_STATUS, …) [default: ferry.env in GitLab CI].
+    #[arg(long, value_name = "PATH")]
+    pub dotenv: Option<String>,
 }
 
 impl SettingsArgs {
@@ -176,6 +182,8 @@ impl SettingsArgs {
             deployments: self.deployments.clone(),
             production: self.production.clone(),
             auto_inactive: self.auto_inactive.clone(),
+            status_name: self.status_name.clone(),
+            dotenv: self.dotenv.clone(),
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct Layer {
     pub deployments: Option<String>,
     pub production: Option<String>,
     pub auto_inactive: Option<String>,
+    pub status_name: Option<String>,
+    pub dotenv: Option<String>,
 }
 
 /// The names of the settings that are secrets (never accepted from `ferry.toml`).

@@ -54,6 +54,10 @@ pub struct Settings {
     pub production: Option<bool>,
     /// `auto_inactive` of GitHub deployment statuses (`None`: GitHub's default, true).
     pub auto_inactive: Option<bool>,
+    /// The commit status name (GitLab: the external job's name); `None`: `ferry/<environment>`.
+    pub status_name: Option<String>,
+    /// Where the GitLab dotenv report goes; `None`: `ferry.env` in GitLab CI, nowhere elsewhere.
+    pub dotenv: Option<PathBuf>,
 }
 
 /// The overall time limit when none is set.
@@ -109,8 +113,39 @@ impl Settings {
                 .get("auto_inactive")
                 .map(|v| boolean(v, "auto_inactive"))
                 .transpose()?,
+            status_name: raw.get("status_name").map(status_name).transpose()?,
+            dotenv: raw.get("dotenv").map(dotenv).transpose()?,
         })
     }
+}
+
+/// The longest commit status name GitLab stores (a job name).
+const STATUS_NAME_MAX: usize = 255;
+
+fn status_name(raw: &RawValue) -> Result<String> {
+    let v = raw.value.trim();
+    if v.chars().count() > STATUS_NAME_MAX || v.chars().any(char::is_control) {
+        return Err(invalid(
+            "status_name",
+            raw,
+            format!("{v:?} is not a usable status name"),
+            "use one line of at most 255 characters that no job of the pipeline has, e.g. ferry/staging",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+fn dotenv(raw: &RawValue) -> Result<PathBuf> {
+    let v = raw.value.trim();
+    if v.ends_with('/') || v.chars().any(char::is_control) {
+        return Err(invalid(
+            "dotenv",
+            raw,
+            format!("{v:?} is not a file path"),
+            "name a file in the job's directory, e.g. ferry.env, and list it under artifacts:reports:dotenv",
+        ));
+    }
+    Ok(PathBuf::from(v))
 }
 
 fn invalid(name: &str, raw: &RawValue, problem: String, hint: &str) -> Error {

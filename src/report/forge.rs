@@ -32,5 +32,10 @@ pub fn forge_sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
     if request.context.forge == Some(crate::ci::Forge::Github) {
         sinks.push(Box::new(super::github::GithubReporter::new(request)));
     }
+    // GitLab: commit status, sticky MR note (in GitLab CI) and the dotenv report (also wherever
+    // `dotenv` is set).
+    if request.context.ci == crate::ci::Ci::Gitlab || request.settings.dotenv.is_some() {
+        sinks.extend(super::gitlab::sinks(request)?);
+    }
     Ok(sinks)
 }

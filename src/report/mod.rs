@@ -32,6 +32,7 @@ mod events_file;
 mod fit;
 mod forge;
 mod github;
+mod gitlab;
 mod human_duration;
 mod log_section;
 mod markdown;

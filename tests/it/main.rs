@@ -7,6 +7,7 @@ mod context;
 mod deploy;
 mod docs;
 mod github;
+mod gitlab;
 mod gitlab_ci_local;
 mod report;
 mod secrets;

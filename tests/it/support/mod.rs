@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use ferry::sim::{RecordedRequest, Route, Script, SimServer};
 
+pub(crate) mod fake_gitlab;
+
 /// The description of the simulator that ships in `examples/`.
 pub(crate) const SIMULATOR_TOML: &str = include_str!("../../../examples/simulator.toml");
 
