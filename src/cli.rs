@@ -140,7 +140,7 @@ pub struct SettingsArgs {
     /// A failed report fails the step.
     #[arg(long)]
     pub fail_on_report_error: bool,
-    /// GitHub commit status context [default: ferry/<environment>].
+    /// Commit status context (GitHub) / name (GitLab) [default: ferry/<environment>].
     #[arg(long, value_name = "NAME")]
     pub status_context: Option<String>,
     /// GitHub deployments: create (default), or off to leave them to the job's `environment:`.
@@ -152,9 +152,6 @@ pub struct SettingsArgs {
     /// Let a successful GitHub deployment mark older ones inactive (true, the default, or false).
     #[arg(long, value_name = "BOOL")]
     pub auto_inactive: Option<String>,
-    /// Name of the commit status [default: ferry/<environment>].
-    #[arg(long, value_name = "NAME")]
-    pub status_name: Option<String>,
     /// GitLab dotenv report file (FERRY_URL, FERRY_STATUS, …) [default: ferry.env in GitLab CI].
     #[arg(long, value_name = "PATH")]
     pub dotenv: Option<String>,
@@ -182,7 +179,6 @@ impl SettingsArgs {
             deployments: self.deployments.clone(),
             production: self.production.clone(),
             auto_inactive: self.auto_inactive.clone(),
-            status_name: self.status_name.clone(),
             dotenv: self.dotenv.clone(),
         }
     }

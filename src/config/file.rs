@@ -30,7 +30,6 @@ pub struct FileConfig {
     pub deployments: Option<toml::Value>,
     pub production: Option<toml::Value>,
     pub auto_inactive: Option<toml::Value>,
-    pub status_name: Option<toml::Value>,
     pub dotenv: Option<toml::Value>,
     /// Secrets are refused with a message; declared so the message can be specific.
     pub token: Option<toml::Value>,
@@ -107,7 +106,6 @@ impl FileConfig {
             deployments: text(self.deployments.as_ref()),
             production: text(self.production.as_ref()),
             auto_inactive: text(self.auto_inactive.as_ref()),
-            status_name: text(self.status_name.as_ref()),
             dotenv: text(self.dotenv.as_ref()),
         }
     }

@@ -33,7 +33,6 @@ pub struct Layer {
     pub deployments: Option<String>,
     pub production: Option<String>,
     pub auto_inactive: Option<String>,
-    pub status_name: Option<String>,
     pub dotenv: Option<String>,
 }
 

@@ -47,15 +47,13 @@ pub struct Settings {
     pub detach: bool,
     pub comment: CommentMode,
     pub fail_on_report_error: bool,
-    /// The GitHub commit status context (`None`: `ferry/<environment>`).
+    /// The commit status's context (GitHub) or name (GitLab); `None`: `ferry/<environment>`.
     pub status_context: Option<String>,
     pub deployments: DeploymentsMode,
     /// `production_environment` of GitHub deployments (`None`: GitHub's default).
     pub production: Option<bool>,
     /// `auto_inactive` of GitHub deployment statuses (`None`: GitHub's default, true).
     pub auto_inactive: Option<bool>,
-    /// The commit status name (GitLab: the external job's name); `None`: `ferry/<environment>`.
-    pub status_name: Option<String>,
     /// Where the GitLab dotenv report goes; `None`: `ferry.env` in GitLab CI, nowhere elsewhere.
     pub dotenv: Option<PathBuf>,
 }
@@ -113,26 +111,9 @@ impl Settings {
                 .get("auto_inactive")
                 .map(|v| boolean(v, "auto_inactive"))
                 .transpose()?,
-            status_name: raw.get("status_name").map(status_name).transpose()?,
             dotenv: raw.get("dotenv").map(dotenv).transpose()?,
         })
     }
-}
-
-/// The longest commit status name GitLab stores (a job name).
-const STATUS_NAME_MAX: usize = 255;
-
-fn status_name(raw: &RawValue) -> Result<String> {
-    let v = raw.value.trim();
-    if v.chars().count() > STATUS_NAME_MAX || v.chars().any(char::is_control) {
-        return Err(invalid(
-            "status_name",
-            raw,
-            format!("{v:?} is not a usable status name"),
-            "use one line of at most 255 characters that no job of the pipeline has, e.g. ferry/staging",
-        ));
-    }
-    Ok(v.to_string())
 }
 
 fn dotenv(raw: &RawValue) -> Result<PathBuf> {

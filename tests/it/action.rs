@@ -74,7 +74,7 @@ fn the_action_is_a_prebuilt_container_with_every_input_a_setting() {
     let action = action();
     assert!(action.image.starts_with("docker://"), "{}", action.image);
     // Every input but `command` is a setting with the same name, and every setting a GitHub
-    // user can need is an input (files are for other CIs; status_name and dotenv are GitLab's).
+    // user can need is an input (files are for other CIs; dotenv is GitLab's).
     let settings: Vec<String> = serde_json::to_value(ferry::config::Layer::default())
         .unwrap()
         .as_object()
@@ -92,7 +92,7 @@ fn the_action_is_a_prebuilt_container_with_every_input_a_setting() {
             "input {input} has a hyphen; use snake_case"
         );
     }
-    let not_inputs = ["token_file", "platform_token_file", "status_name", "dotenv"];
+    let not_inputs = ["token_file", "platform_token_file", "dotenv"];
     for setting in &settings {
         assert!(
             action.inputs.contains_key(setting) || not_inputs.contains(&setting.as_str()),

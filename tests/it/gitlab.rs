@@ -547,21 +547,22 @@ fn gitlab_comment_modes_new_and_off() {
 }
 
 #[test]
-fn gitlab_status_name_is_configurable_and_may_not_be_the_jobs_name() {
+fn gitlab_status_context_names_the_status_and_may_not_be_the_jobs_name_and_may_not_be_the_jobs_name()
+ {
     let sim = Sim::start(Script::fast());
     let fake = gitlab();
     let work = Workdir::with_config(SIMULATOR_TOML);
     deploy(&work, &fake, &sim, |c| {
-        c.env("FERRY_STATUS_NAME", "review app");
+        c.env("FERRY_STATUS_CONTEXT", "review app");
     })
     .assert_code(0);
     fake.expect_status("review app", &["success"]);
 
     let r = deploy(&work, &fake, &sim, |c| {
-        c.env("FERRY_STATUS_NAME", "deploy");
+        c.env("FERRY_STATUS_CONTEXT", "deploy");
     });
     r.assert_code(2);
-    assert!(r.stderr.contains("status_name"), "{}", r.stderr);
+    assert!(r.stderr.contains("status_context"), "{}", r.stderr);
     assert!(r.stderr.contains("name of this CI job"), "{}", r.stderr);
     assert_eq!(
         sim.count_route(Route::Trigger, "/deployments"),
@@ -579,7 +580,7 @@ fn gitlab_a_name_clash_with_another_job_is_a_warning_with_the_fix() {
     let r = deploy(&work, &fake, &sim, |_| {});
     r.assert_code(0);
     assert!(r.stderr.contains("has already been taken"), "{}", r.stderr);
-    assert!(r.stderr.contains("FERRY_STATUS_NAME"), "{}", r.stderr);
+    assert!(r.stderr.contains("FERRY_STATUS_CONTEXT"), "{}", r.stderr);
     let r = deploy(&work, &fake, &sim, |c| {
         c.env("FERRY_FAIL_ON_REPORT_ERROR", "true");
     });

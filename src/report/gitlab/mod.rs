@@ -40,7 +40,7 @@ use self::reporter::{Degraded, Plan, Reporter};
 /// The GitLab sinks for this run: the dotenv report (in GitLab CI, or anywhere `dotenv` is set)
 /// and, in GitLab CI, the API reporter (or a notice saying why it cannot write).
 ///
-/// Fails, before anything is triggered, only on settings that cannot work: a `status_name` equal
+/// Fails, before anything is triggered, only on settings that cannot work: a `status_context` equal
 /// to this job's name, a `dotenv` file in a folder that does not exist.
 pub(crate) fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
@@ -64,7 +64,7 @@ pub(crate) fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
         .to_string();
     let status_name = request
         .settings
-        .status_name
+        .status_context
         .clone()
         .unwrap_or_else(|| status::default_name(&environment));
     let log = request.log.clone();
@@ -74,10 +74,10 @@ pub(crate) fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
                 && job == status_name
             {
                 return Err(Error::InvalidSetting {
-                    name: "status_name".into(),
-                    source_name: "status_name".into(),
+                    name: "status_context".into(),
+                    source_name: "status_context".into(),
                     problem: format!("{status_name:?} is the name of this CI job: GitLab refuses a commit status with a job's name (400 \"has already been taken\")"),
-                    hint: "set `status_name` (FERRY_STATUS_NAME) to a name no job of the pipeline has, e.g. ferry/<environment>".into(),
+                    hint: "set `status_context` (FERRY_STATUS_CONTEXT) to a name no job of the pipeline has, e.g. ferry/<environment>".into(),
                 });
             }
             let Some(api_url) = request.context.api_url.as_deref() else {

@@ -1,4 +1,4 @@
-//! The commit status: one external job named `ferry/<environment>` (or `status_name`) in this
+//! The commit status: one external job named `ferry/<environment>` (or `status_context`) in this
 //! pipeline, `running` when the first phase starts, then `success` / `failed` / `canceled`.
 //!
 //! GitLab quirks handled here (`gitlab.md` §3, `app/services/ci/create_commit_status_service.rb`):
@@ -8,7 +8,7 @@
 //! - 409 `Another update to this commit status is in progress` (a per-commit lock that GitLab
 //!   itself retried for ~10 s): retried with back-off, then given up with a warning;
 //! - 400 `name has already been taken`: a job of the pipeline has that name; the warning says
-//!   to set `status_name`;
+//!   to set `status_context`;
 //! - `target_url` and `description` are at most 255 characters, or GitLab refuses the status.
 
 use std::time::Duration;
@@ -27,7 +27,7 @@ pub(crate) const FIELD_MAX: usize = 255;
 /// Waits before retrying a 409 (GitLab already retried for about 10 s on its side).
 const CONFLICT_WAITS: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(2)];
 
-/// The status name used when `status_name` is not set.
+/// The status name used when `status_context` is not set.
 pub(crate) fn default_name(environment: &str) -> String {
     format!("ferry/{environment}")
 }
@@ -193,7 +193,7 @@ pub(crate) async fn post(
 fn explain(f: Failure, name: &str) -> Failure {
     let hint = match f.status {
         Some(400) if f.message.contains("has already been taken") => format!(
-            "a job of this pipeline is named {name:?}: set `status_name` (FERRY_STATUS_NAME) to another name"
+            "a job of this pipeline is named {name:?}: set `status_context` (FERRY_STATUS_CONTEXT) to another name"
         ),
         Some(401) => "the token is not valid (expired or revoked?): create a project access token with the `api` scope and role Developer, and store it as the masked CI/CD variable FERRY_TOKEN".into(),
         Some(403) => "the token cannot set commit statuses here: it needs the `api` scope and at least the Developer role (and the right to push to protected branches for a protected ref)".into(),
