@@ -7,7 +7,12 @@ use std::process::Command;
 
 use ferry::sim::{Route, Script};
 
+use crate::support::fake_gitlab::FakeGitlab;
 use crate::support::{SIMULATOR_TOML, Sim};
+
+const TOKEN: &str = "glpat-componentTestToken0001";
+const ME: u64 = 31;
+const PIPELINE: u64 = 6001;
 
 fn tool() -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/gitlab-ci-local");
