@@ -488,35 +488,44 @@ fn github_five_environments_deployed_at_once_share_one_comment_with_five_rows() 
     let job = Job::new("pull_request-opened");
     job.fake
         .slow_comment_writes(std::time::Duration::from_millis(50));
-    let envs = ["review-2", "staging", "qa", "preview-docs", "perf"];
-    let children: Vec<_> = envs
-        .iter()
-        .map(|env| {
-            let mut cmd = job.command(&["deploy"], env, Some(BOT_TOKEN));
-            cmd.env(
-                "GITHUB_STEP_SUMMARY",
-                job.work.path().join(format!("summary-{env}.md")),
-            )
-            .env(
-                "GITHUB_OUTPUT",
-                job.work.path().join(format!("output-{env}.txt")),
-            );
-            crate::support::spawn(&mut cmd)
-        })
-        .collect();
-    for child in children {
-        Run::of(&child.wait_with_output().unwrap()).assert_code(0);
-    }
-    let comments = job.fake.comments(2);
-    assert_eq!(comments.len(), 1, "{comments:#?}");
-    let mut got: Vec<String> = rows(&comments[0].body)
-        .into_iter()
-        .map(|(e, _)| e)
-        .collect();
-    got.sort();
-    let mut want: Vec<String> = envs.iter().map(|e| (*e).to_owned()).collect();
-    want.sort();
-    assert_eq!(got, want);
+    let deploy_all = |envs: &[&str]| {
+        let children: Vec<_> = envs
+            .iter()
+            .map(|env| {
+                let mut cmd = job.command(&["deploy"], env, Some(BOT_TOKEN));
+                cmd.env(
+                    "GITHUB_STEP_SUMMARY",
+                    job.work.path().join(format!("summary-{env}.md")),
+                )
+                .env(
+                    "GITHUB_OUTPUT",
+                    job.work.path().join(format!("output-{env}.txt")),
+                );
+                crate::support::spawn(&mut cmd)
+            })
+            .collect();
+        for child in children {
+            Run::of(&child.wait_with_output().unwrap()).assert_code(0);
+        }
+        let comments = job.fake.comments(2);
+        assert_eq!(comments.len(), 1, "{comments:#?}");
+        let mut got: Vec<String> = rows(&comments[0].body)
+            .into_iter()
+            .map(|(e, _)| e)
+            .collect();
+        got.sort();
+        got
+    };
+    // All five create the comment at once: one survives, with every row.
+    let first = ["review-2", "staging", "qa", "preview-docs", "perf"];
+    assert_eq!(
+        deploy_all(&first),
+        ["perf", "preview-docs", "qa", "review-2", "staging"]
+    );
+    // Five more update it at once: no row is lost.
+    let second = ["e1", "e2", "e3", "e4", "e5"];
+    let got = deploy_all(&second);
+    assert_eq!(got.len(), 10, "{got:?}");
 }
 
 #[test]
