@@ -882,9 +882,13 @@ fn github_a_token_read_from_a_file_is_masked_before_anything_else() {
     // Nowhere else.
     assert_eq!(r.stderr.matches(BOT_TOKEN).count(), 1, "{}", r.stderr);
     assert_eq!(job.fake.comments(2).len(), 1);
-    // A token the workflow passed in (`github.token`, `secrets.*`) is already masked by GitHub.
-    let r = job.deploy("staging");
+    // A token the workflow passed in (`github.token`, `secrets.*`) is already masked by GitHub;
+    // and no diagnostics level prints it.
+    let r = run(&mut job.command(&["-vv", "deploy"], "staging", Some(BOT_TOKEN)));
+    r.assert_code(0);
     assert!(!r.stderr.contains("::add-mask::"), "{}", r.stderr);
+    assert!(r.stderr.contains("GitHub request"), "diagnostics are on: {}", r.stderr);
+    assert!(!r.stderr.contains(BOT_TOKEN) && !r.stdout.contains(BOT_TOKEN));
 }
 
 /// Run-specific parts (times, durations, ports, the encoded state) replaced, for snapshots.

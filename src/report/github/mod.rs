@@ -33,9 +33,12 @@ mod target;
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
 
 use self::client::{Client, GITHUB};
 use self::deployment::DeploymentStatus;
@@ -82,7 +85,28 @@ struct Api {
 }
 
 /// The GitHub sink. See the module docs.
+///
+/// The calls made when the work starts run in a task beside the engine, so the other sinks
+/// (the live log) never wait for GitHub; `finish` waits for them first.
 pub(crate) struct GithubReporter {
+    reporter: Arc<Mutex<Reporter>>,
+    starting: Option<JoinHandle<()>>,
+    started: bool,
+}
+
+impl GithubReporter {
+    /// The reporter for a run whose repository lives on GitHub.
+    pub(crate) fn new(request: &ReportRequest<'_>) -> Self {
+        Self {
+            reporter: Arc::new(Mutex::new(Reporter::new(request))),
+            starting: None,
+            started: false,
+        }
+    }
+}
+
+/// What the sink knows and does.
+struct Reporter {
     settings: Settings,
     context: Context,
     command: Command,
@@ -93,7 +117,6 @@ pub(crate) struct GithubReporter {
     summary_file: Option<PathBuf>,
     output_file: Option<PathBuf>,
     log: Stream,
-    started: bool,
     target: Option<Target>,
     identity: Option<Identity>,
     deployment: Option<u64>,
@@ -108,9 +131,8 @@ pub(crate) struct GithubReporter {
     notes: Vec<String>,
 }
 
-impl GithubReporter {
-    /// The reporter for a run whose repository lives on GitHub.
-    pub(crate) fn new(request: &ReportRequest<'_>) -> Self {
+impl Reporter {
+    fn new(request: &ReportRequest<'_>) -> Self {
         let settings = request.settings.clone();
         let context = request.context.clone();
         let mut log = request.log.clone();
@@ -132,7 +154,6 @@ impl GithubReporter {
             api,
             no_api,
             log,
-            started: false,
             target: None,
             identity: None,
             deployment: None,
@@ -184,7 +205,6 @@ impl GithubReporter {
 
     /// When the first phase starts: where to report, `pending`, the deployment.
     async fn start(&mut self) {
-        self.started = true;
         let Some(api) = &self.api else {
             return;
         };
@@ -408,26 +428,9 @@ impl GithubReporter {
         }
         out
     }
-}
 
-#[async_trait]
-impl Sink for GithubReporter {
-    fn name(&self) -> &'static str {
-        "github"
-    }
-
-    async fn event(&mut self, event: Stamped<'_>) -> Result<()> {
-        if !self.started && matches!(event.event, Event::PhaseStarted { .. }) {
-            self.start().await;
-        }
-        Ok(())
-    }
-
-    async fn finish(&mut self, outcome: &RunOutcome, _context: &Context) -> Result<()> {
-        if !self.started {
-            // Nothing ran (settings failed after planning): still say where it stands.
-            self.start().await;
-        }
+    /// When the run ends: final statuses, the comment, the summary and outputs; and the verdict.
+    async fn finish(&mut self, outcome: &RunOutcome) -> Result<()> {
         let log_url = culprit(outcome)
             .or_else(|| outcome.phases.last())
             .and_then(|p| p.outputs.get("log_url").cloned())
@@ -468,6 +471,37 @@ impl Sink for GithubReporter {
             tracing::debug!(calls = api.client.calls(), "GitHub calls this run");
         }
         self.verdict()
+    }
+}
+
+#[async_trait]
+impl Sink for GithubReporter {
+    fn name(&self) -> &'static str {
+        "github"
+    }
+
+    async fn event(&mut self, event: Stamped<'_>) -> Result<()> {
+        if !self.started && matches!(event.event, Event::PhaseStarted { .. }) {
+            self.started = true;
+            let reporter = self.reporter.clone();
+            self.starting = Some(tokio::spawn(async move {
+                reporter.lock().await.start().await;
+            }));
+        }
+        Ok(())
+    }
+
+    async fn finish(&mut self, outcome: &RunOutcome, _context: &Context) -> Result<()> {
+        if let Some(starting) = self.starting.take() {
+            let _ = starting.await;
+        }
+        let mut reporter = self.reporter.lock().await;
+        if !self.started {
+            // No phase ran: still say where the run stands.
+            self.started = true;
+            reporter.start().await;
+        }
+        reporter.finish(outcome).await
     }
 }
 
