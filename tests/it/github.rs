@@ -887,7 +887,11 @@ fn github_a_token_read_from_a_file_is_masked_before_anything_else() {
     let r = run(&mut job.command(&["-vv", "deploy"], "staging", Some(BOT_TOKEN)));
     r.assert_code(0);
     assert!(!r.stderr.contains("::add-mask::"), "{}", r.stderr);
-    assert!(r.stderr.contains("GitHub request"), "diagnostics are on: {}", r.stderr);
+    assert!(
+        r.stderr.contains("GitHub request"),
+        "diagnostics are on: {}",
+        r.stderr
+    );
     assert!(!r.stderr.contains(BOT_TOKEN) && !r.stdout.contains(BOT_TOKEN));
 }
 
