@@ -220,18 +220,9 @@ impl HttpBackend {
         let url = self.client.redact(req.url.as_str());
         let resp = self.client.send(req).await?;
         let headers = header_list(resp.headers());
-        let mut read: u64 = 0;
-        let mut lines = 0;
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| Error::Unreachable {
-                platform: self.name.clone(),
-                url: url.clone(),
-                message: format!("the log response was cut off: {e}"),
-            })?;
-            read += chunk.len() as u64;
-            lines += lines::feed(&mut op.log.carry, &chunk, sink).await;
-        }
+        let (read, mut lines) = self
+            .stream_lines(resp, &url, 0, &mut op.log.carry, sink)
+            .await?;
         let next = match &spec.next_offset {
             Some(src) => {
                 let src =
@@ -258,6 +249,37 @@ impl HttpBackend {
         Ok(LogRead { lines, complete })
     }
 
+    /// Streams a response body into `sink` line by line, skipping its first `skip` bytes.
+    /// Returns the body's size and the lines delivered; memory stays at one line whatever the
+    /// body's size.
+    async fn stream_lines(
+        &self,
+        resp: reqwest::Response,
+        url: &str,
+        skip: u64,
+        carry: &mut Vec<u8>,
+        sink: &mut dyn LogSink,
+    ) -> Result<(u64, u64)> {
+        let mut total: u64 = 0;
+        let mut lines = 0;
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| Error::Unreachable {
+                platform: self.name.clone(),
+                url: url.to_string(),
+                message: format!("the log response was cut off: {e}"),
+            })?;
+            let start = total;
+            total += chunk.len() as u64;
+            if total <= skip {
+                continue;
+            }
+            let from = usize::try_from(skip.saturating_sub(start)).unwrap_or(0);
+            lines += lines::feed(carry, &chunk[from..], sink).await;
+        }
+        Ok((total, lines))
+    }
+
     async fn read_full(
         &self,
         op: &mut Operation,
@@ -277,24 +299,10 @@ impl HttpBackend {
         let resp = self.client.send(req).await?;
         let headers = header_list(resp.headers());
         let seen = op.log.offset;
-        let mut total: u64 = 0;
-        let mut lines = 0;
         let mut carry = std::mem::take(&mut op.log.carry);
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| Error::Unreachable {
-                platform: self.name.clone(),
-                url: url.clone(),
-                message: format!("the log response was cut off: {e}"),
-            })?;
-            let start = total;
-            total += chunk.len() as u64;
-            if total <= seen {
-                continue;
-            }
-            let skip = usize::try_from(seen.saturating_sub(start)).unwrap_or(0);
-            lines += lines::feed(&mut carry, &chunk[skip..], sink).await;
-        }
+        let (total, mut lines) = self
+            .stream_lines(resp, &url, seen, &mut carry, sink)
+            .await?;
         if total < seen {
             // Shorter than what was shown: the platform started the log again. Show it anew
             // next time rather than guess.
