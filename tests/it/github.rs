@@ -1013,3 +1013,53 @@ fn github_comment_renders_as_one_table_with_a_row_per_environment() {
         page,
     );
 }
+
+#[test]
+fn github_workflow_dispatch_with_pr_number_reports_on_that_pull_requests_head() {
+    let mut job = Job::new("workflow_dispatch");
+    job.set("GITHUB_REPOSITORY", REPO);
+    job.fake.open_pull(9, PR_HEAD, "feature");
+    let r = run(&mut job.command(&["deploy", "--pr-number", "9"], "staging", Some(BOT_TOKEN)));
+    r.assert_code(0);
+    assert!(
+        job.fake
+            .lines()
+            .contains(&format!("GET /repos/{REPO}/pulls/9"))
+    );
+    assert_eq!(
+        job.fake.status_states(PR_HEAD, "ferry/staging"),
+        ["pending", "success"]
+    );
+    assert_eq!(job.fake.comments(9).len(), 1);
+}
+
+#[test]
+fn github_comment_modes_new_and_off() {
+    let job = Job::new("pull_request-opened");
+    for _ in 0..2 {
+        run(&mut job.command(&["deploy", "--comment", "new"], "staging", Some(BOT_TOKEN)))
+            .assert_code(0);
+    }
+    assert_eq!(job.fake.comments(2).len(), 2, "one comment per run");
+    run(&mut job.command(&["deploy", "--comment", "off"], "staging", Some(BOT_TOKEN)))
+        .assert_code(0);
+    assert_eq!(job.fake.comments(2).len(), 2);
+    assert_eq!(job.fake.status_states(PR_HEAD, "ferry/staging").len(), 6);
+}
+
+#[test]
+fn github_outside_github_actions_without_a_token_is_quiet() {
+    let job = Job::new("pull_request-opened");
+    let mut cmd = job.command(&["deploy"], "staging", None);
+    cmd.env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_EVENT_NAME");
+    for (k, _) in &job.env {
+        if k.starts_with("GITHUB_") {
+            cmd.env_remove(k);
+        }
+    }
+    let r = run(&mut cmd);
+    r.assert_code(0);
+    assert!(!r.stderr.contains("github"), "{}", r.stderr);
+    assert_eq!(job.fake.calls(), 0);
+}

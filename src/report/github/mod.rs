@@ -141,6 +141,9 @@ impl Reporter {
         }
         let (api, no_api) = match api(&context, &settings, request) {
             Ok(api) => (Some(api), None),
+            // Outside GitHub Actions (Jenkins, CircleCI, … on a GitHub repository), no token
+            // means no GitHub reporting was asked for: nothing to say.
+            Err(Error::MissingSetting { .. }) if context.ci != Ci::Github => (None, None),
             Err(e) => (None, Some(e)),
         };
         let file = |name: &str| request.env.get(name).map(PathBuf::from);
@@ -217,6 +220,7 @@ impl Reporter {
                     known
                 }
             };
+        tracing::debug!(sha = ?target.sha, pr = ?target.pr, how = target.pr_source, "GitHub target");
         self.target = Some(target.clone());
         let Some(sha) = target.sha.clone() else {
             self.notes.push(
@@ -449,7 +453,7 @@ impl Reporter {
         self.comment(&row).await;
 
         let mut notes = self.notes.clone();
-        if self.api.is_none() || self.read_only || !self.denied.is_empty() {
+        if self.no_api.is_some() || self.read_only || !self.denied.is_empty() {
             notes.push(
                 "Not everything was reported to GitHub: see the warning in the job log.".into(),
             );
