@@ -561,7 +561,18 @@ fn github_primary_rate_limit_gives_up_with_a_warning_and_keeps_the_exit_code() {
     r.assert_code(0);
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
     assert!(r.stderr.contains("warning: github failed"), "{}", r.stderr);
-    assert!(r.stderr.contains("rate limit"), "{}", r.stderr);
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning: github"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", r.stderr);
+    assert!(
+        warnings[0].contains("primary rate limit"),
+        "{}",
+        warnings[0]
+    );
+    assert!(!warnings[0].contains("permission"), "{}", warnings[0]);
     // No second try of the refused list.
     let lists = job
         .fake
@@ -1062,4 +1073,20 @@ fn github_outside_github_actions_without_a_token_is_quiet() {
     r.assert_code(0);
     assert!(!r.stderr.contains("github"), "{}", r.stderr);
     assert_eq!(job.fake.calls(), 0);
+}
+
+#[test]
+fn github_rate_limit_at_the_start_stops_all_calls_with_one_warning() {
+    let job = Job::new("pull_request-opened");
+    job.fake.primary_rate_limit("POST", "/statuses/", 1);
+    let r = job.deploy("staging");
+    r.assert_code(0);
+    assert_eq!(job.fake.calls(), 1, "{:#?}", job.fake.lines());
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning: github"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", r.stderr);
+    assert_eq!(job.output("status"), "succeeded");
 }

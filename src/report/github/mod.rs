@@ -181,13 +181,23 @@ impl Reporter {
 
     /// May `surface` still be written to?
     fn open(&self, surface: Surface) -> bool {
-        self.api.is_some() && !self.read_only && !self.denied.contains(&surface)
+        self.api.as_ref().is_some_and(|a| !a.client.gave_up())
+            && !self.read_only
+            && !self.denied.contains(&surface)
     }
 
     /// Records a failed call: a permission refusal disables its surface (all of them for a
     /// fork's read-only token); anything else is a problem to report.
     fn failed(&mut self, surface: Surface, error: Error) {
-        let refused = matches!(error, Error::PlatformApi { status: 403, .. });
+        // A 403 for a rate limit carries the wait; a refusal does not.
+        let refused = matches!(
+            error,
+            Error::PlatformApi {
+                status: 403,
+                retry_after: None,
+                ..
+            }
+        );
         if refused && surface != Surface::Lookup {
             if !self.denied.contains(&surface) {
                 self.denied.push(surface);
