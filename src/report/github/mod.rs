@@ -384,20 +384,23 @@ impl Reporter {
             if self.read_only {
                 missing = self.applicable().iter().map(|s| s.permission()).collect();
             }
-            let why = if self.read_only {
-                "the token is read-only here (GitHub gives pull requests from forks a read-only \
-                 GITHUB_TOKEN)"
-            } else {
-                "the token lacks a permission"
-            };
             let repo = self.api.as_ref().map_or("", |a| a.repo.as_str());
-            let body = format!(
-                "{why}: missing {} on {repo}. Reported to the job summary, outputs and log only. \
-                 Fix: grant `permissions:` {} in the workflow, or for forks run ferry from a \
-                 `workflow_run` workflow with `pr_number` and `sha`",
-                missing.join(", "),
-                missing.join(", ")
-            );
+            let missing = missing.join(", ");
+            let body = if self.read_only {
+                format!(
+                    "the token is read-only here (GitHub gives pull requests from forks a \
+                     read-only GITHUB_TOKEN), so {missing} on {repo} cannot be used. Reported \
+                     to the job summary, outputs and log only. Fix, if the pull request should \
+                     be reported on: run ferry from a `workflow_run` workflow, with `pr_number` \
+                     and `sha` from the pull request's run"
+                )
+            } else {
+                format!(
+                    "the token lacks {missing} on {repo}; that part was skipped. Fix: grant \
+                     `permissions:` {missing} to the job (listing any permission sets the \
+                     others to none)"
+                )
+            };
             if let Error::PlatformApi {
                 platform,
                 method,
