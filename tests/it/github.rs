@@ -1090,3 +1090,37 @@ fn github_rate_limit_at_the_start_stops_all_calls_with_one_warning() {
     assert_eq!(warnings.len(), 1, "{}", r.stderr);
     assert_eq!(job.output("status"), "succeeded");
 }
+
+#[test]
+fn github_pull_request_target_reports_on_the_head_not_the_base() {
+    let job = Job::new("pull_request_target");
+    job.deploy("review-2").assert_code(0);
+    assert_eq!(
+        job.fake.status_states(PR_HEAD, "ferry/review-2"),
+        ["pending", "success"]
+    );
+    assert_eq!(job.fake.deployments()[0].body["ref"], PR_HEAD);
+    assert_eq!(job.fake.comments(2).len(), 1);
+}
+
+#[test]
+fn github_production_and_auto_inactive_settings_reach_the_deployment() {
+    let job = Job::new("pull_request-opened");
+    let mut cmd = job.command(&["deploy", "--production", "true"], "live", Some(BOT_TOKEN));
+    cmd.env("INPUT_AUTO_INACTIVE", "false");
+    run(&mut cmd).assert_code(0);
+    let d = &job.fake.deployments()[0];
+    assert_eq!(d.body["production_environment"], true);
+    assert_eq!(d.body["transient_environment"], false);
+    assert!(
+        d.statuses.iter().all(|s| s["auto_inactive"] == false),
+        "{:?}",
+        d.statuses
+    );
+    // Bad values are refused before anything runs, naming the setting.
+    for (flag, value) in [("--deployments", "sometimes"), ("--production", "maybe")] {
+        let r = run(&mut job.command(&["deploy", flag, value], "live", Some(BOT_TOKEN)));
+        r.assert_code(2);
+        assert!(r.stderr.contains(&flag[2..]), "{}", r.stderr);
+    }
+}
