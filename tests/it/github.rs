@@ -1124,3 +1124,31 @@ fn github_production_and_auto_inactive_settings_reach_the_deployment() {
         assert!(r.stderr.contains(&flag[2..]), "{}", r.stderr);
     }
 }
+
+#[test]
+fn github_a_safe_request_is_retried_after_a_502_and_a_comment_is_never_posted_twice() {
+    let job = Job::new("pull_request-opened");
+    // The pending status hits a 502 once: posting a status again changes nothing, so it is.
+    job.fake.bad_gateway_once("POST", "/statuses/", 1);
+    // Creating the comment hits a 502: GitHub may have created it, so it is not sent again.
+    job.fake.bad_gateway_once("POST", "/issues/2/comments", 1);
+    let r = job.deploy("staging");
+    r.assert_code(0);
+    assert_eq!(
+        job.fake.status_states(PR_HEAD, "ferry/staging"),
+        ["pending", "success"]
+    );
+    let posts = job
+        .fake
+        .lines()
+        .iter()
+        .filter(|l| l.starts_with("POST") && l.ends_with("/issues/2/comments"))
+        .count();
+    assert_eq!(posts, 1);
+    let warning = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("warning: github failed"))
+        .unwrap_or_default();
+    assert!(warning.contains("not sent again"), "{}", r.stderr);
+}
