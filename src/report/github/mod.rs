@@ -26,6 +26,7 @@ mod deployment;
 mod identity;
 mod job_summary;
 mod outputs;
+mod permissions;
 mod rate_limit;
 mod status;
 mod sticky;
@@ -43,6 +44,7 @@ use tokio::task::JoinHandle;
 use self::client::{Client, GITHUB};
 use self::deployment::DeploymentStatus;
 use self::identity::Identity;
+use self::permissions::Surface;
 use self::status::CommitStatus;
 use self::sticky::Sticky;
 use self::target::{Repo, Target};
@@ -56,27 +58,6 @@ use crate::error::{Error, Result};
 use crate::platform::{Command, Event, RunOutcome};
 use crate::secret::ExposeSecret;
 use crate::stream::Stream;
-
-/// The three things ferry writes through the API, each needing its own permission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Surface {
-    Status,
-    Deployment,
-    Comment,
-    /// Reads (pull-request lookups): no write permission involved.
-    Lookup,
-}
-
-impl Surface {
-    fn permission(self) -> &'static str {
-        match self {
-            Surface::Status => "statuses: write",
-            Surface::Deployment => "deployments: write",
-            Surface::Comment => "pull-requests: write",
-            Surface::Lookup => "pull-requests: read",
-        }
-    }
-}
 
 /// The API side, when there is a token, an API URL and a repository.
 struct Api {
@@ -379,49 +360,20 @@ impl Reporter {
         if let Some(e) = self.no_api.take() {
             return Err(e);
         }
-        if let Some(refusal) = self.refusal.take() {
-            let mut missing: Vec<&str> = self.denied.iter().map(|s| s.permission()).collect();
-            if self.read_only {
-                missing = self.applicable().iter().map(|s| s.permission()).collect();
-            }
-            let repo = self.api.as_ref().map_or("", |a| a.repo.as_str());
-            let missing = missing.join(", ");
-            let body = if self.read_only {
-                format!(
-                    "the token is read-only here (GitHub gives pull requests from forks a \
-                     read-only GITHUB_TOKEN), so {missing} on {repo} cannot be used. Reported \
-                     to the job summary, outputs and log only. Fix, if the pull request should \
-                     be reported on: run ferry from a `workflow_run` workflow, with `pr_number` \
-                     and `sha` from the pull request's run"
-                )
+        let refusal = self.refusal.take().map(|refusal| {
+            let missing = if self.read_only {
+                self.applicable()
             } else {
-                format!(
-                    "the token lacks {missing} on {repo}; that part was skipped. Fix: grant \
-                     `permissions:` {missing} to the job (listing any permission sets the \
-                     others to none)"
-                )
+                self.denied.clone()
             };
-            if let Error::PlatformApi {
-                platform,
-                method,
-                url,
-                status,
-                body: answer,
-                retry_after,
-            } = refusal
-            {
-                return Err(Error::PlatformApi {
-                    platform,
-                    method,
-                    url,
-                    status,
-                    body: format!("{answer}: {body}"),
-                    retry_after,
-                });
-            }
-            return Err(refusal);
-        }
-        let mut problems = std::mem::take(&mut self.problems).into_iter();
+            let repo = self.api.as_ref().map_or("", |a| a.repo.as_str());
+            permissions::notice(refusal, self.read_only, &missing, repo)
+        });
+        // One warning comes back to the caller (the permission notice first); the rest are
+        // written here.
+        let mut problems = refusal
+            .into_iter()
+            .chain(std::mem::take(&mut self.problems));
         let Some(first) = problems.next() else {
             return Ok(());
         };
