@@ -11,11 +11,13 @@
 //!
 //! So a pull-request deploy makes 8 calls; a push that has to look its pull request up, 9.
 //!
-//! Reporting is best effort: every failure is collected and handed back from
-//! [`Sink::finish`] as one warning (exit code 5 only with `fail_on_report_error`). Without a
-//! token, or with a read-only one (pull requests from forks), nothing is sent to the API, the
-//! summary and outputs are still written, and one notice names the missing permissions. A
-//! 403 on one surface (say `statuses: write` not granted) disables that surface only.
+//! Reporting is best effort: the first failure is handed back from [`Sink::finish`] as the
+//! run's warning (exit code 5 only with `fail_on_report_error`), later ones are written as
+//! warning lines. Without a token nothing is sent to the API; with a fork's read-only token the
+//! first refused write stops the rest ([`permissions`]); either way the summary and outputs are
+//! still written and one notice names the missing permissions. A 403 on one kind of report (say
+//! `statuses: write` not granted) skips that kind only. Requests go through [`client`], which
+//! honours rate limits ([`rate_limit`]) and never sends a creating request twice.
 //!
 //! The log side (groups, `::error::` annotations, neutralised platform lines) is the console
 //! sink's; this one only registers secrets read from files with `::add-mask::`, before anything
