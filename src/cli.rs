@@ -140,7 +140,7 @@ pub struct SettingsArgs {
     /// A failed report fails the step.
     #[arg(long)]
     pub fail_on_report_error: bool,
-    /// GitHub commit status context [default: ferry/<environment>].
+    /// GitHub commit status context (default: ferry/ENVIRONMENT).
     #[arg(long, value_name = "NAME")]
     pub status_context: Option<String>,
     /// GitHub deployments: create (default), or off to leave them to the job's `environment:`.
