@@ -140,7 +140,7 @@ pub struct SettingsArgs {
     /// A failed report fails the step.
     #[arg(long)]
     pub fail_on_report_error: bool,
-    /// Commit status context (GitHub) / name (GitLab) [default: ferry/<environment>].
+    /// Commit status context (GitHub) / name (GitLab) (default: ferry/ENVIRONMENT).
     #[arg(long, value_name = "NAME")]
     pub status_context: Option<String>,
     /// GitHub deployments: create (default), or off to leave them to the job's `environment:`.

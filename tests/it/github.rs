@@ -488,35 +488,44 @@ fn github_five_environments_deployed_at_once_share_one_comment_with_five_rows() 
     let job = Job::new("pull_request-opened");
     job.fake
         .slow_comment_writes(std::time::Duration::from_millis(50));
-    let envs = ["review-2", "staging", "qa", "preview-docs", "perf"];
-    let children: Vec<_> = envs
-        .iter()
-        .map(|env| {
-            let mut cmd = job.command(&["deploy"], env, Some(BOT_TOKEN));
-            cmd.env(
-                "GITHUB_STEP_SUMMARY",
-                job.work.path().join(format!("summary-{env}.md")),
-            )
-            .env(
-                "GITHUB_OUTPUT",
-                job.work.path().join(format!("output-{env}.txt")),
-            );
-            crate::support::spawn(&mut cmd)
-        })
-        .collect();
-    for child in children {
-        Run::of(&child.wait_with_output().unwrap()).assert_code(0);
-    }
-    let comments = job.fake.comments(2);
-    assert_eq!(comments.len(), 1, "{comments:#?}");
-    let mut got: Vec<String> = rows(&comments[0].body)
-        .into_iter()
-        .map(|(e, _)| e)
-        .collect();
-    got.sort();
-    let mut want: Vec<String> = envs.iter().map(|e| (*e).to_owned()).collect();
-    want.sort();
-    assert_eq!(got, want);
+    let deploy_all = |envs: &[&str]| {
+        let children: Vec<_> = envs
+            .iter()
+            .map(|env| {
+                let mut cmd = job.command(&["deploy"], env, Some(BOT_TOKEN));
+                cmd.env(
+                    "GITHUB_STEP_SUMMARY",
+                    job.work.path().join(format!("summary-{env}.md")),
+                )
+                .env(
+                    "GITHUB_OUTPUT",
+                    job.work.path().join(format!("output-{env}.txt")),
+                );
+                crate::support::spawn(&mut cmd)
+            })
+            .collect();
+        for child in children {
+            Run::of(&child.wait_with_output().unwrap()).assert_code(0);
+        }
+        let comments = job.fake.comments(2);
+        assert_eq!(comments.len(), 1, "{comments:#?}");
+        let mut got: Vec<String> = rows(&comments[0].body)
+            .into_iter()
+            .map(|(e, _)| e)
+            .collect();
+        got.sort();
+        got
+    };
+    // All five create the comment at once: one survives, with every row.
+    let first = ["review-2", "staging", "qa", "preview-docs", "perf"];
+    assert_eq!(
+        deploy_all(&first),
+        ["perf", "preview-docs", "qa", "review-2", "staging"]
+    );
+    // Five more update it at once: no row is lost.
+    let second = ["e1", "e2", "e3", "e4", "e5"];
+    let got = deploy_all(&second);
+    assert_eq!(got.len(), 10, "{got:?}");
 }
 
 #[test]
@@ -552,7 +561,18 @@ fn github_primary_rate_limit_gives_up_with_a_warning_and_keeps_the_exit_code() {
     r.assert_code(0);
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
     assert!(r.stderr.contains("warning: github failed"), "{}", r.stderr);
-    assert!(r.stderr.contains("rate limit"), "{}", r.stderr);
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning: github"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", r.stderr);
+    assert!(
+        warnings[0].contains("primary rate limit"),
+        "{}",
+        warnings[0]
+    );
+    assert!(!warnings[0].contains("permission"), "{}", warnings[0]);
     // No second try of the refused list.
     let lists = job
         .fake
@@ -873,9 +893,17 @@ fn github_a_token_read_from_a_file_is_masked_before_anything_else() {
     // Nowhere else.
     assert_eq!(r.stderr.matches(BOT_TOKEN).count(), 1, "{}", r.stderr);
     assert_eq!(job.fake.comments(2).len(), 1);
-    // A token the workflow passed in (`github.token`, `secrets.*`) is already masked by GitHub.
-    let r = job.deploy("staging");
+    // A token the workflow passed in (`github.token`, `secrets.*`) is already masked by GitHub;
+    // and no diagnostics level prints it.
+    let r = run(&mut job.command(&["-vv", "deploy"], "staging", Some(BOT_TOKEN)));
+    r.assert_code(0);
     assert!(!r.stderr.contains("::add-mask::"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("GitHub request"),
+        "diagnostics are on: {}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(BOT_TOKEN) && !r.stdout.contains(BOT_TOKEN));
 }
 
 /// Run-specific parts (times, durations, ports, the encoded state) replaced, for snapshots.
@@ -995,4 +1023,132 @@ fn github_comment_renders_as_one_table_with_a_row_per_environment() {
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("github-comment.html"),
         page,
     );
+}
+
+#[test]
+fn github_workflow_dispatch_with_pr_number_reports_on_that_pull_requests_head() {
+    let mut job = Job::new("workflow_dispatch");
+    job.set("GITHUB_REPOSITORY", REPO);
+    job.fake.open_pull(9, PR_HEAD, "feature");
+    let r = run(&mut job.command(&["deploy", "--pr-number", "9"], "staging", Some(BOT_TOKEN)));
+    r.assert_code(0);
+    assert!(
+        job.fake
+            .lines()
+            .contains(&format!("GET /repos/{REPO}/pulls/9"))
+    );
+    assert_eq!(
+        job.fake.status_states(PR_HEAD, "ferry/staging"),
+        ["pending", "success"]
+    );
+    assert_eq!(job.fake.comments(9).len(), 1);
+}
+
+#[test]
+fn github_comment_modes_new_and_off() {
+    let job = Job::new("pull_request-opened");
+    for _ in 0..2 {
+        run(&mut job.command(&["deploy", "--comment", "new"], "staging", Some(BOT_TOKEN)))
+            .assert_code(0);
+    }
+    assert_eq!(job.fake.comments(2).len(), 2, "one comment per run");
+    run(&mut job.command(&["deploy", "--comment", "off"], "staging", Some(BOT_TOKEN)))
+        .assert_code(0);
+    assert_eq!(job.fake.comments(2).len(), 2);
+    assert_eq!(job.fake.status_states(PR_HEAD, "ferry/staging").len(), 6);
+}
+
+#[test]
+fn github_outside_github_actions_without_a_token_is_quiet() {
+    let job = Job::new("pull_request-opened");
+    let mut cmd = job.command(&["deploy"], "staging", None);
+    cmd.env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_EVENT_NAME");
+    for (k, _) in &job.env {
+        if k.starts_with("GITHUB_") {
+            cmd.env_remove(k);
+        }
+    }
+    let r = run(&mut cmd);
+    r.assert_code(0);
+    assert!(!r.stderr.contains("github"), "{}", r.stderr);
+    assert_eq!(job.fake.calls(), 0);
+}
+
+#[test]
+fn github_rate_limit_at_the_start_stops_all_calls_with_one_warning() {
+    let job = Job::new("pull_request-opened");
+    job.fake.primary_rate_limit("POST", "/statuses/", 1);
+    let r = job.deploy("staging");
+    r.assert_code(0);
+    assert_eq!(job.fake.calls(), 1, "{:#?}", job.fake.lines());
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning: github"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", r.stderr);
+    assert_eq!(job.output("status"), "succeeded");
+}
+
+#[test]
+fn github_pull_request_target_reports_on_the_head_not_the_base() {
+    let job = Job::new("pull_request_target");
+    job.deploy("review-2").assert_code(0);
+    assert_eq!(
+        job.fake.status_states(PR_HEAD, "ferry/review-2"),
+        ["pending", "success"]
+    );
+    assert_eq!(job.fake.deployments()[0].body["ref"], PR_HEAD);
+    assert_eq!(job.fake.comments(2).len(), 1);
+}
+
+#[test]
+fn github_production_and_auto_inactive_settings_reach_the_deployment() {
+    let job = Job::new("pull_request-opened");
+    let mut cmd = job.command(&["deploy", "--production", "true"], "live", Some(BOT_TOKEN));
+    cmd.env("INPUT_AUTO_INACTIVE", "false");
+    run(&mut cmd).assert_code(0);
+    let d = &job.fake.deployments()[0];
+    assert_eq!(d.body["production_environment"], true);
+    assert_eq!(d.body["transient_environment"], false);
+    assert!(
+        d.statuses.iter().all(|s| s["auto_inactive"] == false),
+        "{:?}",
+        d.statuses
+    );
+    // Bad values are refused before anything runs, naming the setting.
+    for (flag, value) in [("--deployments", "sometimes"), ("--production", "maybe")] {
+        let r = run(&mut job.command(&["deploy", flag, value], "live", Some(BOT_TOKEN)));
+        r.assert_code(2);
+        assert!(r.stderr.contains(&flag[2..]), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn github_a_safe_request_is_retried_after_a_502_and_a_comment_is_never_posted_twice() {
+    let job = Job::new("pull_request-opened");
+    // The pending status hits a 502 once: posting a status again changes nothing, so it is.
+    job.fake.bad_gateway_once("POST", "/statuses/", 1);
+    // Creating the comment hits a 502: GitHub may have created it, so it is not sent again.
+    job.fake.bad_gateway_once("POST", "/issues/2/comments", 1);
+    let r = job.deploy("staging");
+    r.assert_code(0);
+    assert_eq!(
+        job.fake.status_states(PR_HEAD, "ferry/staging"),
+        ["pending", "success"]
+    );
+    let posts = job
+        .fake
+        .lines()
+        .iter()
+        .filter(|l| l.starts_with("POST") && l.ends_with("/issues/2/comments"))
+        .count();
+    assert_eq!(posts, 1);
+    let warning = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("warning: github failed"))
+        .unwrap_or_default();
+    assert!(warning.contains("not sent again"), "{}", r.stderr);
 }

@@ -146,6 +146,11 @@ impl Client {
         })
     }
 
+    /// True once the client gave up on GitHub's rate limit for this run.
+    pub(crate) fn gave_up(&self) -> bool {
+        self.exhausted.load(Ordering::Relaxed)
+    }
+
     /// How many requests were sent so far (retries included).
     pub(crate) fn calls(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)
@@ -263,7 +268,7 @@ impl Client {
                         continue;
                     }
                     self.exhausted.store(true, Ordering::Relaxed);
-                    return Err(self.api_error(
+                    let error = self.api_error(
                         &method,
                         &url,
                         status,
@@ -273,7 +278,26 @@ impl Client {
                              on GitHub for this run",
                             wait.as_secs()
                         )),
-                    ));
+                    );
+                    // `retry_after` marks the error as a rate limit (not a permission refusal).
+                    return Err(match error {
+                        Error::PlatformApi {
+                            platform,
+                            method,
+                            url,
+                            status,
+                            body,
+                            ..
+                        } => Error::PlatformApi {
+                            platform,
+                            method,
+                            url,
+                            status,
+                            body,
+                            retry_after: Some(wait),
+                        },
+                        other => other,
+                    });
                 }
             }
             if status.is_server_error() && replay == Replay::Safe {

@@ -11,11 +11,13 @@
 //!
 //! So a pull-request deploy makes 8 calls; a push that has to look its pull request up, 9.
 //!
-//! Reporting is best effort: every failure is collected and handed back from
-//! [`Sink::finish`] as one warning (exit code 5 only with `fail_on_report_error`). Without a
-//! token, or with a read-only one (pull requests from forks), nothing is sent to the API, the
-//! summary and outputs are still written, and one notice names the missing permissions. A
-//! 403 on one surface (say `statuses: write` not granted) disables that surface only.
+//! Reporting is best effort: the first failure is handed back from [`Sink::finish`] as the
+//! run's warning (exit code 5 only with `fail_on_report_error`), later ones are written as
+//! warning lines. Without a token nothing is sent to the API; with a fork's read-only token the
+//! first refused write stops the rest ([`permissions`]); either way the summary and outputs are
+//! still written and one notice names the missing permissions. A 403 on one kind of report (say
+//! `statuses: write` not granted) skips that kind only. Requests go through [`client`], which
+//! honours rate limits ([`rate_limit`]) and never sends a creating request twice.
 //!
 //! The log side (groups, `::error::` annotations, neutralised platform lines) is the console
 //! sink's; this one only registers secrets read from files with `::add-mask::`, before anything
@@ -26,6 +28,7 @@ mod deployment;
 mod identity;
 mod job_summary;
 mod outputs;
+mod permissions;
 mod rate_limit;
 mod status;
 mod sticky;
@@ -33,13 +36,17 @@ mod target;
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
 
 use self::client::{Client, GITHUB};
 use self::deployment::DeploymentStatus;
 use self::identity::Identity;
+use self::permissions::Surface;
 use self::status::CommitStatus;
 use self::sticky::Sticky;
 use self::target::{Repo, Target};
@@ -54,27 +61,6 @@ use crate::platform::{Command, Event, RunOutcome};
 use crate::secret::ExposeSecret;
 use crate::stream::Stream;
 
-/// The three things ferry writes through the API, each needing its own permission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Surface {
-    Status,
-    Deployment,
-    Comment,
-    /// Reads (pull-request lookups): no write permission involved.
-    Lookup,
-}
-
-impl Surface {
-    fn permission(self) -> &'static str {
-        match self {
-            Surface::Status => "statuses: write",
-            Surface::Deployment => "deployments: write",
-            Surface::Comment => "pull-requests: write",
-            Surface::Lookup => "pull-requests: read",
-        }
-    }
-}
-
 /// The API side, when there is a token, an API URL and a repository.
 struct Api {
     client: Client,
@@ -82,7 +68,28 @@ struct Api {
 }
 
 /// The GitHub sink. See the module docs.
+///
+/// The calls made when the work starts run in a task beside the engine, so the other sinks
+/// (the live log) never wait for GitHub; `finish` waits for them first.
 pub(crate) struct GithubReporter {
+    reporter: Arc<Mutex<Reporter>>,
+    starting: Option<JoinHandle<()>>,
+    started: bool,
+}
+
+impl GithubReporter {
+    /// The reporter for a run whose repository lives on GitHub.
+    pub(crate) fn new(request: &ReportRequest<'_>) -> Self {
+        Self {
+            reporter: Arc::new(Mutex::new(Reporter::new(request))),
+            starting: None,
+            started: false,
+        }
+    }
+}
+
+/// What the sink knows and does.
+struct Reporter {
     settings: Settings,
     context: Context,
     command: Command,
@@ -93,7 +100,6 @@ pub(crate) struct GithubReporter {
     summary_file: Option<PathBuf>,
     output_file: Option<PathBuf>,
     log: Stream,
-    started: bool,
     target: Option<Target>,
     identity: Option<Identity>,
     deployment: Option<u64>,
@@ -108,9 +114,8 @@ pub(crate) struct GithubReporter {
     notes: Vec<String>,
 }
 
-impl GithubReporter {
-    /// The reporter for a run whose repository lives on GitHub.
-    pub(crate) fn new(request: &ReportRequest<'_>) -> Self {
+impl Reporter {
+    fn new(request: &ReportRequest<'_>) -> Self {
         let settings = request.settings.clone();
         let context = request.context.clone();
         let mut log = request.log.clone();
@@ -119,6 +124,9 @@ impl GithubReporter {
         }
         let (api, no_api) = match api(&context, &settings, request) {
             Ok(api) => (Some(api), None),
+            // Outside GitHub Actions (Jenkins, CircleCI, … on a GitHub repository), no token
+            // means no GitHub reporting was asked for: nothing to say.
+            Err(Error::MissingSetting { .. }) if context.ci != Ci::Github => (None, None),
             Err(e) => (None, Some(e)),
         };
         let file = |name: &str| request.env.get(name).map(PathBuf::from);
@@ -132,7 +140,6 @@ impl GithubReporter {
             api,
             no_api,
             log,
-            started: false,
             target: None,
             identity: None,
             deployment: None,
@@ -157,13 +164,23 @@ impl GithubReporter {
 
     /// May `surface` still be written to?
     fn open(&self, surface: Surface) -> bool {
-        self.api.is_some() && !self.read_only && !self.denied.contains(&surface)
+        self.api.as_ref().is_some_and(|a| !a.client.gave_up())
+            && !self.read_only
+            && !self.denied.contains(&surface)
     }
 
     /// Records a failed call: a permission refusal disables its surface (all of them for a
     /// fork's read-only token); anything else is a problem to report.
     fn failed(&mut self, surface: Surface, error: Error) {
-        let refused = matches!(error, Error::PlatformApi { status: 403, .. });
+        // A 403 for a rate limit carries the wait; a refusal does not.
+        let refused = matches!(
+            error,
+            Error::PlatformApi {
+                status: 403,
+                retry_after: None,
+                ..
+            }
+        );
         if refused && surface != Surface::Lookup {
             if !self.denied.contains(&surface) {
                 self.denied.push(surface);
@@ -184,7 +201,6 @@ impl GithubReporter {
 
     /// When the first phase starts: where to report, `pending`, the deployment.
     async fn start(&mut self) {
-        self.started = true;
         let Some(api) = &self.api else {
             return;
         };
@@ -197,6 +213,7 @@ impl GithubReporter {
                     known
                 }
             };
+        tracing::debug!(sha = ?target.sha, pr = ?target.pr, how = target.pr_source, "GitHub target");
         self.target = Some(target.clone());
         let Some(sha) = target.sha.clone() else {
             self.notes.push(
@@ -345,46 +362,20 @@ impl GithubReporter {
         if let Some(e) = self.no_api.take() {
             return Err(e);
         }
-        if let Some(refusal) = self.refusal.take() {
-            let mut missing: Vec<&str> = self.denied.iter().map(|s| s.permission()).collect();
-            if self.read_only {
-                missing = self.applicable().iter().map(|s| s.permission()).collect();
-            }
-            let why = if self.read_only {
-                "the token is read-only here (GitHub gives pull requests from forks a read-only \
-                 GITHUB_TOKEN)"
+        let refusal = self.refusal.take().map(|refusal| {
+            let missing = if self.read_only {
+                self.applicable()
             } else {
-                "the token lacks a permission"
+                self.denied.clone()
             };
             let repo = self.api.as_ref().map_or("", |a| a.repo.as_str());
-            let body = format!(
-                "{why}: missing {} on {repo}. Reported to the job summary, outputs and log only. \
-                 Fix: grant `permissions:` {} in the workflow, or for forks run ferry from a \
-                 `workflow_run` workflow with `pr_number` and `sha`",
-                missing.join(", "),
-                missing.join(", ")
-            );
-            if let Error::PlatformApi {
-                platform,
-                method,
-                url,
-                status,
-                body: answer,
-                retry_after,
-            } = refusal
-            {
-                return Err(Error::PlatformApi {
-                    platform,
-                    method,
-                    url,
-                    status,
-                    body: format!("{answer}: {body}"),
-                    retry_after,
-                });
-            }
-            return Err(refusal);
-        }
-        let mut problems = std::mem::take(&mut self.problems).into_iter();
+            permissions::notice(refusal, self.read_only, &missing, repo)
+        });
+        // One warning comes back to the caller (the permission notice first); the rest are
+        // written here.
+        let mut problems = refusal
+            .into_iter()
+            .chain(std::mem::take(&mut self.problems));
         let Some(first) = problems.next() else {
             return Ok(());
         };
@@ -408,26 +399,9 @@ impl GithubReporter {
         }
         out
     }
-}
 
-#[async_trait]
-impl Sink for GithubReporter {
-    fn name(&self) -> &'static str {
-        "github"
-    }
-
-    async fn event(&mut self, event: Stamped<'_>) -> Result<()> {
-        if !self.started && matches!(event.event, Event::PhaseStarted { .. }) {
-            self.start().await;
-        }
-        Ok(())
-    }
-
-    async fn finish(&mut self, outcome: &RunOutcome, _context: &Context) -> Result<()> {
-        if !self.started {
-            // Nothing ran (settings failed after planning): still say where it stands.
-            self.start().await;
-        }
+    /// When the run ends: final statuses, the comment, the summary and outputs; and the verdict.
+    async fn finish(&mut self, outcome: &RunOutcome) -> Result<()> {
         let log_url = culprit(outcome)
             .or_else(|| outcome.phases.last())
             .and_then(|p| p.outputs.get("log_url").cloned())
@@ -446,7 +420,7 @@ impl Sink for GithubReporter {
         self.comment(&row).await;
 
         let mut notes = self.notes.clone();
-        if self.api.is_none() || self.read_only || !self.denied.is_empty() {
+        if self.no_api.is_some() || self.read_only || !self.denied.is_empty() {
             notes.push(
                 "Not everything was reported to GitHub: see the warning in the job log.".into(),
             );
@@ -468,6 +442,37 @@ impl Sink for GithubReporter {
             tracing::debug!(calls = api.client.calls(), "GitHub calls this run");
         }
         self.verdict()
+    }
+}
+
+#[async_trait]
+impl Sink for GithubReporter {
+    fn name(&self) -> &'static str {
+        "github"
+    }
+
+    async fn event(&mut self, event: Stamped<'_>) -> Result<()> {
+        if !self.started && matches!(event.event, Event::PhaseStarted { .. }) {
+            self.started = true;
+            let reporter = self.reporter.clone();
+            self.starting = Some(tokio::spawn(async move {
+                reporter.lock().await.start().await;
+            }));
+        }
+        Ok(())
+    }
+
+    async fn finish(&mut self, outcome: &RunOutcome, _context: &Context) -> Result<()> {
+        if let Some(starting) = self.starting.take() {
+            let _ = starting.await;
+        }
+        let mut reporter = self.reporter.lock().await;
+        if !self.started {
+            // No phase ran: still say where the run stands.
+            self.started = true;
+            reporter.start().await;
+        }
+        reporter.finish(outcome).await
     }
 }
 

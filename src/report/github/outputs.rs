@@ -1,6 +1,6 @@
 //! Step outputs in `$GITHUB_OUTPUT`: `url`, `status`, `build_id`, `deployment_id`, `environment`
-//! (and `github_deployment_id` when ferry created one), written at the end of every run, failed
-//! ones included (amondnet/vercel-action#109).
+//! and `github_deployment_id` (empty when ferry created no deployment), written at the end of
+//! every run, failed ones included (amondnet/vercel-action#109).
 //!
 //! Each value is written as a heredoc, `name<<DELIM\nvalue\nDELIM`, with a fresh random delimiter
 //! per value that does not occur in the value (what `@actions/core` does): a platform-controlled
@@ -35,9 +35,12 @@ pub(crate) fn outputs(
             outcome.environment.clone().unwrap_or_default(),
         ),
     ];
-    if let Some(github) = github_deployment {
-        out.push(("github_deployment_id", github.to_string()));
-    }
+    out.push((
+        "github_deployment_id",
+        github_deployment
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+    ));
     out
 }
 

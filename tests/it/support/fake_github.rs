@@ -277,6 +277,19 @@ impl FakeGithub {
         )
     }
 
+    /// The `nth` matching request answers 502 with a proxy's error page (not JSON).
+    pub(crate) fn bad_gateway_once(&self, method: &str, path_contains: &str, nth: usize) -> &Self {
+        self.fault(
+            method,
+            path_contains,
+            nth,
+            1,
+            502,
+            vec![("content-type".into(), "text/html".into())],
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        )
+    }
+
     /// Matching requests answer `status` with a body that is not JSON (a proxy's error page).
     pub(crate) fn html_error(&self, method: &str, path_contains: &str, status: u16) -> &Self {
         self.fault(
