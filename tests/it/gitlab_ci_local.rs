@@ -80,7 +80,11 @@ fn run_job(repo: &Path, job: &str, variables: &[(&str, String)]) -> Job {
         .env_clear()
         .env("PATH", path)
         .env("HOME", repo)
-        .args(["--force-shell-executor", "--no-color"]);
+        .args(["--force-shell-executor", "--no-color"])
+        .env(
+            "GCL_IGNORE_PREDEFINED_VARS",
+            "GITLAB_CI,CI_API_V4_URL,CI_PROJECT_ID,CI_PIPELINE_ID,CI_PIPELINE_SOURCE",
+        );
     for (k, v) in variables {
         cmd.args(["--variable", &format!("{k}={v}")]);
     }
@@ -96,14 +100,50 @@ fn run_job(repo: &Path, job: &str, variables: &[(&str, String)]) -> Job {
     }
 }
 
+fn head(repo: &Path) -> String {
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The dotenv report gitlab-ci-local kept for a job.
+fn dotenv_report(repo: &Path, job: &str) -> String {
+    let mut stack = vec![repo.join(".gitlab-ci-local")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == "ferry.env")
+                && path.to_string_lossy().contains(job)
+            {
+                return std::fs::read_to_string(path).unwrap();
+            }
+        }
+    }
+    panic!("no dotenv report of {job} under .gitlab-ci-local");
+}
+
 #[test]
 fn the_component_deploys_and_stops_a_review_app() {
     let sim = Sim::start(Script::fast());
     let repo = consumer("");
+    let sha = head(repo.path());
+    let fake = FakeGitlab::start();
+    fake.user(TOKEN, ME, "ferry-bot").pipeline(PIPELINE, &sha);
     let vars = vec![
         ("GITLAB_CI", "true".to_string()),
+        ("CI_API_V4_URL", fake.api_url()),
+        ("CI_PROJECT_ID", "42".to_string()),
+        ("CI_PIPELINE_ID", PIPELINE.to_string()),
         ("CI_PIPELINE_SOURCE", "merge_request_event".to_string()),
         ("CI_MERGE_REQUEST_IID", "7".to_string()),
+        ("CI_MERGE_REQUEST_PROJECT_ID", "42".to_string()),
+        ("CI_MERGE_REQUEST_SOURCE_PROJECT_ID", "42".to_string()),
+        ("FERRY_TOKEN", TOKEN.to_string()),
         ("FERRY_PLATFORM_URL", sim.url()),
     ];
     let deploy = run_job(repo.path(), "ferry-deploy", &vars);
@@ -115,13 +155,32 @@ fn the_component_deploys_and_stops_a_review_app() {
     );
     assert_eq!(sim.count_route(Route::Trigger, "/builds"), 1);
     assert_eq!(sim.count_route(Route::Trigger, "/deployments"), 1);
-    let deploy_body = sim
-        .requests()
-        .into_iter()
-        .find(|r| r.route == Some(Route::Trigger) && r.path.contains("/deployments"))
-        .unwrap()
-        .body;
-    assert!(deploy_body.contains("review/7"), "{deploy_body}");
+    // The environment URL came from ferry's dotenv report.
+    let dotenv = dotenv_report(repo.path(), "ferry-deploy");
+    let url = dotenv
+        .lines()
+        .find_map(|l| l.strip_prefix("FERRY_URL="))
+        .unwrap_or_else(|| panic!("no FERRY_URL in\n{dotenv}"))
+        .to_string();
+    assert!(
+        url.starts_with(&sim.url()) && url.contains("review%2F7"),
+        "{url}"
+    );
+    assert!(dotenv.contains("FERRY_STATUS=succeeded"), "{dotenv}");
+    // (gitlab-ci-local does not expand `environment:url` from dotenv reports as GitLab does, so
+    // the report itself is what is checked.)
+    // The status and the note reached GitLab.
+    assert_eq!(
+        fake.posted_states("ferry/review/7")
+            .last()
+            .map(String::as_str),
+        Some("success"),
+        "{}",
+        deploy.output
+    );
+    let notes = fake.ferry_notes("42", 7, ME);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].body.contains("review/7"), "{}", notes[0].body);
 
     let stop = run_job(repo.path(), "ferry-stop", &vars);
     assert!(stop.ok, "{}", stop.output);
@@ -129,4 +188,13 @@ fn the_component_deploys_and_stops_a_review_app() {
         sim.count_route(Route::Trigger, "/environments/review%2F7"),
         1
     );
+    // The stop updated the same note's row.
+    let notes = fake.ferry_notes("42", 7, ME);
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].body.to_lowercase().contains("stopped"),
+        "{}",
+        notes[0].body
+    );
+    fake.assert_clean();
 }
