@@ -82,6 +82,10 @@ enum Stop {
     TimedOut,
 }
 
+/// How long a log without a completion signal must stay quiet after the end before it is
+/// taken as complete.
+const QUIET_TAIL: Duration = Duration::from_secs(1);
+
 /// Last log tail lines kept for failure reports.
 const TAIL_LINES: usize = 50;
 
@@ -335,6 +339,11 @@ impl<'a> Engine<'a> {
         // Drain: the tail of a log may be written after the terminal state.
         if logs_on {
             self.drain(op, deadline, tail).await?;
+            // A last line without a newline is still a line once the log is over.
+            if !op.log.carry.is_empty() {
+                let last = String::from_utf8_lossy(&std::mem::take(&mut op.log.carry)).into_owned();
+                tail.line(last.trim_end_matches('\r')).await;
+            }
         }
         outcome.outputs = self.backend.outputs(op).map_err(Failure::Error)?;
         outcome.status = if class == StateClass::Success {
@@ -383,7 +392,8 @@ impl<'a> Engine<'a> {
         tail: &mut LogTail,
     ) -> Result<(), Failure> {
         let phase = op.phase.unwrap_or(Phase::Deploy);
-        let until = deadline.min(Instant::now() + self.timing.drain);
+        let started = Instant::now();
+        let until = deadline.min(started + self.timing.drain);
         let mut empty = 0;
         let mut errors = 0;
         let mut wait = self.timing.poll_initial.min(Duration::from_millis(200));
@@ -395,8 +405,10 @@ impl<'a> Engine<'a> {
                         Some(true) => return Ok(()),
                         Some(false) => {}
                         None if read.lines == 0 => {
+                            // Without a completion signal: two empty reads in a row, at least
+                            // QUIET_TAIL after the end (a platform may flush its tail late).
                             empty += 1;
-                            if empty >= 2 {
+                            if empty >= 2 && started.elapsed() >= QUIET_TAIL {
                                 return Ok(());
                             }
                         }
