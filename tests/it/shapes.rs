@@ -267,3 +267,96 @@ fn a_log_re_read_whole_is_shown_once() {
             .ends_with("/ci/pipelines/1")
     );
 }
+
+/// A cursor-paged log: a small API of its own (the simulator has no such dialect), served here.
+mod cursor {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::extract::{Query, State};
+    use axum::routing::{get, post};
+    use axum::{Json, Router};
+    use serde_json::{Value, json};
+
+    use crate::support::{Workdir, run};
+
+    /// 25 lines, served 10 per page; the job is done after a few status reads.
+    const LINES: usize = 25;
+
+    #[derive(Default)]
+    struct Api {
+        status_reads: AtomicUsize,
+    }
+
+    async fn status(State(api): State<Arc<Api>>) -> Json<Value> {
+        let n = api.status_reads.fetch_add(1, Ordering::SeqCst);
+        Json(json!({ "state": if n < 3 { "running" } else { "done" } }))
+    }
+
+    async fn logs(Query(q): Query<std::collections::HashMap<String, String>>) -> Json<Value> {
+        let from: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+        let to = (from + 10).min(LINES);
+        let lines: Vec<String> = (from..to).map(|i| format!("line {i}")).collect();
+        Json(json!({ "lines": lines, "next": to.to_string(), "finished": to == LINES }))
+    }
+
+    const CONFIG: &str = r#"
+[platform]
+url = "http://127.0.0.1:1"
+[platform.poll]
+initial = "20ms"
+max = "100ms"
+
+[build.trigger]
+path = "/jobs"
+id = "/id"
+
+[build.status]
+path = "/jobs/{{ id }}"
+field = "/state"
+running = ["running"]
+success = ["done"]
+
+[build.logs]
+mode = "cursor"
+path = "/jobs/{{ id }}/logs?cursor={{ cursor }}"
+lines = "/lines"
+cursor = "/next"
+complete = "/finished"
+"#;
+
+    #[test]
+    fn a_cursor_paged_log_is_read_page_by_page_once() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = Router::new()
+            .route("/jobs", post(|| async { Json(json!({ "id": "j1" })) }))
+            .route("/jobs/j1", get(status))
+            .route("/jobs/j1/logs", get(logs))
+            .with_state(Arc::new(Api::default()));
+        rt.spawn(async move { axum::serve(listener, app).await });
+
+        let work = Workdir::with_config(CONFIG);
+        let r = run(work.ferry().args([
+            "build",
+            "--json",
+            "--events",
+            "events.ndjson",
+            "--platform-url",
+            &url,
+        ]));
+        r.assert_code(0);
+        let got: Vec<String> = work
+            .read("events.ndjson")
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|e| e["type"] == "log")
+            .map(|e| e["line"].as_str().unwrap().to_string())
+            .collect();
+        let want: Vec<String> = (0..LINES).map(|i| format!("line {i}")).collect();
+        assert_eq!(got, want);
+    }
+}
