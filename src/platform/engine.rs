@@ -82,6 +82,9 @@ enum Stop {
     TimedOut,
 }
 
+/// A log read at least this large may have been cut by the platform's cap on one response.
+const CAPPED_READ: u64 = 64 * 1024;
+
 /// How long a log without a completion signal must stay quiet after the end before it is
 /// taken as complete.
 const QUIET_TAIL: Duration = Duration::from_secs(1);
@@ -294,10 +297,14 @@ impl<'a> Engine<'a> {
         let mut logs_on = has_logs;
         let mut last_state: Option<String> = None;
         let mut asked: Option<Duration> = None;
-        let class = loop {
+        let last = loop {
             match self.guard(self.backend.status(op), deadline).await? {
                 Ok(obs) => {
                     errors = 0;
+                    if obs.class != StateClass::Running {
+                        // Shown after the log's tail, so the log reads in order.
+                        break obs;
+                    }
                     if last_state.as_deref() != Some(obs.state.as_str()) {
                         tail.activity.touch(tail.started);
                         self.emitter
@@ -310,9 +317,6 @@ impl<'a> Engine<'a> {
                         outcome.state = Some(self.redactor.redact(&obs.state));
                         last_state = Some(obs.state);
                         interval = self.timing.poll_initial;
-                    }
-                    if obs.class != StateClass::Running {
-                        break obs.class;
                     }
                 }
                 Err(e) => {
@@ -341,10 +345,20 @@ impl<'a> Engine<'a> {
             self.drain(op, deadline, tail).await?;
             // A last line without a newline is still a line once the log is over.
             if !op.log.carry.is_empty() {
-                let last = String::from_utf8_lossy(&std::mem::take(&mut op.log.carry)).into_owned();
-                tail.line(last.trim_end_matches('\r')).await;
+                let line = String::from_utf8_lossy(&std::mem::take(&mut op.log.carry)).into_owned();
+                tail.line(line.trim_end_matches('\r')).await;
             }
         }
+        let class = last.class;
+        tail.activity.touch(tail.started);
+        self.emitter
+            .emit(Event::StateChanged {
+                phase,
+                state: self.redactor.redact(&last.state),
+                class,
+            })
+            .await;
+        outcome.state = Some(self.redactor.redact(&last.state));
         outcome.outputs = self.backend.outputs(op).map_err(Failure::Error)?;
         outcome.status = if class == StateClass::Success {
             Status::Succeeded
@@ -369,10 +383,18 @@ impl<'a> Engine<'a> {
         let until = Instant::now() + self.timing.poll_max.max(Duration::from_secs(1));
         let mut total = 0;
         for _ in 0..1024 {
+            let before = op.log.offset;
             match self.guard(self.backend.logs(op, tail), deadline).await? {
                 Ok(read) => {
                     total += read.lines;
-                    if read.lines == 0 || read.complete == Some(true) || Instant::now() >= until {
+                    // Only a large answer may have been cut by the platform's cap: read again at
+                    // once. Anything smaller was all there was; wait for the next tick.
+                    let grew = op.log.offset.saturating_sub(before);
+                    if read.lines == 0
+                        || read.complete == Some(true)
+                        || grew < CAPPED_READ
+                        || Instant::now() >= until
+                    {
                         break;
                     }
                 }
@@ -393,7 +415,8 @@ impl<'a> Engine<'a> {
     ) -> Result<(), Failure> {
         let phase = op.phase.unwrap_or(Phase::Deploy);
         let started = Instant::now();
-        let until = deadline.min(started + self.timing.drain);
+        // The limit counts from the last line that arrived: a long tail keeps flowing.
+        let mut until = deadline.min(started + self.timing.drain);
         let mut empty = 0;
         let mut errors = 0;
         let mut wait = self.timing.poll_initial.min(Duration::from_millis(200));
@@ -415,6 +438,7 @@ impl<'a> Engine<'a> {
                         None => empty = 0,
                     }
                     if read.lines > 0 {
+                        until = deadline.min(Instant::now() + self.timing.drain);
                         continue;
                     }
                 }
@@ -436,7 +460,7 @@ impl<'a> Engine<'a> {
                 .map_err(Failure::Stop)?;
             wait = (wait * 2).min(Duration::from_secs(1));
         }
-        self.notice(Level::Warning, format!("the {phase} log did not finish within {}s after the {phase} ended; its last lines may be missing", self.timing.drain.as_secs())).await;
+        self.notice(Level::Warning, format!("the {phase} log brought nothing new and did not say it was complete for {}s after the {phase} ended; its last lines may be missing", self.timing.drain.as_secs())).await;
         Ok(())
     }
 
