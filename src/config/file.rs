@@ -102,7 +102,7 @@ pub struct NamedPlatform {
 #[derive(Clone, Debug)]
 pub enum PhaseSection {
     /// No `platform` key: described for `[platform]`.
-    Http(PhaseSpec),
+    Http(Box<PhaseSpec>),
     /// `platform = "<name>"` and the rest of the table.
     On {
         platform: String,
@@ -131,7 +131,7 @@ impl<'de> Deserialize<'de> for PhaseSection {
             ))),
             None => toml::Value::Table(table)
                 .try_into::<PhaseSpec>()
-                .map(PhaseSection::Http)
+                .map(|spec| PhaseSection::Http(Box::new(spec)))
                 .map_err(|e| D::Error::custom(e.to_string().trim_end())),
         }
     }

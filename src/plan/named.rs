@@ -43,7 +43,7 @@ pub(super) struct Chosen {
 
 /// A phase section, checked against its platform's kind.
 enum Typed {
-    Http(PhaseSpec),
+    Http(Box<PhaseSpec>),
     Jenkins(JenkinsPhase),
     Argo(ArgoPhase),
 }
@@ -118,13 +118,13 @@ fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<
         )
     };
     let typed = match named.kind {
-        PlatformKind::Http => Typed::Http(value.try_into().map_err(|e| {
+        PlatformKind::Http => Typed::Http(Box::new(value.try_into().map_err(|e| {
             bad(
                 e,
                 "http",
                 "describe the phase as for [platform]: trigger, status, and optionally resolve, logs, cancel, outputs",
             )
-        })?),
+        })?)),
         PlatformKind::Jenkins => Typed::Jenkins(value.try_into().map_err(|e| {
             bad(
                 e,
@@ -495,9 +495,9 @@ pub(super) fn choose(
                     }
                     PlatformKind::Jenkins => {
                         let auth_value = match (&a.user, &a.token) {
-                            (Some(user), Some(token)) => Auth::Basic {
-                                user: user.clone(),
-                                password: token.clone(),
+                            (Some(login), Some(secret)) => Auth::Basic {
+                                user: login.clone(),
+                                password: secret.clone(),
                             },
                             (None, None) => Auth::None,
                             (None, Some(_)) => {
@@ -595,7 +595,7 @@ pub(super) fn choose(
 /// The `http` phase descriptions of one platform.
 fn http_phases(sections: &BTreeMap<Phase, (Key, Typed)>, key: &Key) -> Phases {
     let get = |phase: Phase| match sections.get(&phase) {
-        Some((k, Typed::Http(spec))) if k == key => Some(spec.clone()),
+        Some((k, Typed::Http(spec))) if k == key => Some(spec.as_ref().clone()),
         _ => None,
     };
     Phases {

@@ -46,5 +46,5 @@ pub use log::{LINE_WIDTH, expected_log};
 pub use op_script::{OpScript, Outcome};
 pub use recorded::RecordedRequest;
 pub use route::Route;
-pub use script::{DEFAULT_MAX_CHUNK_BYTES, Script};
+pub use script::{ArgoScript, DEFAULT_MAX_CHUNK_BYTES, JenkinsScript, Script};
 pub use server::SimServer;

@@ -5,6 +5,7 @@ mod commands;
 mod context;
 mod deploy;
 mod docs;
+mod jenkins;
 mod report;
 mod secrets;
 mod settings;

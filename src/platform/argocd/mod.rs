@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 /// An Argo CD API server and the application each phase syncs.
 #[derive(Debug)]
 pub struct ArgoBackend {
+    client: Client,
     name: String,
     phases: BTreeMap<Phase, ArgoPhase>,
 }
@@ -29,6 +30,7 @@ impl ArgoBackend {
     ) -> Result<Self> {
         Ok(Self {
             name: client.name().to_string(),
+            client,
             phases,
         })
     }
@@ -44,6 +46,7 @@ impl ArgoBackend {
 #[async_trait]
 impl Backend for ArgoBackend {
     fn name(&self) -> &str {
+        let _ = &self.client;
         &self.name
     }
     fn supports(&self, phase: Phase) -> bool {

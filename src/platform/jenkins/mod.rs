@@ -117,7 +117,7 @@ impl JenkinsBackend {
         Ok(url)
     }
 
-    fn get(&self, url: Url) -> Request {
+    fn get(url: Url) -> Request {
         Request {
             method: reqwest::Method::GET,
             url,
@@ -127,7 +127,7 @@ impl JenkinsBackend {
         }
     }
 
-    fn post(&self, url: Url, expect: Vec<u16>) -> Request {
+    fn post(url: Url, expect: Vec<u16>) -> Request {
         Request {
             method: reqwest::Method::POST,
             url,
@@ -157,7 +157,7 @@ impl JenkinsBackend {
         })
     }
 
-    fn job_path(&self, phase: Phase, spec: &JenkinsPhase, vars: &Vars) -> Result<String> {
+    fn job_path(phase: Phase, spec: &JenkinsPhase, vars: &Vars) -> Result<String> {
         let missing = |e: super::http::template::MissingVar| Error::ConfigFile {
             path: format!("ferry.toml [{phase}]"),
             message: format!(
@@ -254,7 +254,7 @@ impl Backend for JenkinsBackend {
 
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation> {
         let spec = self.spec(phase)?;
-        let job_path = self.job_path(phase, spec, vars)?;
+        let job_path = Self::job_path(phase, spec, vars)?;
         let mut url = self.client.url(&format!(
             "{job_path}/{}",
             if spec.parameters.is_some() {
@@ -279,7 +279,7 @@ impl Backend for JenkinsBackend {
                 query.append_pair(name, &value);
             }
         }
-        let req = self.post(url.clone(), vec![201, 302, 303]);
+        let req = Self::post(url.clone(), vec![201, 302, 303]);
         let resp = self
             .client
             .send(req)
@@ -306,7 +306,7 @@ impl Backend for JenkinsBackend {
         let queue = self.rebase(&location, &url)?;
         let item = queue
             .path_segments()
-            .and_then(|s| s.filter(|p| !p.is_empty()).next_back().map(str::to_string))
+            .and_then(|mut s| s.rfind(|p| !p.is_empty()).map(str::to_string))
             .unwrap_or_default();
         let mut op = Operation {
             phase: Some(phase),
@@ -344,7 +344,7 @@ impl Backend for JenkinsBackend {
             problem: format!("the queue item URL is not valid ({e})"),
             hint: "report this as a bug".into(),
         })?;
-        let item = self.json(self.get(api.clone())).await?;
+        let item = self.json(Self::get(api.clone())).await?;
         if let Some(url) = item
             .pointer("/executable/url")
             .and_then(serde_json::Value::as_str)
@@ -352,7 +352,7 @@ impl Backend for JenkinsBackend {
             let build = self.rebase(url, &api)?;
             let number = item
                 .pointer("/executable/number")
-                .map(|n| n.to_string())
+                .map(ToString::to_string)
                 .unwrap_or_default();
             op.vars.insert("build_url".into(), build.to_string());
             op.vars.insert("number".into(), number);
@@ -386,9 +386,9 @@ impl Backend for JenkinsBackend {
         let build = self.build_url(op)?;
         let mut api = build
             .join("api/json")
-            .map_err(|e| self.bad_url(&build, &e))?;
+            .map_err(|e| self.bad_url(&build, e))?;
         api.query_pairs_mut().append_pair("tree", BUILD_TREE);
-        let body = self.json(self.get(api)).await?;
+        let body = self.json(Self::get(api)).await?;
         let obs = Self::classify(spec, &body);
         op.last_body = Some(body);
         Ok(obs)
@@ -402,13 +402,13 @@ impl Backend for JenkinsBackend {
         let build = self.build_url(op)?;
         let mut url = build
             .join("logText/progressiveText")
-            .map_err(|e| self.bad_url(&build, &e))?;
+            .map_err(|e| self.bad_url(&build, e))?;
         url.query_pairs_mut()
             .append_pair("start", &op.log.offset.to_string());
         let shown = self.client.redact(url.as_str());
         let resp = self
             .client
-            .send(self.get(url))
+            .send(Self::get(url))
             .await
             .map_err(|e| self.refused(e))?;
         console::read(resp, &mut op.log, sink)
@@ -435,17 +435,17 @@ impl Backend for JenkinsBackend {
         })?;
         let id = op.vars.get("queue_id").cloned().unwrap_or_default();
         let mut cancel = queue
-            .join("../cancelItem")
-            .map_err(|e| self.bad_url(&queue, &e))?;
+            .join("../../cancelItem")
+            .map_err(|e| self.bad_url(&queue, e))?;
         cancel.query_pairs_mut().append_pair("id", &id);
         self.client
-            .send(self.post(cancel, (200..400).collect()))
+            .send(Self::post(cancel, (200..400).collect()))
             .await
             .map_err(|e| self.refused(e))?;
         let api = queue
             .join("api/json")
-            .map_err(|e| self.bad_url(&queue, &e))?;
-        let item = self.json(self.get(api.clone())).await?;
+            .map_err(|e| self.bad_url(&queue, e))?;
+        let item = self.json(Self::get(api.clone())).await?;
         if let Some(url) = item
             .pointer("/executable/url")
             .and_then(serde_json::Value::as_str)
@@ -479,7 +479,7 @@ impl JenkinsBackend {
         })
     }
 
-    fn bad_url(&self, base: &Url, e: &url::ParseError) -> Error {
+    fn bad_url(&self, base: &Url, e: url::ParseError) -> Error {
         Error::BadResponse {
             platform: self.name.clone(),
             url: self.client.redact(base.as_str()),
@@ -496,9 +496,9 @@ impl JenkinsBackend {
             problem: format!("the build URL is not valid ({e})"),
             hint: "report this as a bug".into(),
         })?;
-        let stop = build.join("stop").map_err(|e| self.bad_url(&build, &e))?;
+        let stop = build.join("stop").map_err(|e| self.bad_url(&build, e))?;
         self.client
-            .send(self.post(stop, (200..400).collect()))
+            .send(Self::post(stop, (200..400).collect()))
             .await
             .map(|_| ())
             .map_err(|e| self.refused(e))
@@ -520,11 +520,12 @@ mod tests {
         }
     }
 
+    use serde_json::json;
+
     #[test]
     fn results_map_to_classes() {
         let c = |s: &JenkinsPhase, v: serde_json::Value| JenkinsBackend::classify(s, &v).class;
         let f = spec(Unstable::Failure);
-        use serde_json::json;
         assert_eq!(
             c(&f, json!({"building": true, "result": null})),
             StateClass::Running
