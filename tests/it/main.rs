@@ -1,5 +1,6 @@
 //! The one integration-test binary: library-level and end-to-end tests of the real `ferry` binary.
 
+mod argocd;
 mod bad_input;
 mod commands;
 mod context;
