@@ -7,6 +7,7 @@ mod context;
 mod deploy;
 mod docs;
 mod jenkins;
+mod platforms;
 mod report;
 mod secrets;
 mod settings;
