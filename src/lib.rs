@@ -119,6 +119,7 @@ async fn dispatch(
                 loaded.file.as_ref(),
                 &context,
                 &plan::overrides(env, &[])?,
+                env,
             )?;
             print_plan(&planned.plan, io)?;
             writeln!(io.stderr, "settings are valid").map_err(|e| io_error("stderr", e))?;
@@ -177,6 +178,7 @@ async fn execute(
             loaded.file.as_ref(),
             &context,
             &overrides,
+            env,
         )?;
         print_plan(&planned.plan, io)?;
         return Ok(ExitCode::Success);
@@ -209,8 +211,9 @@ async fn carry_out(
         loaded.file.as_ref(),
         context,
         &extras.overrides,
+        extras.env,
     )?;
-    let plan = planned.plan;
+    let plan = planned.plan.clone();
     let flavour = report::Flavour::choose(context.ci, io.stderr_is_tty, !io.color);
     let mut sinks: Vec<Box<dyn Sink>> =
         vec![Box::new(report::Console::new(io.stderr.clone(), flavour))];
@@ -236,13 +239,6 @@ async fn carry_out(
         (sinks, failures)
     });
 
-    let engine = Engine::new(
-        &planned.backend,
-        emitter.clone(),
-        cancel,
-        planned.redactor.clone(),
-        plan.timing.clone(),
-    );
     let deadline = tokio::time::Instant::now() + plan.timeout;
     let mut vars = plan.vars.clone();
     let run_key: String = format!("{:032x}", rand::random::<u128>());
@@ -250,7 +246,19 @@ async fn carry_out(
     for (i, phase) in plan.phases.iter().enumerate() {
         let last = i + 1 == plan.phases.len();
         let mut phase_vars = vars.clone();
+        phase_vars.extend(plan.phase_vars.get(phase).cloned().unwrap_or_default());
         phase_vars.insert("idempotency_key".into(), format!("ferry-{run_key}-{phase}"));
+        // Each phase runs on its own platform's backend, at that platform's cadence.
+        let Some((backend, timing)) = planned.backend(*phase) else {
+            continue;
+        };
+        let engine = Engine::new(
+            backend,
+            emitter.clone(),
+            cancel.clone(),
+            planned.redactor.clone(),
+            timing.clone(),
+        );
         let outcome = engine
             .run_phase(PhaseRequest {
                 phase: *phase,
@@ -276,7 +284,6 @@ async fn carry_out(
             break;
         }
     }
-    drop(engine);
     drop(emitter);
     let outcome = summarise(command, plan.environment.clone(), phases, started.elapsed());
     let (mut sinks, mut failures) = dispatcher.await.unwrap_or_default();

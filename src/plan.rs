@@ -1,5 +1,10 @@
 //! Stage 3 — plan: settings + context + the platform description → what will run, before any
 //! side effect. `--dry-run` and `ferry check` print it.
+//!
+//! Each phase runs on one platform: the `http` description of `[platform]`, or a named
+//! `[platforms.<name>]` picked with `platform = "<name>"` (see [`named`]).
+
+mod named;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,12 +15,12 @@ use url::Url;
 use crate::ci::Context;
 use crate::config::settings::parse_duration;
 use crate::config::{FileConfig, Settings};
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::platform::engine::Timing;
-use crate::platform::http::client::{Auth, Client};
-use crate::platform::http::spec::{AuthScheme, PlatformSpec};
-use crate::platform::http::{HttpBackend, Phases};
-use crate::platform::{Command, Phase, Vars};
+use crate::platform::http::client::Auth;
+use crate::platform::http::spec::{AuthScheme, PlatformSpec, PollSpec};
+use crate::platform::{Backend, Command, Phase, Vars};
 use crate::secret::{Redactor, SecretString};
 
 /// What a run will do.
@@ -38,6 +43,24 @@ pub struct Plan {
     pub detach: bool,
     #[serde(skip)]
     pub timing: Timing,
+    /// The platform each phase runs on.
+    pub phase_platforms: Vec<PhasePlatform>,
+    /// Template values that differ per phase (`platform_url`).
+    #[serde(skip)]
+    pub phase_vars: BTreeMap<Phase, Vars>,
+}
+
+/// One phase's platform, as the plan shows it (never a credential).
+#[derive(Clone, Debug, Serialize)]
+pub struct PhasePlatform {
+    pub phase: Phase,
+    /// The name in `[platforms.<name>]`, or `platform` for `[platform]`.
+    pub key: String,
+    pub kind: &'static str,
+    pub platform: String,
+    pub url: String,
+    /// How the credential is sent.
+    pub auth: &'static str,
 }
 
 mod humantime_serde_secs {
@@ -49,11 +72,29 @@ mod humantime_serde_secs {
     }
 }
 
-/// The plan and the backend that will carry it out.
+/// The plan and the backends that will carry it out.
 pub struct Planned {
     pub plan: Plan,
-    pub backend: HttpBackend,
+    /// One backend per platform in use, with its poll cadence and the phases it runs.
+    pub backends: Vec<PlannedBackend>,
     pub redactor: Redactor,
+}
+
+/// A platform's backend in a plan.
+pub struct PlannedBackend {
+    pub backend: Box<dyn Backend>,
+    pub timing: Timing,
+    pub phases: Vec<Phase>,
+}
+
+impl Planned {
+    /// The backend and cadence that run `phase`.
+    pub fn backend(&self, phase: Phase) -> Option<(&dyn Backend, &Timing)> {
+        self.backends
+            .iter()
+            .find(|b| b.phases.contains(&phase))
+            .map(|b| (b.backend.as_ref(), &b.timing))
+    }
 }
 
 /// Template values given with `--var` / `FERRY_VAR_<NAME>`: `name=value` becomes
@@ -91,7 +132,8 @@ pub fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
     Ok(out)
 }
 
-/// Builds the plan. `no_build` skips the build phase of a deploy.
+/// Builds the plan. `no_build` skips the build phase of a deploy. `env` is read only for the
+/// variables a named platform points at (`url_env`, `token_env`, `user_env`).
 pub fn plan(
     command: Command,
     no_build: bool,
@@ -99,6 +141,7 @@ pub fn plan(
     file: Option<&FileConfig>,
     context: &Context,
     overrides: &Vars,
+    env: &Env,
 ) -> Result<Planned> {
     let Some(file) = file else {
         return Err(Error::MissingSetting {
@@ -109,28 +152,17 @@ pub fn plan(
             ),
         });
     };
-    let Some(spec) = file.platform.as_ref() else {
-        return Err(Error::ConfigFile {
-            path: settings.config.display().to_string(),
-            message: "there is no [platform] section\n  fix: add [platform] with at least url = \"https://…\" (or set platform_url)".into(),
-        });
-    };
-    let phases_spec = Phases {
-        build: file.build.clone(),
-        deploy: file.deploy.clone(),
-        stop: file.stop.clone(),
-    };
     let phases = match command {
         Command::Build => vec![Phase::Build],
-        Command::Deploy if no_build || phases_spec.build.is_none() => vec![Phase::Deploy],
+        Command::Deploy if no_build || file.build.is_none() => vec![Phase::Deploy],
         Command::Deploy => vec![Phase::Build, Phase::Deploy],
         Command::Stop => vec![Phase::Stop],
     };
     for phase in &phases {
         let present = match phase {
-            Phase::Build => phases_spec.build.is_some(),
-            Phase::Deploy => phases_spec.deploy.is_some(),
-            Phase::Stop => phases_spec.stop.is_some(),
+            Phase::Build => file.build.is_some(),
+            Phase::Deploy => file.deploy.is_some(),
+            Phase::Stop => file.stop.is_some(),
         };
         if !present {
             return Err(Error::ConfigFile {
@@ -156,48 +188,57 @@ pub fn plan(
             hint: "set --environment, FERRY_ENVIRONMENT or `environment` in ferry.toml (e.g. staging); on a pull/merge request it defaults to review-<number>".into(),
         });
     }
-    let base = platform_url(settings, spec)?;
-    let (auth, auth_name) = auth(spec, settings.platform_token.as_ref())?;
-    let secrets: Vec<&SecretString> = settings
-        .token
-        .iter()
-        .chain(settings.platform_token.iter())
-        .collect();
-    let redactor = Redactor::new(secrets);
-    let name = spec
-        .name
-        .clone()
-        .unwrap_or_else(|| base.host_str().unwrap_or("platform").to_string());
-    let client = Client::new(name.clone(), base.clone(), auth, redactor.clone())?;
-    let backend = HttpBackend::new(client, spec.headers.clone(), phases_spec.clone())?;
-    let timing = timing(spec, settings)?;
-    let mut phase_timeouts = BTreeMap::new();
-    for (phase, p) in [
-        (Phase::Build, &phases_spec.build),
-        (Phase::Deploy, &phases_spec.deploy),
-        (Phase::Stop, &phases_spec.stop),
-    ] {
-        if let Some(t) = p.as_ref().and_then(|p| p.timeout.as_deref()) {
-            phase_timeouts.insert(phase, parse_duration(t).unwrap_or(settings.timeout));
-        }
-    }
+    let chosen = named::choose(settings, file, &phases, env)?;
+    let redactor = chosen.redactor.clone();
+    let first = chosen
+        .phase_platforms
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::Unsupported {
+            what: "a run without phases".into(),
+            hint: "report this as a bug".into(),
+        })?;
+    let base = Url::parse(&first.url).map_err(|e| Error::InvalidSetting {
+        name: "platform_url".into(),
+        source_name: first.key.clone(),
+        problem: format!("{:?} is not a URL ({e})", first.url),
+        hint: "use an absolute http(s) URL".into(),
+    })?;
     let mut vars = vars(settings, file, context, environment.as_deref(), &base);
     vars.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut phase_vars = BTreeMap::new();
+    for p in &chosen.phase_platforms {
+        phase_vars.insert(
+            p.phase,
+            Vars::from([(
+                "platform_url".to_string(),
+                p.url.trim_end_matches('/').to_string(),
+            )]),
+        );
+    }
+    let timing = chosen
+        .backends
+        .iter()
+        .find(|b| b.phases.contains(&first.phase))
+        .map(|b| b.timing.clone())
+        .unwrap_or_default();
     Ok(Planned {
         plan: Plan {
             command,
             environment,
             phases,
-            platform: name,
-            platform_url: base.to_string(),
-            auth: auth_name,
+            platform: first.platform.clone(),
+            platform_url: first.url.clone(),
+            auth: first.auth,
             vars,
             timeout: settings.timeout,
-            phase_timeouts,
+            phase_timeouts: chosen.phase_timeouts,
             detach: settings.detach,
             timing,
+            phase_platforms: chosen.phase_platforms,
+            phase_vars,
         },
-        backend,
+        backends: chosen.backends,
         redactor,
     })
 }
@@ -274,13 +315,14 @@ fn auth(spec: &PlatformSpec, token: Option<&SecretString>) -> Result<(Auth, &'st
     })
 }
 
-fn timing(spec: &PlatformSpec, settings: &Settings) -> Result<Timing> {
+fn timing(poll: &PollSpec, section: &str, settings: &Settings) -> Result<Timing> {
     let bad = |key: &str, value: &str| Error::ConfigFile {
         path: settings.config.display().to_string(),
         message: format!(
-            "[platform.poll] {key} = {value:?} is not a duration\n  fix: use a duration like 250ms, 5s or 1m"
+            "{section} {key} = {value:?} is not a duration\n  fix: use a duration like 250ms, 5s or 1m"
         ),
     };
+    let spec = PollOf { poll };
     let initial =
         parse_duration(&spec.poll.initial).ok_or_else(|| bad("initial", &spec.poll.initial))?;
     let max = parse_duration(&spec.poll.max).ok_or_else(|| bad("max", &spec.poll.max))?;
@@ -291,7 +333,7 @@ fn timing(spec: &PlatformSpec, settings: &Settings) -> Result<Timing> {
         return Err(Error::ConfigFile {
             path: settings.config.display().to_string(),
             message: format!(
-                "[platform.poll] factor = {} is out of range\n  fix: use a factor between 1.0 (constant) and 10.0",
+                "{section} factor = {} is out of range\n  fix: use a factor between 1.0 (constant) and 10.0",
                 spec.poll.factor
             ),
         });
@@ -303,6 +345,11 @@ fn timing(spec: &PlatformSpec, settings: &Settings) -> Result<Timing> {
         heartbeat,
         ..Timing::default()
     })
+}
+
+/// Lets `timing` read `spec.poll.x` for any platform's poll table.
+struct PollOf<'a> {
+    poll: &'a PollSpec,
 }
 
 fn vars(

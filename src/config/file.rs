@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use super::layer::{Layer, SECRET_SETTINGS};
 use crate::error::{Error, Result};
-use crate::platform::http::spec::{PhaseSpec, PlatformSpec};
+use crate::platform::http::spec::{AuthScheme, PhaseSpec, PlatformSpec, PollSpec};
 
 /// The parsed settings file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -38,9 +38,108 @@ pub struct FileConfig {
     #[serde(default)]
     pub vars: BTreeMap<String, toml::Value>,
     pub platform: Option<PlatformSpec>,
-    pub build: Option<PhaseSpec>,
-    pub deploy: Option<PhaseSpec>,
-    pub stop: Option<PhaseSpec>,
+    /// Named platforms (`[platforms.<name>]`), picked per phase with `platform = "<name>"`.
+    #[serde(default)]
+    pub platforms: BTreeMap<String, NamedPlatform>,
+    pub build: Option<PhaseSection>,
+    pub deploy: Option<PhaseSection>,
+    pub stop: Option<PhaseSection>,
+}
+
+/// The kinds of named platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformKind {
+    /// Described in `ferry.toml`, like `[platform]`.
+    Http,
+    /// Jenkins' remote build API.
+    Jenkins,
+    /// Argo CD's API server.
+    Argocd,
+}
+
+impl PlatformKind {
+    /// The lowercase name, as written in `kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlatformKind::Http => "http",
+            PlatformKind::Jenkins => "jenkins",
+            PlatformKind::Argocd => "argocd",
+        }
+    }
+}
+
+/// `[platforms.<name>]`: one platform, its address and where its credential comes from. The
+/// credential itself is never here: `token_env` names an environment variable, `token_file` a
+/// file. Keys that only one kind understands are checked when the plan is made.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedPlatform {
+    pub kind: PlatformKind,
+    /// A display name for messages (default: `<kind> (<host>)`).
+    pub name: Option<String>,
+    /// The base URL (`https://jenkins.example.com`, `https://argocd.example.com`).
+    pub url: Option<String>,
+    /// An environment variable holding the base URL; wins over `url` when set.
+    pub url_env: Option<String>,
+    /// The environment variable holding the credential (a Jenkins API token, an Argo CD token).
+    pub token_env: Option<String>,
+    /// A file holding the credential.
+    pub token_file: Option<String>,
+    /// Jenkins: the user the API token belongs to.
+    pub user: Option<String>,
+    /// Jenkins: an environment variable holding that user (wins over `user`).
+    pub user_env: Option<String>,
+    /// `http`: how the token is sent, as in `[platform]`.
+    pub auth: Option<AuthScheme>,
+    /// `http`: the header for `auth = "header"`.
+    pub auth_header: Option<String>,
+    /// `http`: headers for every request (templated).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Poll cadence, as `[platform.poll]`.
+    #[serde(default)]
+    pub poll: PollSpec,
+}
+
+/// `[build]`, `[deploy]` or `[stop]`: either the `http` description of the one `[platform]`, or,
+/// with `platform = "<name>"`, the keys of that named platform's kind (checked when planning).
+#[derive(Clone, Debug)]
+pub enum PhaseSection {
+    /// No `platform` key: described for `[platform]`.
+    Http(Box<PhaseSpec>),
+    /// `platform = "<name>"` and the rest of the table.
+    On {
+        platform: String,
+        table: toml::Table,
+    },
+}
+
+impl PhaseSection {
+    /// The named platform this phase runs on, if any.
+    pub fn platform(&self) -> Option<&str> {
+        match self {
+            PhaseSection::Http(_) => None,
+            PhaseSection::On { platform, .. } => Some(platform),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PhaseSection {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut table = toml::Table::deserialize(de)?;
+        match table.remove("platform") {
+            Some(toml::Value::String(platform)) => Ok(PhaseSection::On { platform, table }),
+            Some(other) => Err(D::Error::custom(format!(
+                "`platform` must name a [platforms.<name>] table (a string), not {other}"
+            ))),
+            None => toml::Value::Table(table)
+                .try_into::<PhaseSpec>()
+                .map(|spec| PhaseSection::Http(Box::new(spec)))
+                .map_err(|e| D::Error::custom(e.to_string().trim_end())),
+        }
+    }
 }
 
 impl FileConfig {

@@ -4,6 +4,7 @@
 //! cancel); the engine decides when to call them, retries, waits and gives up.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -70,6 +71,17 @@ pub struct LogRead {
     pub complete: Option<bool>,
 }
 
+/// What waiting for a pushed change found (see [`Backend::watch`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Watched {
+    /// The backend cannot watch: the engine polls at its own cadence.
+    Unsupported,
+    /// Something changed (the new state is kept in the operation): read the state now.
+    Changed,
+    /// Nothing changed within the time allowed.
+    Quiet,
+}
+
 /// Receives log lines as a backend reads them (with back-pressure).
 #[async_trait]
 pub trait LogSink: Send {
@@ -106,7 +118,18 @@ pub trait Backend: Send + Sync {
     /// Reads what is new in the log, handing each complete line to `sink`.
     async fn logs(&self, op: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead>;
 
-    /// Asks the platform to stop the operation.
+    /// Waits up to `max` for the platform to push a change of the operation (a watch stream),
+    /// instead of the engine sleeping between two status reads. The engine always reads the state
+    /// once before it first watches, and again after an error (a dropped stream), so a change
+    /// made while no stream was open is never missed. Default: [`Watched::Unsupported`].
+    async fn watch(&self, op: &mut Operation, max: Duration) -> Result<Watched> {
+        let _ = (op, max);
+        Ok(Watched::Unsupported)
+    }
+
+    /// Asks the platform to stop the operation. It is called whether or not the operation has
+    /// resolved yet (a queued item is cancelled differently from a running build: the backend
+    /// tells them apart by what [`Operation`] holds).
     async fn cancel(&self, op: &Operation) -> Result<()>;
 
     /// The phase's outputs (`url`, `artifact`, …) from the last status reading.

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::backend::{Backend, LogSink, Operation, Resolved, Vars};
+use super::backend::{Backend, LogSink, Operation, Resolved, Vars, Watched};
 use super::event::{CancelReason, Emitter, Event, Level, Phase, PhaseOutcome, StateClass, Status};
 use crate::error::Error;
 use crate::secret::Redactor;
@@ -297,6 +297,8 @@ impl<'a> Engine<'a> {
         let mut logs_on = has_logs;
         let mut last_state: Option<String> = None;
         let mut asked: Option<Duration> = None;
+        let mut watching = true;
+        let mut watch_errors = 0;
         let last = loop {
             match self.guard(self.backend.status(op), deadline).await? {
                 Ok(obs) => {
@@ -335,8 +337,39 @@ impl<'a> Engine<'a> {
                     Err(e) => logs_on = self.log_error(phase, &e, &mut log_errors).await,
                 }
             }
-            let wait = asked.take().unwrap_or_else(|| jitter(interval));
-            self.pause(wait, deadline).await.map_err(Failure::Stop)?;
+            if let Some(wait) = asked.take() {
+                self.pause(wait, deadline).await.map_err(Failure::Stop)?;
+            } else if watching {
+                // A platform that pushes changes is watched instead of slept on; a broken watch
+                // falls back to polling and is tried again on the next round.
+                let max = self.timing.poll_max.max(Duration::from_secs(1));
+                match self.guard(self.backend.watch(op, max), deadline).await? {
+                    Ok(Watched::Changed) => {
+                        watch_errors = 0;
+                        continue;
+                    }
+                    Ok(Watched::Quiet) => watch_errors = 0,
+                    Ok(Watched::Unsupported) => {
+                        watching = false;
+                        self.pause(jitter(interval), deadline)
+                            .await
+                            .map_err(Failure::Stop)?;
+                    }
+                    Err(e) => {
+                        watch_errors += 1;
+                        self.watch_broke(phase, &e, watch_errors).await;
+                        if watch_errors > self.timing.max_errors {
+                            watching = false;
+                        }
+                        self.pause(jitter(interval), deadline)
+                            .await
+                            .map_err(Failure::Stop)?;
+                    }
+                }
+            } else {
+                let wait = jitter(interval);
+                self.pause(wait, deadline).await.map_err(Failure::Stop)?;
+            }
             interval = self.grow(interval);
         };
 
@@ -502,6 +535,25 @@ impl<'a> Engine<'a> {
         )
         .await;
         false
+    }
+
+    /// A broken watch: say so once per outage (ferry polls meanwhile), and once more if ferry
+    /// gives up watching for the rest of the phase.
+    async fn watch_broke(&self, phase: Phase, e: &Error, errors: u32) {
+        let why = self.redactor.redact(&e.to_string());
+        if errors == 1 {
+            self.notice(
+                Level::Info,
+                format!("the {phase} watch stream broke ({why}); polling until it is back"),
+            )
+            .await;
+        } else if errors == self.timing.max_errors + 1 {
+            self.notice(
+                Level::Warning,
+                format!("the {phase} watch stream keeps breaking ({why}); polling from now on"),
+            )
+            .await;
+        }
     }
 
     async fn cancel_remote(&self, op: &Operation, stop: Stop) {

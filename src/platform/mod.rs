@@ -12,8 +12,11 @@ pub use event::{
 };
 pub use outcome::{Command, RunOutcome};
 
+pub mod argocd;
 pub mod backend;
+pub mod credential;
 pub mod engine;
 pub mod http;
+pub mod jenkins;
 
-pub use backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
+pub use backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched};

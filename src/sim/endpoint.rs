@@ -4,7 +4,7 @@
 use axum::http::Method;
 
 use super::route::Route;
-use super::{gitops, jenkins, paas, pipeline};
+use super::{argocd, gitops, jenkins, paas, pipeline};
 
 /// A known endpoint with its path parameters (percent-decoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +13,7 @@ pub(crate) enum Endpoint {
     Jenkins(jenkins::Endpoint),
     GitOps(gitops::Endpoint),
     Pipeline(pipeline::Endpoint),
+    ArgoCd(argocd::Endpoint),
     /// `GET /apps/{app}/{environment}`: the deployed app itself.
     AppPage {
         app: String,
@@ -47,6 +48,7 @@ impl Endpoint {
             jenkins::parse(method, &segs).map(Endpoint::Jenkins),
             gitops::parse(method, &segs).map(Endpoint::GitOps),
             pipeline::parse(method, &segs).map(Endpoint::Pipeline),
+            argocd::parse(method, &segs).map(Endpoint::ArgoCd),
             match segs.as_slice() {
                 ["apps", app, environment] => only(method, &Method::GET, || Endpoint::AppPage {
                     app: (*app).to_owned(),
@@ -73,6 +75,7 @@ impl Endpoint {
             Endpoint::Jenkins(e) => Some(e.route()),
             Endpoint::GitOps(e) => Some(e.route()),
             Endpoint::Pipeline(e) => Some(e.route()),
+            Endpoint::ArgoCd(e) => Some(e.route()),
             Endpoint::AppPage { .. } => None,
         }
     }

@@ -13,7 +13,7 @@ use super::call::Call;
 use super::endpoint::{Endpoint, Miss};
 use super::recorded::RecordedRequest;
 use super::world::Shared;
-use super::{gitops, jenkins, paas, pipeline, reply};
+use super::{argocd, gitops, jenkins, paas, pipeline, reply};
 
 /// Request bodies larger than this are refused (they are recorded, so keep them bounded).
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -62,7 +62,12 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     }
 }
 
-fn serve(shared: &Shared, parts: &Parts, body: &Bytes, parsed: Result<Endpoint, Miss>) -> Response {
+fn serve(
+    shared: &Arc<Shared>,
+    parts: &Parts,
+    body: &Bytes,
+    parsed: Result<Endpoint, Miss>,
+) -> Response {
     let path = parts.uri.path();
     let mut world = shared.world();
     if (path == "/v1" || path.starts_with("/v1/"))
@@ -108,6 +113,7 @@ fn serve(shared: &Shared, parts: &Parts, body: &Bytes, parsed: Result<Endpoint, 
         Endpoint::Jenkins(e) => jenkins::handle(&mut world, &call, e),
         Endpoint::GitOps(e) => gitops::handle(&mut world, &call, e),
         Endpoint::Pipeline(e) => pipeline::handle(&mut world, &call, e),
+        Endpoint::ArgoCd(e) => argocd::handle(&mut world, &call, e, shared),
         Endpoint::AppPage { app, environment } => {
             if world.store.is_live(&app, &environment, call.now) {
                 let page = format!(

@@ -21,8 +21,9 @@ use crate::platform::Phase;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Endpoint {
     /// `POST /queue/job/{job}/build`, or Jenkins' own `POST /job/{job}/build` and
-    /// `POST /job/{job}/buildWithParameters`.
-    Trigger { job: String },
+    /// `POST /job/{job}/buildWithParameters` (`jenkins`: one of Jenkins' own paths, where an
+    /// identical queued request is merged). Folders nest: `/job/a/job/b/build` is job `a/b`.
+    Trigger { job: String, jenkins: bool },
     /// `GET /queue/item/{n}/api/json`.
     QueueItem { item: u64 },
     /// `POST /queue/cancelItem?id={n}`.
@@ -47,42 +48,54 @@ impl Endpoint {
 }
 
 pub(crate) fn parse(method: &Method, segs: &[&str]) -> Result<Endpoint, Miss> {
-    let trigger = |job: &str| Endpoint::Trigger {
-        job: job.to_owned(),
-    };
     match segs {
-        ["queue", "job", job, "build"] | ["job", job, "build" | "buildWithParameters"] => {
-            only(method, &Method::POST, || trigger(job))
-        }
+        ["queue", "job", job, "build"] => only(method, &Method::POST, || Endpoint::Trigger {
+            job: (*job).to_owned(),
+            jenkins: false,
+        }),
         ["queue", "item", item, "api", "json"] => {
             let item = number(item)?;
             only(method, &Method::GET, || Endpoint::QueueItem { item })
         }
         ["queue", "cancelItem"] => only(method, &Method::POST, || Endpoint::CancelItem),
-        ["job", job, k, "api", "json"] => {
+        ["job", ..] => parse_job(method, segs),
+        _ => Err(Miss::NotFound),
+    }
+}
+
+/// `job/a/job/b/…` then what follows: folders (and multibranch branches) are nested jobs, and
+/// the full name joins the (decoded) names with `/`, as Jenkins' `getFullName` does.
+fn parse_job(method: &Method, segs: &[&str]) -> Result<Endpoint, Miss> {
+    let mut names = Vec::new();
+    let mut rest = segs;
+    while let ["job", name, tail @ ..] = rest {
+        names.push(*name);
+        rest = tail;
+    }
+    if names.is_empty() {
+        return Err(Miss::NotFound);
+    }
+    let job = names.join("/");
+    match rest {
+        ["build" | "buildWithParameters"] => only(method, &Method::POST, || Endpoint::Trigger {
+            job,
+            jenkins: true,
+        }),
+        [k, "api", "json"] => {
             let number = number(k)?;
-            only(method, &Method::GET, || Endpoint::Build {
-                job: (*job).to_owned(),
-                number,
-            })
+            only(method, &Method::GET, || Endpoint::Build { job, number })
         }
-        ["job", job, k, "logText", "progressiveText"] => {
+        [k, "logText", "progressiveText"] => {
             let number = number(k)?;
             if method == Method::GET || method == Method::POST {
-                Ok(Endpoint::Console {
-                    job: (*job).to_owned(),
-                    number,
-                })
+                Ok(Endpoint::Console { job, number })
             } else {
                 Err(Miss::MethodNotAllowed)
             }
         }
-        ["job", job, k, "stop"] => {
+        [k, "stop"] => {
             let number = number(k)?;
-            only(method, &Method::POST, || Endpoint::Stop {
-                job: (*job).to_owned(),
-                number,
-            })
+            only(method, &Method::POST, || Endpoint::Stop { job, number })
         }
         _ => Err(Miss::NotFound),
     }
@@ -100,6 +113,10 @@ struct Item {
     op: OpIndex,
     job: String,
     number: u64,
+    /// The build parameters, sorted (query and form body).
+    params: Vec<(String, String)>,
+    /// Whether an identical request may be merged into it while it is queued.
+    mergeable: bool,
 }
 
 impl Registry {
@@ -116,8 +133,11 @@ impl Registry {
 }
 
 pub(crate) fn handle(world: &mut World, call: &Call<'_>, endpoint: Endpoint) -> Response {
+    if let Some(refused) = authenticate(world, call) {
+        return refused;
+    }
     match endpoint {
-        Endpoint::Trigger { job } => trigger(world, call, job),
+        Endpoint::Trigger { job, jenkins } => trigger(world, call, job, jenkins),
         Endpoint::QueueItem { item } => match world.jenkins.item(item) {
             Some(it) => reply::json(StatusCode::OK, queue_item(world, call, item, it)),
             None => reply::error(StatusCode::NOT_FOUND, format!("no queue item {item}")),
@@ -142,7 +162,98 @@ pub(crate) fn handle(world: &mut World, call: &Call<'_>, endpoint: Endpoint) -> 
     }
 }
 
-fn trigger(world: &mut World, call: &Call<'_>, job: String) -> Response {
+/// With users configured, Jenkins wants HTTP Basic with a user's API token: anonymous requests
+/// are refused with 403 (no Overall/Read, and no crumb for a POST), a wrong token with 401.
+/// An API token needs no crumb (Jenkins 2.96 and later).
+fn authenticate(world: &World, call: &Call<'_>) -> Option<Response> {
+    use base64::Engine as _;
+    let users = &world.script.jenkins.users;
+    if users.is_empty() {
+        return None;
+    }
+    let given = call
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some(given) = given else {
+        let message = if call.method == Method::POST {
+            "No valid crumb was included in the request"
+        } else {
+            "Authentication required"
+        };
+        return Some(plain(StatusCode::FORBIDDEN, message));
+    };
+    let (user, token) = given.split_once(':').unwrap_or((given.as_str(), ""));
+    if users.get(user).is_some_and(|t| t == token) {
+        None
+    } else {
+        Some(plain(
+            StatusCode::UNAUTHORIZED,
+            &format!("Invalid password/token for user: {user}"),
+        ))
+    }
+}
+
+/// Jenkins answers errors as HTML pages; a short one is enough.
+fn plain(status: StatusCode, message: &str) -> Response {
+    let page = format!(
+        "<html><head><title>Error {}</title></head><body><h2>HTTP ERROR {}</h2><p>{}</p></body></html>\n",
+        status.as_u16(),
+        status.as_u16(),
+        message.replace('<', "&lt;")
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html;charset=utf-8")],
+        page,
+    )
+        .into_response()
+}
+
+/// The parameters of a trigger: the query string and a form body, sorted.
+fn parameters(call: &Call<'_>) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = call
+        .query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .filter(|(k, _)| k != "delay" && k != "token")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let form = call
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        params.extend(
+            url::form_urlencoded::parse(call.body).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        );
+    }
+    params.sort();
+    params
+}
+
+/// `ParametersDefinitionProperty` / `ParameterizedJobMixIn`: 201 and a new queue item, or 303
+/// with the item an identical request (same job, same parameters) is still waiting in.
+fn trigger(world: &mut World, call: &Call<'_>, job: String, jenkins: bool) -> Response {
+    let params = parameters(call);
+    if jenkins {
+        let merged = world.jenkins.items.iter().position(|it| {
+            it.mergeable
+                && it.job == job
+                && it.params == params
+                && world.store.get(it.op).state(call.now) == State::Queued
+        });
+        if let Some(index) = merged {
+            let location = format!("{}/queue/item/{}/", call.base, index + 1);
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+        }
+    }
     let number = world.jenkins.last_number.entry(job.clone()).or_insert(0);
     *number += 1;
     let number = *number;
@@ -150,19 +261,37 @@ fn trigger(world: &mut World, call: &Call<'_>, job: String) -> Response {
         .store
         .create(Phase::Build, &job, world.script.build.clone());
     world.store.get_mut(op).label = format!("{job}#{number}");
-    world.jenkins.items.push(Item { op, job, number });
+    world.jenkins.items.push(Item {
+        op,
+        job,
+        number,
+        params,
+        mergeable: jenkins,
+    });
     let item = world.jenkins.items.len();
     let location = format!("{}/queue/item/{item}/", call.base);
     (StatusCode::CREATED, [(header::LOCATION, location)]).into_response()
 }
 
+/// `job/a/job/b/` for the full name `a/b` (each name encoded once more, as Jenkins does).
+fn job_url(call: &Call<'_>, job: &str) -> String {
+    let mut path = String::new();
+    for name in job.split('/') {
+        path.push_str("job/");
+        path.push_str(&segment(name));
+        path.push('/');
+    }
+    format!("{}/{path}", call.base)
+}
+
 fn build_url(call: &Call<'_>, job: &str, number: u64) -> String {
-    format!("{}/job/{}/{number}/", call.base, segment(job))
+    format!("{}{number}/", job_url(call, job))
 }
 
 fn queue_item(world: &World, call: &Call<'_>, item: u64, it: &Item) -> Value {
     let state = world.store.get(it.op).state(call.now);
-    let task = json!({ "name": it.job, "url": format!("{}/job/{}/", call.base, segment(&it.job)) });
+    let name = it.job.rsplit('/').next().unwrap_or(&it.job);
+    let task = json!({ "name": name, "url": job_url(call, &it.job) });
     match state {
         State::Queued => json!({
             "_class": "hudson.model.Queue$WaitingItem",
@@ -213,22 +342,60 @@ fn no_build(job: &str, number: u64) -> Response {
 fn build(world: &World, call: &Call<'_>, op: OpIndex, job: &str, number: u64) -> Value {
     let o = world.store.get(op);
     let state = o.state(call.now);
+    let script = &world.script.jenkins;
     let result = match state {
         State::Queued | State::Running => None,
+        State::Cancelled => Some("ABORTED"),
+        // A scripted result (UNSTABLE, NOT_BUILT) replaces SUCCESS / FAILURE.
+        State::Succeeded | State::Failed if script.result.is_some() => script.result.as_deref(),
         State::Succeeded => Some("SUCCESS"),
         State::Failed => Some("FAILURE"),
-        State::Cancelled => Some("ABORTED"),
     };
     let duration = if state.is_terminal() {
         u64::try_from(o.ran(call.now).as_millis()).unwrap_or(u64::MAX)
     } else {
         0
     };
+    let params: Vec<Value> = world
+        .jenkins
+        .build(job, number)
+        .map(|it| {
+            it.params
+                .iter()
+                .map(|(name, value)| json!({ "_class": "hudson.model.StringParameterValue", "name": name, "value": value }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut actions = vec![json!({ "_class": "hudson.model.CauseAction" })];
+    if !params.is_empty() {
+        actions.push(json!({ "_class": "hudson.model.ParametersAction", "parameters": params }));
+    }
+    // Artifacts are archived when the build ends.
+    let artifacts: Vec<Value> = if state.is_terminal() {
+        script
+            .artifacts
+            .iter()
+            .map(|path| {
+                let path = path.replace("{number}", &number.to_string());
+                let file = path.rsplit('/').next().unwrap_or(&path).to_owned();
+                json!({ "displayPath": file, "fileName": file, "relativePath": path })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let description = script
+        .description
+        .as_ref()
+        .map(|d| d.replace("{number}", &number.to_string()));
     json!({
         "_class": "hudson.model.FreeStyleBuild",
+        "actions": actions,
+        "artifacts": artifacts,
         "number": number,
         "displayName": format!("#{number}"),
-        "fullDisplayName": format!("{job} #{number}"),
+        "fullDisplayName": format!("{} #{number}", job.replace('/', " » ")),
+        "description": description,
         "building": !state.is_terminal(),
         "result": result,
         "duration": duration,

@@ -15,11 +15,13 @@
 //! | Jenkins-like | `POST /queue/job/{job}/build` → `Location` | queue item, then `GET /job/{job}/{k}/api/json` | `progressiveText?start=N` |
 //! | GitOps-like | `POST /gitops/apps/{app}/sync` | `sync` + `health` of `GET /gitops/apps/{app}` | none |
 //! | pipeline | `POST /ci/pipelines` | `GET /ci/pipelines/{n}` | whole `trace` every time |
+//! | Argo CD | `POST /api/v1/applications/{app}/sync` | `GET /api/v1/applications/{app}`, watch `/api/v1/stream/applications` | none (resource health) |
 //!
 //! Logs are generated from arithmetic, never stored ([`LINE_WIDTH`]-byte lines), so any size is
 //! served with flat memory; [`expected_log`] gives tests the exact text. Control endpoints:
 //! `GET /_sim/requests` (the request log as JSON), `PUT /_sim/script` (a TOML or JSON [`Script`]).
 
+mod argocd;
 mod call;
 mod control;
 mod duration;
@@ -46,5 +48,5 @@ pub use log::{LINE_WIDTH, expected_log};
 pub use op_script::{OpScript, Outcome};
 pub use recorded::RecordedRequest;
 pub use route::Route;
-pub use script::{DEFAULT_MAX_CHUNK_BYTES, Script};
+pub use script::{ArgoScript, DEFAULT_MAX_CHUNK_BYTES, JenkinsScript, Script};
 pub use server::SimServer;

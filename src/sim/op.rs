@@ -209,6 +209,11 @@ impl Op {
         Ok(())
     }
 
+    /// When the operation left (or will leave) its queue and started running.
+    pub(crate) fn started_at(&self) -> Instant {
+        self.created + self.script.queue
+    }
+
     /// When the operation turned (or will turn) terminal without a cancel, for ordering deploys
     /// and stops of one environment.
     pub(crate) fn ends_at(&self) -> Instant {

@@ -43,6 +43,54 @@ pub struct Script {
     pub require_token: Option<String>,
     /// The most bytes one log read returns (whole lines only; at least one line).
     pub max_chunk_bytes: u64,
+    /// What only the Jenkins dialect does.
+    pub jenkins: JenkinsScript,
+    /// What only the Argo CD dialect does.
+    pub argocd: ArgoScript,
+}
+
+/// Jenkins-only behaviour.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JenkinsScript {
+    /// User → API token. When any is set, every Jenkins request needs HTTP Basic `user:token`:
+    /// none is a 403 (anonymous may not read or build), a wrong one a 401.
+    pub users: std::collections::BTreeMap<String, String>,
+    /// The result a finished build reports instead of SUCCESS / FAILURE (`UNSTABLE`,
+    /// `NOT_BUILT`).
+    pub result: Option<String>,
+    /// Paths of archived artifacts (`{number}` is the build number).
+    pub artifacts: Vec<String>,
+    /// The build's description (`{number}` is the build number).
+    pub description: Option<String>,
+}
+
+/// Argo CD-only behaviour.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArgoScript {
+    /// The applications that exist (any other name is unknown).
+    pub apps: Vec<String>,
+    /// An operation started by someone else runs this long on each application from its first
+    /// request on: syncs meanwhile are refused with "another operation is already in progress".
+    #[serde(deserialize_with = "super::duration::required")]
+    pub busy_for: Duration,
+    /// The health the application settles in instead of Healthy / Degraded (`Suspended`,
+    /// `Missing`).
+    pub health: Option<String>,
+    /// The first this many watch streams are cut after their first event.
+    pub drop_streams: u32,
+}
+
+impl Default for ArgoScript {
+    fn default() -> Self {
+        Self {
+            apps: vec!["demo-app".into()],
+            busy_for: Duration::ZERO,
+            health: None,
+            drop_streams: 0,
+        }
+    }
 }
 
 /// One MiB: the default for [`Script::max_chunk_bytes`].
@@ -57,6 +105,8 @@ impl Default for Script {
             faults: Vec::new(),
             require_token: None,
             max_chunk_bytes: DEFAULT_MAX_CHUNK_BYTES,
+            jenkins: JenkinsScript::default(),
+            argocd: ArgoScript::default(),
         }
     }
 }

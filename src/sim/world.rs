@@ -8,7 +8,7 @@ use super::recorded::RecordedRequest;
 use super::route::Route;
 use super::script::Script;
 use super::store::Store;
-use super::{gitops, jenkins, pipeline};
+use super::{argocd, gitops, jenkins, pipeline};
 
 /// Everything requests change, behind one lock (held only while a handler computes a response;
 /// log bodies are generated after it is released).
@@ -21,6 +21,7 @@ pub(crate) struct World {
     pub(crate) jenkins: jenkins::Registry,
     pub(crate) gitops: gitops::Registry,
     pub(crate) pipelines: pipeline::Registry,
+    pub(crate) argocd: argocd::Registry,
 }
 
 impl World {
@@ -32,6 +33,7 @@ impl World {
             jenkins: jenkins::Registry::default(),
             gitops: gitops::Registry::default(),
             pipelines: pipeline::Registry::default(),
+            argocd: argocd::Registry::default(),
         }
     }
 

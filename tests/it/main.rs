@@ -1,6 +1,7 @@
 //! The one integration-test binary: library-level and end-to-end tests of the real `ferry` binary.
 
 mod action;
+mod argocd;
 mod bad_input;
 mod commands;
 mod context;
@@ -9,6 +10,8 @@ mod docs;
 mod github;
 mod gitlab;
 mod gitlab_ci_local;
+mod jenkins;
+mod platforms;
 mod report;
 mod secrets;
 mod settings;

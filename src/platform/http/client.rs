@@ -104,6 +104,22 @@ impl Client {
         })
     }
 
+    /// The same client, not following redirects: for APIs whose redirect statuses carry meaning
+    /// (Jenkins answers a trigger with 201 or 303 and the queue item in `Location`).
+    pub fn without_redirects(mut self) -> Result<Self> {
+        self.http = reqwest::Client::builder()
+            .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(REQUEST_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Unsupported {
+                what: format!("the HTTP client ({e})"),
+                hint: "check that CA certificates are installed (SSL_CERT_FILE)".into(),
+            })?;
+        Ok(self)
+    }
+
     /// The platform's display name.
     pub fn name(&self) -> &str {
         &self.name

@@ -1,0 +1,606 @@
+//! Which platform runs each phase, and the backends for them, before anything is sent.
+//!
+//! A phase section without `platform` runs on `[platform]` (the `http` description, as always).
+//! `platform = "<name>"` picks `[platforms.<name>]`, whose `kind` decides what the rest of the
+//! section means (`http`: a phase description; `jenkins`: a job; `argocd`: an application). Every
+//! section is checked, even for phases this run does not do; only the platforms this run uses
+//! need their URL and credential.
+//!
+//! Credentials: `token_env` names the environment variable holding it, `token_file` a file. With
+//! neither, a run that uses one platform only takes `platform_token` (`FERRY_PLATFORM_TOKEN`).
+//! URLs: `url_env`, else `url`; `platform_url` overrides the URL when the run uses one platform
+//! only (or `[platform]`'s when that is among several).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use url::Url;
+
+use super::{PhasePlatform, PlannedBackend, auth, platform_url, timing};
+use crate::config::Settings;
+use crate::config::file::{FileConfig, NamedPlatform, PhaseSection, PlatformKind};
+use crate::config::settings::parse_duration;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::platform::argocd::ArgoBackend;
+use crate::platform::argocd::spec::ArgoPhase;
+use crate::platform::credential::CredentialSource;
+use crate::platform::http::client::{Auth, Client, is_loopback};
+use crate::platform::http::spec::{AuthScheme, PhaseSpec, PlatformSpec};
+use crate::platform::http::{HttpBackend, Phases};
+use crate::platform::jenkins::JenkinsBackend;
+use crate::platform::jenkins::spec::JenkinsPhase;
+use crate::platform::{Backend, Phase};
+use crate::secret::{Redactor, SecretString};
+
+/// What [`choose`] decided.
+pub(super) struct Chosen {
+    pub(super) backends: Vec<PlannedBackend>,
+    pub(super) phase_platforms: Vec<PhasePlatform>,
+    pub(super) phase_timeouts: BTreeMap<Phase, Duration>,
+    pub(super) redactor: Redactor,
+}
+
+/// A phase section, checked against its platform's kind.
+enum Typed {
+    Http(Box<PhaseSpec>),
+    Jenkins(JenkinsPhase),
+    Argo(ArgoPhase),
+}
+
+impl Typed {
+    fn timeout(&self) -> Option<&str> {
+        match self {
+            Typed::Http(s) => s.timeout.as_deref(),
+            Typed::Jenkins(s) => s.timeout.as_deref(),
+            Typed::Argo(s) => s.timeout.as_deref(),
+        }
+    }
+}
+
+/// `None` for `[platform]`, else the name in `[platforms.<name>]`.
+type Key = Option<String>;
+
+fn key_name(key: &Key) -> String {
+    key.clone().unwrap_or_else(|| "platform".into())
+}
+
+fn section_of(file: &FileConfig, phase: Phase) -> Option<&PhaseSection> {
+    match phase {
+        Phase::Build => file.build.as_ref(),
+        Phase::Deploy => file.deploy.as_ref(),
+        Phase::Stop => file.stop.as_ref(),
+    }
+}
+
+fn config_error(settings: &Settings, section: &str, message: String) -> Error {
+    Error::ConfigFile {
+        path: format!("{} {section}", settings.config.display()),
+        message,
+    }
+}
+
+/// Checks one phase section against the platform it names.
+fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<(Key, Typed)>> {
+    let Some(section) = section_of(file, phase) else {
+        return Ok(None);
+    };
+    let (name, table) = match section {
+        PhaseSection::Http(spec) => return Ok(Some((None, Typed::Http(spec.clone())))),
+        PhaseSection::On { platform, table } => (platform, table),
+    };
+    let Some(named) = file.platforms.get(name) else {
+        let known: Vec<&str> = file.platforms.keys().map(String::as_str).collect();
+        return Err(config_error(
+            settings,
+            &format!("[{phase}]"),
+            format!(
+                "platform = {name:?} names no [platforms.{name}] table\n  fix: {}",
+                if known.is_empty() {
+                    format!(
+                        "add [platforms.{name}] with kind = \"jenkins\", \"argocd\" or \"http\" and its url"
+                    )
+                } else {
+                    format!("use one of: {}", known.join(", "))
+                }
+            ),
+        ));
+    };
+    let value = toml::Value::Table(table.clone());
+    let bad = |e: toml::de::Error, kind: &str, keys: &str| {
+        config_error(
+            settings,
+            &format!("[{phase}]"),
+            format!(
+                "{} (a phase on the {kind} platform `{name}`)\n  fix: {keys}",
+                e.to_string().trim_end()
+            ),
+        )
+    };
+    let typed = match named.kind {
+        PlatformKind::Http => Typed::Http(Box::new(value.try_into().map_err(|e| {
+            bad(
+                e,
+                "http",
+                "describe the phase as for [platform]: trigger, status, and optionally resolve, logs, cancel, outputs",
+            )
+        })?)),
+        PlatformKind::Jenkins => Typed::Jenkins(value.try_into().map_err(|e| {
+            bad(
+                e,
+                "jenkins",
+                "a Jenkins phase has job, and optionally branch, parameters, unstable, outputs, timeout",
+            )
+        })?),
+        PlatformKind::Argocd => {
+            if phase != Phase::Deploy {
+                return Err(config_error(
+                    settings,
+                    &format!("[{phase}]"),
+                    format!(
+                        "the argocd platform `{name}` can only deploy (sync an application), not {phase}\n  fix: run the {phase} on a jenkins or http platform"
+                    ),
+                ));
+            }
+            Typed::Argo(value.try_into().map_err(|e| {
+                bad(
+                    e,
+                    "argocd",
+                    "an Argo CD deploy has application, and optionally revision, project, app_namespace, prune, suspended, watch, timeout",
+                )
+            })?)
+        }
+    };
+    Ok(Some((Some(name.clone()), typed)))
+}
+
+/// Keys a kind does not use are mistakes, not silently ignored.
+fn check_keys(settings: &Settings, name: &str, p: &NamedPlatform) -> Result<()> {
+    let section = format!("[platforms.{name}]");
+    let mut unused: Vec<&str> = Vec::new();
+    if p.kind != PlatformKind::Http {
+        if p.auth.is_some() {
+            unused.push("auth");
+        }
+        if p.auth_header.is_some() {
+            unused.push("auth_header");
+        }
+        if !p.headers.is_empty() {
+            unused.push("headers");
+        }
+    }
+    if p.kind == PlatformKind::Argocd {
+        if p.user.is_some() {
+            unused.push("user");
+        }
+        if p.user_env.is_some() {
+            unused.push("user_env");
+        }
+    }
+    if let Some(key) = unused.first() {
+        return Err(config_error(
+            settings,
+            &section,
+            format!(
+                "`{key}` means nothing for kind = \"{}\"\n  fix: remove it (the README's \"Jenkins and Argo CD\" section lists each kind's keys)",
+                p.kind.as_str()
+            ),
+        ));
+    }
+    if p.token_env.is_some() && p.token_file.is_some() {
+        return Err(config_error(
+            settings,
+            &section,
+            "both token_env and token_file are set\n  fix: keep one: token_env names an environment variable, token_file a file".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A named platform's URL, credential and user, read now.
+struct Access {
+    url: Url,
+    token: Option<SecretString>,
+    credential: CredentialSource,
+    user: Option<String>,
+}
+
+fn env_var(env: &Env, var: &str, key: &str, name: &str, what: &str) -> Result<String> {
+    env.get(var).map(str::to_string).ok_or_else(|| Error::MissingSetting {
+        name: var.to_string(),
+        hint: format!(
+            "[platforms.{name}] {key} = {var:?} names this environment variable for {what}, and it is not set: set it (a CI secret or variable), or change {key}"
+        ),
+    })
+}
+
+fn access(
+    settings: &Settings,
+    env: &Env,
+    name: &str,
+    p: &NamedPlatform,
+    single: bool,
+    default_used: bool,
+) -> Result<Access> {
+    let section = format!("[platforms.{name}]");
+    let (text, source) = if let Some(var) = &p.url_env {
+        (
+            env_var(env, var, "url_env", name, "the platform's URL")?,
+            format!("{var} (url_env of {section})"),
+        )
+    } else if let (Some(u), true) = (&settings.platform_url, single) {
+        (u.to_string(), "platform_url".to_string())
+    } else if let Some(u) = &p.url {
+        (u.clone(), format!("url in {section}"))
+    } else {
+        return Err(Error::MissingSetting {
+            name: format!("url of {section}"),
+            hint: format!(
+                "set url = \"https://…\" (or url_env naming a variable) in {section} of ferry.toml"
+            ),
+        });
+    };
+    if settings.platform_url.is_some() && !single && !default_used {
+        return Err(Error::InvalidSetting {
+            name: "platform_url".into(),
+            source_name: "platform_url".into(),
+            problem: "this run uses several named platforms, so it is not clear which URL platform_url replaces".into(),
+            hint: "set url (or url_env) in each [platforms.<name>] table instead".into(),
+        });
+    }
+    let url = Url::parse(text.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| Error::InvalidSetting {
+            name: "url".into(),
+            source_name: source.clone(),
+            problem: format!("{text:?} is not an absolute http(s) URL"),
+            hint: format!(
+                "use an absolute http(s) URL such as https://{}.example.com",
+                p.kind.as_str()
+            ),
+        })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::InvalidSetting {
+            name: "url".into(),
+            source_name: source,
+            problem: "the URL carries credentials".into(),
+            hint: format!("remove user:password@ and set token_env (and user) in {section}"),
+        });
+    }
+    let (token, credential) = if let Some(var) = &p.token_env {
+        let token = env_var(env, var, "token_env", name, "the platform's credential")?;
+        (
+            Some(SecretString::from(token.trim().to_string())),
+            CredentialSource {
+                setting: var.clone(),
+                source: format!("token_env of {section}"),
+                present: true,
+            },
+        )
+    } else if let Some(path) = &p.token_file {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidSetting {
+            name: "token_file".into(),
+            source_name: section.clone(),
+            problem: format!("cannot read {path:?}: {e}"),
+            hint: "name a readable file that holds only the credential".into(),
+        })?;
+        if text.trim().is_empty() {
+            return Err(Error::InvalidSetting {
+                name: "token_file".into(),
+                source_name: section,
+                problem: format!("{path:?} is empty"),
+                hint: "write the credential into the file".into(),
+            });
+        }
+        (
+            Some(SecretString::from(text.trim().to_string())),
+            CredentialSource {
+                setting: "token_file".into(),
+                source: format!("{path} (token_file of {section})"),
+                present: true,
+            },
+        )
+    } else if single {
+        (
+            settings.platform_token.clone(),
+            CredentialSource {
+                setting: "platform_token".into(),
+                source: "FERRY_PLATFORM_TOKEN / platform_token_file".into(),
+                present: settings.platform_token.is_some(),
+            },
+        )
+    } else {
+        (
+            None,
+            CredentialSource {
+                setting: format!("token_env of {section}"),
+                source: "ferry.toml".into(),
+                present: false,
+            },
+        )
+    };
+    let user = match &p.user_env {
+        Some(var) => Some(env_var(env, var, "user_env", name, "the user name")?),
+        None => p.user.clone(),
+    };
+    if token.is_some() && url.scheme() != "https" && !is_loopback(&url) {
+        return Err(Error::InvalidSetting {
+            name: "url".into(),
+            source_name: format!("{section} ({})", credential.setting),
+            problem: format!("{url} is plain http, and a credential must not travel unencrypted"),
+            hint: "use an https:// URL (plain http is allowed only for localhost)".into(),
+        });
+    }
+    Ok(Access {
+        url,
+        token,
+        credential,
+        user,
+    })
+}
+
+fn need_token(name: &str, p: &NamedPlatform, why: &str) -> Error {
+    Error::MissingSetting {
+        name: format!("token_env of [platforms.{name}]"),
+        hint: format!(
+            "{why}: set token_env = \"{}_TOKEN\" in [platforms.{name}] and that variable from your CI's secrets (or token_file; with a single platform FERRY_PLATFORM_TOKEN works too)",
+            p.kind.as_str().to_ascii_uppercase()
+        ),
+    }
+}
+
+/// Decides the platform of every phase and builds the backends this run needs.
+pub(super) fn choose(
+    settings: &Settings,
+    file: &FileConfig,
+    phases: &[Phase],
+    env: &Env,
+) -> Result<Chosen> {
+    for (name, p) in &file.platforms {
+        check_keys(settings, name, p)?;
+    }
+    // Every section is checked, used by this run or not.
+    let mut sections: BTreeMap<Phase, (Key, Typed)> = BTreeMap::new();
+    for phase in [Phase::Build, Phase::Deploy, Phase::Stop] {
+        if let Some(t) = typed(settings, file, phase)? {
+            if let Some(timeout) = t.1.timeout()
+                && parse_duration(timeout).is_none()
+            {
+                return Err(config_error(
+                    settings,
+                    &format!("[{phase}]"),
+                    format!(
+                        "timeout = {timeout:?} is not a duration\n  fix: use a duration like 90s, 30m or 1h30m"
+                    ),
+                ));
+            }
+            sections.insert(phase, t);
+        }
+    }
+    // The platforms this run uses, in the order of its phases.
+    let mut used: Vec<Key> = Vec::new();
+    for phase in phases {
+        if let Some((key, _)) = sections.get(phase)
+            && !used.contains(key)
+        {
+            used.push(key.clone());
+        }
+    }
+    let single = used.len() == 1;
+    let default_used = used.contains(&None);
+    let mut secrets: Vec<SecretString> = settings
+        .token
+        .iter()
+        .chain(settings.platform_token.iter())
+        .cloned()
+        .collect();
+    let mut accesses: BTreeMap<String, Access> = BTreeMap::new();
+    for key in used.iter().flatten() {
+        let p = &file.platforms[key];
+        let a = access(settings, env, key, p, single, default_used)?;
+        secrets.extend(a.token.iter().cloned());
+        accesses.insert(key.clone(), a);
+    }
+    let redactor = Redactor::new(secrets.iter());
+
+    let mut chosen = Chosen {
+        backends: Vec::new(),
+        phase_platforms: Vec::new(),
+        phase_timeouts: BTreeMap::new(),
+        redactor: redactor.clone(),
+    };
+    for (phase, (_, t)) in &sections {
+        if let Some(d) = t.timeout().and_then(parse_duration) {
+            chosen.phase_timeouts.insert(*phase, d);
+        }
+    }
+    for key in &used {
+        let on_it: Vec<Phase> = phases
+            .iter()
+            .copied()
+            .filter(|p| sections.get(p).is_some_and(|(k, _)| k == key))
+            .collect();
+        let (backend, timing, kind, url, auth_name, display): (
+            Box<dyn Backend>,
+            _,
+            &'static str,
+            Url,
+            &'static str,
+            String,
+        ) = match key {
+            None => {
+                let Some(spec) = file.platform.as_ref() else {
+                    return Err(Error::ConfigFile {
+                        path: settings.config.display().to_string(),
+                        message: "there is no [platform] section\n  fix: add [platform] with at least url = \"https://…\" (or set platform_url), or name a platform with platform = \"<name>\" in the phase".into(),
+                    });
+                };
+                let base = platform_url(settings, spec)?;
+                let (a, auth_name) = auth(spec, settings.platform_token.as_ref())?;
+                let display = spec
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| base.host_str().unwrap_or("platform").to_string());
+                let client = Client::new(display.clone(), base.clone(), a, redactor.clone())?;
+                let phases_spec = http_phases(&sections, &None);
+                let backend = HttpBackend::new(client, spec.headers.clone(), phases_spec)?;
+                let timing = timing(&spec.poll, "[platform.poll]", settings)?;
+                (Box::new(backend), timing, "http", base, auth_name, display)
+            }
+            Some(name) => {
+                let p = &file.platforms[name];
+                let a = accesses.remove(name).ok_or_else(|| Error::Unsupported {
+                    what: format!("platform {name} without access"),
+                    hint: "report this as a bug".into(),
+                })?;
+                let display = p.name.clone().unwrap_or_else(|| {
+                    format!("{} ({})", p.kind.as_str(), a.url.host_str().unwrap_or(name))
+                });
+                let timing = timing(&p.poll, &format!("[platforms.{name}.poll]"), settings)?;
+                let url = a.url.clone();
+                let (backend, auth_name): (Box<dyn Backend>, &'static str) = match p.kind {
+                    PlatformKind::Http => {
+                        let spec = PlatformSpec {
+                            kind: crate::platform::http::spec::Kind::Http,
+                            name: Some(display.clone()),
+                            url: Some(url.to_string()),
+                            auth: p.auth,
+                            auth_user: a.user.clone(),
+                            auth_header: p.auth_header.clone(),
+                            headers: p.headers.clone(),
+                            poll: p.poll.clone(),
+                        };
+                        let needs = spec.auth.unwrap_or(if a.token.is_some() {
+                            AuthScheme::Bearer
+                        } else {
+                            AuthScheme::None
+                        });
+                        if needs != AuthScheme::None && a.token.is_none() {
+                            return Err(need_token(name, p, "this platform sends a token"));
+                        }
+                        let (auth_value, auth_name) = auth(&spec, a.token.as_ref())?;
+                        let client = Client::new(
+                            display.clone(),
+                            url.clone(),
+                            auth_value,
+                            redactor.clone(),
+                        )?;
+                        let backend = HttpBackend::new(
+                            client,
+                            p.headers.clone(),
+                            http_phases(&sections, key),
+                        )?;
+                        (Box::new(backend), auth_name)
+                    }
+                    PlatformKind::Jenkins => {
+                        let auth_value = match (&a.user, &a.token) {
+                            (Some(login), Some(secret)) => Auth::Basic {
+                                user: login.clone(),
+                                password: secret.clone(),
+                            },
+                            (None, None) => Auth::None,
+                            (None, Some(_)) => {
+                                return Err(Error::MissingSetting {
+                                    name: format!("user of [platforms.{name}]"),
+                                    hint: format!(
+                                        "a Jenkins API token belongs to a user: set user = \"<jenkins user id>\" (or user_env) in [platforms.{name}]"
+                                    ),
+                                });
+                            }
+                            (Some(_), None) => {
+                                return Err(need_token(
+                                    name,
+                                    p,
+                                    "`user` is set, and Jenkins needs that user's API token",
+                                ));
+                            }
+                        };
+                        let auth_name = if matches!(auth_value, Auth::None) {
+                            "none"
+                        } else {
+                            "basic"
+                        };
+                        let client = Client::new(
+                            display.clone(),
+                            url.clone(),
+                            auth_value,
+                            redactor.clone(),
+                        )?;
+                        let mut jobs = BTreeMap::new();
+                        for (phase, (k, t)) in &sections {
+                            if let (true, Typed::Jenkins(j)) = (k == key, t) {
+                                jobs.insert(*phase, j.clone());
+                            }
+                        }
+                        (
+                            Box::new(JenkinsBackend::new(client, jobs, a.credential.clone())?),
+                            auth_name,
+                        )
+                    }
+                    PlatformKind::Argocd => {
+                        let Some(token) = a.token.clone() else {
+                            return Err(need_token(
+                                name,
+                                p,
+                                "Argo CD's API needs a bearer token (an account or project token)",
+                            ));
+                        };
+                        let client = Client::new(
+                            display.clone(),
+                            url.clone(),
+                            Auth::Bearer(token),
+                            redactor.clone(),
+                        )?;
+                        let mut apps = BTreeMap::new();
+                        for (phase, (k, t)) in &sections {
+                            if let (true, Typed::Argo(s)) = (k == key, t) {
+                                apps.insert(*phase, s.clone());
+                            }
+                        }
+                        (
+                            Box::new(ArgoBackend::new(client, apps, a.credential.clone())?),
+                            "bearer",
+                        )
+                    }
+                };
+                (backend, timing, p.kind.as_str(), url, auth_name, display)
+            }
+        };
+        for phase in &on_it {
+            chosen.phase_platforms.push(PhasePlatform {
+                phase: *phase,
+                key: key_name(key),
+                kind,
+                platform: display.clone(),
+                url: url.to_string(),
+                auth: auth_name,
+            });
+        }
+        chosen.backends.push(PlannedBackend {
+            backend,
+            timing,
+            phases: on_it,
+        });
+    }
+    chosen.phase_platforms.sort_by_key(|p| {
+        phases
+            .iter()
+            .position(|q| *q == p.phase)
+            .unwrap_or(usize::MAX)
+    });
+    Ok(chosen)
+}
+
+/// The `http` phase descriptions of one platform.
+fn http_phases(sections: &BTreeMap<Phase, (Key, Typed)>, key: &Key) -> Phases {
+    let get = |phase: Phase| match sections.get(&phase) {
+        Some((k, Typed::Http(spec))) if k == key => Some(spec.as_ref().clone()),
+        _ => None,
+    };
+    Phases {
+        build: get(Phase::Build),
+        deploy: get(Phase::Deploy),
+        stop: get(Phase::Stop),
+    }
+}
