@@ -395,6 +395,13 @@ pub(super) fn choose(
         .chain(settings.platform_token.iter())
         .cloned()
         .collect();
+    // Tokens the CI itself hands out are secrets too: GitLab masks CI_JOB_TOKEN in the job log,
+    // but not in a note or anywhere else ferry writes.
+    for name in ["CI_JOB_TOKEN", "GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN"] {
+        if let Some(value) = env.get(name) {
+            secrets.push(SecretString::from(value.to_string()));
+        }
+    }
     let mut accesses: BTreeMap<String, Access> = BTreeMap::new();
     for key in used.iter().flatten() {
         let p = &file.platforms[key];

@@ -74,3 +74,34 @@ fn a_platform_echoing_the_token_is_redacted() {
     assert_clean("stderr", &r.stderr);
     assert_clean("events", &work.read("events.ndjson"));
 }
+
+#[test]
+fn the_ci_job_token_is_redacted_too() {
+    const JOB_TOKEN: &str = "glcbt-64_jobTokenValue0001";
+    let sim = Sim::start(Script {
+        faults: vec![Fault {
+            on: Route::Trigger,
+            count: 1,
+            status: 400,
+            body: Some(format!(
+                "{{\"error\":\"bad header JOB-TOKEN {JOB_TOKEN}\"}}"
+            )),
+            ..Fault::default()
+        }],
+        ..Script::fast()
+    });
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let r = run(work
+        .ferry()
+        .args(["deploy", "--json"])
+        .env("FERRY_PLATFORM_URL", sim.url())
+        .env("FERRY_ENVIRONMENT", "staging")
+        .env("CI_JOB_TOKEN", JOB_TOKEN));
+    r.assert_code(3);
+    assert!(
+        r.stderr.contains("bad header JOB-TOKEN ***"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(JOB_TOKEN) && !r.stdout.contains(JOB_TOKEN));
+}
