@@ -65,7 +65,9 @@ pub(crate) struct Shared {
     /// `http://127.0.0.1:PORT`.
     pub(crate) url: String,
     world: Mutex<World>,
-    records: Mutex<Vec<RecordedRequest>>,
+    /// The most recent requests (at most [`MAX_RECORDS`]): a long benchmark must not grow the
+    /// simulator's memory without bound.
+    records: Mutex<std::collections::VecDeque<RecordedRequest>>,
 }
 
 impl Shared {
@@ -73,7 +75,7 @@ impl Shared {
         Self {
             url,
             world: Mutex::new(World::new(script)),
-            records: Mutex::new(Vec::new()),
+            records: Mutex::new(std::collections::VecDeque::new()),
         }
     }
 
@@ -84,19 +86,25 @@ impl Shared {
     }
 
     pub(crate) fn record(&self, request: RecordedRequest) {
-        self.records
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(request);
+        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        if records.len() == MAX_RECORDS {
+            records.pop_front();
+        }
+        records.push_back(request);
     }
 
     pub(crate) fn records(&self) -> Vec<RecordedRequest> {
         self.records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .iter()
+            .cloned()
+            .collect()
     }
 }
+
+/// How many requests the simulator remembers (the oldest are forgotten first).
+pub(crate) const MAX_RECORDS: usize = 50_000;
 
 #[cfg(test)]
 mod tests {
