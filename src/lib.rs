@@ -290,7 +290,8 @@ async fn carry_out(
     failures.extend(report::finish_all(&mut sinks, &outcome, context).await);
     let report_failed = !failures.is_empty();
     for failure in &failures {
-        let _ = writeln!(io.stderr, "warning: {failure}");
+        let line = report::warning_line(context.ci, &failure.to_string());
+        let _ = writeln!(io.stderr, "{line}");
     }
     if extras.json {
         let text = serde_json::to_string_pretty(&outcome).unwrap_or_default();

@@ -90,3 +90,16 @@ pub trait Sink: Send {
     /// Called once at the end with the run's outcome and context.
     async fn finish(&mut self, outcome: &RunOutcome, context: &Context) -> Result<()>;
 }
+
+/// A warning for the end of a run, as the CI shows it best: an annotation in GitHub-style
+/// Actions (the console has resumed workflow commands by then), a plain line elsewhere.
+pub fn warning_line(ci: crate::ci::Ci, message: &str) -> String {
+    use crate::ci::Ci;
+    match ci {
+        Ci::Github | Ci::Gitea | Ci::Forgejo => format!(
+            "::warning title=ferry::{}",
+            workflow_commands::escape_data(message)
+        ),
+        _ => format!("warning: {message}"),
+    }
+}

@@ -541,7 +541,11 @@ fn github_secondary_rate_limit_mid_run_is_waited_out() {
         job.fake.status_states(PR_HEAD, "ferry/staging"),
         ["pending", "success"]
     );
-    assert!(!r.stderr.contains("warning: github"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("::warning title=ferry::github"),
+        "{}",
+        r.stderr
+    );
     // Sent again once, and only that one.
     let posts = job
         .fake
@@ -560,11 +564,15 @@ fn github_primary_rate_limit_gives_up_with_a_warning_and_keeps_the_exit_code() {
     let r = job.deploy("staging");
     r.assert_code(0);
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
-    assert!(r.stderr.contains("warning: github failed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("::warning title=ferry::github failed"),
+        "{}",
+        r.stderr
+    );
     let warnings: Vec<&str> = r
         .stderr
         .lines()
-        .filter(|l| l.contains("warning: github"))
+        .filter(|l| l.contains("::warning title=ferry::github"))
         .collect();
     assert_eq!(warnings.len(), 1, "{}", r.stderr);
     assert!(
@@ -638,7 +646,11 @@ fn github_push_without_a_pull_request_skips_the_comment_and_says_so_once() {
         "{}",
         r.stderr
     );
-    assert!(!r.stderr.contains("warning: github"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("::warning title=ferry::github"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -769,7 +781,7 @@ fn github_error_body_that_is_not_json_is_reported_clearly() {
     let warning = r
         .stderr
         .lines()
-        .find(|l| l.contains("warning: github failed"))
+        .find(|l| l.contains("::warning title=ferry::github failed"))
         .unwrap_or_default();
     assert!(warning.contains("HTTP 502"), "{}", r.stderr);
     assert!(warning.contains("(not JSON)"), "{warning}");
@@ -1085,7 +1097,7 @@ fn github_rate_limit_at_the_start_stops_all_calls_with_one_warning() {
     let warnings: Vec<&str> = r
         .stderr
         .lines()
-        .filter(|l| l.contains("warning: github"))
+        .filter(|l| l.contains("::warning title=ferry::github"))
         .collect();
     assert_eq!(warnings.len(), 1, "{}", r.stderr);
     assert_eq!(job.output("status"), "succeeded");
@@ -1148,7 +1160,7 @@ fn github_a_safe_request_is_retried_after_a_502_and_a_comment_is_never_posted_tw
     let warning = r
         .stderr
         .lines()
-        .find(|l| l.contains("warning: github failed"))
+        .find(|l| l.contains("::warning title=ferry::github failed"))
         .unwrap_or_default();
     assert!(warning.contains("not sent again"), "{}", r.stderr);
 }
