@@ -3,7 +3,7 @@
 //! (Running → Succeeded / Failed, `startedAt`, `finishedAt`), `status.sync`, `status.health`,
 //! `status.reconciledAt` (the controller looks again a moment after an operation ends; until
 //! then health is stale), per-resource health in `status.resources`, and the grpc-gateway watch
-//! stream, which only speaks on change. See `/work/shared/reference/platforms.md` §2.
+//! stream, which only speaks on change. Sources: argoproj/argo-cd `assets/swagger.json` and `cmd/argocd/commands/app.go` (`argocd app wait`).
 //!
 //! | request | answer |
 //! |---|---|

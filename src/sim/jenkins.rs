@@ -1,7 +1,7 @@
 //! The Jenkins-like dialect: a trigger answers only with a queue item `Location`; the item gains an
 //! `executable` once out of the queue; the build reports `building`/`result`; the console is read
 //! with stapler's progressive-text protocol (`X-Text-Size`, `X-More-Data` absent once complete).
-//! See `/work/shared/reference/platforms.md` §1 for the real semantics this follows.
+//! The real semantics it follows: Jenkins core (`hudson.model.Queue`, `ParametersDefinitionProperty`) and stapler's `LargeText` (progressive text).
 
 use std::collections::HashMap;
 

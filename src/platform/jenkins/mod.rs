@@ -4,7 +4,7 @@
 //! a new item, 303 when Jenkins merged the request into an identical queued one) until it has an
 //! executable, read `building`/`result`, stream the console with `progressiveText`, and cancel
 //! with `queue/cancelItem` while queued or `stop` once running. API-token basic auth (no crumb is
-//! needed with a token). Sources: `/work/shared/reference/platforms.md` §1, Jenkins core's
+//! needed with a token). Sources: Jenkins core's
 //! `ParametersDefinitionProperty`, `ParameterizedJobMixIn`, `Queue`, `Run#doStop`, and stapler's
 //! `LargeText`. It never sends `Accept: multipart/form-data` (newer Jenkins UIs do, and get a
 //! multipart answer instead of text).
