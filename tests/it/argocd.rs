@@ -65,7 +65,7 @@ fn events(work: &Workdir) -> Vec<Value> {
 static SWAGGER: LazyLock<Value> = LazyLock::new(|| {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/specs/argocd-swagger.json"
+        "/tests/fixtures/argocd/swagger.json"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut spec: Value = serde_json::from_str(&text).unwrap();
