@@ -240,7 +240,8 @@ fn insert_secret(headers: &mut HeaderMap, name: &str, value: &str) {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its sources as one line (parts already said are not repeated).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -256,15 +257,20 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// The wait asked for by `Retry-After` (seconds or an HTTP date).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    retry_after_value(
+        headers.get("retry-after")?.to_str().ok()?,
+        SystemTime::now(),
+    )
+}
+
+/// A `Retry-After` value (seconds or an HTTP date) as the wait from `now`.
+pub fn retry_after_value(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// The first `max` characters of `text`, on a character boundary, with `…` when cut.

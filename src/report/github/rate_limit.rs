@@ -70,12 +70,7 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> L
 
 /// `retry-after` in seconds, or as an HTTP date.
 fn retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+    crate::platform::http::client::retry_after_value(value, SystemTime::now())
 }
 
 /// How long one run may wait for GitHub's rate limits, in total and at once.

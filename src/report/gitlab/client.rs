@@ -13,6 +13,7 @@
 //!
 //! It must not decide what to report: the status and note modules do.
 
+use crate::platform::http::client::{error_chain, is_loopback, retry_after_value};
 use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -338,12 +339,7 @@ fn message(body: &str, shorten: impl Fn(&str) -> String) -> String {
 fn secure(url: &Url) -> bool {
     match url.scheme() {
         "https" => true,
-        "http" => match url.host() {
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        },
+        "http" => is_loopback(url),
         _ => false,
     }
 }
@@ -357,13 +353,8 @@ fn wait_for(headers: &HeaderMap, now: SystemTime) -> Duration {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if let Some(v) = text("retry-after") {
-        if let Ok(secs) = v.parse::<u64>() {
-            return Duration::from_secs(secs);
-        }
-        if let Ok(at) = httpdate::parse_http_date(v) {
-            return at.duration_since(now).unwrap_or_default();
-        }
+    if let Some(wait) = text("retry-after").and_then(|v| retry_after_value(v, now)) {
+        return wait;
     }
     if let Some(reset) = text("ratelimit-reset").and_then(|v| v.parse::<u64>().ok()) {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
@@ -463,17 +454,6 @@ impl AsyncClient for GitlabClient {
                 .map_err(|e| ApiError::client(TransportError(e.to_string())));
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
