@@ -41,8 +41,6 @@ pub struct Plan {
     #[serde(skip)]
     pub phase_timeouts: BTreeMap<Phase, Duration>,
     pub detach: bool,
-    #[serde(skip)]
-    pub timing: Timing,
     /// The platform each phase runs on.
     pub phase_platforms: Vec<PhasePlatform>,
     /// Template values that differ per phase (`platform_url`).
@@ -216,12 +214,6 @@ pub fn plan(
             )]),
         );
     }
-    let timing = chosen
-        .backends
-        .iter()
-        .find(|b| b.phases.contains(&first.phase))
-        .map(|b| b.timing.clone())
-        .unwrap_or_default();
     Ok(Planned {
         plan: Plan {
             command,
@@ -234,7 +226,6 @@ pub fn plan(
             timeout: settings.timeout,
             phase_timeouts: chosen.phase_timeouts,
             detach: settings.detach,
-            timing,
             phase_platforms: chosen.phase_platforms,
             phase_vars,
         },
