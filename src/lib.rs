@@ -213,7 +213,7 @@ async fn carry_out(
         &extras.overrides,
         extras.env,
     )?;
-    let plan = planned.plan.clone();
+    let plan = &planned.plan;
     let flavour = report::Flavour::choose(context.ci, io.stderr_is_tty, !io.color);
     let mut sinks: Vec<Box<dyn Sink>> =
         vec![Box::new(report::Console::new(io.stderr.clone(), flavour))];
@@ -278,7 +278,7 @@ async fn carry_out(
         for (k, v) in &outcome.outputs {
             vars.insert(format!("{phase}.{k}"), v.clone());
         }
-        let good = outcome.status == Status::Succeeded || outcome.status == Status::Detached;
+        let good = outcome.status.is_good();
         phases.push(outcome);
         if !good {
             break;
