@@ -21,6 +21,7 @@ pub mod config;
 pub mod env;
 pub mod error;
 pub mod exit;
+pub mod net;
 pub mod plan;
 pub mod platform;
 pub mod report;
@@ -76,14 +77,39 @@ pub async fn run(
             return code;
         }
     };
-    init_tracing(&env, cli.verbose);
+    let ci = ci::Ci::from_env(&env);
+    // Secrets known before any file is read; the plan adds the rest (see `carry_out`).
+    let redactor = env_redactor(&env);
+    report::diagnostics::use_redactor(redactor.clone());
+    init_tracing(&env, cli.verbose, report::inert::reads_commands(ci));
     match dispatch(cli.command, &env, &cwd, &mut io, cancel).await {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(io.stderr, "error: {e}");
+            let text = redactor.redact(&format!("error: {e}"));
+            let _ = write!(io.stderr, "{}", report::inert::text(ci, &text));
             e.exit_code()
         }
     }
+}
+
+/// The secrets the environment holds for ferry or its CI, as a redactor for anything written
+/// before the plan knows them all.
+fn env_redactor(env: &env::Env) -> secret::Redactor {
+    let secrets: Vec<secret::SecretString> = [
+        "FERRY_TOKEN",
+        "FERRY_PLATFORM_TOKEN",
+        "INPUT_TOKEN",
+        "INPUT_PLATFORM_TOKEN",
+        "CI_JOB_TOKEN",
+        "GITHUB_TOKEN",
+        "ACTIONS_RUNTIME_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    ]
+    .iter()
+    .filter_map(|name| env.get(name))
+    .map(|v| secret::SecretString::from(v.trim().to_string()))
+    .collect();
+    secret::Redactor::new(&secrets)
 }
 
 async fn dispatch(
@@ -102,11 +128,12 @@ async fn dispatch(
         Cmd::Context { json } => {
             let context = ci::detect(env);
             let text = if json {
-                serde_json::to_string_pretty(&context).unwrap_or_default()
+                let text = serde_json::to_string_pretty(&context).unwrap_or_default();
+                format!("{}\n", report::inert::json(context.ci, text))
             } else {
-                context.describe()
+                report::inert::text(context.ci, &context.describe())
             };
-            writeln!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))?;
+            write!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))?;
             Ok(ExitCode::Success)
         }
         Cmd::Check { settings } => {
@@ -121,7 +148,7 @@ async fn dispatch(
                 &plan::overrides(env, &[])?,
                 env,
             )?;
-            print_plan(&planned.plan, io)?;
+            print_plan(&planned.plan, context.ci, io)?;
             writeln!(io.stderr, "settings are valid").map_err(|e| io_error("stderr", e))?;
             Ok(ExitCode::Success)
         }
@@ -135,9 +162,9 @@ async fn dispatch(
     }
 }
 
-fn print_plan(plan: &plan::Plan, io: &mut Io) -> Result<()> {
+fn print_plan(plan: &plan::Plan, ci: ci::Ci, io: &mut Io) -> Result<()> {
     let text = serde_json::to_string_pretty(plan).unwrap_or_default();
-    writeln!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))
+    writeln!(io.stdout, "{}", report::inert::json(ci, text)).map_err(|e| io_error("stdout", e))
 }
 
 fn io_error(what: &str, source: std::io::Error) -> Error {
@@ -180,7 +207,7 @@ async fn execute(
             &overrides,
             env,
         )?;
-        print_plan(&planned.plan, io)?;
+        print_plan(&planned.plan, context.ci, io)?;
         return Ok(ExitCode::Success);
     }
     let extras = Extras {
@@ -214,6 +241,7 @@ async fn carry_out(
         extras.env,
     )?;
     let plan = &planned.plan;
+    report::diagnostics::use_redactor(planned.redactor.clone());
     let flavour = report::Flavour::choose(context.ci, io.stderr_is_tty, !io.color);
     let mut sinks: Vec<Box<dyn Sink>> =
         vec![Box::new(report::Console::new(io.stderr.clone(), flavour))];
@@ -233,13 +261,22 @@ async fn carry_out(
     }
     sinks.append(&mut extras.sinks);
     let (emitter, rx) = Emitter::channel(1024);
+    let emitter = emitter.redacting(planned.redactor.clone());
     let started = std::time::Instant::now();
     let dispatcher = tokio::spawn(async move {
         let failures = report::dispatch(rx, &mut sinks, started).await;
         (sinks, failures)
     });
+    // When a signal comes, everything after it must end within the CI's grace period.
+    let signalled = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            tokio::time::Instant::now()
+        })
+    };
 
-    let deadline = tokio::time::Instant::now() + plan.timeout;
+    let deadline = platform::engine::later(tokio::time::Instant::now(), plan.timeout);
     let mut vars = plan.vars.clone();
     let run_key: String = format!("{:032x}", rand::random::<u128>());
     let mut phases: Vec<PhaseOutcome> = Vec::new();
@@ -259,7 +296,7 @@ async fn carry_out(
             planned.redactor.clone(),
             timing.clone(),
         );
-        let outcome = engine
+        let run = engine
             .run_phase(PhaseRequest {
                 phase: *phase,
                 vars: phase_vars,
@@ -272,36 +309,71 @@ async fn carry_out(
                 detach: plan.detach && last,
             })
             .await;
-        if let Some(id) = &outcome.id {
+        // Later phases get the real values; every output gets the redacted outcome.
+        if let Some(id) = &run.captured.id {
             vars.insert(format!("{phase}.id"), id.clone());
         }
-        for (k, v) in &outcome.outputs {
+        for (k, v) in &run.captured.outputs {
             vars.insert(format!("{phase}.{k}"), v.clone());
         }
-        let good = outcome.status.is_good();
-        phases.push(outcome);
+        let good = run.outcome.status.is_good();
+        phases.push(run.outcome);
         if !good {
             break;
         }
     }
     drop(emitter);
     let outcome = summarise(command, plan.environment.clone(), phases, started.elapsed());
-    let (mut sinks, mut failures) = dispatcher.await.unwrap_or_default();
-    failures.extend(report::finish_all(&mut sinks, &outcome, context).await);
+    let wrap_up = if signalled.is_finished() {
+        signalled.await.ok().map(|at| at + SIGNAL_WRAP_UP)
+    } else {
+        signalled.abort();
+        None
+    };
+    let (mut sinks, mut failures) = match bounded(wrap_up, dispatcher).await {
+        Some(Ok(done)) => done,
+        Some(Err(_)) | None => (Vec::new(), Vec::new()),
+    };
+    if let Some(more) = bounded(wrap_up, report::finish_all(&mut sinks, &outcome, context)).await {
+        failures.extend(more);
+    } else {
+        let line = report::warning_line(
+            context.ci,
+            "the reports were cut short: the CI's grace period after the signal ran out",
+        );
+        let _ = writeln!(io.stderr, "{line}");
+    }
     let report_failed = !failures.is_empty();
     for failure in &failures {
-        let line = report::warning_line(context.ci, &failure.to_string());
+        let message = planned.redactor.redact(&failure.to_string());
+        let line = report::warning_line(context.ci, &message);
         let _ = writeln!(io.stderr, "{line}");
     }
     if extras.json {
         let text = serde_json::to_string_pretty(&outcome).unwrap_or_default();
-        writeln!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))?;
+        writeln!(io.stdout, "{}", report::inert::json(context.ci, text))
+            .map_err(|e| io_error("stdout", e))?;
     }
     let code = outcome.exit();
     if report_failed && loaded.settings.fail_on_report_error && code == ExitCode::Success {
         return Ok(ExitCode::Report);
     }
     Ok(code)
+}
+
+/// How long after a signal ferry may still work (cancel, report) before it must exit: the GitHub
+/// runner sends SIGTERM 7.5 s after SIGINT, and kills the job soon after.
+const SIGNAL_WRAP_UP: Duration = Duration::from_secs(7);
+
+/// `fut`'s output, or `None` when `until` comes first (no limit without one).
+async fn bounded<F: std::future::Future>(
+    until: Option<tokio::time::Instant>,
+    fut: F,
+) -> Option<F::Output> {
+    match until {
+        Some(until) => tokio::time::timeout_at(until, fut).await.ok(),
+        None => Some(fut.await),
+    }
 }
 
 fn summarise(
@@ -445,7 +517,7 @@ async fn serve_sim(
     Ok(ExitCode::Success)
 }
 
-fn init_tracing(env: &env::Env, verbose: u8) {
+fn init_tracing(env: &env::Env, verbose: u8, runner: bool) {
     let filter = match verbose {
         0 => env
             .get("FERRY_LOG")
@@ -458,7 +530,7 @@ fn init_tracing(env: &env::Env, verbose: u8) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(report::diagnostics::DiagnosticWriter { runner })
         .with_ansi(false)
         .try_init();
 }

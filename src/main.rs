@@ -43,7 +43,8 @@ fn main() -> std::process::ExitCode {
 }
 
 /// SIGINT, SIGTERM and SIGHUP cancel the run (the GitHub runner sends SIGINT, then SIGTERM
-/// 7.5 s later; as PID 1 in a container ferry must install these handlers itself).
+/// 7.5 s later; as PID 1 in a container ferry must install these handlers itself). A second
+/// signal ends the process at once: whoever sends it has stopped waiting.
 fn spawn_signal_handler(cancel: CancellationToken) {
     tokio::spawn(async move {
         #[cfg(unix)]
@@ -56,16 +57,23 @@ fn spawn_signal_handler(cancel: CancellationToken) {
             ) else {
                 return;
             };
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-                _ = hup.recv() => {}
+            for round in 0..2 {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                    _ = hup.recv() => {}
+                }
+                if round == 0 {
+                    cancel.cancel();
+                }
             }
+            eprintln!("ferry: a second signal; exiting now");
+            std::process::exit(i32::from(ferry::ExitCode::Cancelled.code()));
         }
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
+            cancel.cancel();
         }
-        cancel.cancel();
     });
 }

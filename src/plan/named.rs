@@ -22,10 +22,11 @@ use crate::config::file::{FileConfig, NamedPlatform, PhaseSection, PlatformKind}
 use crate::config::settings::parse_duration;
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::net::credential_may_travel;
 use crate::platform::argocd::ArgoBackend;
 use crate::platform::argocd::spec::ArgoPhase;
 use crate::platform::credential::CredentialSource;
-use crate::platform::http::client::{Auth, Client, is_loopback};
+use crate::platform::http::client::{Auth, Client};
 use crate::platform::http::spec::{AuthScheme, PhaseSpec, PlatformSpec};
 use crate::platform::http::{HttpBackend, Phases};
 use crate::platform::jenkins::JenkinsBackend;
@@ -324,7 +325,7 @@ fn access(
         Some(var) => Some(env_var(env, var, "user_env", name, "the user name")?),
         None => p.user.clone(),
     };
-    if token.is_some() && url.scheme() != "https" && !is_loopback(&url) {
+    if token.is_some() && !credential_may_travel(&url) {
         return Err(Error::InvalidSetting {
             name: "url".into(),
             source_name: format!("{section} ({})", credential.setting),
@@ -403,13 +404,30 @@ pub(super) fn choose(
         }
     }
     let mut accesses: BTreeMap<String, Access> = BTreeMap::new();
+    // Basic credentials come back base64-encoded as a pair: each pair is a form of its own.
+    let mut basics: Vec<(String, SecretString)> = Vec::new();
+    if let (Some(user), Some(token), true) = (
+        file.platform.as_ref().and_then(|p| p.auth_user.clone()),
+        settings.platform_token.as_ref(),
+        default_used,
+    ) {
+        basics.push((user, token.clone()));
+    }
     for key in used.iter().flatten() {
         let p = &file.platforms[key];
         let a = access(settings, env, key, p, single, default_used)?;
         secrets.extend(a.token.iter().cloned());
+        if let (Some(user), Some(token)) = (&a.user, &a.token) {
+            basics.push((user.clone(), token.clone()));
+        }
         accesses.insert(key.clone(), a);
     }
-    let redactor = Redactor::new(secrets.iter());
+    let redactor = basics
+        .iter()
+        .fold(Redactor::builder().secrets(&secrets), |b, (user, token)| {
+            b.basic(user, token)
+        })
+        .build();
 
     let mut chosen = Chosen {
         backends: Vec::new(),
@@ -449,7 +467,7 @@ pub(super) fn choose(
                     .name
                     .clone()
                     .unwrap_or_else(|| base.host_str().unwrap_or("platform").to_string());
-                let client = Client::new(display.clone(), base.clone(), a, redactor.clone())?;
+                let client = Client::new(display.clone(), base.clone(), &a, redactor.clone())?;
                 let phases_spec = http_phases(&sections, &None);
                 let backend = HttpBackend::new(client, spec.headers.clone(), phases_spec)?;
                 let timing = timing(&spec.poll, "[platform.poll]", settings)?;
@@ -490,7 +508,7 @@ pub(super) fn choose(
                         let client = Client::new(
                             display.clone(),
                             url.clone(),
-                            auth_value,
+                            &auth_value,
                             redactor.clone(),
                         )?;
                         let backend = HttpBackend::new(
@@ -531,7 +549,7 @@ pub(super) fn choose(
                         let client = Client::new(
                             display.clone(),
                             url.clone(),
-                            auth_value,
+                            &auth_value,
                             redactor.clone(),
                         )?;
                         let mut jobs = BTreeMap::new();
@@ -556,7 +574,7 @@ pub(super) fn choose(
                         let client = Client::new(
                             display.clone(),
                             url.clone(),
-                            Auth::Bearer(token),
+                            &Auth::Bearer(token),
                             redactor.clone(),
                         )?;
                         let mut apps = BTreeMap::new();

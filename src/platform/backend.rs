@@ -87,6 +87,14 @@ pub enum Watched {
 pub trait LogSink: Send {
     /// One line, without its newline.
     async fn line(&mut self, line: &str);
+
+    /// Where a text too long for one line may be cut, near `at` (a redacting sink moves the cut
+    /// so that no secret is split in two); `None` to wait for more of the text first. Default:
+    /// `at`.
+    fn safe_cut(&self, text: &[u8], at: usize) -> Option<usize> {
+        let _ = text;
+        Some(at)
+    }
 }
 
 /// A build/deploy platform. Implementations are stateless between calls except through
@@ -125,6 +133,15 @@ pub trait Backend: Send + Sync {
     async fn watch(&self, op: &mut Operation, max: Duration) -> Result<Watched> {
         let _ = (op, max);
         Ok(Watched::Unsupported)
+    }
+
+    /// Finds the operation a trigger may have started when ferry abandoned that trigger before
+    /// its answer came (a signal or a time limit while it was in flight), so that it can be
+    /// cancelled. `Ok(None)`: the platform gives no way to find it, and the engine says so.
+    /// Default: `Ok(None)`.
+    async fn recover(&self, phase: Phase, vars: &Vars) -> Result<Option<Operation>> {
+        let _ = (phase, vars);
+        Ok(None)
     }
 
     /// Asks the platform to stop the operation. It is called whether or not the operation has

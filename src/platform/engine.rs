@@ -3,9 +3,12 @@
 //! Polling starts fast and backs off with jitter, honouring `Retry-After`; safe requests are
 //! retried, a trigger only when the platform honours an idempotency key (or answered 429, which
 //! means it did nothing); a heartbeat is emitted while nothing happens; a signal or a time limit
-//! cancels the remote operation. Progress leaves only as [`Event`]s.
+//! cancels the remote operation — even one whose trigger was still in flight, when the backend can
+//! find it ([`Backend::recover`]) — but never one that already finished. Progress leaves only as
+//! [`Event`]s, redacted on the way out; no arithmetic on instants can overflow, whatever the
+//! durations.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -34,8 +37,12 @@ pub struct Timing {
     pub max_errors: u32,
     /// Time allowed for the cancel request.
     pub cancel_grace: Duration,
-    /// Time allowed to collect the log's tail after the terminal state.
+    /// After the terminal state, how long the log may stay silent before its tail is taken as
+    /// complete (when the platform cannot say).
     pub drain: Duration,
+    /// After the terminal state, the longest time spent reading the rest of the log, however
+    /// much keeps coming.
+    pub drain_max: Duration,
 }
 
 impl Default for Timing {
@@ -48,6 +55,7 @@ impl Default for Timing {
             max_errors: 8,
             cancel_grace: Duration::from_secs(5),
             drain: Duration::from_secs(30),
+            drain_max: Duration::from_secs(120),
         }
     }
 }
@@ -82,6 +90,21 @@ enum Stop {
     TimedOut,
 }
 
+/// What a phase produced for the phases after it, unredacted: templates need the real values
+/// (an id or a URL may hold a token the platform put there).
+#[derive(Clone, Debug, Default)]
+pub struct Captured {
+    pub id: Option<String>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// A phase's end: the outcome as every output shows it (redacted), and what later phases use.
+#[derive(Clone, Debug)]
+pub struct PhaseRun {
+    pub outcome: PhaseOutcome,
+    pub captured: Captured,
+}
+
 /// A log read at least this large may have been cut by the platform's cap on one response.
 const CAPPED_READ: u64 = 64 * 1024;
 
@@ -93,7 +116,8 @@ const QUIET_TAIL: Duration = Duration::from_secs(1);
 const TAIL_LINES: usize = 50;
 
 impl<'a> Engine<'a> {
-    /// An engine for `backend`, reporting to `emitter`, stopping when `cancel` fires.
+    /// An engine for `backend`, reporting to `emitter` (every event redacted with `redactor`),
+    /// stopping when `cancel` fires.
     pub fn new(
         backend: &'a dyn Backend,
         emitter: Emitter,
@@ -103,7 +127,7 @@ impl<'a> Engine<'a> {
     ) -> Self {
         Self {
             backend,
-            emitter,
+            emitter: emitter.redacting(redactor.clone()),
             cancel,
             redactor,
             timing,
@@ -113,9 +137,9 @@ impl<'a> Engine<'a> {
     /// Runs one phase to its end and says how it went. Never panics, never returns early
     /// without a [`Event::PhaseFinished`].
     #[tracing::instrument(skip_all, fields(phase = %req.phase))]
-    pub async fn run_phase(&self, req: PhaseRequest) -> PhaseOutcome {
+    pub async fn run_phase(&self, req: PhaseRequest) -> PhaseRun {
         let started = Instant::now();
-        let deadline = req.deadline.min(started + req.timeout);
+        let deadline = req.deadline.min(later(started, req.timeout));
         let activity = Arc::new(Activity::new());
         let heartbeat = self.spawn_heartbeat(req.phase, started, Arc::clone(&activity));
         let mut tail = LogTail {
@@ -131,7 +155,7 @@ impl<'a> Engine<'a> {
             status: Status::Errored,
             id: None,
             state: None,
-            outputs: std::collections::BTreeMap::new(),
+            outputs: BTreeMap::new(),
             duration: Duration::ZERO,
             message: None,
             log_tail: Vec::new(),
@@ -148,10 +172,15 @@ impl<'a> Engine<'a> {
         if !matches!(outcome.status, Status::Succeeded | Status::Detached) {
             outcome.log_tail = tail.lines.into_iter().collect();
         }
+        let captured = Captured {
+            id: outcome.id.clone(),
+            outputs: outcome.outputs.clone(),
+        };
+        outcome.redact(&self.redactor);
         self.emitter
             .emit(Event::PhaseFinished(outcome.clone()))
             .await;
-        outcome
+        PhaseRun { outcome, captured }
     }
 
     async fn drive(
@@ -165,9 +194,15 @@ impl<'a> Engine<'a> {
         let mut op = match self.trigger(req, deadline).await {
             Ok(op) => op,
             Err(Failure::Stop(stop)) => {
-                // Nothing was started (or we never learnt its id): nothing to cancel.
+                // Nothing was started (a pause between attempts): nothing to cancel.
                 outcome.status = stop_status(stop);
                 outcome.message = Some(stop_message(stop, phase, false));
+                return;
+            }
+            Err(Failure::InFlight(stop)) => {
+                // The trigger was abandoned before its answer: the platform may have started it.
+                outcome.status = stop_status(stop);
+                outcome.message = Some(self.recover_and_cancel(req, stop, outcome).await);
                 return;
             }
             Err(Failure::Error(e)) => {
@@ -191,7 +226,7 @@ impl<'a> Engine<'a> {
         let result = self.observe(&mut op, deadline, outcome, tail).await;
         match result {
             Ok(()) => {}
-            Err(Failure::Stop(stop)) => {
+            Err(Failure::Stop(stop) | Failure::InFlight(stop)) => {
                 self.cancel_remote(&op, stop).await;
                 outcome.status = stop_status(stop);
                 outcome.message = Some(stop_message(stop, phase, true));
@@ -209,11 +244,13 @@ impl<'a> Engine<'a> {
         let mut wait = self.timing.poll_initial;
         loop {
             attempt += 1;
-            // A trigger in flight is not abandoned on a signal: without its answer there is no
-            // id to cancel. Its own request timeout bounds it.
+            // A trigger in flight is abandoned at once on a signal or the deadline (GitHub kills
+            // the job 7.5 s after its first signal); what it may have started is looked for
+            // and cancelled by the caller.
             let result = tokio::select! {
                 r = self.backend.trigger(req.phase, &req.vars) => r,
-                () = tokio::time::sleep_until(deadline) => return Err(Failure::Stop(Stop::TimedOut)),
+                () = self.cancel.cancelled() => return Err(Failure::InFlight(Stop::Cancelled)),
+                () = tokio::time::sleep_until(deadline) => return Err(Failure::InFlight(Stop::TimedOut)),
             };
             match result {
                 Ok(op) => return Ok(op),
@@ -375,7 +412,7 @@ impl<'a> Engine<'a> {
 
         // Drain: the tail of a log may be written after the terminal state.
         if logs_on {
-            self.drain(op, deadline, tail).await?;
+            self.drain(op, deadline, tail).await;
             // A last line without a newline is still a line once the log is over.
             if !op.log.carry.is_empty() {
                 let line = String::from_utf8_lossy(&std::mem::take(&mut op.log.carry)).into_owned();
@@ -413,7 +450,10 @@ impl<'a> Engine<'a> {
         deadline: Instant,
         tail: &mut LogTail,
     ) -> Result<Result<u64, Error>, Failure> {
-        let until = Instant::now() + self.timing.poll_max.max(Duration::from_secs(1));
+        let until = later(
+            Instant::now(),
+            self.timing.poll_max.max(Duration::from_secs(1)),
+        );
         let mut total = 0;
         for _ in 0..1024 {
             let before = op.log.offset;
@@ -439,62 +479,81 @@ impl<'a> Engine<'a> {
     }
 
     /// Reads the log until the platform says it is complete, or (when it cannot say) until
-    /// two reads in a row bring nothing new, within the drain limit.
-    async fn drain(
-        &self,
-        op: &mut Operation,
-        deadline: Instant,
-        tail: &mut LogTail,
-    ) -> Result<(), Failure> {
+    /// two reads in a row bring nothing new. The operation has finished: nothing here cancels
+    /// it or changes its outcome. Reading stops after [`Timing::drain`] of silence, after
+    /// [`Timing::drain_max`] in all, at the run's deadline, or on a signal; each says so.
+    async fn drain(&self, op: &mut Operation, deadline: Instant, tail: &mut LogTail) {
         let phase = op.phase.unwrap_or(Phase::Deploy);
         let started = Instant::now();
-        // The limit counts from the last line that arrived: a long tail keeps flowing.
-        let mut until = deadline.min(started + self.timing.drain);
+        let hard = deadline.min(later(started, self.timing.drain_max));
+        // The silence limit counts from the last line that arrived: a long tail keeps flowing.
+        let mut until = hard.min(later(started, self.timing.drain));
         let mut empty = 0;
         let mut errors = 0;
         let mut wait = self.timing.poll_initial.min(Duration::from_millis(200));
-        while Instant::now() < until {
-            match self.guard(self.backend.logs(op, tail), deadline).await? {
+        let why = loop {
+            if Instant::now() >= until {
+                break if until >= hard {
+                    Cut::Limit
+                } else {
+                    Cut::Silence
+                };
+            }
+            let read = tokio::select! {
+                r = self.backend.logs(op, tail) => r,
+                () = self.cancel.cancelled() => break Cut::Signal,
+                () = tokio::time::sleep_until(until) => continue,
+            };
+            match read {
                 Ok(read) => {
                     errors = 0;
                     match read.complete {
-                        Some(true) => return Ok(()),
+                        Some(true) => return,
                         Some(false) => {}
                         None if read.lines == 0 => {
                             // Without a completion signal: two empty reads in a row, at least
                             // QUIET_TAIL after the end (a platform may flush its tail late).
                             empty += 1;
                             if empty >= 2 && started.elapsed() >= QUIET_TAIL {
-                                return Ok(());
+                                return;
                             }
                         }
                         None => empty = 0,
                     }
                     if read.lines > 0 {
-                        until = deadline.min(Instant::now() + self.timing.drain);
+                        until = hard.min(later(Instant::now(), self.timing.drain));
                         continue;
                     }
                 }
                 Err(e) => {
                     if !self.log_error(phase, &e, &mut errors).await {
-                        return Ok(());
+                        return;
                     }
                 }
             }
-            self.pause(wait, until)
-                .await
-                .or_else(|s| {
-                    if s == Stop::TimedOut && Instant::now() < deadline {
-                        Ok(())
-                    } else {
-                        Err(s)
-                    }
-                })
-                .map_err(Failure::Stop)?;
+            tokio::select! {
+                () = tokio::time::sleep_until(until.min(later(Instant::now(), wait))) => {}
+                () = self.cancel.cancelled() => break Cut::Signal,
+            }
             wait = (wait * 2).min(Duration::from_secs(1));
-        }
-        self.notice(Level::Warning, format!("the {phase} log brought nothing new and did not say it was complete for {}s after the {phase} ended; its last lines may be missing", self.timing.drain.as_secs())).await;
-        Ok(())
+        };
+        let message = match why {
+            Cut::Silence => format!(
+                "the {phase} log brought nothing new and did not say it was complete for {}s after the {phase} ended; its last lines may be missing",
+                self.timing.drain.as_secs()
+            ),
+            Cut::Limit if hard < later(started, self.timing.drain_max) => format!(
+                "stopped reading the {phase} log at the run's time limit, after the {phase} ended; its last lines may be missing"
+            ),
+            Cut::Limit => format!(
+                "the {phase} log was still growing {}s after the {phase} ended; ferry stopped reading it there (the {phase}'s outcome stands)",
+                self.timing.drain_max.as_secs()
+            ),
+            Cut::Signal => format!(
+                "stopped reading the {phase} log on a signal, after the {phase} ended; its outcome stands"
+            ),
+        };
+        self.notice(Level::Warning, message).await;
     }
 
     /// Handles a failed request while waiting: transient errors are retried up to a limit.
@@ -556,6 +615,65 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// After a trigger was abandoned in flight: finds what it may have started and cancels it,
+    /// within the cancel grace; returns the phase's message, which says plainly when ferry could
+    /// not.
+    async fn recover_and_cancel(
+        &self,
+        req: &PhaseRequest,
+        stop: Stop,
+        outcome: &mut PhaseOutcome,
+    ) -> String {
+        let phase = req.phase;
+        let reason = match stop {
+            Stop::Cancelled => CancelReason::Signal,
+            Stop::TimedOut => CancelReason::Timeout,
+        };
+        let why = match stop {
+            Stop::Cancelled => "was cancelled by a signal",
+            Stop::TimedOut => "ran out of time",
+        };
+        self.emitter.emit(Event::Cancelling { phase, reason }).await;
+        let found = tokio::time::timeout(self.timing.cancel_grace, async {
+            let Some(op) = self.backend.recover(phase, &req.vars).await? else {
+                return Ok(None);
+            };
+            self.backend.cancel(&op).await?;
+            Ok::<_, Error>(Some(op.id))
+        })
+        .await;
+        let (level, said) = match found {
+            Ok(Ok(Some(id))) => {
+                outcome.id = Some(id.clone());
+                return format!(
+                    "the {phase} {why} while its trigger was in flight; ferry found {phase} {id} and asked the platform to cancel it"
+                );
+            }
+            Ok(Ok(None)) => (
+                Level::Warning,
+                format!(
+                    "the {phase} {why} while its trigger request was in flight: ferry cannot tell whether the platform started it, and this platform gives no way to find it. Check the platform and cancel it there if it runs (a trigger that sends {{{{ idempotency_key }}}} lets ferry find and cancel it)"
+                ),
+            ),
+            Ok(Err(e)) => (
+                Level::Warning,
+                format!(
+                    "the {phase} {why} while its trigger request was in flight, and ferry could not find or cancel what it may have started: {}. Check the platform and cancel it there if it runs",
+                    self.redactor.redact(&e.to_string())
+                ),
+            ),
+            Err(_) => (
+                Level::Warning,
+                format!(
+                    "the {phase} {why} while its trigger request was in flight, and the platform did not answer ferry's search for it within {}s. Check the platform and cancel it there if it runs",
+                    self.timing.cancel_grace.as_secs()
+                ),
+            ),
+        };
+        self.notice(level, said.clone()).await;
+        said
+    }
+
     async fn cancel_remote(&self, op: &Operation, stop: Stop) {
         let phase = op.phase.unwrap_or(Phase::Deploy);
         let reason = match stop {
@@ -606,7 +724,7 @@ impl<'a> Engine<'a> {
     }
 
     fn grow(&self, d: Duration) -> Duration {
-        d.mul_f64(self.timing.factor).min(self.timing.poll_max)
+        scale(d, self.timing.factor).min(self.timing.poll_max)
     }
 
     /// The wait after a failed request: the platform's `Retry-After` when it gave one (capped at
@@ -620,7 +738,7 @@ impl<'a> Engine<'a> {
 
     /// Sleeps, unless the run is cancelled or the deadline comes first.
     async fn pause(&self, d: Duration, deadline: Instant) -> Result<(), Stop> {
-        let wake = (Instant::now() + d).min(deadline);
+        let wake = later(Instant::now(), d).min(deadline);
         tokio::select! {
             () = tokio::time::sleep_until(wake) => {
                 if Instant::now() >= deadline { Err(Stop::TimedOut) } else { Ok(()) }
@@ -669,8 +787,19 @@ impl<'a> Engine<'a> {
     }
 }
 
+/// Why reading a finished operation's log stopped early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cut {
+    Silence,
+    Limit,
+    Signal,
+}
+
 enum Failure {
+    /// Stopped while nothing was in flight.
     Stop(Stop),
+    /// Stopped while the trigger request was in flight (it may have started something).
+    InFlight(Stop),
     Error(Error),
 }
 
@@ -703,7 +832,23 @@ fn stop_message(stop: Stop, phase: Phase, asked_platform: bool) -> String {
 
 /// ±20 % randomness, so that many jobs polling one platform spread out.
 fn jitter(d: Duration) -> Duration {
-    d.mul_f64(rand::random_range(0.8..1.2))
+    scale(d, rand::random_range(0.8..1.2))
+}
+
+/// `d × factor`, saturating instead of panicking on overflow.
+fn scale(d: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(Duration::MAX)
+}
+
+/// About thirty years: "never" for a deadline.
+const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// `from + d`, or a time far in the future when `d` is beyond what an instant can hold (a
+/// duration given by an embedding program is not bounded like a setting).
+pub(crate) fn later(from: Instant, d: Duration) -> Instant {
+    from.checked_add(d)
+        .or_else(|| from.checked_add(FAR))
+        .unwrap_or(from)
 }
 
 /// When something last happened, as milliseconds since the phase started.
@@ -724,7 +869,8 @@ impl Activity {
     }
 }
 
-/// The engine's log sink: redacts, emits, keeps the tail, marks activity.
+/// The engine's log sink: emits (the emitter redacts), keeps the tail, marks activity, and cuts
+/// long lines where no secret is split.
 struct LogTail {
     emitter: Emitter,
     phase: Phase,
@@ -737,17 +883,20 @@ struct LogTail {
 #[async_trait]
 impl LogSink for LogTail {
     async fn line(&mut self, line: &str) {
-        let line = self.redactor.redact(line);
         if self.lines.len() == TAIL_LINES {
             self.lines.pop_front();
         }
-        self.lines.push_back(line.clone());
+        self.lines.push_back(line.to_string());
         self.activity.touch(self.started);
         self.emitter
             .emit(Event::Log {
                 phase: self.phase,
-                line,
+                line: line.to_string(),
             })
             .await;
+    }
+
+    fn safe_cut(&self, text: &[u8], at: usize) -> Option<usize> {
+        self.redactor.safe_cut(text, at)
     }
 }

@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use crate::secret::Redactor;
+
 /// The schema name written in every `--events` record.
 pub const EVENTS_SCHEMA: &str = "ferry.events/v1";
 
@@ -175,9 +177,45 @@ pub struct PhaseOutcome {
 }
 
 impl PhaseOutcome {
+    /// Removes every secret `redactor` knows from the texts (ids, states, outputs, messages, the
+    /// log tail): the form every output receives.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        for text in self
+            .id
+            .iter_mut()
+            .chain(self.state.iter_mut())
+            .chain(self.outputs.values_mut())
+            .chain(self.message.iter_mut())
+            .chain(self.log_tail.iter_mut())
+        {
+            *text = redactor.redact(text);
+        }
+    }
+
     /// The environment URL this phase produced, if any.
     pub fn url(&self) -> Option<&str> {
         self.outputs.get("url").map(String::as_str)
+    }
+}
+
+impl Event {
+    /// Removes every secret `redactor` knows from the event's texts.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        let clean = |text: &mut String| *text = redactor.redact(text);
+        match self {
+            Event::PhaseStarted { platform, .. } => clean(platform),
+            Event::Triggered { id, url, .. } => {
+                clean(id);
+                url.iter_mut().for_each(clean);
+            }
+            Event::StateChanged { state, .. } => clean(state),
+            Event::Log { line, .. } => clean(line),
+            Event::Heartbeat { state, .. } => state.iter_mut().for_each(clean),
+            Event::Retrying { reason, .. } => clean(reason),
+            Event::Notice { message, .. } => clean(message),
+            Event::Cancelling { .. } => {}
+            Event::PhaseFinished(outcome) => outcome.redact(redactor),
+        }
     }
 }
 
@@ -191,27 +229,48 @@ pub(crate) mod duration_ms {
 }
 
 /// Where the engine sends its events: a bounded channel, so a slow sink slows the producer
-/// instead of growing memory (a 1 GB log must not be buffered).
+/// instead of growing memory (a 1 GB log must not be buffered). With a redactor, every event is
+/// redacted here, on its way out: the one place no secret can pass.
 #[derive(Clone, Debug)]
 pub struct Emitter {
     tx: Option<mpsc::Sender<Event>>,
+    redactor: Option<Redactor>,
 }
 
 impl Emitter {
     /// An emitter and the receiving end for the sinks.
     pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<Event>) {
         let (tx, rx) = mpsc::channel(capacity);
-        (Self { tx: Some(tx) }, rx)
+        (
+            Self {
+                tx: Some(tx),
+                redactor: None,
+            },
+            rx,
+        )
     }
 
     /// An emitter that drops everything (for callers that need no progress).
     pub fn discard() -> Self {
-        Self { tx: None }
+        Self {
+            tx: None,
+            redactor: None,
+        }
+    }
+
+    /// The same channel, redacting every event with `redactor` before it is sent.
+    #[must_use]
+    pub fn redacting(mut self, redactor: Redactor) -> Self {
+        self.redactor = Some(redactor);
+        self
     }
 
     /// Sends one event, waiting if the sinks are behind. A closed channel drops the event.
-    pub async fn emit(&self, event: Event) {
+    pub async fn emit(&self, mut event: Event) {
         if let Some(tx) = &self.tx {
+            if let Some(redactor) = &self.redactor {
+                event.redact(redactor);
+            }
             let _ = tx.send(event).await;
         }
     }

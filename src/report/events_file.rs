@@ -35,6 +35,13 @@
 //! `status` is one of `succeeded`, `failed`, `cancelled`, `timed_out`, `errored`, `detached`,
 //! `skipped`.
 //!
+//! # Size
+//!
+//! A platform can send tens of millions of log lines; the CI log shows them all, but this file
+//! keeps only the first [`LOG_BYTES_MAX`] (64 MiB) of `log` records. The first `log` record that
+//! would go past it is replaced by one `notice` record (`level` `warning`) saying so; every other
+//! record is still written, so `seq` stays gapless and `run_finished` is always last.
+//!
 //! Writes are small and blocking (one line, then a flush) on a local file; a sink that cannot
 //! write reports an [`Error::Io`] naming the file and gets no more events (see
 //! [`super::dispatch()`]).
@@ -53,7 +60,7 @@ use serde::Serialize;
 use super::{Sink, Stamped};
 use crate::ci::Context;
 use crate::error::{Error, Result};
-use crate::platform::{EVENTS_SCHEMA, Event, RunOutcome};
+use crate::platform::{EVENTS_SCHEMA, Event, Level, RunOutcome};
 
 /// One line of the file.
 #[derive(Serialize)]
@@ -73,12 +80,21 @@ struct RunFinished<'a> {
     outcome: &'a RunOutcome,
 }
 
+/// The most bytes of `log` records one events file holds (see the module docs).
+pub const LOG_BYTES_MAX: u64 = 64 * 1024 * 1024;
+
 /// The `--events` sink: NDJSON records on a writer (see the module docs for the schema).
 pub struct EventsFile<W> {
     out: W,
     /// Where the records go, for error messages.
     label: String,
+    /// The `seq` of the last record written (the file's own count: dropped log lines leave no
+    /// gap).
     last_seq: u64,
+    /// Bytes of `log` records written so far.
+    log_bytes: u64,
+    /// Set once log records stopped being written.
+    log_capped: bool,
 }
 
 impl EventsFile<BufWriter<File>> {
@@ -99,6 +115,8 @@ impl<W: Write + Send> EventsFile<W> {
             out,
             label: label.into(),
             last_seq: 0,
+            log_bytes: 0,
+            log_capped: false,
         }
     }
 
@@ -107,13 +125,9 @@ impl<W: Write + Send> EventsFile<W> {
         self.out
     }
 
-    fn write<T: Serialize>(
-        &mut self,
-        seq: u64,
-        time: SystemTime,
-        elapsed: Duration,
-        body: T,
-    ) -> Result<()> {
+    /// Writes one record with the next `seq`; returns its size.
+    fn write<T: Serialize>(&mut self, time: SystemTime, elapsed: Duration, body: T) -> Result<u64> {
+        let seq = self.last_seq + 1;
         let record = Record {
             schema: EVENTS_SCHEMA,
             seq,
@@ -128,7 +142,7 @@ impl<W: Write + Send> EventsFile<W> {
             .and_then(|()| self.out.flush())
             .map_err(|e| self.io_error(e))?;
         self.last_seq = seq;
-        Ok(())
+        Ok(line.len() as u64)
     }
 
     fn io_error(&self, source: std::io::Error) -> Error {
@@ -147,17 +161,30 @@ impl<W: Write + Send> Sink for EventsFile<W> {
 
     async fn event(&mut self, stamped: Stamped<'_>) -> Result<()> {
         let event: &Event = stamped.event;
-        self.write(stamped.seq, stamped.time, stamped.elapsed, event)
+        if let Event::Log { .. } = event {
+            if self.log_capped {
+                return Ok(());
+            }
+            if self.log_bytes >= LOG_BYTES_MAX {
+                self.log_capped = true;
+                let notice = Event::Notice {
+                    level: Level::Warning,
+                    message: format!(
+                        "this file holds the first {} MiB of log lines; later lines are not written here (the CI log shows them all)",
+                        LOG_BYTES_MAX / (1024 * 1024)
+                    ),
+                };
+                return self.write(stamped.time, stamped.elapsed, &notice).map(drop);
+            }
+            self.log_bytes += self.write(stamped.time, stamped.elapsed, event)?;
+            return Ok(());
+        }
+        self.write(stamped.time, stamped.elapsed, event).map(drop)
     }
 
     async fn finish(&mut self, outcome: &RunOutcome, _context: &Context) -> Result<()> {
-        let seq = self.last_seq + 1;
-        self.write(
-            seq,
-            SystemTime::now(),
-            outcome.duration,
-            RunFinished { outcome },
-        )
+        self.write(SystemTime::now(), outcome.duration, RunFinished { outcome })
+            .map(drop)
     }
 }
 
@@ -212,6 +239,52 @@ mod tests {
                 assert!(!fields.contains_key(key), "{key} in {event:?}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn log_records_stop_at_the_cap_with_one_notice_and_no_gap() {
+        use crate::platform::Phase;
+        let mut sink = EventsFile::new(Vec::new(), "mem");
+        let line = "x".repeat(1024 * 1024);
+        let log = Event::Log {
+            phase: Phase::Build,
+            line,
+        };
+        for seq in 1..=70 {
+            let stamped = Stamped {
+                seq,
+                time: SystemTime::UNIX_EPOCH,
+                elapsed: Duration::ZERO,
+                event: &log,
+            };
+            sink.event(stamped).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        sink.finish(&fixture::failed_outcome(), &fixture::context())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8(sink.into_inner()).unwrap_or_default();
+        let records: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        let logs = records.iter().filter(|r| r["type"] == "log").count();
+        assert_eq!(logs, 64, "64 MiB of 1 MiB lines");
+        let notices: Vec<&Value> = records.iter().filter(|r| r["type"] == "notice").collect();
+        assert_eq!(notices.len(), 1);
+        assert!(
+            notices[0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("64 MiB")
+        );
+        for (i, r) in records.iter().enumerate() {
+            assert_eq!(r["seq"], i as u64 + 1);
+        }
+        assert_eq!(
+            records.last().map(|r| r["type"].clone()),
+            Some("run_finished".into())
+        );
+        assert!(text.len() < 66 * 1024 * 1024);
     }
 
     #[test]

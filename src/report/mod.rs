@@ -27,6 +27,7 @@ use crate::platform::{Event, RunOutcome};
 
 mod comment;
 mod console;
+pub mod diagnostics;
 mod dispatch;
 mod events_file;
 mod fit;
@@ -34,6 +35,7 @@ mod forge;
 mod github;
 mod gitlab;
 mod human_duration;
+pub mod inert;
 mod log_section;
 mod markdown;
 mod paint;
@@ -51,7 +53,7 @@ mod fixture;
 pub use comment::{CommentBody, GITHUB_COMMENT_LIMIT, GITLAB_NOTE_LIMIT, MARKER, State};
 pub use console::{Console, Flavour};
 pub use dispatch::{SinkFailure, TICK, dispatch, finish_all};
-pub use events_file::EventsFile;
+pub use events_file::{EventsFile, LOG_BYTES_MAX};
 pub use forge::{ReportRequest, forge_sinks};
 pub use human_duration::HumanDuration;
 pub use preview::{COMMENT_FILE, Preview, SUMMARY_FILE};
@@ -95,10 +97,18 @@ pub trait Sink: Send {
 /// Actions (the console has resumed workflow commands by then), a plain line elsewhere.
 pub fn warning_line(ci: crate::ci::Ci, message: &str) -> String {
     use crate::ci::Ci;
+    let message = sanitize::clean(
+        message,
+        sanitize::Clean {
+            keep_color: false,
+            keep_newlines: true,
+        },
+    );
     match ci {
+        // One command line: its data cannot start another, and a legacy `##[` inside is broken.
         Ci::Github | Ci::Gitea | Ci::Forgejo => format!(
             "::warning title=ferry::{}",
-            workflow_commands::escape_data(message)
+            workflow_commands::escape_data(&message).replace("##[", "##\u{200b}[")
         ),
         _ => format!("warning: {message}"),
     }

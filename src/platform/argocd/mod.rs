@@ -32,7 +32,7 @@ use self::spec::ArgoPhase;
 use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched};
 use super::credential::CredentialSource;
 use super::event::Phase;
-use super::http::client::{self, Client, Request};
+use super::http::client::{Client, Request};
 use super::http::template::{Target, render};
 use crate::error::{Error, Result};
 
@@ -116,7 +116,7 @@ impl ArgoBackend {
                 url,
                 problem: format!(
                     "{method} answered HTTP 404: {}",
-                    client::shorten(&body, 300)
+                    crate::net::shorten(&body, 300)
                 ),
                 hint: format!(
                     "no application {app:?}: check `application` (and `app_namespace` for an application outside Argo CD's namespace)"
@@ -173,17 +173,13 @@ impl ArgoBackend {
             .send(req)
             .await
             .map_err(|e| self.explain(e, app))?;
-        let bytes = resp.bytes().await.map_err(|e| Error::Unreachable {
-            platform: self.name.clone(),
-            url: url.clone(),
-            message: format!("the response was cut off: {e}"),
-        })?;
+        let bytes = self.client.body(resp, &url).await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::BadResponse {
             platform: self.name.clone(),
             url,
             problem: format!(
                 "the body is not JSON ({e}): {}",
-                client::shorten(&String::from_utf8_lossy(&bytes), 200)
+                crate::net::shorten(&String::from_utf8_lossy(&bytes), 200)
             ),
             hint: "check that the platform's url is the Argo CD API server (https://argocd.example.com)".into(),
         })
@@ -509,7 +505,17 @@ impl Backend for ArgoBackend {
             }
             match tokio::time::timeout_at(until, w.stream.next()).await {
                 Err(_) => return Ok(Watched::Quiet),
-                Ok(Some(Ok(chunk))) => w.buffer.extend_from_slice(&chunk),
+                Ok(Some(Ok(chunk))) => {
+                    w.buffer.extend_from_slice(&chunk);
+                    // One event is one application: never hold more than a JSON answer's worth.
+                    if w.buffer.len() > crate::net::body::JSON_LIMIT {
+                        *guard = None;
+                        return Err(self.stream_error(format!(
+                            "a watch event is larger than {} MiB; watching stopped",
+                            crate::net::body::JSON_LIMIT / (1024 * 1024)
+                        )));
+                    }
+                }
                 Ok(Some(Err(e))) => {
                     *guard = None;
                     return Err(self.stream_error(format!("the watch stream broke: {e}")));

@@ -1,15 +1,19 @@
-//! The HTTP client of the `http` backend: URL joining, auth, status checks, error mapping.
+//! The HTTP client of the platform backends: URL joining, auth, status checks, error mapping.
 //!
-//! Credentials go only to the platform's own origin, and only over https or to a loopback
-//! address. Every error carries the response body (shortened, secrets redacted) so people can
-//! see what the platform said.
+//! Credentials go only to the platform's own origin, only over https or to a loopback address,
+//! and never along a redirect to another origin (see [`crate::net::redirect`]). A credential that
+//! cannot be sent as a header is refused when the client is built, never silently dropped. Every
+//! error carries the response body (shortened, secrets redacted) so people can see what the
+//! platform said.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use base64::Engine as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::net::{self, ClientOptions, RedirectRefused, Redirects};
 use crate::secret::{ExposeSecret, Redactor, SecretString};
 
 /// How the platform credential is sent.
@@ -54,7 +58,8 @@ pub struct Request {
 pub struct Client {
     http: reqwest::Client,
     base: Url,
-    auth: Auth,
+    /// The credential as the header it travels in (marked sensitive), when there is one.
+    auth: Option<(HeaderName, HeaderValue)>,
     name: String,
     redactor: Redactor,
 }
@@ -62,39 +67,26 @@ pub struct Client {
 /// How long one request may take (a log chunk included).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// True for loopback hosts, where plain http may carry a token.
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 impl Client {
     /// A client for the platform at `base`. Refuses to send a credential over plain http to a
-    /// host that is not loopback.
-    pub fn new(name: String, base: Url, auth: Auth, redactor: Redactor) -> Result<Self> {
-        if !matches!(auth, Auth::None) && base.scheme() != "https" && !is_loopback(&base) {
+    /// host that is not loopback, or a credential that an HTTP header cannot carry.
+    pub fn new(name: String, base: Url, auth: &Auth, redactor: Redactor) -> Result<Self> {
+        if !matches!(auth, Auth::None) && !net::credential_may_travel(&base) {
             return Err(Error::InvalidSetting {
                 name: "platform_url".into(),
                 source_name: "platform_url / [platform] url".into(),
                 problem: format!(
-                    "{base} is plain http, and a platform token must not travel unencrypted"
+                    "{} is plain http, and a platform token must not travel unencrypted",
+                    redactor.redact(base.as_str())
                 ),
                 hint: "use an https:// URL (plain http is allowed only for localhost)".into(),
             });
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .map_err(|e| Error::Unsupported {
-                what: format!("the HTTP client ({e})"),
-                hint: "check that CA certificates are installed (SSL_CERT_FILE)".into(),
-            })?;
+        let auth = auth_header(&name, auth)?;
+        let http = net::build_client(&ClientOptions {
+            timeout: REQUEST_TIMEOUT,
+            redirects: Redirects::KeepCredential(base.origin()),
+        })?;
         Ok(Self {
             http,
             base,
@@ -107,16 +99,10 @@ impl Client {
     /// The same client, not following redirects: for APIs whose redirect statuses carry meaning
     /// (Jenkins answers a trigger with 201 or 303 and the queue item in `Location`).
     pub fn without_redirects(mut self) -> Result<Self> {
-        self.http = reqwest::Client::builder()
-            .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(REQUEST_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Unsupported {
-                what: format!("the HTTP client ({e})"),
-                hint: "check that CA certificates are installed (SSL_CERT_FILE)".into(),
-            })?;
+        self.http = net::build_client(&ClientOptions {
+            timeout: REQUEST_TIMEOUT,
+            redirects: Redirects::Never,
+        })?;
         Ok(self)
     }
 
@@ -175,34 +161,20 @@ impl Client {
             };
             headers.insert(n, v);
         }
-        if self.same_origin(&req.url) {
-            match &self.auth {
-                Auth::None => {}
-                Auth::Bearer(token) => {
-                    insert_secret(
-                        &mut headers,
-                        "authorization",
-                        &format!("Bearer {}", token.expose_secret()),
-                    );
-                }
-                Auth::Basic { user, password } => {
-                    builder = builder.basic_auth(user, Some(password.expose_secret()));
-                }
-                Auth::Header { name, value } => {
-                    insert_secret(&mut headers, name, value.expose_secret());
-                }
-            }
+        if self.same_origin(&req.url)
+            && let Some((name, value)) = &self.auth
+        {
+            headers.insert(name.clone(), value.clone());
         }
         builder = builder.headers(headers);
         if let Some(body) = &req.body {
             builder = builder.json(body);
         }
         tracing::debug!(method = %method, url = %shown, "request");
-        let resp = builder.send().await.map_err(|e| Error::Unreachable {
-            platform: self.name.clone(),
-            url: shown.clone(),
-            message: self.redactor.redact(&error_chain(&e)),
-        })?;
+        let resp = builder
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&shown, &e))?;
         let status = resp.status().as_u16();
         let ok = if req.expect.is_empty() {
             resp.status().is_success()
@@ -212,16 +184,57 @@ impl Client {
         if ok {
             return Ok(resp);
         }
-        let retry_after = retry_after(resp.headers());
-        let body = resp.text().await.unwrap_or_default();
+        let retry_after = net::retry_after(resp.headers());
+        let body = net::read_prefix(resp, net::body::ERROR_LIMIT).await;
         Err(Error::PlatformApi {
             platform: self.name.clone(),
             method,
             url: shown,
             status,
-            body: self.redactor.redact(&shorten(&body, 500)),
+            body: self.redactor.redact(&net::shorten(&body, 500)),
             retry_after,
         })
+    }
+
+    /// A failed request as an error: a refused cross-origin redirect names where it led; any
+    /// other failure is [`Error::Unreachable`].
+    fn transport_error(&self, shown: &str, e: &reqwest::Error) -> Error {
+        if let Some(refused) = RedirectRefused::find(e) {
+            return Error::BadResponse {
+                platform: self.name.clone(),
+                url: shown.to_string(),
+                problem: self.redactor.redact(&refused.to_string()),
+                hint: format!(
+                    "point the URL at where the platform really answers (if {} is the platform, use it in platform_url / url); ferry never sends a credential to another origin",
+                    refused.to.origin().ascii_serialization()
+                ),
+            };
+        }
+        Error::Unreachable {
+            platform: self.name.clone(),
+            url: shown.to_string(),
+            message: self.redactor.redact(&net::error_chain(e)),
+        }
+    }
+
+    /// Reads a JSON-sized answer within [`net::body::JSON_LIMIT`].
+    pub async fn body(&self, resp: reqwest::Response, shown: &str) -> Result<bytes::Bytes> {
+        net::read_limited(resp, net::body::JSON_LIMIT)
+            .await
+            .map_err(|e| match e {
+                net::BodyError::TooLarge { .. } => Error::BadResponse {
+                    platform: self.name.clone(),
+                    url: shown.to_string(),
+                    problem: e.to_string(),
+                    hint: "check that the URL points at the platform's API, not at a file or a log"
+                        .into(),
+                },
+                net::BodyError::Cut(_) => Error::Unreachable {
+                    platform: self.name.clone(),
+                    url: shown.to_string(),
+                    message: self.redactor.redact(&e.to_string()),
+                },
+            })
     }
 
     /// Redacts known secrets from text.
@@ -230,63 +243,49 @@ impl Client {
     }
 }
 
-fn insert_secret(headers: &mut HeaderMap, name: &str, value: &str) {
-    if let (Ok(n), Ok(mut v)) = (
-        HeaderName::from_bytes(name.as_bytes()),
-        HeaderValue::from_str(value),
-    ) {
-        v.set_sensitive(true);
-        headers.insert(n, v);
-    }
-}
-
-/// An error and its sources as one line (parts already said are not repeated).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
+/// The header a credential travels in, built once; a value HTTP cannot carry is an error.
+fn auth_header(platform: &str, auth: &Auth) -> Result<Option<(HeaderName, HeaderValue)>> {
+    let (name, value) = match auth {
+        Auth::None => return Ok(None),
+        Auth::Bearer(token) => (
+            "authorization".to_string(),
+            format!("Bearer {}", token.expose_secret()),
+        ),
+        Auth::Basic { user, password } => {
+            let pair = format!("{user}:{}", password.expose_secret());
+            (
+                "authorization".to_string(),
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                ),
+            )
         }
-        source = s.source();
+        Auth::Header { name, value } => (name.clone(), value.expose_secret().to_string()),
+    };
+    let unusable = |what: &str| {
+        Error::InvalidSetting {
+        name: "platform_token".into(),
+        source_name: format!("the credential of {platform}"),
+        problem: format!("{what} an HTTP header cannot carry"),
+        hint: "check the token has no line breaks, control or non-ASCII characters inside (and auth_header is a plain header name)".into(),
     }
-    text
-}
-
-/// The wait asked for by `Retry-After` (seconds or an HTTP date).
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    retry_after_value(
-        headers.get("retry-after")?.to_str().ok()?,
-        SystemTime::now(),
-    )
-}
-
-/// A `Retry-After` value (seconds or an HTTP date) as the wait from `now`.
-pub fn retry_after_value(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// The first `max` characters of `text`, on a character boundary, with `…` when cut.
-pub fn shorten(text: &str, max: usize) -> String {
-    let text = text.trim();
-    match text.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
-    }
+    };
+    let name =
+        HeaderName::from_bytes(name.as_bytes()).map_err(|_| unusable("its header name is one"))?;
+    let mut value = HeaderValue::from_str(&value)
+        .ok()
+        .filter(|_| value.is_ascii())
+        .ok_or_else(|| unusable("it has characters"))?;
+    value.set_sensitive(true);
+    Ok(Some((name, value)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn client(base: &str, auth: Auth) -> Result<Client> {
+    fn client(base: &str, auth: &Auth) -> Result<Client> {
         Client::new(
             "p".into(),
             Url::parse(base).unwrap(),
@@ -297,7 +296,7 @@ mod tests {
 
     #[test]
     fn paths_join_the_base_path() {
-        let c = client("http://h:1/api/", Auth::None).unwrap();
+        let c = client("http://h:1/api/", &Auth::None).unwrap();
         assert_eq!(
             c.url("/v1/x?a=1").unwrap().as_str(),
             "http://h:1/api/v1/x?a=1"
@@ -308,29 +307,28 @@ mod tests {
     #[test]
     fn tokens_need_https_or_loopback() {
         let t = || Auth::Bearer(SecretString::from("tok-secret".to_string()));
-        assert!(client("http://paas.example.com", t()).is_err());
-        assert!(client("https://paas.example.com", t()).is_ok());
-        assert!(client("http://127.0.0.1:8080", t()).is_ok());
-        assert!(client("http://localhost:8080", t()).is_ok());
+        assert!(client("http://paas.example.com", &t()).is_err());
+        assert!(client("https://paas.example.com", &t()).is_ok());
+        assert!(client("http://127.0.0.1:8080", &t()).is_ok());
+        assert!(client("http://localhost:8080", &t()).is_ok());
     }
 
     #[test]
-    fn retry_after_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert("retry-after", HeaderValue::from_static("3"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
-        h.insert("retry-after", HeaderValue::from_str(&later).unwrap());
-        let got = retry_after(&h).unwrap();
-        assert!(
-            got > Duration::from_secs(100) && got <= Duration::from_secs(120),
-            "{got:?}"
-        );
-    }
-
-    #[test]
-    fn shorten_cuts_on_char_boundaries() {
-        assert_eq!(shorten("ééé", 2), "éé…");
-        assert_eq!(shorten("ab", 5), "ab");
+    fn a_credential_a_header_cannot_carry_is_refused() {
+        for bad in ["tok\nen-value", "tök-value", "tok\u{0}value"] {
+            let e = client(
+                "https://paas.example.com",
+                &Auth::Bearer(SecretString::from(bad.to_string())),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("platform_token"), "{e}");
+            assert!(!e.contains(bad), "{e}");
+        }
+        let header = Auth::Header {
+            name: "X Api".into(),
+            value: SecretString::from("fine-value".to_string()),
+        };
+        assert!(client("https://paas.example.com", &header).is_err());
     }
 }

@@ -164,11 +164,7 @@ impl HttpBackend {
         let url = self.client.redact(req.url.as_str());
         let resp = self.client.send(req).await?;
         let headers = header_list(resp.headers());
-        let bytes = resp.bytes().await.map_err(|e| Error::Unreachable {
-            platform: self.name.clone(),
-            url: url.clone(),
-            message: format!("the response was cut off: {e}"),
-        })?;
+        let bytes = self.client.body(resp, &url).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok((serde_json::Value::Null, headers));
         }
@@ -178,7 +174,7 @@ impl HttpBackend {
             problem: format!(
                 "the body is not valid JSON ({e}): {}",
                 self.client
-                    .redact(&client::shorten(&String::from_utf8_lossy(&bytes), 200))
+                    .redact(&crate::net::shorten(&String::from_utf8_lossy(&bytes), 200))
             ),
             hint: format!("check that {section} points at the platform's JSON endpoint"),
         })?;
@@ -400,7 +396,7 @@ fn absolutise(src: &Source, value: &str, request_url: &url::Url) -> String {
 }
 
 fn preview(body: &serde_json::Value) -> String {
-    client::shorten(&body.to_string(), 200)
+    crate::net::shorten(&body.to_string(), 200)
 }
 
 fn bad_source(section: &str, name: &str, text: &str) -> Error {
@@ -626,6 +622,16 @@ impl Backend for HttpBackend {
             LogMode::Full => self.read_full(op, l, sink).await,
             LogMode::Cursor => self.read_cursor(op, l, sink).await,
         }
+    }
+
+    /// A trigger that sends `{{ idempotency_key }}` is sent again with the same key: a platform
+    /// that honours the key answers with the operation the first request started (and starts
+    /// nothing new), which can then be cancelled.
+    async fn recover(&self, phase: Phase, vars: &Vars) -> Result<Option<Operation>> {
+        if !self.trigger_is_idempotent(phase) {
+            return Ok(None);
+        }
+        self.trigger(phase, vars).await.map(Some)
     }
 
     async fn cancel(&self, op: &Operation) -> Result<()> {

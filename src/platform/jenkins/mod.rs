@@ -23,7 +23,7 @@ use self::spec::{JenkinsPhase, Unstable};
 use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
 use super::credential::CredentialSource;
 use super::event::{Phase, StateClass};
-use super::http::client::{self, Client, Request};
+use super::http::client::{Client, Request};
 use super::http::template::{Target, render};
 use crate::error::{Error, Result};
 
@@ -140,18 +140,14 @@ impl JenkinsBackend {
     async fn json(&self, req: Request) -> Result<serde_json::Value> {
         let url = self.client.redact(req.url.as_str());
         let resp = self.client.send(req).await.map_err(|e| self.refused(e))?;
-        let bytes = resp.bytes().await.map_err(|e| Error::Unreachable {
-            platform: self.name.clone(),
-            url: url.clone(),
-            message: format!("the response was cut off: {e}"),
-        })?;
+        let bytes = self.client.body(resp, &url).await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::BadResponse {
             platform: self.name.clone(),
             url,
             problem: format!(
                 "the body is not JSON ({e}): {}",
                 self.client
-                    .redact(&client::shorten(&String::from_utf8_lossy(&bytes), 200))
+                    .redact(&crate::net::shorten(&String::from_utf8_lossy(&bytes), 200))
             ),
             hint: "check that the platform's url is Jenkins' root URL".into(),
         })
@@ -204,7 +200,7 @@ impl JenkinsBackend {
                     url,
                     problem: format!(
                         "{method} answered HTTP {status}: {}",
-                        client::shorten(&body, 300)
+                        crate::net::shorten(&body, 300)
                     ),
                     hint,
                 }

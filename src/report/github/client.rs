@@ -8,7 +8,9 @@
 //! What this client guarantees:
 //!
 //! - the token goes only to `GITHUB_API_URL` (GHES `…/api/v3` and `*.ghe.com` included), only over
-//!   https or to a loopback address, in a header marked sensitive; redirects are not followed;
+//!   https or to a loopback address, in a header marked sensitive; a redirect is followed only
+//!   within that origin (see [`crate::net::redirect`]);
+//! - every answer is read within [`net::body::JSON_LIMIT`] (decoded);
 //! - rate limits are honoured ([`super::rate_limit`]): a request GitHub refused for its rate
 //!   limit was not carried out, so it is sent again after the wait, POST or not; after the wait
 //!   budget is spent, the client stops calling GitHub for the rest of the run;
@@ -28,7 +30,7 @@ use url::Url;
 
 use super::rate_limit::{self, Budget, Limited};
 use crate::error::{Error, Result};
-use crate::platform::http::client::is_loopback;
+use crate::net;
 use crate::secret::{ExposeSecret, Redactor, SecretString};
 
 /// The name errors carry.
@@ -112,7 +114,7 @@ impl Client {
                    https://github.example.com/api/v3"
                 .into(),
         })?;
-        if base.scheme() != "https" && !(base.scheme() == "http" && is_loopback(&base)) {
+        if !net::credential_may_travel(&base) {
             return Err(Error::BadResponse {
                 platform: GITHUB.into(),
                 url: base.to_string(),
@@ -122,19 +124,12 @@ impl Client {
                     .into(),
             });
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(REQUEST_TIMEOUT)
-            // A redirect could carry the request elsewhere; GitHub's API answers in place.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::BadResponse {
-                platform: GITHUB.into(),
-                url: base.to_string(),
-                problem: format!("cannot set up the HTTP client ({e})"),
-                hint: "check that CA certificates are installed (SSL_CERT_FILE)".into(),
-            })?;
+        // Redirects stay on the API's origin (a renamed repository answers with one); the token
+        // never follows one elsewhere.
+        let http = net::build_client(&net::ClientOptions {
+            timeout: REQUEST_TIMEOUT,
+            redirects: net::Redirects::KeepCredential(base.origin()),
+        })?;
         Ok(Self {
             http,
             base,
@@ -245,7 +240,18 @@ impl Client {
             };
             let status = response.status();
             let headers = response.headers().clone();
-            let text = response.text().await.unwrap_or_default();
+            let limit = if status.is_success() {
+                net::body::JSON_LIMIT
+            } else {
+                net::body::ERROR_LIMIT
+            };
+            let text = match net::read_limited(response, limit).await {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(e @ net::BodyError::TooLarge { .. }) if status.is_success() => {
+                    return Err(Self::bad(&url, &e.to_string()));
+                }
+                Err(_) => String::new(),
+            };
             if status.is_success() {
                 let body = if text.trim().is_empty() {
                     Value::Null

@@ -70,7 +70,7 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> L
 
 /// `retry-after` in seconds, or as an HTTP date.
 fn retry_after(value: &str) -> Option<Duration> {
-    crate::platform::http::client::retry_after_value(value, SystemTime::now())
+    crate::net::retry_after_value(value, SystemTime::now())
 }
 
 /// How long one run may wait for GitHub's rate limits, in total and at once.

@@ -5,7 +5,9 @@
 //!
 //! - the API base is `CI_API_V4_URL` verbatim (self-managed instances under a relative root such
 //!   as `https://host/gitlab/api/v4` work);
-//! - the token goes in `PRIVATE-TOKEN`, marked sensitive, only over https or to loopback;
+//! - the token goes in `PRIVATE-TOKEN`, marked sensitive, only over https or to loopback, and a
+//!   redirect is followed only within the API's origin (see [`crate::net::redirect`]);
+//! - every answer is read within [`net::body::JSON_LIMIT`] (decoded);
 //! - a 429 is retried after `Retry-After` / `RateLimit-Reset` (at most [`MAX_WAIT`]); a 5xx or a
 //!   transport error is retried only for `GET`/`PUT`/`DELETE`, never for a `POST` that may have
 //!   been applied (a note would be posted twice);
@@ -13,7 +15,7 @@
 //!
 //! It must not decide what to report: the status and note modules do.
 
-use crate::platform::http::client::{error_chain, is_loopback, retry_after_value};
+use crate::net::{self, error_chain, retry_after_value};
 use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -128,7 +130,8 @@ pub(crate) struct GitlabClient {
     http: reqwest::Client,
     /// `CI_API_V4_URL` with a trailing `/`, so endpoints join below it.
     base: Url,
-    token: SecretString,
+    /// The token as the `PRIVATE-TOKEN` header value, marked sensitive.
+    token: HeaderValue,
     redactor: Redactor,
     calls: AtomicU32,
     seen: Mutex<Seen>,
@@ -147,7 +150,7 @@ impl GitlabClient {
     /// but https or a loopback address.
     pub(crate) fn new(
         api_url: &str,
-        token: SecretString,
+        token: &SecretString,
         redactor: Redactor,
     ) -> crate::Result<Self> {
         let mut base = Url::parse(api_url.trim()).map_err(|e| Error::InvalidSetting {
@@ -164,7 +167,7 @@ impl GitlabClient {
                 hint: "remove user:password@ from the URL; the token comes from FERRY_TOKEN".into(),
             });
         }
-        if !secure(&base) {
+        if !net::credential_may_travel(&base) {
             return Err(Error::InvalidSetting {
                 name: "CI_API_V4_URL".into(),
                 source_name: "CI_API_V4_URL".into(),
@@ -178,15 +181,22 @@ impl GitlabClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| Error::Unsupported {
-                what: format!("an HTTP client for GitLab ({e})"),
-                hint: "check the system's TLS set-up".into(),
+        let mut token = HeaderValue::from_str(token.expose_secret().trim())
+            .ok()
+            .filter(|_| token.expose_secret().is_ascii())
+            .ok_or_else(|| Error::InvalidSetting {
+                name: "token".into(),
+                source_name: "token / FERRY_TOKEN".into(),
+                problem: "the token has characters an HTTP header cannot carry".into(),
+                hint: "check the token has no line breaks, control or non-ASCII characters inside"
+                    .into(),
             })?;
+        token.set_sensitive(true);
+        // Redirects stay on the API's origin; PRIVATE-TOKEN never follows one elsewhere.
+        let http = net::build_client(&net::ClientOptions {
+            timeout: Duration::from_secs(30),
+            redirects: net::Redirects::KeepCredential(base.origin()),
+        })?;
         Ok(Self {
             http,
             base,
@@ -306,11 +316,8 @@ impl GitlabClient {
         parts: &http::request::Parts,
         body: &[u8],
     ) -> Result<reqwest::Response, reqwest::Error> {
-        let mut token = HeaderValue::from_str(self.token.expose_secret())
-            .unwrap_or_else(|_| HeaderValue::from_static(""));
-        token.set_sensitive(true);
         let mut headers = parts.headers.clone();
-        headers.insert("PRIVATE-TOKEN", token);
+        headers.insert("PRIVATE-TOKEN", self.token.clone());
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.http
             .request(parts.method.clone(), parts.uri.to_string())
@@ -332,15 +339,6 @@ fn message(body: &str, shorten: impl Fn(&str) -> String) -> String {
         },
         Err(_) if body.trim().is_empty() => "(empty body)".into(),
         Err(_) => format!("(not JSON) {}", shorten(body)),
-    }
-}
-
-/// https, or plain http to a loopback address (the fakes in tests).
-fn secure(url: &Url) -> bool {
-    match url.scheme() {
-        "https" => true,
-        "http" => is_loopback(url),
-        _ => false,
     }
 }
 
@@ -410,7 +408,19 @@ impl AsyncClient for GitlabClient {
             };
             let status = response.status();
             let headers = response.headers().clone();
-            let bytes = response.bytes().await.unwrap_or_default();
+            let bytes = match net::read_limited(response, net::body::JSON_LIMIT).await {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    self.remember(Seen {
+                        method: method.clone(),
+                        url: url.clone(),
+                        ..Seen::default()
+                    });
+                    return Err(ApiError::client(TransportError(
+                        self.redactor.redact(&e.to_string()),
+                    )));
+                }
+            };
             let retry = if status.as_u16() == 429 {
                 let wait = wait_for(&headers, SystemTime::now());
                 (wait <= MAX_WAIT).then_some(wait)
@@ -471,11 +481,15 @@ mod tests {
             ("http://10.0.0.1/api/v4", false),
             ("ftp://gitlab.example.com/api/v4", false),
         ] {
-            assert_eq!(secure(&Url::parse(url).unwrap()), ok, "{url}");
+            assert_eq!(
+                net::credential_may_travel(&Url::parse(url).unwrap()),
+                ok,
+                "{url}"
+            );
         }
         let err = GitlabClient::new(
             "http://gitlab.example.com/api/v4",
-            SecretString::from("glpat-secret-value"),
+            &SecretString::from("glpat-secret-value"),
             Redactor::default(),
         )
         .unwrap_err()
@@ -488,7 +502,7 @@ mod tests {
     fn endpoints_join_below_a_relative_root() {
         let c = GitlabClient::new(
             "https://host.example/gitlab/api/v4",
-            SecretString::from("t0ken-value"),
+            &SecretString::from("t0ken-value"),
             Redactor::default(),
         )
         .unwrap();

@@ -91,7 +91,7 @@ pub(crate) fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
                 }));
                 return Ok(sinks);
             };
-            match GitlabClient::new(api_url, token, redactor.clone()) {
+            match GitlabClient::new(api_url, &token, redactor.clone()) {
                 Ok(client) => {
                     let mut context = request.context.clone();
                     context.sha = target::head_sha(request.settings, request.context);

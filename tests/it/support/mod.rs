@@ -2,6 +2,7 @@
 //! environment, and a scratch directory holding a `ferry.toml`.
 
 pub(crate) mod fake_github;
+pub(crate) mod fake_http;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

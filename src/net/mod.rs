@@ -1,0 +1,24 @@
+//! The network layer every HTTP client of ferry shares: the platform backends and the forge
+//! clients (GitHub, GitLab) alike.
+//!
+//! It decides, in one place, what crosses the network and how: how a client is built (user agent,
+//! time limits, [`redirect`] policy: a credential never follows a redirect to another origin),
+//! where a credential may travel ([`origin`]: https, or plain http to a loopback address only),
+//! how much of an answer is read ([`body`]: every body within a documented size, decoded or not),
+//! and how failures and waits read ([`error_chain`], [`retry_after`], [`shorten`]).
+//!
+//! It knows nothing of platforms, forges or reports, and never reads the environment.
+
+pub mod body;
+pub mod client;
+pub mod origin;
+pub mod redirect;
+pub mod text;
+pub mod wait;
+
+pub use body::{BodyError, read_limited, read_prefix};
+pub use client::{ClientOptions, build_client};
+pub use origin::{credential_may_travel, is_loopback};
+pub use redirect::{RedirectRefused, Redirects};
+pub use text::{error_chain, shorten};
+pub use wait::{retry_after, retry_after_value};
