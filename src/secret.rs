@@ -215,16 +215,11 @@ impl Redactor {
         let Some(forms) = &self.inner.forms else {
             return Vec::new();
         };
-        let mut spans: Vec<(usize, usize)> = Vec::new();
-        for m in forms.find_overlapping_iter(text) {
-            let (start, end) = (m.start(), m.end());
-            match spans.last_mut() {
-                Some(last) if start <= last.1 => last.1 = last.1.max(end),
-                _ => spans.push((start, end)),
-            }
-        }
-        // Matches are reported by end position, so a later match may start before an earlier
-        // span: merge again after sorting.
+        // Overlapping matches come ordered by where they end: sort by start, then merge.
+        let mut spans: Vec<(usize, usize)> = forms
+            .find_overlapping_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .collect();
         spans.sort_unstable();
         let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
         for (start, end) in spans {
@@ -314,6 +309,12 @@ mod tests {
         let basic = STANDARD_NO_PAD.encode(format!("alice:{token}"));
         let shown = r.redact(&format!("Authorization: Basic {basic}=="));
         assert_eq!(shown, "Authorization: Basic ***==");
+        // The same, padded by the standard encoder, and a shorter form inside a longer one.
+        let padded = base64::engine::general_purpose::STANDARD.encode(format!("alice:{token}"));
+        assert_eq!(
+            r.redact(&format!("Basic {padded}")),
+            format!("Basic ***{}", &padded[basic.len()..])
+        );
         // Inside someone else's base64, at each alignment: the token's bytes are gone.
         for prefix in ["", "x", "xy", "xyz"] {
             let encoded = STANDARD_NO_PAD.encode(format!("{prefix}{token}!"));

@@ -105,10 +105,10 @@ pub fn warning_line(ci: crate::ci::Ci, message: &str) -> String {
         },
     );
     match ci {
-        // One command line: its data cannot start another, and a legacy `##[` inside is broken.
+        // One command line: its data cannot start another (see `escape_data`).
         Ci::Github | Ci::Gitea | Ci::Forgejo => format!(
             "::warning title=ferry::{}",
-            workflow_commands::escape_data(&message).replace("##[", "##\u{200b}[")
+            workflow_commands::escape_data(&message)
         ),
         _ => format!("warning: {message}"),
     }

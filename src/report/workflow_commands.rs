@@ -16,11 +16,14 @@
 
 use std::fmt::Write as _;
 
-/// Escapes a command's data (message) the way actions/toolkit's `escapeData` does.
+/// Escapes a command's data (message) the way actions/toolkit's `escapeData` does, and breaks
+/// any legacy `##[` inside with a zero-width space (ferry's command must be the only one on its
+/// line, whichever syntax the runner tries first).
 pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
+        .replace("##[", "##\u{200b}[")
 }
 
 /// Escapes a command property value the way actions/toolkit's `escapeProperty` does.
@@ -72,6 +75,7 @@ mod tests {
     #[test]
     fn escapes_like_the_toolkit() {
         assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
+        assert!(!escape_data("a ##[add-mask]b").contains("##["));
         assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
     }
 
