@@ -19,7 +19,6 @@ pub(crate) struct Seen {
     pub(crate) target: String,
     /// Header names lowercased.
     pub(crate) headers: BTreeMap<String, String>,
-    pub(crate) body: String,
 }
 
 impl Seen {
@@ -29,10 +28,13 @@ impl Seen {
 
     /// Every header value, for "no credential arrived here" checks.
     pub(crate) fn all_headers(&self) -> String {
-        self.headers
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}\n"))
-            .collect()
+        self.headers.iter().fold(String::new(), |mut all, (k, v)| {
+            all.push_str(k);
+            all.push_str(": ");
+            all.push_str(v);
+            all.push('\n');
+            all
+        })
     }
 }
 
@@ -178,8 +180,8 @@ async fn handle(
                 )
             })
             .collect(),
-        body: String::from_utf8_lossy(&body).into_owned(),
     };
+    drop(body);
     let answer = (state.handler)(&seen);
     state
         .seen
