@@ -900,3 +900,200 @@ impl LogSink for LogTail {
         self.redactor.safe_cut(text, at)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The engine against a scripted backend, in paused time: what happens when, without the
+    //! binary or a server.
+
+    use std::sync::atomic::AtomicU32;
+
+    use super::*;
+    use crate::error::Result;
+    use crate::platform::backend::{LogRead, Observation};
+
+    /// A backend whose answers are set by the test.
+    #[derive(Default)]
+    struct Scripted {
+        /// The trigger never answers.
+        trigger_hangs: bool,
+        /// What `recover` finds.
+        recoverable: bool,
+        /// Every log read brings a new line, and never says the log is complete.
+        endless_log: bool,
+        cancels: AtomicU32,
+        log_reads: AtomicU32,
+    }
+
+    fn op(phase: Phase) -> Operation {
+        Operation {
+            phase: Some(phase),
+            id: "op-1".into(),
+            ..Operation::default()
+        }
+    }
+
+    #[async_trait]
+    impl Backend for Scripted {
+        fn name(&self) -> &str {
+            "scripted"
+        }
+        fn supports(&self, _: Phase) -> bool {
+            true
+        }
+        fn trigger_is_idempotent(&self, _: Phase) -> bool {
+            false
+        }
+        async fn trigger(&self, phase: Phase, _: &Vars) -> Result<Operation> {
+            if self.trigger_hangs {
+                std::future::pending::<()>().await;
+            }
+            Ok(op(phase))
+        }
+        async fn recover(&self, phase: Phase, _: &Vars) -> Result<Option<Operation>> {
+            Ok(self.recoverable.then(|| op(phase)))
+        }
+        async fn resolve(&self, _: &mut Operation) -> Result<Resolved> {
+            Ok(Resolved::Ready)
+        }
+        async fn status(&self, _: &mut Operation) -> Result<Observation> {
+            Ok(Observation {
+                state: "done".into(),
+                class: StateClass::Success,
+            })
+        }
+        fn has_logs(&self, _: Phase) -> bool {
+            self.endless_log
+        }
+        async fn logs(&self, _: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead> {
+            // A request takes a little time, as on a network.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let n = self.log_reads.fetch_add(1, Ordering::SeqCst);
+            sink.line(&format!("line {n}")).await;
+            Ok(LogRead {
+                lines: 1,
+                complete: None,
+            })
+        }
+        async fn cancel(&self, _: &Operation) -> Result<()> {
+            self.cancels.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        fn outputs(&self, _: &Operation) -> Result<BTreeMap<String, String>> {
+            Ok(BTreeMap::new())
+        }
+    }
+
+    /// Runs one deploy phase; returns the run and the notices emitted.
+    async fn run(
+        backend: &Scripted,
+        timing: Timing,
+        timeout: Duration,
+        cancel: CancellationToken,
+    ) -> (PhaseRun, Vec<String>) {
+        let (emitter, mut rx) = Emitter::channel(64);
+        let collector = tokio::spawn(async move {
+            let mut notices = Vec::new();
+            while let Some(event) = rx.recv().await {
+                if let Event::Notice { message, .. } = event {
+                    notices.push(message);
+                }
+            }
+            notices
+        });
+        let engine = Engine::new(backend, emitter, cancel, Redactor::default(), timing);
+        let run = engine
+            .run_phase(PhaseRequest {
+                phase: Phase::Deploy,
+                vars: Vars::new(),
+                timeout,
+                deadline: later(Instant::now(), timeout),
+                detach: false,
+            })
+            .await;
+        drop(engine);
+        let notices = collector.await.unwrap_or_default();
+        (run, notices)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_log_that_keeps_growing_after_the_end_is_read_for_drain_max_at_most() {
+        let backend = Scripted {
+            endless_log: true,
+            ..Scripted::default()
+        };
+        let started = Instant::now();
+        let (run, notices) = run(
+            &backend,
+            Timing::default(),
+            Duration::from_secs(3600),
+            CancellationToken::new(),
+        )
+        .await;
+        assert_eq!(run.outcome.status, Status::Succeeded);
+        assert_eq!(backend.cancels.load(Ordering::SeqCst), 0);
+        let spent = started.elapsed();
+        assert!(
+            spent >= Duration::from_secs(120) && spent < Duration::from_secs(125),
+            "{spent:?}"
+        );
+        assert!(
+            notices.iter().any(|n| n.contains("still growing 120s")),
+            "{notices:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn durations_beyond_what_an_instant_holds_do_not_panic() {
+        let backend = Scripted::default();
+        let timing = Timing {
+            poll_initial: Duration::MAX,
+            poll_max: Duration::MAX,
+            factor: 10.0,
+            drain: Duration::MAX,
+            drain_max: Duration::MAX,
+            ..Timing::default()
+        };
+        let (run, _) = run(&backend, timing, Duration::MAX, CancellationToken::new()).await;
+        assert_eq!(run.outcome.status, Status::Succeeded);
+        assert_eq!(scale(Duration::MAX, 1.5), Duration::MAX);
+        assert!(later(Instant::now(), Duration::MAX) > Instant::now());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_signal_abandons_a_hanging_trigger_and_cancels_what_it_finds() {
+        for recoverable in [true, false] {
+            let backend = Scripted {
+                trigger_hangs: true,
+                recoverable,
+                ..Scripted::default()
+            };
+            let cancel = CancellationToken::new();
+            let signal = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                signal.cancel();
+            });
+            let started = Instant::now();
+            let (run, notices) = run(
+                &backend,
+                Timing::default(),
+                Duration::from_secs(3600),
+                cancel,
+            )
+            .await;
+            assert!(started.elapsed() < Duration::from_secs(2));
+            assert_eq!(run.outcome.status, Status::Cancelled);
+            let message = run.outcome.message.unwrap_or_default();
+            if recoverable {
+                assert_eq!(backend.cancels.load(Ordering::SeqCst), 1);
+                assert!(message.contains("found deploy op-1"), "{message}");
+                assert_eq!(run.outcome.id.as_deref(), Some("op-1"));
+            } else {
+                assert_eq!(backend.cancels.load(Ordering::SeqCst), 0);
+                assert!(message.contains("cannot tell"), "{message}");
+                assert!(notices.iter().any(|n| n.contains("cannot tell")));
+            }
+        }
+    }
+}
