@@ -935,7 +935,7 @@ mod tests {
 
     #[async_trait]
     impl Backend for Scripted {
-        fn name(&self) -> &str {
+        fn name(&self) -> &'static str {
             "scripted"
         }
         fn supports(&self, _: Phase) -> bool {
