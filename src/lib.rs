@@ -423,10 +423,15 @@ async fn serve_sim(
     })?;
     let script = match script {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-                path: path.display().to_string(),
-                source: e,
-            })?;
+            let text =
+                config::read::read_text(path, config::read::SIM_SCRIPT_LIMIT).map_err(|e| {
+                    Error::InvalidSetting {
+                        name: "script".into(),
+                        source_name: "--script".into(),
+                        problem: e.to_string(),
+                        hint: e.fix("name a simulator script (TOML)"),
+                    }
+                })?;
             sim::Script::from_toml(&text).map_err(|message| Error::ConfigFile {
                 path: path.display().to_string(),
                 message,

@@ -1,11 +1,12 @@
 //! Validated settings: typed values, checked before anything is triggered.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use url::Url;
 
 use super::layer::{RawSettings, RawValue};
+use super::read::{TOKEN_FILE_LIMIT, read_text};
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
 
@@ -305,12 +306,12 @@ fn secret(raw: &RawSettings, name: &str, file_name: &str) -> Result<Option<Secre
         return Ok(None);
     };
     let path = file.value.trim();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read_text(Path::new(path), TOKEN_FILE_LIMIT).map_err(|e| {
         invalid(
             file_name,
             file,
-            format!("cannot read {path:?}: {e}"),
-            "name a readable file that holds only the secret",
+            e.to_string(),
+            &e.fix("name a readable file that holds only the secret"),
         )
     })?;
     let value = text.trim();

@@ -19,6 +19,7 @@ use url::Url;
 use super::{PhasePlatform, PlannedBackend, auth, platform_url, timing};
 use crate::config::Settings;
 use crate::config::file::{FileConfig, NamedPlatform, PhaseSection, PlatformKind};
+use crate::config::read::{TOKEN_FILE_LIMIT, read_text};
 use crate::config::settings::parse_duration;
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -279,13 +280,16 @@ fn access(
             },
         )
     } else if let Some(path) = &p.token_file {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidSetting {
-            name: "token_file".into(),
-            source_name: section.clone(),
-            problem: format!("cannot read {path:?}: {e}"),
-            hint: "name a readable file that holds only the credential".into(),
+        let text = read_text(std::path::Path::new(path), TOKEN_FILE_LIMIT).map_err(|e| {
+            Error::InvalidSetting {
+                name: "token_file".into(),
+                source_name: section.clone(),
+                problem: e.to_string(),
+                hint: e.fix("name a readable file that holds only the credential"),
+            }
         })?;
-        if text.trim().is_empty() {
+        let token = text.trim();
+        if token.is_empty() {
             return Err(Error::InvalidSetting {
                 name: "token_file".into(),
                 source_name: section,
@@ -294,7 +298,7 @@ fn access(
             });
         }
         (
-            Some(SecretString::from(text.trim().to_string())),
+            Some(SecretString::from(token.to_string())),
             CredentialSource {
                 setting: "token_file".into(),
                 source: format!("{path} (token_file of {section})"),
