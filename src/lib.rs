@@ -418,7 +418,7 @@ async fn serve_sim(
     let addr: std::net::SocketAddr = listen.parse().map_err(|_| Error::InvalidSetting {
         name: "listen".into(),
         source_name: "--listen".into(),
-        problem: format!("{listen:?} is not an address"),
+        problem: format!("{} is not an address", error::quote(listen)),
         hint: "use host:port, e.g. 127.0.0.1:8080 (port 0 picks a free one)".into(),
     })?;
     let script = match script {
@@ -434,7 +434,7 @@ async fn serve_sim(
                 })?;
             sim::Script::from_toml(&text).map_err(|message| Error::ConfigFile {
                 path: path.display().to_string(),
-                message,
+                message: error::clip_lines(&message),
             })?
         }
         None => sim::Script::default(),

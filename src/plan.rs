@@ -16,7 +16,7 @@ use crate::ci::Context;
 use crate::config::settings::parse_duration;
 use crate::config::{FileConfig, Settings};
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, quote};
 use crate::platform::engine::Timing;
 use crate::platform::http::client::Auth;
 use crate::platform::http::spec::{AuthScheme, PlatformSpec, PollSpec};
@@ -108,7 +108,7 @@ pub fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
             return Err(Error::InvalidSetting {
                 name: "var".into(),
                 source_name: "--var".into(),
-                problem: format!("{flag:?} has no `=`"),
+                problem: format!("{} has no `=`", quote(flag)),
                 hint: "write --var NAME=VALUE, e.g. --var app=shop or --var build.artifact=registry/app:1.2".into(),
             });
         };
@@ -119,7 +119,7 @@ pub fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
             return Err(Error::InvalidSetting {
                 name: "var".into(),
                 source_name: "--var".into(),
-                problem: format!("{name:?} is not a variable name"),
+                problem: format!("{} is not a variable name", quote(name)),
                 hint: "use a plain name (set as vars.NAME) or build.NAME for a build output".into(),
             });
         } else {
@@ -199,7 +199,7 @@ pub fn plan(
     let base = Url::parse(&first.url).map_err(|e| Error::InvalidSetting {
         name: "platform_url".into(),
         source_name: first.key.clone(),
-        problem: format!("{:?} is not a URL ({e})", first.url),
+        problem: format!("{} is not a URL ({e})", quote(&first.url)),
         hint: "use an absolute http(s) URL".into(),
     })?;
     let mut vars = vars(settings, file, context, environment.as_deref(), &base);
@@ -251,7 +251,7 @@ fn platform_url(settings: &Settings, spec: &PlatformSpec) -> Result<Url> {
     url.ok_or_else(|| Error::InvalidSetting {
         name: "platform_url".into(),
         source_name: "url in [platform]".into(),
-        problem: format!("{text:?} is not an absolute http(s) URL"),
+        problem: format!("{} is not an absolute http(s) URL", quote(text)),
         hint: "use an absolute http(s) URL such as https://paas.example.com/api".into(),
     })
 }

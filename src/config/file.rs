@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::layer::{Layer, SECRET_SETTINGS};
 use super::read::{SETTINGS_FILE_LIMIT, read_text};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, clip_lines};
 use crate::platform::http::spec::{AuthScheme, PhaseSpec, PlatformSpec, PollSpec};
 
 /// The fix for a settings file that cannot be read.
@@ -161,7 +161,7 @@ impl FileConfig {
             path: path.to_string(),
             message: format!(
                 "{}\n  fix: correct the key or value named above (the README lists every key)",
-                e.to_string().trim_end()
+                clip_lines(e.to_string().trim_end())
             ),
         })?;
         for (name, value) in [

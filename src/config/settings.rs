@@ -7,7 +7,7 @@ use url::Url;
 
 use super::layer::{RawSettings, RawValue};
 use super::read::{TOKEN_FILE_LIMIT, read_text};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, quote};
 use crate::secret::SecretString;
 
 /// How the pull/merge-request comment is written.
@@ -123,7 +123,7 @@ fn dotenv(raw: &RawValue) -> Result<PathBuf> {
         return Err(invalid(
             "dotenv",
             raw,
-            format!("{v:?} is not a file path"),
+            format!("{} is not a file path", quote(v)),
             "name a file in the job's directory, e.g. ferry.env, and list it under artifacts:reports:dotenv",
         ));
     }
@@ -150,7 +150,10 @@ fn environment(raw: &RawValue) -> Result<()> {
         Err(invalid(
             "environment",
             raw,
-            format!("{v:?} has characters an environment name cannot have"),
+            format!(
+                "{} has characters an environment name cannot have",
+                quote(v)
+            ),
             "use letters, digits, spaces and - _ . / (at most 255), e.g. staging or review/42",
         ))
     }
@@ -168,7 +171,7 @@ fn duration(raw: &RawValue, name: &str) -> Result<Duration> {
         invalid(
             name,
             raw,
-            format!("{:?} is not a duration", raw.value),
+            format!("{} is not a duration", quote(&raw.value)),
             "use a positive duration with a unit, like 90s, 30m or 1h30m",
         )
     })
@@ -188,7 +191,7 @@ fn boolean(raw: &RawValue, name: &str) -> Result<bool> {
         invalid(
             name,
             raw,
-            format!("{:?} is not a boolean", raw.value),
+            format!("{} is not a boolean", quote(&raw.value)),
             "use true or false",
         )
     })
@@ -202,7 +205,7 @@ fn comment(raw: &RawValue) -> Result<CommentMode> {
         other => Err(invalid(
             "comment",
             raw,
-            format!("{other:?} is not a comment mode"),
+            format!("{} is not a comment mode", quote(other)),
             "use update (one sticky comment), new (a comment per run) or off",
         )),
     }
@@ -216,14 +219,10 @@ fn status_context(raw: &RawValue) -> Result<String> {
         Err(invalid(
             "status_context",
             raw,
-            format!("{:?} is not a usable status context", shorten(v)),
+            format!("{} is not a usable status context", quote(v)),
             "use one line of at most 255 characters, e.g. ferry/staging or deploy/shop",
         ))
     }
-}
-
-fn shorten(v: &str) -> String {
-    v.chars().take(60).collect()
 }
 
 fn deployments(raw: &RawValue) -> Result<DeploymentsMode> {
@@ -233,7 +232,7 @@ fn deployments(raw: &RawValue) -> Result<DeploymentsMode> {
         other => Err(invalid(
             "deployments",
             raw,
-            format!("{:?} is not a deployments mode", shorten(other)),
+            format!("{} is not a deployments mode", quote(other)),
             "use create (ferry creates the GitHub deployment) or off (the job's `environment:` key does)",
         )),
     }
@@ -249,7 +248,7 @@ fn pr_number(raw: &RawValue) -> Result<u64> {
         invalid(
             "pr_number",
             raw,
-            format!("{:?} is not a pull/merge request number", raw.value),
+            format!("{} is not a pull/merge request number", quote(&raw.value)),
             "use the number shown in the forge (GitLab: the MR IID), e.g. 42",
         )
     })
@@ -263,7 +262,7 @@ fn sha(raw: &RawValue) -> Result<String> {
         Err(invalid(
             "sha",
             raw,
-            format!("{v:?} is not a commit SHA"),
+            format!("{} is not a commit SHA", quote(v)),
             "use the full 40-character hexadecimal commit id (e.g. from `git rev-parse HEAD`)",
         ))
     }
@@ -275,7 +274,7 @@ fn platform_url(raw: &RawValue) -> Result<Url> {
         invalid(
             "platform_url",
             raw,
-            format!("{v:?} is not a URL ({e})"),
+            format!("{} is not a URL ({e})", quote(v)),
             "use an absolute http(s) URL such as https://paas.example.com/api",
         )
     })?;
@@ -283,7 +282,7 @@ fn platform_url(raw: &RawValue) -> Result<Url> {
         return Err(invalid(
             "platform_url",
             raw,
-            format!("{v:?} is not an http(s) URL with a host"),
+            format!("{} is not an http(s) URL with a host", quote(v)),
             "use an absolute http(s) URL such as https://paas.example.com/api",
         ));
     }
@@ -319,7 +318,7 @@ fn secret(raw: &RawSettings, name: &str, file_name: &str) -> Result<Option<Secre
         return Err(invalid(
             file_name,
             file,
-            format!("{path:?} is empty"),
+            format!("{} is empty", quote(path)),
             "write the secret into the file",
         ));
     }

@@ -22,7 +22,7 @@ use crate::config::file::{FileConfig, NamedPlatform, PhaseSection, PlatformKind}
 use crate::config::read::{TOKEN_FILE_LIMIT, read_text};
 use crate::config::settings::parse_duration;
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, clip_lines, quote};
 use crate::platform::argocd::ArgoBackend;
 use crate::platform::argocd::spec::ArgoPhase;
 use crate::platform::credential::CredentialSource;
@@ -96,10 +96,13 @@ fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<
             settings,
             &format!("[{phase}]"),
             format!(
-                "platform = {name:?} names no [platforms.{name}] table\n  fix: {}",
+                "platform = {} names no {} table\n  fix: {}",
+                quote(name),
+                table_name(name),
                 if known.is_empty() {
                     format!(
-                        "add [platforms.{name}] with kind = \"jenkins\", \"argocd\" or \"http\" and its url"
+                        "add {} with kind = \"jenkins\", \"argocd\" or \"http\" and its url",
+                        table_name(name)
                     )
                 } else {
                     format!("use one of: {}", known.join(", "))
@@ -113,8 +116,9 @@ fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<
             settings,
             &format!("[{phase}]"),
             format!(
-                "{} (a phase on the {kind} platform `{name}`)\n  fix: {keys}",
-                e.to_string().trim_end()
+                "{} (a phase on the {kind} platform {})\n  fix: {keys}",
+                clip_lines(e.to_string().trim_end()),
+                quote(name)
             ),
         )
     };
@@ -157,6 +161,17 @@ fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<
 
 /// Keys a kind does not use are mistakes, not silently ignored.
 fn check_keys(settings: &Settings, name: &str, p: &NamedPlatform) -> Result<()> {
+    // The name is repeated in messages, so it must be short and printable.
+    if !usable_name(name) {
+        return Err(config_error(
+            settings,
+            "[platforms]",
+            format!(
+                "the platform name {} is not a usable name\n  fix: name it with one line of at most {MAX_NAME_CHARS} characters, e.g. [platforms.jenkins]",
+                quote(name)
+            ),
+        ));
+    }
     let section = format!("[platforms.{name}]");
     let mut unused: Vec<&str> = Vec::new();
     if p.kind != PlatformKind::Http {
@@ -198,6 +213,23 @@ fn check_keys(settings: &Settings, name: &str, p: &NamedPlatform) -> Result<()> 
     Ok(())
 }
 
+/// The longest name a `[platforms.<name>]` table may have, in characters.
+const MAX_NAME_CHARS: usize = 64;
+
+/// Whether a platform name is short and printable enough to repeat in messages.
+fn usable_name(name: &str) -> bool {
+    name.chars().count() <= MAX_NAME_CHARS && !name.chars().any(char::is_control)
+}
+
+/// `[platforms.<name>]` for a message, with the name itself when it is usable.
+fn table_name(name: &str) -> String {
+    if usable_name(name) {
+        format!("[platforms.{name}]")
+    } else {
+        "[platforms.<name>]".to_string()
+    }
+}
+
 /// A named platform's URL, credential and user, read now.
 struct Access {
     url: Url,
@@ -210,7 +242,8 @@ fn env_var(env: &Env, var: &str, key: &str, name: &str, what: &str) -> Result<St
     env.get(var).map(str::to_string).ok_or_else(|| Error::MissingSetting {
         name: var.to_string(),
         hint: format!(
-            "[platforms.{name}] {key} = {var:?} names this environment variable for {what}, and it is not set: set it (a CI secret or variable), or change {key}"
+            "[platforms.{name}] {key} = {} names this environment variable for {what}, and it is not set: set it (a CI secret or variable), or change {key}",
+            quote(var)
         ),
     })
 }
@@ -255,7 +288,7 @@ fn access(
         .ok_or_else(|| Error::InvalidSetting {
             name: "url".into(),
             source_name: source.clone(),
-            problem: format!("{text:?} is not an absolute http(s) URL"),
+            problem: format!("{} is not an absolute http(s) URL", quote(&text)),
             hint: format!(
                 "use an absolute http(s) URL such as https://{}.example.com",
                 p.kind.as_str()
@@ -293,7 +326,7 @@ fn access(
             return Err(Error::InvalidSetting {
                 name: "token_file".into(),
                 source_name: section,
-                problem: format!("{path:?} is empty"),
+                problem: format!("{} is empty", quote(path)),
                 hint: "write the credential into the file".into(),
             });
         }

@@ -270,3 +270,59 @@ fn a_simulator_script_that_never_ends_is_refused() {
         );
     refused(&r, &["`script`", "larger than the limit of 1 MiB"]);
 }
+
+// ---- 2. values of a megabyte make short messages ----
+
+/// A value of 100 000 characters: about the most Linux lets one argument or variable be
+/// (`MAX_ARG_STRLEN`, 128 KiB).
+const HUGE: usize = 100_000;
+
+#[test]
+fn huge_values_make_short_messages() {
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let huge = "a".repeat(HUGE);
+    let total = format!("({HUGE} characters)");
+    let r = ferry(&work, &["check"], &[("FERRY_ENVIRONMENT", &huge)]);
+    refused(&r, &["`environment` (FERRY_ENVIRONMENT)", &total, "fix:"]);
+    let r = ferry(&work, &["check"], &[("FERRY_TIMEOUT", &huge)]);
+    refused(
+        &r,
+        &["`timeout` (FERRY_TIMEOUT)", "is not a duration", &total],
+    );
+    let r = ferry(&work, &["deploy", "--var", &huge], &[]);
+    refused(&r, &["`var` (--var)", "has no `=`", &total]);
+    let r = ferry(
+        &work,
+        &["deploy", "--dry-run", "--var", &format!("{huge}.x=1")],
+        &[],
+    );
+    let dotted = format!("({} characters)", HUGE + 2);
+    refused(&r, &["`var` (--var)", "is not a variable name", &dotted]);
+    let r = ferry(&work, &["check"], &[("FERRY_PR_NUMBER", &huge)]);
+    refused(&r, &["`pr_number` (FERRY_PR_NUMBER)", &total]);
+    let r = ferry(&work, &["check"], &[("FERRY_PLATFORM_URL", &huge)]);
+    refused(&r, &["`platform_url` (FERRY_PLATFORM_URL)", &total]);
+    let r = run_within(work.ferry().args(["sim", "--listen", &huge]));
+    refused(&r, &["`listen` (--listen)", &total]);
+}
+
+#[test]
+fn a_megabyte_line_in_the_settings_file_makes_a_short_message() {
+    let line = "x".repeat(1024 * 1024 - 100);
+    // A syntax error: toml quotes the offending line.
+    let work = Workdir::with_config(&format!("timeout = {line}\n"));
+    refused(&ferry(&work, &["check"], &[]), &["ferry.toml", "fix:"]);
+    // A wrong type: serde quotes the value.
+    let work = Workdir::with_config(&format!(
+        "[vars]\napp = 1\n[platform.poll]\nfactor = \"{line}\"\n"
+    ));
+    refused(&ferry(&work, &["check"], &[]), &["ferry.toml", "fix:"]);
+    // A valid file with a bad value.
+    let line = "x".repeat(512 * 1024);
+    let work = Workdir::with_config(&format!("environment = \"{line}\"\n{SIMULATOR_TOML}"));
+    let r = ferry(&work, &["check"], &[("FERRY_ENVIRONMENT", "")]);
+    refused(
+        &r,
+        &["`environment` (environment in ferry.toml)", "characters)"],
+    );
+}
