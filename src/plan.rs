@@ -13,7 +13,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::ci::Context;
-use crate::config::settings::parse_duration;
+use crate::config::settings::{DURATION_FIX, parse_duration};
 use crate::config::{FileConfig, Settings};
 use crate::env::Env;
 use crate::error::{Error, Result, quote};
@@ -307,19 +307,25 @@ fn auth(spec: &PlatformSpec, token: Option<&SecretString>) -> Result<(Auth, &'st
 }
 
 fn timing(poll: &PollSpec, section: &str, settings: &Settings) -> Result<Timing> {
-    let bad = |key: &str, value: &str| Error::ConfigFile {
+    let bad = |key: &str, problem: String, fix: &str| Error::ConfigFile {
         path: settings.config.display().to_string(),
-        message: format!(
-            "{section} {key} = {value:?} is not a duration\n  fix: use a duration like 250ms, 5s or 1m"
-        ),
+        message: format!("{section} {key} = {problem}\n  fix: {fix}"),
     };
     let spec = PollOf { poll };
-    let initial =
-        parse_duration(&spec.poll.initial).ok_or_else(|| bad("initial", &spec.poll.initial))?;
-    let max = parse_duration(&spec.poll.max).ok_or_else(|| bad("max", &spec.poll.max))?;
+    let initial = parse_duration(&spec.poll.initial)
+        .map_err(|problem| bad("initial", problem, DURATION_FIX))?;
+    let max =
+        parse_duration(&spec.poll.max).map_err(|problem| bad("max", problem, DURATION_FIX))?;
+    let heartbeat_fix = "use a positive duration of at most 30s, like 10s or 20s";
     let heartbeat = parse_duration(&spec.poll.heartbeat)
-        .filter(|d| *d <= Duration::from_secs(30))
-        .ok_or_else(|| bad("heartbeat (at most 30s)", &spec.poll.heartbeat))?;
+        .map_err(|problem| bad("heartbeat", problem, heartbeat_fix))?;
+    if heartbeat > Duration::from_secs(30) {
+        return Err(bad(
+            "heartbeat",
+            format!("{} is longer than 30s", quote(&spec.poll.heartbeat)),
+            heartbeat_fix,
+        ));
+    }
     if !(1.0..=10.0).contains(&spec.poll.factor) {
         return Err(Error::ConfigFile {
             path: settings.config.display().to_string(),

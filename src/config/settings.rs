@@ -159,22 +159,34 @@ fn environment(raw: &RawValue) -> Result<()> {
     }
 }
 
-/// Parses a human duration such as `90s`, `30m` or `1h30m`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    humantime::parse_duration(text.trim())
-        .ok()
-        .filter(|d| !d.is_zero())
+/// The longest duration any setting takes (`timeout`, a phase's `timeout`, the poll cadence):
+/// 31 days. Far beyond any CI job, and far below what would overflow a clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(31 * 24 * 60 * 60);
+
+/// The fix for a duration [`parse_duration`] refuses.
+pub const DURATION_FIX: &str =
+    "use a positive duration of at most 31 days with a unit, like 90s, 30m or 1h30m";
+
+/// Parses a human duration such as `90s`, `30m` or `1h30m`: positive and at most
+/// [`MAX_DURATION`]. The error is the problem, quoting the text (see [`DURATION_FIX`]).
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d.is_zero() => Err(format!("{} is zero", quote(text))),
+        Ok(d) if d > MAX_DURATION => Err(format!(
+            "{} is too long: a duration is at most 31 days",
+            quote(text)
+        )),
+        Ok(d) => Ok(d),
+        Err(humantime::DurationError::NumberOverflow) => Err(format!(
+            "{} is too long: a duration is at most 31 days",
+            quote(text)
+        )),
+        Err(_) => Err(format!("{} is not a duration", quote(text))),
+    }
 }
 
 fn duration(raw: &RawValue, name: &str) -> Result<Duration> {
-    parse_duration(&raw.value).ok_or_else(|| {
-        invalid(
-            name,
-            raw,
-            format!("{} is not a duration", quote(&raw.value)),
-            "use a positive duration with a unit, like 90s, 30m or 1h30m",
-        )
-    })
+    parse_duration(&raw.value).map_err(|problem| invalid(name, raw, problem, DURATION_FIX))
 }
 
 /// Parses a boolean the way GitHub's `core.getBooleanInput` does, plus `1`/`0`.
@@ -323,4 +335,27 @@ fn secret(raw: &RawSettings, name: &str, file_name: &str) -> Result<Option<Secre
         ));
     }
     Ok(Some(SecretString::from(value.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_positive_and_at_most_31_days() {
+        assert_eq!(parse_duration(" 90s "), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("31days"), Ok(MAX_DURATION));
+        for (text, problem) in [
+            ("0s", "is zero"),
+            ("soon", "is not a duration"),
+            ("32days", "at most 31 days"),
+            ("18446744073709551615s", "at most 31 days"),
+            ("99999999999999999999999s", "at most 31 days"),
+        ] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(err.contains(problem), "{text}: {err}");
+        }
+        let huge = "9".repeat(1 << 20);
+        assert!(parse_duration(&huge).unwrap_err().len() < 200);
+    }
 }

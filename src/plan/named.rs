@@ -20,7 +20,7 @@ use super::{PhasePlatform, PlannedBackend, auth, platform_url, timing};
 use crate::config::Settings;
 use crate::config::file::{FileConfig, NamedPlatform, PhaseSection, PlatformKind};
 use crate::config::read::{TOKEN_FILE_LIMIT, read_text};
-use crate::config::settings::parse_duration;
+use crate::config::settings::{DURATION_FIX, parse_duration};
 use crate::env::Env;
 use crate::error::{Error, Result, clip_lines, quote};
 use crate::platform::argocd::ArgoBackend;
@@ -401,15 +401,11 @@ pub(super) fn choose(
     let mut sections: BTreeMap<Phase, (Key, Typed)> = BTreeMap::new();
     for phase in [Phase::Build, Phase::Deploy, Phase::Stop] {
         if let Some(t) = typed(settings, file, phase)? {
-            if let Some(timeout) = t.1.timeout()
-                && parse_duration(timeout).is_none()
-            {
+            if let Some(Err(problem)) = t.1.timeout().map(parse_duration) {
                 return Err(config_error(
                     settings,
                     &format!("[{phase}]"),
-                    format!(
-                        "timeout = {timeout:?} is not a duration\n  fix: use a duration like 90s, 30m or 1h30m"
-                    ),
+                    format!("timeout = {problem}\n  fix: {DURATION_FIX}"),
                 ));
             }
             sections.insert(phase, t);
@@ -455,7 +451,7 @@ pub(super) fn choose(
         redactor: redactor.clone(),
     };
     for (phase, (_, t)) in &sections {
-        if let Some(d) = t.timeout().and_then(parse_duration) {
+        if let Some(Ok(d)) = t.timeout().map(parse_duration) {
             chosen.phase_timeouts.insert(*phase, d);
         }
     }

@@ -326,3 +326,117 @@ fn a_megabyte_line_in_the_settings_file_makes_a_short_message() {
         &["`environment` (environment in ferry.toml)", "characters)"],
     );
 }
+
+// ---- 3. durations past the end of the clock ----
+
+/// `u64::MAX` seconds: parses, and panics when added to a clock.
+const FOREVER: &str = "18446744073709551615s";
+
+/// Every duration key of `[platform]` and the settings, set to `value`.
+fn http_durations(value: &str) -> Vec<(String, &'static str)> {
+    let poll = |key: &str| {
+        SIMULATOR_TOML.replace(
+            "[platform.poll]\n",
+            &format!("[platform.poll]\n{key} = \"{value}\"\n"),
+        )
+    };
+    let initial = SIMULATOR_TOML.replace("initial = \"100ms\"", &format!("initial = \"{value}\""));
+    let max = SIMULATOR_TOML.replace("max = \"2s\"", &format!("max = \"{value}\""));
+    assert_ne!(initial, SIMULATOR_TOML);
+    assert_ne!(max, SIMULATOR_TOML);
+    vec![
+        (
+            SIMULATOR_TOML.replace("timeout = \"10m\"", &format!("timeout = \"{value}\"")),
+            "`timeout` (timeout in ferry.toml)",
+        ),
+        (initial, "[platform.poll] initial"),
+        (max, "[platform.poll] max"),
+        (poll("heartbeat"), "[platform.poll] heartbeat"),
+        (
+            format!("{SIMULATOR_TOML}\n[build]\ntimeout = \"{value}\"\n"),
+            "[build]: timeout",
+        ),
+    ]
+}
+
+/// The same for the named platforms of the jenkins + argocd example.
+fn named_durations(value: &str) -> Vec<(String, &'static str)> {
+    vec![
+        (
+            PLATFORMS_TOML.replace(
+                "platform = \"jenkins\"\n",
+                &format!("platform = \"jenkins\"\ntimeout = \"{value}\"\n"),
+            ),
+            "[build]: timeout",
+        ),
+        (
+            PLATFORMS_TOML.replace(
+                "platform = \"argocd\"\n",
+                &format!("platform = \"argocd\"\ntimeout = \"{value}\"\n"),
+            ),
+            "[deploy]: timeout",
+        ),
+        (
+            PLATFORMS_TOML.replace(
+                "[platforms.argocd]\n",
+                &format!("[platforms.argocd.poll]\nmax = \"{value}\"\n\n[platforms.argocd]\n"),
+            ),
+            "[platforms.argocd.poll] max",
+        ),
+    ]
+}
+
+#[test]
+fn durations_past_31_days_are_refused_before_anything_is_sent() {
+    let sim = Sim::start(Script::fast());
+    for value in [FOREVER, "32days"] {
+        let work = Workdir::with_config(SIMULATOR_TOML);
+        let r = ferry(&work, &["check"], &[("FERRY_TIMEOUT", value)]);
+        refused(
+            &r,
+            &["`timeout` (FERRY_TIMEOUT)", "at most 31 days", "fix:"],
+        );
+        let r = ferry(
+            &work,
+            &["deploy"],
+            &[("FERRY_TIMEOUT", value), ("FERRY_PLATFORM_URL", &sim.url())],
+        );
+        refused(&r, &["`timeout` (FERRY_TIMEOUT)", "at most 31 days"]);
+        for (config, key) in http_durations(value) {
+            let work = Workdir::with_config(&config);
+            // The heartbeat's own limit is 30s.
+            refused(&ferry(&work, &["check"], &[]), &[key, "at most", "fix:"]);
+            let r = ferry(&work, &["deploy"], &[("FERRY_PLATFORM_URL", &sim.url())]);
+            refused(&r, &[key, "at most"]);
+        }
+        for (config, key) in named_durations(value) {
+            let work = Workdir::with_config(&config);
+            refused(
+                &named_deploy(&sim, &work, &["--dry-run"], &[]),
+                &[key, "at most 31 days"],
+            );
+            refused(
+                &named_deploy(&sim, &work, &[], &[]),
+                &[key, "at most 31 days"],
+            );
+        }
+    }
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+}
+
+#[test]
+fn a_simulator_script_duration_past_31_days_is_refused() {
+    let work = Workdir::new();
+    let script = work.write(
+        "script.toml",
+        &format!("[build]\nduration = \"{FOREVER}\"\n"),
+    );
+    let r = run_within(work.ferry().args([
+        "sim",
+        "--listen",
+        "127.0.0.1:0",
+        "--script",
+        text(&script),
+    ]));
+    refused(&r, &["script.toml", "at most 31 days"]);
+}
