@@ -311,7 +311,16 @@ fn platform_url(raw: &RawValue) -> Result<Url> {
 
 fn secret(raw: &RawSettings, name: &str, file_name: &str) -> Result<Option<SecretString>> {
     if let Some(v) = raw.get(name) {
-        return Ok(Some(SecretString::from(v.value.trim().to_string())));
+        let value = v.value.trim();
+        if let Some(problem) = credential_problem(value) {
+            return Err(invalid(
+                name,
+                v,
+                format!("the value {problem}"),
+                CREDENTIAL_FIX,
+            ));
+        }
+        return Ok(Some(SecretString::from(value.to_string())));
     }
     let Some(file) = raw.get(file_name) else {
         return Ok(None);
@@ -334,8 +343,35 @@ fn secret(raw: &RawSettings, name: &str, file_name: &str) -> Result<Option<Secre
             "write the secret into the file",
         ));
     }
+    if let Some(problem) = credential_problem(value) {
+        return Err(invalid(
+            file_name,
+            file,
+            format!("the secret in {} {problem}", quote(path)),
+            CREDENTIAL_FIX,
+        ));
+    }
     Ok(Some(SecretString::from(value.to_string())))
 }
+
+/// What makes a credential (already trimmed) impossible to send in an HTTP header, if anything:
+/// a line break, another control character (tab, NUL, …) or a non-ASCII character. Never quotes
+/// the value. Every credential ferry reads goes through here, so a token that cannot be sent is
+/// refused before anything starts instead of silently going out without `Authorization`.
+pub fn credential_problem(value: &str) -> Option<&'static str> {
+    if value.contains(['\n', '\r']) {
+        Some("has a line break inside; an HTTP header cannot carry it")
+    } else if value.chars().any(char::is_control) {
+        Some("has a control character (tab, NUL, …) inside; an HTTP header cannot carry it")
+    } else if !value.is_ascii() {
+        Some("has a non-ASCII character inside; an HTTP header cannot carry it")
+    } else {
+        None
+    }
+}
+
+/// The fix for a credential [`credential_problem`] refuses.
+pub const CREDENTIAL_FIX: &str = "set the credential alone, on one line, exactly as the platform issued it (check the CI secret for a pasted line break, quotes or a stray character)";
 
 #[cfg(test)]
 mod tests {
@@ -357,5 +393,23 @@ mod tests {
         }
         let huge = "9".repeat(1 << 20);
         assert!(parse_duration(&huge).unwrap_err().len() < 200);
+    }
+
+    #[test]
+    fn credentials_an_http_header_cannot_carry_are_named_not_shown() {
+        assert_eq!(credential_problem("ghp_abc-123.XYZ_=/+"), None);
+        for (value, problem) in [
+            ("abc\ndef", "line break"),
+            ("abc\r\ndef", "line break"),
+            ("abc\tdef", "control character"),
+            ("abc\0def", "control character"),
+            ("abc\u{7f}def", "control character"),
+            ("tökén", "non-ASCII"),
+            ("abc\u{a0}def", "non-ASCII"),
+        ] {
+            let found = credential_problem(value).unwrap_or_default();
+            assert!(found.contains(problem), "{value:?}: {found}");
+            assert!(!found.contains("abc") && !found.contains("def"), "{found}");
+        }
     }
 }

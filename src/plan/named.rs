@@ -20,7 +20,7 @@ use super::{PhasePlatform, PlannedBackend, auth, platform_url, timing};
 use crate::config::Settings;
 use crate::config::file::{FileConfig, NamedPlatform, PhaseSection, PlatformKind};
 use crate::config::read::{TOKEN_FILE_LIMIT, read_text};
-use crate::config::settings::{DURATION_FIX, parse_duration};
+use crate::config::settings::{CREDENTIAL_FIX, DURATION_FIX, credential_problem, parse_duration};
 use crate::env::Env;
 use crate::error::{Error, Result, clip_lines, quote};
 use crate::platform::argocd::ArgoBackend;
@@ -304,8 +304,17 @@ fn access(
     }
     let (token, credential) = if let Some(var) = &p.token_env {
         let token = env_var(env, var, "token_env", name, "the platform's credential")?;
+        let token = token.trim();
+        if let Some(problem) = credential_problem(token) {
+            return Err(Error::InvalidSetting {
+                name: var.clone(),
+                source_name: format!("token_env of {section}"),
+                problem: format!("the value {problem}"),
+                hint: CREDENTIAL_FIX.into(),
+            });
+        }
         (
-            Some(SecretString::from(token.trim().to_string())),
+            Some(SecretString::from(token.to_string())),
             CredentialSource {
                 setting: var.clone(),
                 source: format!("token_env of {section}"),
@@ -328,6 +337,14 @@ fn access(
                 source_name: section,
                 problem: format!("{} is empty", quote(path)),
                 hint: "write the credential into the file".into(),
+            });
+        }
+        if let Some(problem) = credential_problem(token) {
+            return Err(Error::InvalidSetting {
+                name: "token_file".into(),
+                source_name: section,
+                problem: format!("the credential in {} {problem}", quote(path)),
+                hint: CREDENTIAL_FIX.into(),
             });
         }
         (
@@ -358,7 +375,18 @@ fn access(
         )
     };
     let user = match &p.user_env {
-        Some(var) => Some(env_var(env, var, "user_env", name, "the user name")?),
+        Some(var) => {
+            let user = env_var(env, var, "user_env", name, "the user name")?;
+            if let Some(problem) = credential_problem(user.trim()) {
+                return Err(Error::InvalidSetting {
+                    name: var.clone(),
+                    source_name: format!("user_env of {section}"),
+                    problem: format!("the value {problem}"),
+                    hint: CREDENTIAL_FIX.into(),
+                });
+            }
+            Some(user.trim().to_string())
+        }
         None => p.user.clone(),
     };
     if token.is_some() && url.scheme() != "https" && !is_loopback(&url) {

@@ -440,3 +440,126 @@ fn a_simulator_script_duration_past_31_days_is_refused() {
     ]));
     refused(&r, &["script.toml", "at most 31 days"]);
 }
+
+// ---- 4. credentials an HTTP header cannot carry ----
+
+const SECRET_PARTS: [&str; 2] = ["s3cr3t-head", "s3cr3t-tail"];
+
+/// Neither part of the token in any output.
+#[track_caller]
+fn not_shown(r: &Run) {
+    for part in SECRET_PARTS {
+        assert!(!r.stdout.contains(part), "{part} in stdout:\n{}", r.stdout);
+        assert!(!r.stderr.contains(part), "{part} in stderr:\n{}", r.stderr);
+    }
+}
+
+/// Tokens that look fine in the plan and cannot be sent.
+fn unsendable() -> Vec<(String, &'static str)> {
+    let [head, tail] = SECRET_PARTS;
+    vec![
+        (format!("{head}\n{tail}"), "has a line break inside"),
+        (format!("{head}\r\n{tail}"), "has a line break inside"),
+        (format!("{head}\t{tail}"), "has a control character"),
+        (format!("{head}\u{1b}{tail}"), "has a control character"),
+        (format!("{head}é{tail}"), "has a non-ASCII character inside"),
+        (
+            format!("{head}\u{a0}{tail}"),
+            "has a non-ASCII character inside",
+        ),
+    ]
+}
+
+#[test]
+fn a_platform_token_a_header_cannot_carry_is_refused_unseen() {
+    let sim = Sim::start(Script::fast());
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    for (token, problem) in unsendable() {
+        for (var, name) in [
+            ("FERRY_PLATFORM_TOKEN", "platform_token"),
+            ("FERRY_TOKEN", "token"),
+        ] {
+            let shown = format!("`{name}` ({var})");
+            let r = ferry(&work, &["check"], &[(var, &token)]);
+            refused(
+                &r,
+                &[&shown, problem, "an HTTP header cannot carry it", "fix:"],
+            );
+            not_shown(&r);
+            let r = ferry(
+                &work,
+                &["deploy"],
+                &[(var, &token), ("FERRY_PLATFORM_URL", &sim.url())],
+            );
+            refused(&r, &[&shown, problem]);
+            not_shown(&r);
+        }
+        // Surrounding whitespace is trimmed, inner characters are not; NUL only fits in a file.
+        let file = work.write("token.txt", &format!("\n  {token}\n"));
+        let r = ferry(
+            &work,
+            &["check"],
+            &[("FERRY_PLATFORM_TOKEN_FILE", text(&file))],
+        );
+        refused(
+            &r,
+            &["`platform_token_file` (FERRY_PLATFORM_TOKEN_FILE)", problem],
+        );
+        not_shown(&r);
+    }
+    let file = work.write("token.txt", &SECRET_PARTS.join("\0"));
+    let r = ferry(&work, &["check"], &[("FERRY_TOKEN_FILE", text(&file))]);
+    refused(
+        &r,
+        &["`token_file` (FERRY_TOKEN_FILE)", "has a control character"],
+    );
+    not_shown(&r);
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+    // Surrounding whitespace alone is fine.
+    let file = work.write("token.txt", "\n  plain-token-123  \n");
+    ferry(
+        &work,
+        &["check"],
+        &[("FERRY_PLATFORM_TOKEN_FILE", text(&file))],
+    )
+    .assert_code(0);
+}
+
+#[test]
+fn a_named_platform_credential_a_header_cannot_carry_is_refused_unseen() {
+    let sim = Sim::start(Script::fast());
+    let with_user_env = PLATFORMS_TOML.replace("user = \"ci-bot\"", "user_env = \"JENKINS_USER\"");
+    assert_ne!(with_user_env, PLATFORMS_TOML);
+    for (token, problem) in unsendable() {
+        let work = Workdir::with_config(PLATFORMS_TOML);
+        for (var, source) in [
+            ("JENKINS_TOKEN", "token_env of [platforms.jenkins]"),
+            ("ARGOCD_TOKEN", "token_env of [platforms.argocd]"),
+        ] {
+            for args in [&["--dry-run"][..], &[]] {
+                let r = named_deploy(&sim, &work, args, &[(var, &token)]);
+                refused(&r, &[&format!("`{var}` ({source})"), problem, "fix:"]);
+                not_shown(&r);
+            }
+        }
+        let file = work.write("argocd.token", &token);
+        work.write(
+            "ferry.toml",
+            &PLATFORMS_TOML.replace(
+                "token_env = \"ARGOCD_TOKEN\"",
+                &format!("token_file = {:?}", text(&file)),
+            ),
+        );
+        let r = named_deploy(&sim, &work, &[], &[]);
+        refused(&r, &["`token_file` ([platforms.argocd])", problem]);
+        not_shown(&r);
+        work.write("ferry.toml", &with_user_env);
+        let r = named_deploy(&sim, &work, &[], &[("JENKINS_USER", &token)]);
+        refused(
+            &r,
+            &["`JENKINS_USER` (user_env of [platforms.jenkins])", problem],
+        );
+        not_shown(&r);
+    }
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+}
