@@ -107,3 +107,81 @@ impl Error {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The most characters of a user's value [`quote`] shows.
+pub const QUOTE_CHARS: usize = 60;
+
+/// The most characters of one line of a parser's message [`clip_lines`] keeps.
+pub const LINE_CHARS: usize = 200;
+
+/// The most lines of a parser's message [`clip_lines`] keeps.
+pub const MESSAGE_LINES: usize = 40;
+
+/// A value from the user, quoted for a message: Debug-quoted (so control characters show as
+/// escapes), and cut after [`QUOTE_CHARS`] characters with `…` and the total length, so a
+/// megabyte of bad input makes a short message: `"aaaa…" (1048576 characters)`.
+pub fn quote(value: &str) -> String {
+    match value.char_indices().nth(QUOTE_CHARS) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!(
+            "{:?} ({} characters)",
+            format!("{}…", &value[..cut]),
+            value.chars().count()
+        ),
+    }
+}
+
+/// A parser's message (`toml`'s quotes the offending source line) bounded for the terminal:
+/// each line cut after [`LINE_CHARS`] characters, at most [`MESSAGE_LINES`] lines.
+pub fn clip_lines(message: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for (i, line) in message.lines().enumerate() {
+        if i == MESSAGE_LINES {
+            out.push("…".to_string());
+            break;
+        }
+        out.push(match line.char_indices().nth(LINE_CHARS) {
+            None => line.to_string(),
+            Some((cut, _)) => format!("{}…", &line[..cut]),
+        });
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_keeps_short_values_whole() {
+        assert_eq!(quote("staging"), "\"staging\"");
+        assert_eq!(quote("a\nb"), "\"a\\nb\"");
+        let sixty = "é".repeat(QUOTE_CHARS);
+        assert_eq!(quote(&sixty), format!("{sixty:?}"));
+    }
+
+    #[test]
+    fn quote_cuts_long_values_on_a_char_boundary() {
+        let big = "a".repeat(1 << 20);
+        let q = quote(&big);
+        assert_eq!(
+            q,
+            format!("\"{}…\" (1048576 characters)", "a".repeat(QUOTE_CHARS))
+        );
+        let wide = "é".repeat(100);
+        assert_eq!(
+            quote(&wide),
+            format!("\"{}…\" (100 characters)", "é".repeat(QUOTE_CHARS))
+        );
+    }
+
+    #[test]
+    fn clip_lines_bounds_width_and_height() {
+        let long = format!("1 | {}\n  | ^\nexpected `=`", "x".repeat(1 << 20));
+        let clipped = clip_lines(&long);
+        assert!(clipped.len() < 300, "{}", clipped.len());
+        assert!(clipped.ends_with("  | ^\nexpected `=`"), "{clipped}");
+        let tall = "line\n".repeat(1000);
+        assert_eq!(clip_lines(&tall).lines().count(), MESSAGE_LINES + 1);
+    }
+}

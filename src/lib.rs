@@ -490,18 +490,23 @@ async fn serve_sim(
     let addr: std::net::SocketAddr = listen.parse().map_err(|_| Error::InvalidSetting {
         name: "listen".into(),
         source_name: "--listen".into(),
-        problem: format!("{listen:?} is not an address"),
+        problem: format!("{} is not an address", error::quote(listen)),
         hint: "use host:port, e.g. 127.0.0.1:8080 (port 0 picks a free one)".into(),
     })?;
     let script = match script {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-                path: path.display().to_string(),
-                source: e,
-            })?;
+            let text =
+                config::read::read_text(path, config::read::SIM_SCRIPT_LIMIT).map_err(|e| {
+                    Error::InvalidSetting {
+                        name: "script".into(),
+                        source_name: "--script".into(),
+                        problem: e.to_string(),
+                        hint: e.fix("name a simulator script (TOML)"),
+                    }
+                })?;
             sim::Script::from_toml(&text).map_err(|message| Error::ConfigFile {
                 path: path.display().to_string(),
-                message,
+                message: error::clip_lines(&message),
             })?
         }
         None => sim::Script::default(),

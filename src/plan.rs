@@ -13,10 +13,10 @@ use serde::Serialize;
 use url::Url;
 
 use crate::ci::Context;
-use crate::config::settings::parse_duration;
+use crate::config::settings::{DURATION_FIX, parse_duration};
 use crate::config::{FileConfig, Settings};
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, quote};
 use crate::platform::engine::Timing;
 use crate::platform::http::client::Auth;
 use crate::platform::http::spec::{AuthScheme, PlatformSpec, PollSpec};
@@ -108,7 +108,7 @@ pub fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
             return Err(Error::InvalidSetting {
                 name: "var".into(),
                 source_name: "--var".into(),
-                problem: format!("{flag:?} has no `=`"),
+                problem: format!("{} has no `=`", quote(flag)),
                 hint: "write --var NAME=VALUE, e.g. --var app=shop or --var build.artifact=registry/app:1.2".into(),
             });
         };
@@ -119,7 +119,7 @@ pub fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
             return Err(Error::InvalidSetting {
                 name: "var".into(),
                 source_name: "--var".into(),
-                problem: format!("{name:?} is not a variable name"),
+                problem: format!("{} is not a variable name", quote(name)),
                 hint: "use a plain name (set as vars.NAME) or build.NAME for a build output".into(),
             });
         } else {
@@ -199,7 +199,7 @@ pub fn plan(
     let base = Url::parse(&first.url).map_err(|e| Error::InvalidSetting {
         name: "platform_url".into(),
         source_name: first.key.clone(),
-        problem: format!("{:?} is not a URL ({e})", first.url),
+        problem: format!("{} is not a URL ({e})", quote(&first.url)),
         hint: "use an absolute http(s) URL".into(),
     })?;
     let mut vars = vars(settings, file, context, environment.as_deref(), &base);
@@ -251,7 +251,7 @@ fn platform_url(settings: &Settings, spec: &PlatformSpec) -> Result<Url> {
     url.ok_or_else(|| Error::InvalidSetting {
         name: "platform_url".into(),
         source_name: "url in [platform]".into(),
-        problem: format!("{text:?} is not an absolute http(s) URL"),
+        problem: format!("{} is not an absolute http(s) URL", quote(text)),
         hint: "use an absolute http(s) URL such as https://paas.example.com/api".into(),
     })
 }
@@ -307,19 +307,25 @@ fn auth(spec: &PlatformSpec, token: Option<&SecretString>) -> Result<(Auth, &'st
 }
 
 fn timing(poll: &PollSpec, section: &str, settings: &Settings) -> Result<Timing> {
-    let bad = |key: &str, value: &str| Error::ConfigFile {
+    let bad = |key: &str, problem: String, fix: &str| Error::ConfigFile {
         path: settings.config.display().to_string(),
-        message: format!(
-            "{section} {key} = {value:?} is not a duration\n  fix: use a duration like 250ms, 5s or 1m"
-        ),
+        message: format!("{section} {key} = {problem}\n  fix: {fix}"),
     };
     let spec = PollOf { poll };
-    let initial =
-        parse_duration(&spec.poll.initial).ok_or_else(|| bad("initial", &spec.poll.initial))?;
-    let max = parse_duration(&spec.poll.max).ok_or_else(|| bad("max", &spec.poll.max))?;
+    let initial = parse_duration(&spec.poll.initial)
+        .map_err(|problem| bad("initial", problem, DURATION_FIX))?;
+    let max =
+        parse_duration(&spec.poll.max).map_err(|problem| bad("max", problem, DURATION_FIX))?;
+    let heartbeat_fix = "use a positive duration of at most 30s, like 10s or 20s";
     let heartbeat = parse_duration(&spec.poll.heartbeat)
-        .filter(|d| *d <= Duration::from_secs(30))
-        .ok_or_else(|| bad("heartbeat (at most 30s)", &spec.poll.heartbeat))?;
+        .map_err(|problem| bad("heartbeat", problem, heartbeat_fix))?;
+    if heartbeat > Duration::from_secs(30) {
+        return Err(bad(
+            "heartbeat",
+            format!("{} is longer than 30s", quote(&spec.poll.heartbeat)),
+            heartbeat_fix,
+        ));
+    }
     if !(1.0..=10.0).contains(&spec.poll.factor) {
         return Err(Error::ConfigFile {
             path: settings.config.display().to_string(),

@@ -10,6 +10,7 @@ use super::refs::parse_number;
 use super::remote::Remote;
 use super::{ChangeRequest, Ci, Context, RunInfo};
 use crate::env::Env;
+use crate::error::quote;
 
 pub(crate) fn read(env: &Env) -> Context {
     let var = |name: &str| env.get(name).map(str::to_owned);
@@ -24,7 +25,8 @@ pub(crate) fn read(env: &Env) -> Context {
         Some(commit) if commit.bytes().all(|b| b.is_ascii_hexdigit()) => Some(commit.to_owned()),
         Some(other) => {
             ctx.notes.push(format!(
-                "BUILDKITE_COMMIT is `{other}`, not a commit id: set `sha`"
+                "BUILDKITE_COMMIT is {}, not a commit id: set `sha`",
+                quote(other)
             ));
             None
         }

@@ -3,12 +3,16 @@
 //!
 //! Read leniently as a [`serde_json::Value`] and queried with JSON Pointers: payload fields drift
 //! between GitHub, GHES versions, Gitea and Forgejo, and a field we don't know must never fail
-//! detection. A missing or unparsable file is not an error: it adds a note and detection falls
-//! back to the variables alone.
+//! detection. A missing, unparsable or oversized file (over [`EVENT_FILE_LIMIT`], 25 MiB) is not
+//! an error: it adds a note and detection falls back to the variables alone.
+
+use std::path::Path;
 
 use serde_json::Value;
 
+use crate::config::read::{EVENT_FILE_LIMIT, read_bytes};
 use crate::env::Env;
+use crate::error::quote;
 
 /// A parsed event payload (always a JSON object).
 #[derive(Clone, Debug, PartialEq)]
@@ -26,28 +30,33 @@ impl Payload {
             );
             return None;
         };
-        let bytes = match std::fs::read(path) {
+        let shown = quote(path);
+        let bytes = match read_bytes(Path::new(path), EVENT_FILE_LIMIT) {
             Ok(bytes) => bytes,
             Err(err) => {
                 notes.push(format!(
-                    "cannot read the event payload {path} ({err}): the context comes from the \
-                     variables alone"
+                    "cannot use the event payload (GITHUB_EVENT_PATH): {err}; the context comes \
+                     from the variables alone"
                 ));
                 return None;
             }
         };
-        match serde_json::from_slice::<Value>(&bytes) {
+        // Parsed from the bytes, which are dropped at once: one copy of the payload at a time
+        // beyond the parse itself.
+        let parsed = serde_json::from_slice::<Value>(&bytes);
+        drop(bytes);
+        match parsed {
             Ok(value @ Value::Object(_)) => Some(Self(value)),
             Ok(_) => {
                 notes.push(format!(
-                    "the event payload {path} is not a JSON object: the context comes from the \
+                    "the event payload {shown} is not a JSON object: the context comes from the \
                      variables alone"
                 ));
                 None
             }
             Err(err) => {
                 notes.push(format!(
-                    "cannot parse the event payload {path} ({err}): the context comes from the \
+                    "cannot parse the event payload {shown} ({err}): the context comes from the \
                      variables alone"
                 ));
                 None
@@ -169,5 +178,26 @@ mod tests {
         std::fs::write(&broken, "[1]").unwrap();
         assert!(Payload::load(&env, &mut notes).is_none());
         assert_eq!(notes.len(), 4, "{notes:#?}");
+    }
+
+    #[test]
+    fn devices_pipes_and_huge_files_become_notes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut notes = Vec::new();
+        let env = Env::new().with("GITHUB_EVENT_PATH", "/dev/zero");
+        assert!(Payload::load(&env, &mut notes).is_none());
+        assert!(
+            notes[0].contains("\"/dev/zero\" is not a regular file"),
+            "{notes:#?}"
+        );
+        let env = Env::new().with("GITHUB_EVENT_PATH", dir.path().to_str().unwrap());
+        assert!(Payload::load(&env, &mut notes).is_none());
+        assert!(notes[1].contains("a directory"), "{notes:#?}");
+        let big = dir.path().join("big.json");
+        let file = std::fs::File::create(&big).unwrap();
+        file.set_len(EVENT_FILE_LIMIT + 1).unwrap();
+        let env = Env::new().with("GITHUB_EVENT_PATH", big.to_str().unwrap());
+        assert!(Payload::load(&env, &mut notes).is_none());
+        assert!(notes[2].contains("limit of 25 MiB"), "{notes:#?}");
     }
 }

@@ -9,8 +9,13 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer};
 
 use super::layer::{Layer, SECRET_SETTINGS};
-use crate::error::{Error, Result};
+use super::read::{SETTINGS_FILE_LIMIT, read_text};
+use crate::error::{Error, Result, clip_lines};
 use crate::platform::http::spec::{AuthScheme, PhaseSpec, PlatformSpec, PollSpec};
+
+/// The fix for a settings file that cannot be read.
+const READ_FIX: &str =
+    "check that `config` (--config / FERRY_CONFIG) names an existing, readable ferry.toml";
 
 /// The parsed settings file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -156,7 +161,7 @@ impl FileConfig {
             path: path.to_string(),
             message: format!(
                 "{}\n  fix: correct the key or value named above (the README lists every key)",
-                e.to_string().trim_end()
+                clip_lines(e.to_string().trim_end())
             ),
         })?;
         for (name, value) in [
@@ -170,17 +175,16 @@ impl FileConfig {
         Ok(file)
     }
 
-    /// Reads the file at `path`. A missing file is `Ok(None)` unless `required`.
+    /// Reads the file at `path`, of at most [`SETTINGS_FILE_LIMIT`]. A missing file is
+    /// `Ok(None)` unless `required`.
     pub fn load(path: &Path, required: bool) -> Result<Option<Self>> {
         let shown = path.display().to_string();
-        match std::fs::read_to_string(path) {
+        match read_text(path, SETTINGS_FILE_LIMIT) {
             Ok(text) => Self::parse(&text, &shown).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
+            Err(e) if e.is_not_found() && !required => Ok(None),
             Err(e) => Err(Error::ConfigFile {
-                path: shown,
-                message: format!(
-                    "cannot read the settings file: {e}\n  fix: check `config` (--config / FERRY_CONFIG) names an existing ferry.toml"
-                ),
+                path: "the settings file `config` (--config / FERRY_CONFIG)".into(),
+                message: format!("{e}\n  fix: {}", e.fix(READ_FIX)),
             }),
         }
     }

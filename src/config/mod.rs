@@ -6,6 +6,7 @@
 
 pub mod file;
 pub mod layer;
+pub mod read;
 pub mod settings;
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,13 @@
 //! Validated settings: typed values, checked before anything is triggered.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use url::Url;
 
 use super::layer::{RawSettings, RawValue};
-use crate::error::{Error, Result};
+use super::read::{TOKEN_FILE_LIMIT, read_text};
+use crate::error::{Error, Result, quote};
 use crate::secret::SecretString;
 
 /// How the pull/merge-request comment is written.
@@ -122,7 +123,7 @@ fn dotenv(raw: &RawValue) -> Result<PathBuf> {
         return Err(invalid(
             "dotenv",
             raw,
-            format!("{v:?} is not a file path"),
+            format!("{} is not a file path", quote(v)),
             "name a file in the job's directory, e.g. ferry.env, and list it under artifacts:reports:dotenv",
         ));
     }
@@ -149,28 +150,43 @@ fn environment(raw: &RawValue) -> Result<()> {
         Err(invalid(
             "environment",
             raw,
-            format!("{v:?} has characters an environment name cannot have"),
+            format!(
+                "{} has characters an environment name cannot have",
+                quote(v)
+            ),
             "use letters, digits, spaces and - _ . / (at most 255), e.g. staging or review/42",
         ))
     }
 }
 
-/// Parses a human duration such as `90s`, `30m` or `1h30m`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    humantime::parse_duration(text.trim())
-        .ok()
-        .filter(|d| !d.is_zero())
+/// The longest duration any setting takes (`timeout`, a phase's `timeout`, the poll cadence):
+/// 31 days. Far beyond any CI job, and far below what would overflow a clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(31 * 24 * 60 * 60);
+
+/// The fix for a duration [`parse_duration`] refuses.
+pub const DURATION_FIX: &str =
+    "use a positive duration of at most 31 days with a unit, like 90s, 30m or 1h30m";
+
+/// Parses a human duration such as `90s`, `30m` or `1h30m`: positive and at most
+/// [`MAX_DURATION`]. The error is the problem, quoting the text (see [`DURATION_FIX`]).
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d.is_zero() => Err(format!("{} is zero", quote(text))),
+        Ok(d) if d > MAX_DURATION => Err(format!(
+            "{} is too long: a duration is at most 31 days",
+            quote(text)
+        )),
+        Ok(d) => Ok(d),
+        Err(humantime::DurationError::NumberOverflow) => Err(format!(
+            "{} is too long: a duration is at most 31 days",
+            quote(text)
+        )),
+        Err(_) => Err(format!("{} is not a duration", quote(text))),
+    }
 }
 
 fn duration(raw: &RawValue, name: &str) -> Result<Duration> {
-    parse_duration(&raw.value).ok_or_else(|| {
-        invalid(
-            name,
-            raw,
-            format!("{:?} is not a duration", raw.value),
-            "use a positive duration with a unit, like 90s, 30m or 1h30m",
-        )
-    })
+    parse_duration(&raw.value).map_err(|problem| invalid(name, raw, problem, DURATION_FIX))
 }
 
 /// Parses a boolean the way GitHub's `core.getBooleanInput` does, plus `1`/`0`.
@@ -187,7 +203,7 @@ fn boolean(raw: &RawValue, name: &str) -> Result<bool> {
         invalid(
             name,
             raw,
-            format!("{:?} is not a boolean", raw.value),
+            format!("{} is not a boolean", quote(&raw.value)),
             "use true or false",
         )
     })
@@ -201,7 +217,7 @@ fn comment(raw: &RawValue) -> Result<CommentMode> {
         other => Err(invalid(
             "comment",
             raw,
-            format!("{other:?} is not a comment mode"),
+            format!("{} is not a comment mode", quote(other)),
             "use update (one sticky comment), new (a comment per run) or off",
         )),
     }
@@ -215,14 +231,10 @@ fn status_context(raw: &RawValue) -> Result<String> {
         Err(invalid(
             "status_context",
             raw,
-            format!("{:?} is not a usable status context", shorten(v)),
+            format!("{} is not a usable status context", quote(v)),
             "use one line of at most 255 characters, e.g. ferry/staging or deploy/shop",
         ))
     }
-}
-
-fn shorten(v: &str) -> String {
-    v.chars().take(60).collect()
 }
 
 fn deployments(raw: &RawValue) -> Result<DeploymentsMode> {
@@ -232,7 +244,7 @@ fn deployments(raw: &RawValue) -> Result<DeploymentsMode> {
         other => Err(invalid(
             "deployments",
             raw,
-            format!("{:?} is not a deployments mode", shorten(other)),
+            format!("{} is not a deployments mode", quote(other)),
             "use create (ferry creates the GitHub deployment) or off (the job's `environment:` key does)",
         )),
     }
@@ -248,7 +260,7 @@ fn pr_number(raw: &RawValue) -> Result<u64> {
         invalid(
             "pr_number",
             raw,
-            format!("{:?} is not a pull/merge request number", raw.value),
+            format!("{} is not a pull/merge request number", quote(&raw.value)),
             "use the number shown in the forge (GitLab: the MR IID), e.g. 42",
         )
     })
@@ -262,7 +274,7 @@ fn sha(raw: &RawValue) -> Result<String> {
         Err(invalid(
             "sha",
             raw,
-            format!("{v:?} is not a commit SHA"),
+            format!("{} is not a commit SHA", quote(v)),
             "use the full 40-character hexadecimal commit id (e.g. from `git rev-parse HEAD`)",
         ))
     }
@@ -274,7 +286,7 @@ fn platform_url(raw: &RawValue) -> Result<Url> {
         invalid(
             "platform_url",
             raw,
-            format!("{v:?} is not a URL ({e})"),
+            format!("{} is not a URL ({e})", quote(v)),
             "use an absolute http(s) URL such as https://paas.example.com/api",
         )
     })?;
@@ -282,7 +294,7 @@ fn platform_url(raw: &RawValue) -> Result<Url> {
         return Err(invalid(
             "platform_url",
             raw,
-            format!("{v:?} is not an http(s) URL with a host"),
+            format!("{} is not an http(s) URL with a host", quote(v)),
             "use an absolute http(s) URL such as https://paas.example.com/api",
         ));
     }
@@ -299,18 +311,27 @@ fn platform_url(raw: &RawValue) -> Result<Url> {
 
 fn secret(raw: &RawSettings, name: &str, file_name: &str) -> Result<Option<SecretString>> {
     if let Some(v) = raw.get(name) {
-        return Ok(Some(SecretString::from(v.value.trim().to_string())));
+        let value = v.value.trim();
+        if let Some(problem) = credential_problem(value) {
+            return Err(invalid(
+                name,
+                v,
+                format!("the value {problem}"),
+                CREDENTIAL_FIX,
+            ));
+        }
+        return Ok(Some(SecretString::from(value.to_string())));
     }
     let Some(file) = raw.get(file_name) else {
         return Ok(None);
     };
     let path = file.value.trim();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read_text(Path::new(path), TOKEN_FILE_LIMIT).map_err(|e| {
         invalid(
             file_name,
             file,
-            format!("cannot read {path:?}: {e}"),
-            "name a readable file that holds only the secret",
+            e.to_string(),
+            &e.fix("name a readable file that holds only the secret"),
         )
     })?;
     let value = text.trim();
@@ -318,9 +339,77 @@ fn secret(raw: &RawSettings, name: &str, file_name: &str) -> Result<Option<Secre
         return Err(invalid(
             file_name,
             file,
-            format!("{path:?} is empty"),
+            format!("{} is empty", quote(path)),
             "write the secret into the file",
         ));
     }
+    if let Some(problem) = credential_problem(value) {
+        return Err(invalid(
+            file_name,
+            file,
+            format!("the secret in {} {problem}", quote(path)),
+            CREDENTIAL_FIX,
+        ));
+    }
     Ok(Some(SecretString::from(value.to_string())))
+}
+
+/// What makes a credential (already trimmed) impossible to send in an HTTP header, if anything:
+/// a line break, another control character (tab, NUL, …) or a non-ASCII character. Never quotes
+/// the value. Every credential ferry reads goes through here, so a token that cannot be sent is
+/// refused before anything starts instead of silently going out without `Authorization`.
+pub fn credential_problem(value: &str) -> Option<&'static str> {
+    if value.contains(['\n', '\r']) {
+        Some("has a line break inside; an HTTP header cannot carry it")
+    } else if value.chars().any(char::is_control) {
+        Some("has a control character (tab, NUL, …) inside; an HTTP header cannot carry it")
+    } else if !value.is_ascii() {
+        Some("has a non-ASCII character inside; an HTTP header cannot carry it")
+    } else {
+        None
+    }
+}
+
+/// The fix for a credential [`credential_problem`] refuses.
+pub const CREDENTIAL_FIX: &str = "set the credential alone, on one line, exactly as the platform issued it (check the CI secret for a pasted line break, quotes or a stray character)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_positive_and_at_most_31_days() {
+        assert_eq!(parse_duration(" 90s "), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("31days"), Ok(MAX_DURATION));
+        for (text, problem) in [
+            ("0s", "is zero"),
+            ("soon", "is not a duration"),
+            ("32days", "at most 31 days"),
+            ("18446744073709551615s", "at most 31 days"),
+            ("99999999999999999999999s", "at most 31 days"),
+        ] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(err.contains(problem), "{text}: {err}");
+        }
+        let huge = "9".repeat(1 << 20);
+        assert!(parse_duration(&huge).unwrap_err().len() < 200);
+    }
+
+    #[test]
+    fn credentials_an_http_header_cannot_carry_are_named_not_shown() {
+        assert_eq!(credential_problem("ghp_abc-123.XYZ_=/+"), None);
+        for (value, problem) in [
+            ("abc\ndef", "line break"),
+            ("abc\r\ndef", "line break"),
+            ("abc\tdef", "control character"),
+            ("abc\0def", "control character"),
+            ("abc\u{7f}def", "control character"),
+            ("tökén", "non-ASCII"),
+            ("abc\u{a0}def", "non-ASCII"),
+        ] {
+            let found = credential_problem(value).unwrap_or_default();
+            assert!(found.contains(problem), "{value:?}: {found}");
+            assert!(!found.contains("abc") && !found.contains("def"), "{found}");
+        }
+    }
 }

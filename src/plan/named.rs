@@ -19,9 +19,10 @@ use url::Url;
 use super::{PhasePlatform, PlannedBackend, auth, platform_url, timing};
 use crate::config::Settings;
 use crate::config::file::{FileConfig, NamedPlatform, PhaseSection, PlatformKind};
-use crate::config::settings::parse_duration;
+use crate::config::read::{TOKEN_FILE_LIMIT, read_text};
+use crate::config::settings::{CREDENTIAL_FIX, DURATION_FIX, credential_problem, parse_duration};
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, clip_lines, quote};
 use crate::net::credential_may_travel;
 use crate::platform::argocd::ArgoBackend;
 use crate::platform::argocd::spec::ArgoPhase;
@@ -96,10 +97,13 @@ fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<
             settings,
             &format!("[{phase}]"),
             format!(
-                "platform = {name:?} names no [platforms.{name}] table\n  fix: {}",
+                "platform = {} names no {} table\n  fix: {}",
+                quote(name),
+                table_name(name),
                 if known.is_empty() {
                     format!(
-                        "add [platforms.{name}] with kind = \"jenkins\", \"argocd\" or \"http\" and its url"
+                        "add {} with kind = \"jenkins\", \"argocd\" or \"http\" and its url",
+                        table_name(name)
                     )
                 } else {
                     format!("use one of: {}", known.join(", "))
@@ -113,8 +117,9 @@ fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<
             settings,
             &format!("[{phase}]"),
             format!(
-                "{} (a phase on the {kind} platform `{name}`)\n  fix: {keys}",
-                e.to_string().trim_end()
+                "{} (a phase on the {kind} platform {})\n  fix: {keys}",
+                clip_lines(e.to_string().trim_end()),
+                quote(name)
             ),
         )
     };
@@ -157,6 +162,17 @@ fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<
 
 /// Keys a kind does not use are mistakes, not silently ignored.
 fn check_keys(settings: &Settings, name: &str, p: &NamedPlatform) -> Result<()> {
+    // The name is repeated in messages, so it must be short and printable.
+    if !usable_name(name) {
+        return Err(config_error(
+            settings,
+            "[platforms]",
+            format!(
+                "the platform name {} is not a usable name\n  fix: name it with one line of at most {MAX_NAME_CHARS} characters, e.g. [platforms.jenkins]",
+                quote(name)
+            ),
+        ));
+    }
     let section = format!("[platforms.{name}]");
     let mut unused: Vec<&str> = Vec::new();
     if p.kind != PlatformKind::Http {
@@ -198,6 +214,23 @@ fn check_keys(settings: &Settings, name: &str, p: &NamedPlatform) -> Result<()> 
     Ok(())
 }
 
+/// The longest name a `[platforms.<name>]` table may have, in characters.
+const MAX_NAME_CHARS: usize = 64;
+
+/// Whether a platform name is short and printable enough to repeat in messages.
+fn usable_name(name: &str) -> bool {
+    name.chars().count() <= MAX_NAME_CHARS && !name.chars().any(char::is_control)
+}
+
+/// `[platforms.<name>]` for a message, with the name itself when it is usable.
+fn table_name(name: &str) -> String {
+    if usable_name(name) {
+        format!("[platforms.{name}]")
+    } else {
+        "[platforms.<name>]".to_string()
+    }
+}
+
 /// A named platform's URL, credential and user, read now.
 struct Access {
     url: Url,
@@ -210,7 +243,8 @@ fn env_var(env: &Env, var: &str, key: &str, name: &str, what: &str) -> Result<St
     env.get(var).map(str::to_string).ok_or_else(|| Error::MissingSetting {
         name: var.to_string(),
         hint: format!(
-            "[platforms.{name}] {key} = {var:?} names this environment variable for {what}, and it is not set: set it (a CI secret or variable), or change {key}"
+            "[platforms.{name}] {key} = {} names this environment variable for {what}, and it is not set: set it (a CI secret or variable), or change {key}",
+            quote(var)
         ),
     })
 }
@@ -255,7 +289,7 @@ fn access(
         .ok_or_else(|| Error::InvalidSetting {
             name: "url".into(),
             source_name: source.clone(),
-            problem: format!("{text:?} is not an absolute http(s) URL"),
+            problem: format!("{} is not an absolute http(s) URL", quote(&text)),
             hint: format!(
                 "use an absolute http(s) URL such as https://{}.example.com",
                 p.kind.as_str()
@@ -271,8 +305,17 @@ fn access(
     }
     let (token, credential) = if let Some(var) = &p.token_env {
         let token = env_var(env, var, "token_env", name, "the platform's credential")?;
+        let token = token.trim();
+        if let Some(problem) = credential_problem(token) {
+            return Err(Error::InvalidSetting {
+                name: var.clone(),
+                source_name: format!("token_env of {section}"),
+                problem: format!("the value {problem}"),
+                hint: CREDENTIAL_FIX.into(),
+            });
+        }
         (
-            Some(SecretString::from(token.trim().to_string())),
+            Some(SecretString::from(token.to_string())),
             CredentialSource {
                 setting: var.clone(),
                 source: format!("token_env of {section}"),
@@ -280,22 +323,33 @@ fn access(
             },
         )
     } else if let Some(path) = &p.token_file {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidSetting {
-            name: "token_file".into(),
-            source_name: section.clone(),
-            problem: format!("cannot read {path:?}: {e}"),
-            hint: "name a readable file that holds only the credential".into(),
+        let text = read_text(std::path::Path::new(path), TOKEN_FILE_LIMIT).map_err(|e| {
+            Error::InvalidSetting {
+                name: "token_file".into(),
+                source_name: section.clone(),
+                problem: e.to_string(),
+                hint: e.fix("name a readable file that holds only the credential"),
+            }
         })?;
-        if text.trim().is_empty() {
+        let token = text.trim();
+        if token.is_empty() {
             return Err(Error::InvalidSetting {
                 name: "token_file".into(),
                 source_name: section,
-                problem: format!("{path:?} is empty"),
+                problem: format!("{} is empty", quote(path)),
                 hint: "write the credential into the file".into(),
             });
         }
+        if let Some(problem) = credential_problem(token) {
+            return Err(Error::InvalidSetting {
+                name: "token_file".into(),
+                source_name: section,
+                problem: format!("the credential in {} {problem}", quote(path)),
+                hint: CREDENTIAL_FIX.into(),
+            });
+        }
         (
-            Some(SecretString::from(text.trim().to_string())),
+            Some(SecretString::from(token.to_string())),
             CredentialSource {
                 setting: "token_file".into(),
                 source: format!("{path} (token_file of {section})"),
@@ -322,7 +376,18 @@ fn access(
         )
     };
     let user = match &p.user_env {
-        Some(var) => Some(env_var(env, var, "user_env", name, "the user name")?),
+        Some(var) => {
+            let user = env_var(env, var, "user_env", name, "the user name")?;
+            if let Some(problem) = credential_problem(user.trim()) {
+                return Err(Error::InvalidSetting {
+                    name: var.clone(),
+                    source_name: format!("user_env of {section}"),
+                    problem: format!("the value {problem}"),
+                    hint: CREDENTIAL_FIX.into(),
+                });
+            }
+            Some(user.trim().to_string())
+        }
         None => p.user.clone(),
     };
     if token.is_some() && !credential_may_travel(&url) {
@@ -365,15 +430,11 @@ pub(super) fn choose(
     let mut sections: BTreeMap<Phase, (Key, Typed)> = BTreeMap::new();
     for phase in [Phase::Build, Phase::Deploy, Phase::Stop] {
         if let Some(t) = typed(settings, file, phase)? {
-            if let Some(timeout) = t.1.timeout()
-                && parse_duration(timeout).is_none()
-            {
+            if let Some(Err(problem)) = t.1.timeout().map(parse_duration) {
                 return Err(config_error(
                     settings,
                     &format!("[{phase}]"),
-                    format!(
-                        "timeout = {timeout:?} is not a duration\n  fix: use a duration like 90s, 30m or 1h30m"
-                    ),
+                    format!("timeout = {problem}\n  fix: {DURATION_FIX}"),
                 ));
             }
             sections.insert(phase, t);
@@ -436,7 +497,7 @@ pub(super) fn choose(
         redactor: redactor.clone(),
     };
     for (phase, (_, t)) in &sections {
-        if let Some(d) = t.timeout().and_then(parse_duration) {
+        if let Some(Ok(d)) = t.timeout().map(parse_duration) {
             chosen.phase_timeouts.insert(*phase, d);
         }
     }

@@ -5,13 +5,26 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-/// Parses one human duration, with an error that says how to write one.
+use crate::config::settings::MAX_DURATION;
+use crate::error::quote;
+
+/// Parses one human duration of at most [`MAX_DURATION`] (31 days, as for ferry's own settings:
+/// a script must not make the simulator add past the end of its clock), with an error that says
+/// how to write one.
 fn parse<E: serde::de::Error>(text: &str) -> Result<Duration, E> {
-    humantime::parse_duration(text).map_err(|e| {
+    let d = humantime::parse_duration(text).map_err(|e| {
         E::custom(format!(
-            "invalid duration {text:?}: {e} (write e.g. \"1.5s\", \"300ms\" or \"2m\")"
+            "invalid duration {}: {e} (write e.g. \"1.5s\", \"300ms\" or \"2m\", at most 31 days)",
+            quote(text)
         ))
-    })
+    })?;
+    if d > MAX_DURATION {
+        return Err(E::custom(format!(
+            "invalid duration {}: a duration is at most 31 days",
+            quote(text)
+        )));
+    }
+    Ok(d)
 }
 
 /// `#[serde(deserialize_with)]` for a `Duration` field.
@@ -46,5 +59,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("\"1.5s\""), "{err}");
+    }
+
+    #[test]
+    fn refuses_more_than_31_days() {
+        assert_eq!(
+            parse::<serde::de::value::Error>("31days").unwrap(),
+            MAX_DURATION
+        );
+        for huge in [
+            "32days",
+            "18446744073709551615s",
+            "99999999999999999999999s",
+        ] {
+            let err = parse::<serde::de::value::Error>(huge)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("at most 31 days"), "{err}");
+        }
     }
 }

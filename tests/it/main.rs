@@ -11,6 +11,7 @@ mod github;
 mod gitlab;
 mod gitlab_ci_local;
 mod hostile;
+mod hostile_input;
 mod jenkins;
 mod platforms;
 mod report;

@@ -22,7 +22,8 @@ use self::spec::{LogMode, PhaseSpec, RequestSpec, StatusSpec, UnknownPolicy};
 use self::template::{MissingVar, Target, render, render_json};
 use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
 use super::event::{Phase, StateClass};
-use crate::error::{Error, Result};
+use crate::config::settings::{DURATION_FIX, parse_duration};
+use crate::error::{Error, Result, quote};
 
 /// The phases a platform description provides.
 #[derive(Clone, Debug, Default)]
@@ -114,7 +115,7 @@ impl HttpBackend {
             reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
                 Error::ConfigFile {
                     path: section.to_string(),
-                    message: format!("{method:?} is not an HTTP method"),
+                    message: format!("{} is not an HTTP method", quote(method)),
                 }
             })?;
         Ok(Request {
@@ -195,7 +196,7 @@ impl HttpBackend {
             let value = src.extract(Some(body), headers, &op.vars).ok_or_else(|| Error::BadResponse {
                 platform: self.name.clone(),
                 url: self.client.redact(request_url.as_str()),
-                problem: format!("{section} capture `{name}` = {text:?} matched nothing in {}", preview(body)),
+                problem: format!("{section} capture `{name}` = {} matched nothing in {}", quote(text), preview(body)),
                 hint: "point it at a field the response has (a JSON Pointer such as /data/id) or a header (header:Location)".into(),
             })?;
             let value = absolutise(&src, &value, request_url);
@@ -403,7 +404,8 @@ fn bad_source(section: &str, name: &str, text: &str) -> Error {
     Error::ConfigFile {
         path: format!("ferry.toml {section}"),
         message: format!(
-            "`{name}` = {text:?} is not a value source\n  fix: use a JSON Pointer (/data/id), a header (header:Location) or a template ({{{{ id }}}})"
+            "`{name}` = {} is not a value source\n  fix: use a JSON Pointer (/data/id), a header (header:Location) or a template ({{{{ id }}}})",
+            quote(text)
         ),
     }
 }
@@ -449,17 +451,11 @@ fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
     for (name, text) in &spec.outputs {
         check_source(&s("outputs"), name, text)?;
     }
-    if let Some(t) = &spec.timeout
-        && crate::config::settings::parse_duration(t).is_none()
-    {
-        {
-            return Err(Error::ConfigFile {
-                path: format!("ferry.toml [{phase}]"),
-                message: format!(
-                    "timeout = {t:?} is not a duration\n  fix: use a duration like 90s, 30m or 1h30m"
-                ),
-            });
-        }
+    if let Some(Err(problem)) = spec.timeout.as_deref().map(parse_duration) {
+        return Err(Error::ConfigFile {
+            path: format!("ferry.toml [{phase}]"),
+            message: format!("timeout = {problem}\n  fix: {DURATION_FIX}"),
+        });
     }
     Ok(())
 }
@@ -536,7 +532,7 @@ impl Backend for HttpBackend {
         let id = src.extract(Some(&body), &headers, vars).ok_or_else(|| Error::BadResponse {
             platform: self.name.clone(),
             url: self.client.redact(url.as_str()),
-            problem: format!("{section} id = {:?} matched nothing in the response {}", t.id, preview(&body)),
+            problem: format!("{section} id = {} matched nothing in the response {}", quote(&t.id), preview(&body)),
             hint: "point `id` at the field holding the operation's id (a JSON Pointer such as /data/id) or a header such as header:Location".into(),
         })?;
         op.id = absolutise(&src, &id, &url);

@@ -25,7 +25,7 @@ use super::credential::CredentialSource;
 use super::event::{Phase, StateClass};
 use super::http::client::{Client, Request};
 use super::http::template::{Target, render};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, quote};
 
 /// The fields ferry reads from a build (`tree=` keeps the answer small).
 const BUILD_TREE: &str = "number,url,building,result,duration,displayName,description,artifacts[fileName,relativePath],actions[parameters[name,value]]";
@@ -51,8 +51,8 @@ impl JenkinsBackend {
                 return Err(Error::ConfigFile {
                     path: format!("ferry.toml [{phase}]"),
                     message: format!(
-                        "job = {:?} is not a job's full name\n  fix: write the folders and the job separated by /, e.g. job = \"team/shop\"",
-                        spec.job
+                        "job = {} is not a job's full name\n  fix: write the folders and the job separated by /, e.g. job = \"team/shop\"",
+                        quote(&spec.job)
                     ),
                 });
             }
@@ -60,7 +60,8 @@ impl JenkinsBackend {
                 outputs::OutputSource::parse(text).ok_or_else(|| Error::ConfigFile {
                     path: format!("ferry.toml [{phase}.outputs]"),
                     message: format!(
-                        "`{name}` = {text:?} is not a value source\n  fix: use a JSON Pointer into the build (/description), parameter:NAME, artifact:FILE or a template ({{{{ number }}}})"
+                        "`{name}` = {} is not a value source\n  fix: use a JSON Pointer into the build (/description), parameter:NAME, artifact:FILE or a template ({{{{ number }}}})",
+                        quote(text)
                     ),
                 })?;
             }
