@@ -330,18 +330,23 @@ async fn carry_out(
         signalled.abort();
         None
     };
-    let (mut sinks, mut failures) = match bounded(wrap_up, dispatcher).await {
-        Some(Ok(done)) => done,
-        Some(Err(_)) | None => (Vec::new(), Vec::new()),
+    // After a signal, a slow forge must not keep ferry past the CI's grace period.
+    let (mut sinks, mut failures, mut cut_short) = match bounded(wrap_up, dispatcher).await {
+        Some(Ok((sinks, failures))) => (sinks, failures, false),
+        Some(Err(_)) => (Vec::new(), Vec::new(), false),
+        None => (Vec::new(), Vec::new(), true),
     };
-    if let Some(more) = bounded(wrap_up, report::finish_all(&mut sinks, &outcome, context)).await {
-        failures.extend(more);
-    } else {
-        let line = report::warning_line(
-            context.ci,
-            "the reports were cut short: the CI's grace period after the signal ran out",
+    match bounded(wrap_up, report::finish_all(&mut sinks, &outcome, context)).await {
+        Some(more) => failures.extend(more),
+        None => cut_short = true,
+    }
+    if cut_short {
+        let message = format!(
+            "the run ended {} (exit code {}), and its reports were cut short: the CI's grace period after the signal ran out",
+            outcome.status.as_str(),
+            outcome.exit_code
         );
-        let _ = writeln!(io.stderr, "{line}");
+        let _ = writeln!(io.stderr, "{}", report::warning_line(context.ci, &message));
     }
     let report_failed = !failures.is_empty();
     for failure in &failures {
@@ -362,8 +367,8 @@ async fn carry_out(
 }
 
 /// How long after a signal ferry may still work (cancel, report) before it must exit: the GitHub
-/// runner sends SIGTERM 7.5 s after SIGINT, and kills the job soon after.
-const SIGNAL_WRAP_UP: Duration = Duration::from_secs(7);
+/// runner sends SIGTERM 7.5 s after SIGINT, and kills the job soon after; 6 s leaves room to exit.
+const SIGNAL_WRAP_UP: Duration = Duration::from_secs(6);
 
 /// `fut`'s output, or `None` when `until` comes first (no limit without one).
 async fn bounded<F: std::future::Future>(

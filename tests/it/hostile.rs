@@ -705,3 +705,98 @@ fn an_error_inside_a_runner_cannot_run_a_workflow_command() {
     assert!(r.stderr.contains("rejected"), "{}", r.stderr);
     assert_only_ferrys_commands(&r.stderr);
 }
+
+// ---- a slow forge after a signal ----
+
+#[test]
+fn a_slow_forge_cannot_keep_ferry_past_the_grace_period_after_a_signal() {
+    const GITLAB_TOKEN: &str = "glpat-Slow-Forge-T0ken-1";
+    let gitlab = FakeGitlab::start();
+    gitlab
+        .user(GITLAB_TOKEN, 7, "ferry-bot")
+        .pipeline(5001, SHA)
+        .latency(Duration::from_secs(25));
+    let mut script = ferry::sim::Script::fast();
+    script.build.duration = Duration::from_secs(60);
+    let sim = Sim::start(script);
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let mut child = spawn(
+        work.ferry()
+            .args(["deploy", "--json"])
+            .env("GITLAB_CI", "true")
+            .env("CI_API_V4_URL", gitlab.api_url())
+            .env("CI_SERVER_URL", gitlab.server_url())
+            .env("CI_PROJECT_ID", "42")
+            .env("CI_PROJECT_PATH", "acme/shop")
+            .env("CI_COMMIT_SHA", SHA)
+            .env("CI_COMMIT_REF_NAME", "main")
+            .env("CI_PIPELINE_ID", "5001")
+            .env("CI_PIPELINE_SOURCE", "push")
+            .env("FERRY_TOKEN", GITLAB_TOKEN)
+            .env("FERRY_PLATFORM_URL", sim.url())
+            .env("FERRY_ENVIRONMENT", "staging"),
+    );
+    sim.wait_for("the build to run", |reqs| {
+        reqs.iter()
+            .any(|r| r.route == Some(ferry::sim::Route::Status))
+    });
+    signal(&child, "INT");
+    let signalled = Instant::now();
+    let r = wait_exit(&mut child, Duration::from_secs(20));
+    let took = signalled.elapsed();
+    r.assert_code(130);
+    assert!(
+        took < Duration::from_millis(7500),
+        "exited {took:?} after SIGINT"
+    );
+    assert_eq!(sim.count_route(ferry::sim::Route::Cancel, "/builds/"), 1);
+    assert!(r.stderr.contains("cut short"), "{}", r.stderr);
+}
+
+// ---- log volume: the events file is bounded, the CI log is not ----
+
+#[test]
+fn the_events_file_stops_log_records_at_its_cap_and_says_so() {
+    // 66 MiB of log in lines of 64 KiB.
+    let line = format!("{}\n", "y".repeat(64 * 1024 - 1));
+    let lines = 66 * 16;
+    let log = line.repeat(lines);
+    let platform =
+        FakeHttp::start(
+            move |seen| match (seen.method.as_str(), seen.target.as_str()) {
+                ("POST", "/deploy") => Answer::json(201, &json!({"id": "d-1"})),
+                ("GET", "/deploy/d-1") => Answer::json(200, &json!({"status": "done"})),
+                ("GET", "/deploy/d-1/log") => Answer::text(200, &log).header("x-complete", "true"),
+                _ => Answer::json(404, &json!({})),
+            },
+        );
+    let work = Workdir::with_config(&description(
+        &platform.url(),
+        "",
+        "[deploy.logs]\nmode = \"full\"\npath = \"/deploy/{{ id }}/log\"\ncomplete = \"header:X-Complete\"\n",
+    ));
+    let r = deploy(&work, &[]);
+    r.assert_code(0);
+    assert_eq!(
+        r.stderr.matches("yyyy\n").count(),
+        lines,
+        "the CI log shows every line"
+    );
+    let events = work.read("events.ndjson");
+    assert!(events.len() < 65 * 1024 * 1024, "{} bytes", events.len());
+    let logs = events
+        .lines()
+        .filter(|l| l.contains("\"type\":\"log\""))
+        .count();
+    assert!(logs < lines && logs > 1000, "{logs} log records");
+    assert!(
+        events.contains("later lines are not written here"),
+        "the cap is said in the file"
+    );
+    assert!(
+        events
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("run_finished"))
+    );
+}
