@@ -252,6 +252,7 @@ async fn carry_out(
         sinks.extend(report::forge_sinks(&report::ReportRequest {
             context,
             settings: &loaded.settings,
+            subject: &plan.subject,
             env: extras.env,
             command,
             environment: plan.environment.as_deref(),

@@ -5,6 +5,9 @@
 //! `[platforms.<name>]` picked with `platform = "<name>"` (see [`named`]).
 
 mod named;
+mod subject;
+
+pub use subject::Subject;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -46,6 +49,9 @@ pub struct Plan {
     /// Template values that differ per phase (`platform_url`).
     #[serde(skip)]
     pub phase_vars: BTreeMap<Phase, Vars>,
+    /// The change request and commit this run reports on, decided once.
+    #[serde(skip)]
+    pub subject: Subject,
 }
 
 /// One phase's platform, as the plan shows it (never a credential).
@@ -172,14 +178,11 @@ pub fn plan(
             });
         }
     }
-    let environment = settings.environment.clone().or_else(|| {
-        context
-            .change_request
-            .as_ref()
-            .and_then(|c| c.number)
-            .or(settings.pr_number)
-            .map(|n| format!("review-{n}"))
-    });
+    let subject = Subject::decide(settings, context);
+    let environment = settings
+        .environment
+        .clone()
+        .or_else(|| subject.pr_number.map(|n| format!("review-{n}")));
     if environment.is_none() && command != Command::Build {
         return Err(Error::MissingSetting {
             name: "environment".into(),
@@ -202,7 +205,7 @@ pub fn plan(
         problem: format!("{} is not a URL ({e})", quote(&first.url)),
         hint: "use an absolute http(s) URL".into(),
     })?;
-    let mut vars = vars(settings, file, context, environment.as_deref(), &base);
+    let mut vars = vars(&subject, file, context, environment.as_deref(), &base);
     vars.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut phase_vars = BTreeMap::new();
     for p in &chosen.phase_platforms {
@@ -228,6 +231,7 @@ pub fn plan(
             detach: settings.detach,
             phase_platforms: chosen.phase_platforms,
             phase_vars,
+            subject,
         },
         backends: chosen.backends,
         redactor,
@@ -350,7 +354,7 @@ struct PollOf<'a> {
 }
 
 fn vars(
-    settings: &Settings,
+    subject: &Subject,
     file: &FileConfig,
     context: &Context,
     environment: Option<&str>,
@@ -360,7 +364,7 @@ fn vars(
     let mut put = |k: &str, val: Option<String>| {
         v.insert(k.to_string(), val.unwrap_or_default());
     };
-    let sha = settings.sha.clone().or_else(|| context.sha.clone());
+    let sha = subject.sha.clone();
     put(
         "short_sha",
         sha.as_ref().map(|s| s.chars().take(7).collect()),
@@ -368,13 +372,7 @@ fn vars(
     put("sha", sha);
     put("ref_name", context.ref_name.clone());
     put("repository", context.repository.clone());
-    put(
-        "pr_number",
-        settings
-            .pr_number
-            .or_else(|| context.change_request.as_ref().and_then(|c| c.number))
-            .map(|n| n.to_string()),
-    );
+    put("pr_number", subject.pr_number.map(|n| n.to_string()));
     put("environment", environment.map(str::to_string));
     put("job_url", context.job_url.clone());
     put("ci", Some(context.ci.as_str().to_string()));

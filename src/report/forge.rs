@@ -5,6 +5,7 @@ use crate::ci::Context;
 use crate::config::Settings;
 use crate::env::Env;
 use crate::error::Result;
+use crate::plan::Subject;
 use crate::platform::Command;
 use crate::secret::Redactor;
 use crate::stream::Stream;
@@ -15,6 +16,8 @@ use super::Sink;
 pub struct ReportRequest<'a> {
     pub context: &'a Context,
     pub settings: &'a Settings,
+    /// The change request and commit to report on, decided once (explicit settings win).
+    pub subject: &'a Subject,
     /// The environment map (job-summary and output file paths, job tokens, …).
     pub env: &'a Env,
     pub command: Command,

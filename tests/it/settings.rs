@@ -280,3 +280,24 @@ fn unknown_flags_are_usage_errors() {
     r.assert_code(0);
     assert!(r.stdout.starts_with("ferry "), "{}", r.stdout);
 }
+
+#[test]
+fn an_explicit_pr_number_wins_everywhere_over_the_detected_one() {
+    // A GitLab merge-request pipeline for !7, told to report on !5.
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let mr = [
+        ("GITLAB_CI", "true"),
+        ("CI_PROJECT_PATH", "acme/shop"),
+        ("CI_COMMIT_SHA", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"),
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ("CI_MERGE_REQUEST_IID", "7"),
+    ];
+    let detected = check(&work, &[], &mr);
+    assert_eq!(environment(&detected), "review-7");
+    assert_eq!(detected.json()["vars"]["pr_number"], "7");
+    let mut told = mr.to_vec();
+    told.push(("FERRY_PR_NUMBER", "5"));
+    let explicit = check(&work, &[], &told);
+    assert_eq!(environment(&explicit), "review-5");
+    assert_eq!(explicit.json()["vars"]["pr_number"], "5");
+}

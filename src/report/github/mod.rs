@@ -55,6 +55,7 @@ use super::row::{Row, culprit};
 use super::workflow_commands::escape_data;
 use super::{Sink, Stamped};
 use crate::ci::{Ci, Context};
+use crate::plan::Subject;
 use crate::config::{CommentMode, DeploymentsMode, Settings};
 use crate::error::{Error, Result};
 use crate::platform::{Command, Event, RunOutcome};
@@ -91,6 +92,7 @@ impl GithubReporter {
 /// What the sink knows and does.
 struct Reporter {
     settings: Settings,
+    subject: Subject,
     context: Context,
     command: Command,
     environment: Option<String>,
@@ -134,6 +136,7 @@ impl Reporter {
             summary_file: file("GITHUB_STEP_SUMMARY"),
             output_file: file("GITHUB_OUTPUT"),
             settings,
+            subject: request.subject.clone(),
             context,
             command: request.command,
             environment: request.environment.map(str::to_owned),
@@ -205,10 +208,10 @@ impl Reporter {
             return;
         };
         let target =
-            match Target::resolve(&self.context, &self.settings, &api.repo, &api.client).await {
+            match Target::resolve(&self.context, &self.subject, &api.repo, &api.client).await {
                 Ok(t) => t,
                 Err(e) => {
-                    let known = Target::known(&self.context, &self.settings);
+                    let known = Target::known(&self.context, &self.subject);
                     self.failed(Surface::Lookup, e);
                     known
                 }

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::client::Client;
 use crate::ci::Context;
-use crate::config::Settings;
+use crate::plan::Subject;
 use crate::error::{Error, Result};
 
 /// `owner/name`, checked to be safe in a URL path.
@@ -58,10 +58,10 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    /// What the context and settings say, without any call.
-    pub(crate) fn known(context: &Context, settings: &Settings) -> Self {
+    /// What the context and the decided subject say, without any call.
+    pub(crate) fn known(context: &Context, subject: &Subject) -> Self {
         let from_event = context.change_request.as_ref().and_then(|c| c.number);
-        let (pr, pr_source) = match (settings.pr_number, from_event) {
+        let (pr, pr_source) = match (subject.explicit_pr, from_event) {
             (Some(n), _) => (Some(n), "from `pr_number`"),
             (None, Some(n)) => (Some(n), "from the event"),
             (None, None) => match context.run.queued_change_request {
@@ -70,7 +70,7 @@ impl Target {
             },
         };
         Self {
-            sha: settings.sha.clone().or_else(|| context.sha.clone()),
+            sha: subject.sha.clone(),
             pr,
             pr_source,
         }
@@ -79,17 +79,17 @@ impl Target {
     /// Fills the gaps with one API call where the table in the module docs says so.
     pub(crate) async fn resolve(
         context: &Context,
-        settings: &Settings,
+        subject: &Subject,
         repo: &Repo,
         client: &Client,
     ) -> Result<Self> {
-        let mut target = Self::known(context, settings);
+        let mut target = Self::known(context, subject);
         let event = context.run.event.as_deref();
         let event_number = context.change_request.as_ref().and_then(|c| c.number);
         if let Some(n) = target.pr {
-            let other_pr = settings.pr_number.is_some() && settings.pr_number != event_number;
+            let other_pr = subject.explicit_pr.is_some() && subject.explicit_pr != event_number;
             let head_unknown = context.run.sha_needs_lookup || target.sha.is_none() || other_pr;
-            if settings.sha.is_none() && head_unknown {
+            if subject.explicit_sha.is_none() && head_unknown {
                 target.sha = Some(pull_head(repo, n, client).await?);
             }
             return Ok(target);

@@ -94,11 +94,11 @@ pub(crate) fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
             match GitlabClient::new(api_url, &token, redactor.clone()) {
                 Ok(client) => {
                     let mut context = request.context.clone();
-                    context.sha = target::head_sha(request.settings, request.context);
+                    context.sha = target::head_sha(request.subject);
                     let plan = Plan {
-                        status: target::status_target(request.settings, request.context),
+                        status: target::status_target(request.subject, request.context),
                         status_name,
-                        note: target::note_target(request.settings, request.context),
+                        note: target::note_target(request.subject, request.context),
                         comment: request.settings.comment,
                         environment,
                         command: request.command,

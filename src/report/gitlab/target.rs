@@ -19,7 +19,7 @@
 use gitlab::api::common::NameOrId;
 
 use crate::ci::Context;
-use crate::config::Settings;
+use crate::plan::Subject;
 
 /// A project as the API takes it: its numeric id when known, else its path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,12 +72,12 @@ pub(crate) enum NoteTarget {
 }
 
 /// The commit the note's row shows: `sha` setting, else the head the author pushed.
-pub(crate) fn head_sha(settings: &Settings, context: &Context) -> Option<String> {
-    settings.sha.clone().or_else(|| context.sha.clone())
+pub(crate) fn head_sha(subject: &Subject) -> Option<String> {
+    subject.sha.clone()
 }
 
 /// Where the commit status goes, when the project and commit are known.
-pub(crate) fn status_target(settings: &Settings, context: &Context) -> Option<StatusTarget> {
+pub(crate) fn status_target(subject: &Subject, context: &Context) -> Option<StatusTarget> {
     let project = context
         .run
         .project_id
@@ -90,7 +90,7 @@ pub(crate) fn status_target(settings: &Settings, context: &Context) -> Option<St
         .checkout_sha
         .clone()
         .or_else(|| context.sha.clone());
-    let sha = settings.sha.clone().or_else(|| pipeline_sha.clone())?;
+    let sha = subject.explicit_sha.clone().or_else(|| pipeline_sha.clone())?;
     let pipeline_id = context
         .run
         .run_id
@@ -105,7 +105,7 @@ pub(crate) fn status_target(settings: &Settings, context: &Context) -> Option<St
 }
 
 /// Which merge request gets the note.
-pub(crate) fn note_target(settings: &Settings, context: &Context) -> NoteTarget {
+pub(crate) fn note_target(subject: &Subject, context: &Context) -> NoteTarget {
     let mr_project = context
         .run
         .change_request_project_id
@@ -113,7 +113,7 @@ pub(crate) fn note_target(settings: &Settings, context: &Context) -> NoteTarget 
         .or(context.run.project_id.as_deref())
         .or(context.repository.as_deref())
         .map(ProjectRef::parse);
-    if let Some(iid) = settings.pr_number {
+    if let Some(iid) = subject.explicit_pr {
         return match mr_project {
             Some(project) => NoteTarget::MergeRequest { project, iid },
             None => NoteTarget::Invalid(
@@ -152,7 +152,7 @@ pub(crate) fn note_target(settings: &Settings, context: &Context) -> NoteTarget 
     if let Some(iid) = listed {
         return NoteTarget::MergeRequest { project, iid };
     }
-    match head_sha(settings, context) {
+    match head_sha(subject) {
         Some(sha) => NoteTarget::LookUp {
             project,
             sha,
@@ -172,8 +172,11 @@ mod tests {
     const HEAD: &str = "1111111111111111111111111111111111111111";
     const MERGE: &str = "2222222222222222222222222222222222222222";
 
-    fn settings() -> Settings {
-        Settings::validate(&RawSettings::default(), PathBuf::from("ferry.toml")).unwrap()
+    /// The subject of a run with neither `pr_number` nor `sha` set, in context `c`.
+    fn detected(c: &Context) -> Subject {
+        let settings =
+            Settings::validate(&RawSettings::default(), PathBuf::from("ferry.toml")).unwrap();
+        Subject::decide(&settings, c)
     }
 
     fn mr_context() -> Context {
@@ -195,7 +198,7 @@ mod tests {
     fn a_merge_request_pipeline_reports_to_its_pipeline_and_mr() {
         let c = mr_context();
         assert_eq!(
-            status_target(&settings(), &c),
+            status_target(&detected(&c), &c),
             Some(StatusTarget {
                 project: ProjectRef::Id(42),
                 sha: HEAD.into(),
@@ -203,7 +206,7 @@ mod tests {
             })
         );
         assert_eq!(
-            note_target(&settings(), &c),
+            note_target(&detected(&c), &c),
             NoteTarget::MergeRequest {
                 project: ProjectRef::Id(42),
                 iid: 7
@@ -215,17 +218,19 @@ mod tests {
     fn merged_results_put_the_status_on_the_pipelines_merge_commit() {
         let mut c = mr_context();
         c.run.checkout_sha = Some(MERGE.into());
-        let t = status_target(&settings(), &c).unwrap();
+        let t = status_target(&detected(&c), &c).unwrap();
         assert_eq!(t.sha, MERGE);
         assert_eq!(t.pipeline_id, Some(9001));
-        assert_eq!(head_sha(&settings(), &c).as_deref(), Some(HEAD));
+        assert_eq!(head_sha(&detected(&c)).as_deref(), Some(HEAD));
     }
 
     #[test]
     fn an_explicit_other_sha_goes_without_pipeline_id() {
-        let mut s = settings();
-        s.sha = Some("3333333333333333333333333333333333333333".into());
-        let t = status_target(&s, &mr_context()).unwrap();
+        let c = mr_context();
+        let mut s = detected(&c);
+        s.explicit_sha = Some("3333333333333333333333333333333333333333".into());
+        s.sha.clone_from(&s.explicit_sha);
+        let t = status_target(&s, &c).unwrap();
         assert_eq!(t.pipeline_id, None);
     }
 
@@ -234,11 +239,11 @@ mod tests {
         let mut c = mr_context();
         c.run.project_id = Some("99".into());
         assert_eq!(
-            status_target(&settings(), &c).unwrap().project,
+            status_target(&detected(&c), &c).unwrap().project,
             ProjectRef::Id(99)
         );
         assert!(matches!(
-            note_target(&settings(), &c),
+            note_target(&detected(&c), &c),
             NoteTarget::MergeRequest {
                 project: ProjectRef::Id(42),
                 iid: 7
@@ -253,29 +258,31 @@ mod tests {
         c.run.change_request_project_id = None;
         c.run.open_change_requests = vec!["other/repo!3".into(), "acme/shop!12".into()];
         assert!(matches!(
-            note_target(&settings(), &c),
+            note_target(&detected(&c), &c),
             NoteTarget::MergeRequest { iid: 12, .. }
         ));
         c.run.open_change_requests.clear();
         assert!(matches!(
-            note_target(&settings(), &c),
+            note_target(&detected(&c), &c),
             NoteTarget::LookUp { .. }
         ));
         c.is_tag = true;
-        assert!(matches!(note_target(&settings(), &c), NoteTarget::None(_)));
+        assert!(matches!(note_target(&detected(&c), &c), NoteTarget::None(_)));
     }
 
     #[test]
     fn explicit_pr_number_wins_and_bad_iids_are_named() {
-        let mut s = settings();
+        let c = mr_context();
+        let mut s = detected(&c);
+        s.explicit_pr = Some(5);
         s.pr_number = Some(5);
         assert!(matches!(
-            note_target(&s, &mr_context()),
+            note_target(&s, &c),
             NoteTarget::MergeRequest { iid: 5, .. }
         ));
         let mut c = mr_context();
         c.change_request = Some(ChangeRequest::default());
-        match note_target(&settings(), &c) {
+        match note_target(&detected(&c), &c) {
             NoteTarget::Invalid(m) => assert!(m.contains("CI_MERGE_REQUEST_IID"), "{m}"),
             other => panic!("{other:?}"),
         }
@@ -285,6 +292,6 @@ mod tests {
     fn external_pull_requests_get_no_note() {
         let mut c = mr_context();
         c.run.external_repository = Some("acme/shop-gh".into());
-        assert!(matches!(note_target(&settings(), &c), NoteTarget::None(_)));
+        assert!(matches!(note_target(&detected(&c), &c), NoteTarget::None(_)));
     }
 }
