@@ -249,15 +249,15 @@ fn platform_url(settings: &Settings, spec: &PlatformSpec) -> Result<Url> {
                 .into(),
         });
     };
-    let url = Url::parse(text)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-    url.ok_or_else(|| Error::InvalidSetting {
-        name: "platform_url".into(),
-        source_name: "url in [platform]".into(),
-        problem: format!("{} is not an absolute http(s) URL", quote(text)),
-        hint: "use an absolute http(s) URL such as https://paas.example.com/api".into(),
-    })
+    crate::net::base_url(
+        text,
+        &crate::net::UrlSetting {
+            name: "url",
+            source: "url in [platform]",
+            example: "https://paas.example.com/api",
+            credential_fix: "set FERRY_PLATFORM_TOKEN (and auth) instead",
+        },
+    )
 }
 
 fn auth(spec: &PlatformSpec, token: Option<&SecretString>) -> Result<(Auth, &'static str)> {

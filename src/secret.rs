@@ -235,6 +235,20 @@ impl Redactor {
 /// Masks the password of every `scheme://user:password@host` in `text` (and a userinfo without
 /// a password that looks like a token: 16 characters or more).
 fn mask_userinfo(text: &str) -> String {
+    mask_userinfo_with(text, |userinfo| match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:{MASK}"),
+        None if userinfo.chars().count() >= 16 => MASK.to_string(),
+        None => userinfo.to_string(),
+    })
+}
+
+/// Masks every userinfo (`user:password@`, `token@`) of every URL in `text` whole: for quoting a
+/// URL that was refused for carrying one.
+pub(crate) fn mask_all_userinfo(text: &str) -> String {
+    mask_userinfo_with(text, |_| MASK.to_string())
+}
+
+fn mask_userinfo_with(text: &str, mask: impl Fn(&str) -> String) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("://") {
@@ -248,16 +262,7 @@ fn mask_userinfo(text: &str) -> String {
         let authority = &tail[..authority_end];
         match authority.rfind('@') {
             Some(at) => {
-                let userinfo = &authority[..at];
-                match userinfo.split_once(':') {
-                    Some((user, _)) => {
-                        out.push_str(user);
-                        out.push(':');
-                        out.push_str(MASK);
-                    }
-                    None if userinfo.chars().count() >= 16 => out.push_str(MASK),
-                    None => out.push_str(userinfo),
-                }
+                out.push_str(&mask(&authority[..at]));
                 out.push_str(&authority[at..]);
             }
             None => out.push_str(authority),

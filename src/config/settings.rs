@@ -281,32 +281,15 @@ fn sha(raw: &RawValue) -> Result<String> {
 }
 
 fn platform_url(raw: &RawValue) -> Result<Url> {
-    let v = raw.value.trim();
-    let url = Url::parse(v).map_err(|e| {
-        invalid(
-            "platform_url",
-            raw,
-            format!("{} is not a URL ({e})", quote(v)),
-            "use an absolute http(s) URL such as https://paas.example.com/api",
-        )
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid(
-            "platform_url",
-            raw,
-            format!("{} is not an http(s) URL with a host", quote(v)),
-            "use an absolute http(s) URL such as https://paas.example.com/api",
-        ));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid(
-            "platform_url",
-            raw,
-            "the URL carries credentials".into(),
-            "remove user:password@ from the URL and set FERRY_PLATFORM_TOKEN instead",
-        ));
-    }
-    Ok(url)
+    crate::net::base_url(
+        &raw.value,
+        &crate::net::UrlSetting {
+            name: "platform_url",
+            source: &raw.source.to_string(),
+            example: "https://paas.example.com/api",
+            credential_fix: "set FERRY_PLATFORM_TOKEN instead",
+        },
+    )
 }
 
 fn secret(raw: &RawSettings, name: &str, file_name: &str) -> Result<Option<SecretString>> {

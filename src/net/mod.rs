@@ -14,6 +14,7 @@ pub mod client;
 pub mod origin;
 pub mod redirect;
 pub mod text;
+pub mod url;
 pub mod wait;
 
 pub use body::{BodyError, read_limited, read_prefix};
@@ -21,4 +22,5 @@ pub use client::{ClientOptions, build_client};
 pub use origin::{credential_may_travel, is_loopback};
 pub use redirect::{RedirectRefused, Redirects};
 pub use text::{error_chain, shorten};
+pub use url::{UrlSetting, base_url, require_secure};
 pub use wait::{retry_after, retry_after_value};

@@ -23,7 +23,6 @@ use crate::config::read::{TOKEN_FILE_LIMIT, read_text};
 use crate::config::settings::{CREDENTIAL_FIX, DURATION_FIX, credential_problem, parse_duration};
 use crate::env::Env;
 use crate::error::{Error, Result, clip_lines, quote};
-use crate::net::credential_may_travel;
 use crate::platform::argocd::ArgoBackend;
 use crate::platform::argocd::spec::ArgoPhase;
 use crate::platform::credential::CredentialSource;
@@ -283,26 +282,16 @@ fn access(
             hint: "set url (or url_env) in each [platforms.<name>] table instead".into(),
         });
     }
-    let url = Url::parse(text.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .ok_or_else(|| Error::InvalidSetting {
-            name: "url".into(),
-            source_name: source.clone(),
-            problem: format!("{} is not an absolute http(s) URL", quote(&text)),
-            hint: format!(
-                "use an absolute http(s) URL such as https://{}.example.com",
-                p.kind.as_str()
-            ),
-        })?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::InvalidSetting {
-            name: "url".into(),
-            source_name: source,
-            problem: "the URL carries credentials".into(),
-            hint: format!("remove user:password@ and set token_env (and user) in {section}"),
-        });
-    }
+    let example = format!("https://{}.example.com", p.kind.as_str());
+    let url = crate::net::base_url(
+        &text,
+        &crate::net::UrlSetting {
+            name: "url",
+            source: &source,
+            example: &example,
+            credential_fix: &format!("set token_env (and user) in {section}"),
+        },
+    )?;
     let (token, credential) = if let Some(var) = &p.token_env {
         let token = env_var(env, var, "token_env", name, "the platform's credential")?;
         let token = token.trim();
@@ -390,13 +379,16 @@ fn access(
         }
         None => p.user.clone(),
     };
-    if token.is_some() && !credential_may_travel(&url) {
-        return Err(Error::InvalidSetting {
-            name: "url".into(),
-            source_name: format!("{section} ({})", credential.setting),
-            problem: format!("{url} is plain http, and a credential must not travel unencrypted"),
-            hint: "use an https:// URL (plain http is allowed only for localhost)".into(),
-        });
+    if token.is_some() {
+        crate::net::require_secure(
+            &url,
+            &crate::net::UrlSetting {
+                name: "url",
+                source: &format!("{section} ({})", credential.setting),
+                example: &example,
+                credential_fix: "",
+            },
+        )?;
     }
     Ok(Access {
         url,

@@ -301,3 +301,45 @@ fn an_explicit_pr_number_wins_everywhere_over_the_detected_one() {
     assert_eq!(environment(&explicit), "review-5");
     assert_eq!(explicit.json()["vars"]["pr_number"], "5");
 }
+
+#[test]
+fn credentials_in_any_url_are_refused_and_never_printed() {
+    const PASSWORD: &str = "s3cr3t-in-url";
+    let in_file = SIMULATOR_TOML.replacen(
+        "url = \"http://127.0.0.1:8080\"",
+        &format!("url = \"https://alice:{PASSWORD}@paas.example.com\""),
+        1,
+    );
+    let named = format!(
+        "[platforms.ci]\nkind = \"jenkins\"\nurl_env = \"JENKINS_URL_X\"\n\n[build]\nplatform = \"ci\"\njob = \"app\"\n\n[deploy]\nplatform = \"ci\"\njob = \"deploy\"\n"
+    );
+    let cases: [(String, Vec<(&str, String)>, &str); 3] = [
+        (in_file, vec![], "url in [platform]"),
+        (
+            SIMULATOR_TOML.to_string(),
+            vec![(
+                "FERRY_PLATFORM_URL",
+                format!("https://alice:{PASSWORD}@paas.example.com"),
+            )],
+            "FERRY_PLATFORM_URL",
+        ),
+        (
+            named,
+            vec![(
+                "JENKINS_URL_X",
+                format!("https://bob:{PASSWORD}@jenkins.example.com"),
+            )],
+            "JENKINS_URL_X",
+        ),
+    ];
+    for (toml, env, source) in cases {
+        let work = Workdir::with_config(&toml);
+        let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.push(("FERRY_ENVIRONMENT", "staging"));
+        let r = check(&work, &[], &env);
+        r.assert_code(2);
+        assert!(r.stderr.contains("carries credentials"), "{}", r.stderr);
+        assert!(r.stderr.contains(source), "{source}: {}", r.stderr);
+        assert!(!r.stderr.contains(PASSWORD) && !r.stdout.contains(PASSWORD));
+    }
+}

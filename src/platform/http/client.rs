@@ -71,16 +71,16 @@ impl Client {
     /// A client for the platform at `base`. Refuses to send a credential over plain http to a
     /// host that is not loopback, or a credential that an HTTP header cannot carry.
     pub fn new(name: String, base: Url, auth: &Auth, redactor: Redactor) -> Result<Self> {
-        if !matches!(auth, Auth::None) && !net::credential_may_travel(&base) {
-            return Err(Error::InvalidSetting {
-                name: "platform_url".into(),
-                source_name: "platform_url / [platform] url".into(),
-                problem: format!(
-                    "{} is plain http, and a platform token must not travel unencrypted",
-                    redactor.redact(base.as_str())
-                ),
-                hint: "use an https:// URL (plain http is allowed only for localhost)".into(),
-            });
+        if !matches!(auth, Auth::None) {
+            net::require_secure(
+                &base,
+                &net::UrlSetting {
+                    name: "platform_url",
+                    source: "platform_url / url of the platform",
+                    example: "https://paas.example.com",
+                    credential_fix: "",
+                },
+            )?;
         }
         let auth = auth_header(&name, auth)?;
         let http = net::build_client(&ClientOptions {

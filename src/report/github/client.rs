@@ -106,24 +106,14 @@ impl Client {
     /// A client for the REST API at `api_url` (`GITHUB_API_URL`). Refuses a token over plain
     /// http to a host that is not loopback.
     pub(crate) fn new(api_url: &str, token: SecretString, redactor: Redactor) -> Result<Self> {
-        let base = Url::parse(api_url.trim_end_matches('/')).map_err(|e| Error::BadResponse {
-            platform: GITHUB.into(),
-            url: api_url.to_owned(),
-            problem: format!("GITHUB_API_URL is not a URL ({e})"),
-            hint: "set GITHUB_API_URL to the REST API base, e.g. https://api.github.com or \
-                   https://github.example.com/api/v3"
-                .into(),
-        })?;
-        if !net::credential_may_travel(&base) {
-            return Err(Error::BadResponse {
-                platform: GITHUB.into(),
-                url: base.to_string(),
-                problem: "the API URL is not https, and the token must not travel unencrypted"
-                    .into(),
-                hint: "set GITHUB_API_URL to an https:// URL (plain http only for localhost)"
-                    .into(),
-            });
-        }
+        let setting = net::UrlSetting {
+            name: "GITHUB_API_URL",
+            source: "GITHUB_API_URL",
+            example: "https://api.github.com or https://github.example.com/api/v3",
+            credential_fix: "the token comes from `token` (FERRY_TOKEN)",
+        };
+        let base = net::base_url(api_url.trim().trim_end_matches('/'), &setting)?;
+        net::require_secure(&base, &setting)?;
         // Redirects stay on the API's origin (a renamed repository answers with one); the token
         // never follows one elsewhere.
         let http = net::build_client(&net::ClientOptions {

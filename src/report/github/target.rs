@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use super::client::Client;
 use crate::ci::Context;
-use crate::plan::Subject;
 use crate::error::{Error, Result};
+use crate::plan::Subject;
 
 /// `owner/name`, checked to be safe in a URL path.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -153,30 +153,14 @@ impl GitlabClient {
         token: &SecretString,
         redactor: Redactor,
     ) -> crate::Result<Self> {
-        let mut base = Url::parse(api_url.trim()).map_err(|e| Error::InvalidSetting {
-            name: "CI_API_V4_URL".into(),
-            source_name: "CI_API_V4_URL".into(),
-            problem: format!("{api_url:?} is not a URL ({e})"),
-            hint: "run inside GitLab CI, which sets it, or export the instance's API URL, e.g. https://gitlab.example.com/api/v4".into(),
-        })?;
-        if !base.username().is_empty() || base.password().is_some() {
-            return Err(Error::InvalidSetting {
-                name: "CI_API_V4_URL".into(),
-                source_name: "CI_API_V4_URL".into(),
-                problem: "the URL carries credentials".into(),
-                hint: "remove user:password@ from the URL; the token comes from FERRY_TOKEN".into(),
-            });
-        }
-        if !net::credential_may_travel(&base) {
-            return Err(Error::InvalidSetting {
-                name: "CI_API_V4_URL".into(),
-                source_name: "CI_API_V4_URL".into(),
-                problem: format!(
-                    "{base} is not https: ferry sends the GitLab token only over https (or to a loopback address)"
-                ),
-                hint: "use the instance's https URL".into(),
-            });
-        }
+        let setting = net::UrlSetting {
+            name: "CI_API_V4_URL",
+            source: "CI_API_V4_URL",
+            example: "https://gitlab.example.com/api/v4 (GitLab CI sets it)",
+            credential_fix: "the token comes from `token` (FERRY_TOKEN)",
+        };
+        let mut base = net::base_url(api_url, &setting)?;
+        net::require_secure(&base, &setting)?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
@@ -472,30 +456,28 @@ mod tests {
 
     #[test]
     fn the_token_goes_only_over_https_or_to_loopback() {
-        for (url, ok) in [
-            ("https://gitlab.example.com/api/v4", true),
-            ("http://127.0.0.1:8080/api/v4", true),
-            ("http://[::1]:8080/api/v4", true),
-            ("http://localhost/api/v4", true),
-            ("http://gitlab.example.com/api/v4", false),
-            ("http://10.0.0.1/api/v4", false),
-            ("ftp://gitlab.example.com/api/v4", false),
-        ] {
-            assert_eq!(
-                net::credential_may_travel(&Url::parse(url).unwrap()),
-                ok,
-                "{url}"
-            );
-        }
-        let err = GitlabClient::new(
-            "http://gitlab.example.com/api/v4",
+        let refused = |url: &str| match GitlabClient::new(
+            url,
             &SecretString::from("glpat-secret-value"),
             Redactor::default(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("only over https"), "{err}");
-        assert!(!err.contains("glpat-secret-value"));
+        ) {
+            Err(Error::InvalidSetting { name, problem, .. }) => {
+                assert_eq!(name, "CI_API_V4_URL");
+                assert!(!problem.contains("glpat-secret-value"));
+                problem
+            }
+            other => panic!("{url}: {other:?}"),
+        };
+        assert!(refused("http://gitlab.example.com/api/v4").contains("not https"));
+        assert!(refused("https://ci:pw@gitlab.example.com/api/v4").contains("credentials"));
+        assert!(
+            GitlabClient::new(
+                "http://127.0.0.1:8080/api/v4",
+                &SecretString::from("glpat-secret-value"),
+                Redactor::default()
+            )
+            .is_ok()
+        );
     }
 
     #[test]

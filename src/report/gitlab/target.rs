@@ -90,7 +90,10 @@ pub(crate) fn status_target(subject: &Subject, context: &Context) -> Option<Stat
         .checkout_sha
         .clone()
         .or_else(|| context.sha.clone());
-    let sha = subject.explicit_sha.clone().or_else(|| pipeline_sha.clone())?;
+    let sha = subject
+        .explicit_sha
+        .clone()
+        .or_else(|| pipeline_sha.clone())?;
     let pipeline_id = context
         .run
         .run_id
@@ -267,7 +270,10 @@ mod tests {
             NoteTarget::LookUp { .. }
         ));
         c.is_tag = true;
-        assert!(matches!(note_target(&detected(&c), &c), NoteTarget::None(_)));
+        assert!(matches!(
+            note_target(&detected(&c), &c),
+            NoteTarget::None(_)
+        ));
     }
 
     #[test]
@@ -292,6 +298,9 @@ mod tests {
     fn external_pull_requests_get_no_note() {
         let mut c = mr_context();
         c.run.external_repository = Some("acme/shop-gh".into());
-        assert!(matches!(note_target(&detected(&c), &c), NoteTarget::None(_)));
+        assert!(matches!(
+            note_target(&detected(&c), &c),
+            NoteTarget::None(_)
+        ));
     }
 }
