@@ -310,9 +310,8 @@ fn credentials_in_any_url_are_refused_and_never_printed() {
         &format!("url = \"https://alice:{PASSWORD}@paas.example.com\""),
         1,
     );
-    let named = format!(
-        "[platforms.ci]\nkind = \"jenkins\"\nurl_env = \"JENKINS_URL_X\"\n\n[build]\nplatform = \"ci\"\njob = \"app\"\n\n[deploy]\nplatform = \"ci\"\njob = \"deploy\"\n"
-    );
+    let named = "[platforms.ci]\nkind = \"jenkins\"\nurl_env = \"JENKINS_URL_X\"\n\n[build]\nplatform = \"ci\"\njob = \"app\"\n\n[deploy]\nplatform = \"ci\"\njob = \"deploy\"\n"
+        .to_string();
     let cases: [(String, Vec<(&str, String)>, &str); 3] = [
         (in_file, vec![], "url in [platform]"),
         (
