@@ -312,7 +312,9 @@ fn credentials_in_any_url_are_refused_and_never_printed() {
     );
     let named = "[platforms.ci]\nkind = \"jenkins\"\nurl_env = \"JENKINS_URL_X\"\n\n[build]\nplatform = \"ci\"\njob = \"app\"\n\n[deploy]\nplatform = \"ci\"\njob = \"deploy\"\n"
         .to_string();
-    let cases: [(String, Vec<(&str, String)>, &str); 3] = [
+    // (ferry.toml, environment, the source the message names)
+    type Case<'a> = (String, Vec<(&'a str, String)>, &'a str);
+    let cases: [Case<'_>; 3] = [
         (in_file, vec![], "url in [platform]"),
         (
             SIMULATOR_TOML.to_string(),
