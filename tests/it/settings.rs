@@ -302,6 +302,9 @@ fn an_explicit_pr_number_wins_everywhere_over_the_detected_one() {
     assert_eq!(explicit.json()["vars"]["pr_number"], "5");
 }
 
+/// A ferry.toml, the environment, and the source the message must name.
+type Case<'a> = (String, Vec<(&'a str, String)>, &'a str);
+
 #[test]
 fn credentials_in_any_url_are_refused_and_never_printed() {
     const PASSWORD: &str = "s3cr3t-in-url";
@@ -312,8 +315,6 @@ fn credentials_in_any_url_are_refused_and_never_printed() {
     );
     let named = "[platforms.ci]\nkind = \"jenkins\"\nurl_env = \"JENKINS_URL_X\"\n\n[build]\nplatform = \"ci\"\njob = \"app\"\n\n[deploy]\nplatform = \"ci\"\njob = \"deploy\"\n"
         .to_string();
-    // (ferry.toml, environment, the source the message names)
-    type Case<'a> = (String, Vec<(&'a str, String)>, &'a str);
     let cases: [Case<'_>; 3] = [
         (in_file, vec![], "url in [platform]"),
         (
