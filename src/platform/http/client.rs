@@ -184,7 +184,11 @@ impl Client {
         if ok {
             return Ok(resp);
         }
-        let retry_after = net::retry_after(resp.headers());
+        // A rate limit's wait: `Retry-After`, or the reset headers many APIs send instead.
+        let retry_after = (status == 429 || status == 503)
+            .then(|| net::server_wait(resp.headers(), std::time::SystemTime::now()))
+            .flatten()
+            .or_else(|| net::retry_after(resp.headers()));
         let body = net::read_prefix(resp, net::body::ERROR_LIMIT).await;
         Err(Error::PlatformApi {
             platform: self.name.clone(),

@@ -30,7 +30,7 @@ use url::Url;
 
 use super::rate_limit::{self, Budget, Limited};
 use crate::error::{Error, Result};
-use crate::net;
+use crate::net::{self, Replay};
 use crate::secret::{ExposeSecret, Redactor, SecretString};
 
 /// The name errors carry.
@@ -43,15 +43,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const SAFE_ATTEMPTS: u32 = 3;
 /// How much of an error body is kept.
 const BODY_CHARS: usize = 500;
-
-/// Whether a request may be sent again after a failure that GitHub may have acted on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Replay {
-    /// Reads, and writes whose repetition changes nothing.
-    Safe,
-    /// Writes that create something: sent again only after a rate-limit refusal.
-    Never,
-}
 
 /// A successful answer.
 #[derive(Debug)]

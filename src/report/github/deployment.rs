@@ -17,10 +17,11 @@
 
 use serde_json::{Value, json};
 
-use super::client::{Client, GITHUB, Replay};
+use super::client::{Client, GITHUB};
 use super::status::{description, http_url};
 use super::target::Repo;
 use crate::error::{Error, Result};
+use crate::net::Replay;
 use crate::platform::{RunOutcome, Status};
 
 /// How many of an environment's deployments `ferry stop` marks inactive (newest first): a stop

@@ -14,7 +14,7 @@
 //! hold the CI job.
 
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -46,12 +46,7 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> L
         return Limited::Wait { wait, what };
     }
     if header("x-ratelimit-remaining").map(str::trim) == Some("0") {
-        let reset = header("x-ratelimit-reset")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|epoch| UNIX_EPOCH + Duration::from_secs(epoch));
-        let wait = reset
-            .and_then(|at| at.duration_since(SystemTime::now()).ok())
-            .unwrap_or_default()
+        let wait = crate::net::reset_wait(headers, SystemTime::now()).unwrap_or_default()
             // The reset is whole seconds; a second more makes sure it has passed.
             + Duration::from_secs(1);
         return Limited::Wait {
@@ -146,7 +141,7 @@ mod tests {
     #[test]
     fn primary_limit_waits_for_the_reset() {
         let reset = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
+            .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs()
             + 3600;

@@ -7,9 +7,10 @@
 
 use serde_json::{Value, json};
 
-use super::client::{Client, Replay};
+use super::client::Client;
 use super::target::Repo;
 use crate::error::Result;
+use crate::net::Replay;
 use crate::platform::{Command, Phase, RunOutcome, Status};
 use crate::report::human_duration::HumanDuration;
 use crate::report::row::culprit;

@@ -24,10 +24,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::client::{Client, GITHUB, Replay};
+use super::client::{Client, GITHUB};
 use super::identity::Identity;
 use super::target::Repo;
 use crate::error::{Error, Result};
+use crate::net::Replay;
 use crate::report::comment::{CommentBody, GITHUB_COMMENT_LIMIT, State};
 use crate::report::row::Row;
 

@@ -15,7 +15,7 @@
 //!
 //! It must not decide what to report: the status and note modules do.
 
-use crate::net::{self, error_chain, retry_after_value};
+use crate::net::{self, error_chain};
 use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -329,20 +329,7 @@ fn message(body: &str, shorten: impl Fn(&str) -> String) -> String {
 /// How long GitLab asks ferry to wait: `Retry-After` (seconds or an HTTP date), else
 /// `RateLimit-Reset` (a Unix time), else a short default.
 fn wait_for(headers: &HeaderMap, now: SystemTime) -> Duration {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    if let Some(wait) = text("retry-after").and_then(|v| retry_after_value(v, now)) {
-        return wait;
-    }
-    if let Some(reset) = text("ratelimit-reset").and_then(|v| v.parse::<u64>().ok()) {
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
-        return at.duration_since(now).unwrap_or_default();
-    }
-    Duration::from_secs(1)
+    net::server_wait(headers, now).unwrap_or(Duration::from_secs(1))
 }
 
 impl RestClient for GitlabClient {
@@ -367,7 +354,7 @@ impl AsyncClient for GitlabClient {
         let method = parts.method.to_string();
         let url = parts.uri.to_string();
         // A POST may have been applied even when its answer was lost: never replay it blindly.
-        let idempotent = parts.method != http::Method::POST;
+        let idempotent = net::Replay::of_method(&parts.method).is_safe();
         let mut attempt = 1;
         loop {
             tracing::debug!(%method, %url, attempt, "GitLab request");
