@@ -25,7 +25,7 @@ use std::sync::Arc;
 use aho_corasick::AhoCorasick;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 pub use secrecy::{ExposeSecret, SecretString};
 
 /// What a redacted secret is replaced with.
@@ -38,13 +38,6 @@ pub const MIN_SECRET: usize = 4;
 /// Derived forms (base64 slices) shorter than this are not used: a 4-character base64 run
 /// appears in ordinary text far too often.
 const MIN_DERIVED: usize = 8;
-
-/// RFC 3986 unreserved characters stay as they are (what most clients send).
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// The set of secret values to remove from untrusted text. Cheap to clone.
 #[derive(Clone, Default)]
@@ -79,7 +72,7 @@ impl RedactorBuilder {
         }
         self.secrets += 1;
         self.forms.push(value.to_string());
-        for set in [COMPONENT, NON_ALPHANUMERIC] {
+        for set in [crate::net::PATH_SEGMENT, NON_ALPHANUMERIC] {
             self.forms.push(utf8_percent_encode(value, set).to_string());
         }
         if let Ok(json) = serde_json::to_string(value) {

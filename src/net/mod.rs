@@ -5,7 +5,8 @@
 //! time limits, [`redirect`] policy: a credential never follows a redirect to another origin),
 //! where a credential may travel ([`origin`]: https, or plain http to a loopback address only),
 //! how much of an answer is read ([`body`]: every body within a documented size, decoded or not),
-//! whether a request may be sent again ([`Replay`]), what wait a server asks for ([`server_wait`]:
+//! how a value becomes one path segment ([`segment`]), whether a request may be sent again
+//! ([`Replay`]), what wait a server asks for ([`server_wait`]:
 //! `Retry-After` and the rate-limit reset headers), and how failures read ([`error_chain`],
 //! [`shorten`]).
 //!
@@ -13,6 +14,7 @@
 
 pub mod body;
 pub mod client;
+pub mod encode;
 pub mod origin;
 pub mod redirect;
 pub mod replay;
@@ -22,6 +24,7 @@ pub mod wait;
 
 pub use body::{BodyError, read_limited, read_prefix};
 pub use client::{ClientOptions, build_client};
+pub use encode::{PATH_SEGMENT, segment};
 pub use origin::{credential_may_travel, is_loopback};
 pub use redirect::{RedirectRefused, Redirects};
 pub use replay::Replay;

@@ -402,3 +402,28 @@ fn argocd_bad_token_names_the_setting() {
     assert!(r.stderr.contains("ARGOCD_TOKEN"), "{}", r.stderr);
     assert!(r.stderr.contains("project"), "{}", r.stderr);
 }
+
+#[test]
+fn argocd_application_names_keep_their_unreserved_characters() {
+    let mut script = script();
+    script.argocd.apps = vec!["shop-review_1.x".into()];
+    let sim = Sim::start(script);
+    let work = Workdir::with_config(&config("").replace(
+        "application = \"shop\"",
+        "application = \"shop-review_1.x\"",
+    ));
+    run(&mut ferry(&sim, &work)).assert_code(0);
+    let paths: Vec<String> = sim.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("/api/v1/applications/shop-review_1.x/sync")),
+        "{paths:?}"
+    );
+    assert!(
+        paths
+            .iter()
+            .all(|p| !p.contains("%2D") && !p.contains("%2E")),
+        "{paths:?}"
+    );
+}

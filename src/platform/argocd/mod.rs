@@ -148,10 +148,7 @@ impl ArgoBackend {
     }
 
     fn app_path(name: &str) -> String {
-        format!(
-            "/api/v1/applications/{}",
-            percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
-        )
+        format!("/api/v1/applications/{}", crate::net::segment(name))
     }
 
     async fn get_app(&self, spec: &ArgoPhase, app: &str) -> Result<Value> {

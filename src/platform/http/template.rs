@@ -6,17 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
+
+use crate::net::PATH_SEGMENT;
 
 /// Template variables: context, settings, captured values and earlier phases' outputs.
 pub type Vars = BTreeMap<String, String>;
-
-/// Characters kept as they are in a URL component (RFC 3986 unreserved).
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// Where a template is used, which decides how values are escaped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +50,7 @@ pub fn render(template: &str, vars: &Vars, target: Target) -> Result<String, Mis
             known: vars.keys().cloned().collect(),
         })?;
         if target == Target::Url && !raw {
-            out.extend(utf8_percent_encode(value, COMPONENT));
+            out.extend(utf8_percent_encode(value, PATH_SEGMENT));
         } else {
             out.push_str(value);
         }

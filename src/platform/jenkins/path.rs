@@ -2,26 +2,7 @@
 //! job whose name is the branch with `/` written `%2F` (so `feature/x` is `job/feature%252Fx` in
 //! the URL, as Jenkins' branch-api encodes branch names).
 
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-
-/// Everything but unreserved characters is encoded in a path segment.
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'[')
-    .add(b']')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'|');
+use crate::net::segment;
 
 /// `/job/a/job/b` for the full name `a/b`, plus `/job/<branch>` for a multibranch branch.
 /// `None` when the name has an empty part (`a//b`, a leading or trailing `/`).
@@ -32,7 +13,7 @@ pub fn job_path(full_name: &str, branch: Option<&str>) -> Option<String> {
             return None;
         }
         out.push_str("/job/");
-        out.extend(utf8_percent_encode(part.trim(), SEGMENT));
+        out.push_str(&segment(part.trim()));
     }
     if let Some(branch) = branch {
         let branch = branch.trim();
@@ -43,7 +24,7 @@ pub fn job_path(full_name: &str, branch: Option<&str>) -> Option<String> {
         // percent-encodes that name once more.
         let name = branch.replace('%', "%25").replace('/', "%2F");
         out.push_str("/job/");
-        out.extend(utf8_percent_encode(&name, SEGMENT));
+        out.push_str(&segment(&name));
     }
     Some(out)
 }
