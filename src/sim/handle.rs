@@ -43,6 +43,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
         route,
+        at_ms: shared.elapsed_ms(),
     });
     if too_large {
         return reply::error(

@@ -17,6 +17,8 @@ pub struct RecordedRequest {
     pub body: String,
     /// Its role, when it addressed a known platform endpoint.
     pub route: Option<Route>,
+    /// When it arrived, in milliseconds since the simulator started.
+    pub at_ms: u64,
 }
 
 impl RecordedRequest {

@@ -68,14 +68,22 @@ pub(crate) struct Shared {
     /// The most recent requests (at most [`MAX_RECORDS`]): a long benchmark must not grow the
     /// simulator's memory without bound.
     records: Mutex<std::collections::VecDeque<RecordedRequest>>,
+    /// When the simulator started (requests are stamped relative to it).
+    started: std::time::Instant,
 }
 
 impl Shared {
+    /// Milliseconds since the simulator started.
+    pub(crate) fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     pub(crate) fn new(url: String, script: Script) -> Self {
         Self {
             url,
             world: Mutex::new(World::new(script)),
             records: Mutex::new(std::collections::VecDeque::new()),
+            started: std::time::Instant::now(),
         }
     }
 

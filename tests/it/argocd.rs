@@ -206,6 +206,7 @@ fn the_contract_check_rejects_what_the_description_does() {
         headers: vec![("content-type".into(), "application/json".into())],
         body: body.into(),
         route: None,
+        at_ms: 0,
     };
     assert_eq!(
         swagger_problem(&req(

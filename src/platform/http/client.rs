@@ -311,7 +311,13 @@ mod tests {
     #[test]
     fn tokens_need_https_or_loopback() {
         let t = || Auth::Bearer(SecretString::from("tok-secret".to_string()));
-        assert!(client("http://paas.example.com", &t()).is_err());
+        match client("http://paas.example.com", &t()) {
+            Err(Error::InvalidSetting { name, problem, .. }) => {
+                assert_eq!(name, "platform_url");
+                assert!(problem.contains("not https"), "{problem}");
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(client("https://paas.example.com", &t()).is_ok());
         assert!(client("http://127.0.0.1:8080", &t()).is_ok());
         assert!(client("http://localhost:8080", &t()).is_ok());
@@ -333,6 +339,11 @@ mod tests {
             name: "X Api".into(),
             value: SecretString::from("fine-value".to_string()),
         };
-        assert!(client("https://paas.example.com", &header).is_err());
+        match client("https://paas.example.com", &header) {
+            Err(Error::InvalidSetting { problem, .. }) => {
+                assert!(problem.contains("header name"), "{problem}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
