@@ -62,6 +62,11 @@ pub enum Error {
     /// Something the user asked for is not supported here.
     #[error("{what} is not supported: {hint}")]
     Unsupported { what: String, hint: String },
+    /// An invariant of ferry itself does not hold: a bug, never the user's doing.
+    #[error(
+        "internal error: {what}\n  fix: this is a bug in ferry; please report it with the command you ran (see SECURITY.md for how to reach us privately)"
+    )]
+    Internal { what: String },
 }
 
 fn body_suffix(body: &str) -> String {
@@ -84,6 +89,7 @@ impl Error {
             | Error::Unreachable { .. }
             | Error::BadResponse { .. }
             | Error::Io { .. } => ExitCode::Platform,
+            Error::Internal { .. } => ExitCode::Internal,
         }
     }
 

@@ -18,6 +18,8 @@ pub enum ExitCode {
     Timeout,
     /// 5 — a report failed and `fail_on_report_error` is set.
     Report,
+    /// 70 — an internal error: a bug in ferry (`EX_SOFTWARE` of sysexits.h).
+    Internal,
     /// 130 — cancelled by SIGINT/SIGTERM/SIGHUP (the remote operation was cancelled).
     Cancelled,
 }
@@ -32,6 +34,7 @@ impl ExitCode {
             ExitCode::Platform => 3,
             ExitCode::Timeout => 4,
             ExitCode::Report => 5,
+            ExitCode::Internal => 70,
             ExitCode::Cancelled => 130,
         }
     }

@@ -75,9 +75,8 @@ impl RawSettings {
     pub fn merge(layers: Vec<(Layer, SourceKind)>) -> Result<Self> {
         let mut values = BTreeMap::new();
         for (layer, kind) in layers {
-            let json = serde_json::to_value(&layer).map_err(|e| Error::Unsupported {
-                what: format!("settings layer: {e}"),
-                hint: "report this as a bug".into(),
+            let json = serde_json::to_value(&layer).map_err(|e| Error::Internal {
+                what: format!("a settings layer cannot be read as JSON ({e})"),
             })?;
             let serde_json::Value::Object(map) = json else {
                 continue;
