@@ -179,6 +179,23 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_time_limit_between_two_attempts_cancels_nothing() {
+        let fake = Fake::new()
+            .trigger_fails_after(429, secs(60))
+            .then_success();
+        let ran = Harness::new().timeout(secs(10)).run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::TimedOut);
+        assert_eq!(ran.took, secs(10));
+        assert_eq!(fake.count(Call::Trigger), 1);
+        assert_eq!(fake.count(Call::Recover), 0);
+        assert!(ran.cancellings().is_empty());
+        assert_eq!(
+            ran.outcome.message.as_deref(),
+            Some("the deploy ran out of time (raise `timeout` or the phase's own timeout)")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_signal_between_two_attempts_cancels_nothing() {
         // Nothing was started (the platform said 429): nothing to look for or cancel.
         let fake = Fake::new()

@@ -131,6 +131,27 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_change_on_the_stream_does_not_grow_the_interval() {
+        // Two changes pushed, then the stream breaks: the polling wait is still the first
+        // interval (1 s), not 4 s.
+        let timing = Timing {
+            poll_initial: secs(1),
+            factor: 2.0,
+            ..Timing::default()
+        };
+        let fake = Fake::new()
+            .status_running(3)
+            .then_success()
+            .watch_changed_after(secs(3))
+            .watch_changed_after(secs(3))
+            .watch_fails(503);
+        Harness::new().timing(timing).run(&fake).await;
+        let gaps = fake.gaps(Call::Status);
+        assert_eq!(gaps[..2], [secs(3), secs(3)]);
+        assert!(within_jitter(gaps[2], secs(1)), "{gaps:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_quiet_stream_is_the_wait() {
         let timing = Timing {
             poll_max: secs(4),
