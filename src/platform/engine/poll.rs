@@ -72,14 +72,18 @@ impl Engine<'_> {
             let asked = match self.read_state(op, deadline, &mut r, outcome, tail).await? {
                 // Shown after the log's tail, so the log reads in order.
                 Read::Terminal(last) => {
-                    let logs_on = r.logs_on;
-                    return Ok(End { last, logs_on });
+                    return Ok(End {
+                        last,
+                        logs_on: r.logs_on,
+                    });
                 }
                 Read::NotYet(asked) => asked,
             };
             if r.logs_on {
                 self.follow_log(op, deadline, &mut r, tail).await?;
             }
+            // The wait the platform asked for comes first; otherwise the watch stream or a
+            // sleep. A pushed change is read at once, and the interval stays as it is.
             if let Some(wait) = asked {
                 self.pause(wait, deadline).await?;
             } else if self
