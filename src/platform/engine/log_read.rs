@@ -1,0 +1,147 @@
+//! Reading the log while the operation runs: what the log has now, in as many reads as a
+//! platform that caps each response needs, within a bound so that the state stays fresh; and
+//! what a failed log read means (shared with the drain).
+//!
+//! Must not decide the outcome: a log that cannot be read only stops being read, with a warning;
+//! the state decides.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Engine;
+use super::log_tail::LogTail;
+use super::stop::Failure;
+use super::timing::later;
+use crate::error::Error;
+use crate::platform::backend::Operation;
+use crate::platform::event::{Level, Phase};
+
+/// A log read at least this large may have been cut by the platform's cap on one response.
+const CAPPED_READ: u64 = 64 * 1024;
+
+/// The most reads in one go, however the platform answers.
+const MAX_READS: usize = 1024;
+
+impl Engine<'_> {
+    /// Reads what the log has now: repeated reads while they bring lines (a platform may cap
+    /// each response), within a bound so that the state stays fresh. Returns the lines read, or
+    /// the error of a first read that failed.
+    pub(super) async fn read_logs(
+        &self,
+        op: &mut Operation,
+        deadline: Instant,
+        tail: &mut LogTail,
+    ) -> Result<Result<u64, Error>, Failure> {
+        let until = later(
+            Instant::now(),
+            self.timing.poll_max.max(Duration::from_secs(1)),
+        );
+        let mut total = 0;
+        for _ in 0..MAX_READS {
+            let before = op.log.offset;
+            match self.guard(self.backend.logs(op, tail), deadline).await? {
+                Ok(read) => {
+                    total += read.lines;
+                    // Only a large answer may have been cut by the platform's cap: read again at
+                    // once. Anything smaller was all there was; wait for the next tick.
+                    let grew = op.log.offset.saturating_sub(before);
+                    if read.lines == 0
+                        || read.complete == Some(true)
+                        || grew < CAPPED_READ
+                        || Instant::now() >= until
+                    {
+                        break;
+                    }
+                }
+                Err(e) if total == 0 => return Ok(Err(e)),
+                Err(_) => break,
+            }
+        }
+        Ok(Ok(total))
+    }
+
+    /// A failed log read: warn, retry transient errors a few times, then stop reading logs
+    /// (the state still decides the outcome). Returns whether to keep reading.
+    pub(super) async fn log_error(&self, phase: Phase, e: &Error, errors: &mut u32) -> bool {
+        *errors += 1;
+        if e.is_transient() && *errors <= self.timing.max_errors {
+            tracing::debug!(error = %self.redactor.redact(&e.to_string()), "log read failed; will retry");
+            return true;
+        }
+        self.notice(
+            Level::Warning,
+            format!(
+                "stopped reading the {phase} log: {}",
+                self.redactor.redact(&e.to_string())
+            ),
+        )
+        .await;
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::fake::{Call, Fake};
+    use super::super::harness::Harness;
+    use super::super::timing::Timing;
+    use crate::platform::event::Status;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_capped_answer_is_read_again_at_once_a_small_one_waits_for_the_next_tick() {
+        // Two full pages (the platform's cap), then the rest, all in the first tick.
+        let fake = Fake::new()
+            .status_running(2)
+            .then_success()
+            .log_page(&["page 1"], 64 * 1024)
+            .log_page(&["page 2"], 64 * 1024)
+            .log_page(&["rest"], 10)
+            .log_quiet_forever();
+        let ran = Harness::new().run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        let logs = fake.times(Call::Logs);
+        assert_eq!(logs[..3], [Duration::ZERO; 3]);
+        // The next read comes with the next status read.
+        assert_eq!(logs[3], fake.times(Call::Status)[1]);
+        assert_eq!(ran.logs(), ["page 1", "page 2", "rest"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_log_that_keeps_failing_stops_being_read_and_the_state_decides() {
+        let timing = Timing {
+            max_errors: 2,
+            ..Timing::default()
+        };
+        let fake = Fake::new()
+            .status_running(5)
+            .then_success()
+            .log_fails_forever(503);
+        let ran = Harness::new().timing(timing).run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        // Tolerated twice, given up on the third failure: no drain after the end either.
+        assert_eq!(fake.count(Call::Logs), 3);
+        assert_eq!(
+            ran.notices()
+                .iter()
+                .filter(|n| n.starts_with("stopped reading the deploy log"))
+                .count(),
+            1,
+            "{:?}",
+            ran.notices()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_log_that_is_not_there_stops_being_read_at_once() {
+        let fake = Fake::new()
+            .status_running(3)
+            .then_success()
+            .log_fails_forever(404);
+        let ran = Harness::new().run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        assert_eq!(fake.count(Call::Logs), 1);
+    }
+}

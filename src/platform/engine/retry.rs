@@ -1,0 +1,178 @@
+//! A failed request while waiting for the operation (resolve, status): transient errors are
+//! tolerated up to [`Timing::max_errors`] in a row, each followed by the platform's
+//! `Retry-After` or the next back-off step, announced as an [`Event::Retrying`].
+//!
+//! Must not sleep (the caller pauses for the returned wait, so that a signal can cut it short),
+//! and must not retry a trigger: whether repeating a trigger is safe is `trigger.rs`'s rule.
+//!
+//! [`Timing::max_errors`]: super::Timing::max_errors
+
+use std::time::Duration;
+
+use super::Engine;
+use super::stop::Failure;
+use crate::error::Error;
+use crate::platform::event::{Event, Phase};
+
+impl Engine<'_> {
+    /// Handles a failed request while waiting: transient errors are retried up to a limit.
+    /// Returns how long to wait before the next attempt; `errors` counts failures in a row.
+    pub(super) async fn tolerate(
+        &self,
+        phase: Phase,
+        e: Error,
+        errors: &mut u32,
+        interval: Duration,
+    ) -> Result<Duration, Failure> {
+        if !e.is_transient() {
+            return Err(Failure::Error(e));
+        }
+        *errors += 1;
+        if *errors > self.timing.max_errors {
+            return Err(Failure::Error(e));
+        }
+        let wait = self.timing.backoff_after(&e, interval);
+        self.retrying(phase, *errors, wait, &e).await;
+        // The caller pauses for exactly this long before the next attempt.
+        Ok(wait)
+    }
+
+    /// Says that a request failed and will be sent again after `wait`.
+    pub(super) async fn retrying(&self, phase: Phase, attempt: u32, wait: Duration, e: &Error) {
+        let reason = match e {
+            Error::PlatformApi { status, .. } => format!("HTTP {status}"),
+            other => self.redactor.redact(&other.to_string()),
+        };
+        self.emitter
+            .emit(Event::Retrying {
+                phase,
+                attempt,
+                wait,
+                reason,
+            })
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Tolerance as the status loop uses it (the resolve loop shares it).
+
+    use std::time::Duration;
+
+    use super::super::fake::{Call, Fake};
+    use super::super::harness::{Harness, tick, within_jitter};
+    use super::super::timing::Timing;
+    use crate::platform::event::Status;
+
+    fn timing() -> Timing {
+        Timing {
+            poll_initial: Duration::from_secs(1),
+            max_errors: 3,
+            ..Timing::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_errors_are_tolerated_up_to_max_errors() {
+        let fake = Fake::new()
+            .status_fails(503)
+            .status_fails(502)
+            .status_unreachable()
+            .then_success();
+        let ran = Harness::new().timing(timing()).run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        assert_eq!(fake.count(Call::Status), 4);
+        let attempts: Vec<u32> = ran.retries().iter().map(|(a, _, _)| *a).collect();
+        assert_eq!(attempts, [1, 2, 3]);
+        let reasons: Vec<String> = ran.retries().into_iter().map(|(_, _, r)| r).collect();
+        assert_eq!(reasons[..2], ["HTTP 503", "HTTP 502"]);
+        assert!(reasons[2].contains("cannot reach"), "{reasons:?}");
+        // Each wait is the one announced (to tokio's millisecond).
+        let waits: Vec<Duration> = ran.retries().iter().map(|(_, w, _)| tick(*w)).collect();
+        assert_eq!(fake.gaps(Call::Status), waits);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_error_more_than_max_errors_ends_the_phase() {
+        let fake = Fake::new()
+            .status_fails(503)
+            .status_fails(503)
+            .status_fails(503)
+            .status_fails(503)
+            .then_success();
+        let ran = Harness::new().timing(timing()).run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Errored);
+        assert_eq!(fake.count(Call::Status), 4);
+        assert_eq!(ran.retries().len(), 3);
+        let message = ran.outcome.message.unwrap_or_default();
+        assert!(message.contains("HTTP 503"), "{message}");
+        // A failed request is not a reason to cancel: the operation may be fine.
+        assert_eq!(fake.count(Call::Cancel), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_good_answer_resets_the_count_of_errors() {
+        let fake = Fake::new()
+            .status_fails(503)
+            .status_fails(503)
+            .status_fails(503)
+            .status_running(1)
+            .status_fails(503)
+            .status_fails(503)
+            .status_fails(503)
+            .then_success();
+        let ran = Harness::new().timing(timing()).run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        let attempts: Vec<u32> = ran.retries().iter().map(|(a, _, _)| *a).collect();
+        assert_eq!(attempts, [1, 2, 3, 1, 2, 3]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_non_transient_error_ends_the_phase_at_once() {
+        for status in [400, 401, 403, 404, 409, 422] {
+            let fake = Fake::new().status_fails(status).then_success();
+            let ran = Harness::new().timing(timing()).run(&fake).await;
+            assert_eq!(ran.outcome.status, Status::Errored);
+            assert_eq!(fake.count(Call::Status), 1);
+            assert!(ran.retries().is_empty());
+            assert_eq!(ran.took, Duration::ZERO);
+            let message = ran.outcome.message.unwrap_or_default();
+            assert!(message.contains(&format!("HTTP {status}")), "{message}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_wait_after_an_error_is_retry_after_exactly() {
+        let fake = Fake::new()
+            .status_fails_after(503, Duration::from_millis(7_300))
+            .status_fails_after(429, Duration::from_secs(3_600))
+            .then_success();
+        let ran = Harness::new().timing(timing()).run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        assert_eq!(
+            fake.gaps(Call::Status),
+            [Duration::from_millis(7_300), Duration::from_secs(300)]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_retry_after_the_wait_backs_off_with_jitter() {
+        // The interval is 1 s: the first wait is 1 s × 1.5 ± 20 %, the next one grows from the
+        // grown interval (1.5 s × 1.5 ± 20 %).
+        let fake = Fake::new()
+            .status_fails(503)
+            .status_fails(503)
+            .then_success();
+        Harness::new().timing(timing()).run(&fake).await;
+        let gaps = fake.gaps(Call::Status);
+        assert!(
+            within_jitter(gaps[0], Duration::from_millis(1500)),
+            "{gaps:?}"
+        );
+        assert!(
+            within_jitter(gaps[1], Duration::from_millis(2250)),
+            "{gaps:?}"
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! The engine's cadence and limits ([`Timing`]), and the arithmetic on durations and instants
+//! that every wait uses: growth of the poll interval, ±20 % jitter, the back-off after a failed
+//! request, and instants that cannot overflow.
+//!
+//! Pure: nothing here sleeps, sends a request or emits an event. Nothing here can panic,
+//! whatever the durations (an embedding program may pass `Duration::MAX`).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::Error;
+
+/// Cadence and limits of the engine.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    /// First poll interval.
+    pub poll_initial: Duration,
+    /// Longest poll interval.
+    pub poll_max: Duration,
+    /// Growth of the interval while nothing changes.
+    pub factor: f64,
+    /// Longest silence before a heartbeat.
+    pub heartbeat: Duration,
+    /// Consecutive failed requests tolerated while waiting.
+    pub max_errors: u32,
+    /// Time allowed for the cancel request.
+    pub cancel_grace: Duration,
+    /// After the terminal state, how long the log may stay silent before its tail is taken as
+    /// complete (when the platform cannot say).
+    pub drain: Duration,
+    /// After the terminal state, the longest time spent reading the rest of the log, however
+    /// much keeps coming.
+    pub drain_max: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            poll_initial: Duration::from_millis(250),
+            poll_max: Duration::from_secs(10),
+            factor: 1.5,
+            heartbeat: Duration::from_secs(20),
+            max_errors: 8,
+            cancel_grace: Duration::from_secs(5),
+            drain: Duration::from_secs(30),
+            drain_max: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The longest `Retry-After` honoured: a platform asking for more is asked again after this.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(300);
+
+/// The shortest base of the back-off after a failed request (a fast first poll interval must
+/// not turn into a burst of retries).
+const BACKOFF_FLOOR: Duration = Duration::from_millis(500);
+
+impl Timing {
+    /// The next interval while nothing changes: `d × factor`, at most [`Timing::poll_max`].
+    pub(super) fn grow(&self, d: Duration) -> Duration {
+        scale(d, self.factor).min(self.poll_max)
+    }
+
+    /// The wait after a failed request: the platform's `Retry-After` when it gave one (capped at
+    /// five minutes), otherwise the next back-off step.
+    pub(super) fn backoff_after(&self, e: &Error, current: Duration) -> Duration {
+        match e.retry_after() {
+            Some(d) => d.min(RETRY_AFTER_CAP),
+            None => jitter(self.grow(current.max(BACKOFF_FLOOR))),
+        }
+    }
+}
+
+/// ±20 % randomness, so that many jobs polling one platform spread out.
+pub(super) fn jitter(d: Duration) -> Duration {
+    scale(d, rand::random_range(0.8..1.2))
+}
+
+/// `d × factor`, saturating instead of panicking on overflow.
+pub(super) fn scale(d: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(Duration::MAX)
+}
+
+/// About thirty years: "never" for a deadline.
+const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// `from + d`, or a time far in the future when `d` is beyond what an instant can hold (a
+/// duration given by an embedding program is not bounded like a setting).
+pub(crate) fn later(from: Instant, d: Duration) -> Instant {
+    from.checked_add(d)
+        .or_else(|| from.checked_add(FAR))
+        .unwrap_or(from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, retry_after: Option<Duration>) -> Error {
+        Error::PlatformApi {
+            platform: "test".into(),
+            method: "GET".into(),
+            url: "https://paas.example.com/status".into(),
+            status,
+            body: String::new(),
+            retry_after,
+        }
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn jitter_stays_within_20_percent_and_spreads() {
+        let base = Duration::from_secs(10);
+        let samples: Vec<Duration> = (0..2000).map(|_| jitter(base)).collect();
+        for s in &samples {
+            assert!(*s >= ms(8000) && *s < ms(12_000), "{s:?}");
+        }
+        // Both halves of the range are used (chance of failing: 0.75^2000 each).
+        assert!(samples.iter().any(|s| *s < ms(9000)));
+        assert!(samples.iter().any(|s| *s > ms(11_000)));
+    }
+
+    #[test]
+    fn the_interval_grows_by_factor_up_to_poll_max() {
+        let timing = Timing {
+            factor: 2.0,
+            poll_max: Duration::from_secs(5),
+            ..Timing::default()
+        };
+        let mut d = Duration::from_secs(1);
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            d = timing.grow(d);
+            seen.push(d.as_secs());
+        }
+        assert_eq!(seen, [2, 4, 5, 5, 5]);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_exactly_and_capped_at_five_minutes() {
+        let timing = Timing::default();
+        let asked = timing.backoff_after(&api(503, Some(ms(7_300))), ms(250));
+        assert_eq!(asked, ms(7_300));
+        let greedy = timing.backoff_after(&api(429, Some(Duration::from_secs(3600))), ms(250));
+        assert_eq!(greedy, Duration::from_secs(300));
+        let huge = timing.backoff_after(&api(429, Some(Duration::MAX)), ms(250));
+        assert_eq!(huge, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn without_retry_after_the_back_off_grows_from_at_least_half_a_second() {
+        let timing = Timing::default();
+        for _ in 0..200 {
+            // 250 ms is raised to 500 ms, then × 1.5 = 750 ms, ± 20 %.
+            let first = timing.backoff_after(&api(503, None), ms(250));
+            assert!(first >= ms(600) && first < ms(900), "{first:?}");
+            // 4 s × 1.5 = 6 s, ± 20 %.
+            let later_step = timing.backoff_after(&api(503, None), Duration::from_secs(4));
+            assert!(
+                later_step >= ms(4800) && later_step < ms(7200),
+                "{later_step:?}"
+            );
+            // Never beyond poll_max (10 s) + 20 %.
+            let top = timing.backoff_after(&api(503, None), Duration::from_secs(60));
+            assert!(top >= ms(8000) && top < ms(12_000), "{top:?}");
+        }
+    }
+
+    #[test]
+    fn arithmetic_saturates_instead_of_panicking() {
+        assert_eq!(scale(Duration::MAX, 1.5), Duration::MAX);
+        assert_eq!(scale(Duration::from_secs(2), 1.5), ms(3000));
+        let timing = Timing {
+            poll_max: Duration::MAX,
+            factor: 10.0,
+            ..Timing::default()
+        };
+        assert_eq!(timing.grow(Duration::MAX), Duration::MAX);
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) >= later(now, FAR));
+        assert!(later(now, Duration::MAX) > now);
+        assert_eq!(later(now, ms(5)), now + ms(5));
+    }
+}
