@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::log_tail::LogTail;
-use super::timing::later;
+use super::timing::{asked_wait, later};
 use super::{Engine, phase_of};
 use crate::platform::backend::{LogSink, Operation};
 use crate::platform::event::{Level, Phase};
@@ -107,6 +107,10 @@ impl Engine<'_> {
                 Err(e) => {
                     if !self.log_error(phase, &e, &mut errors).await {
                         return None;
+                    }
+                    // A wait the platform asked for is honoured, within the drain's limits.
+                    if let Some(asked) = asked_wait(&e) {
+                        wait = wait.max(asked);
                     }
                 }
             }

@@ -378,6 +378,11 @@ impl Fake {
         self.log_forever(Log::Endless)
     }
 
+    /// The next log read answers HTTP `status` with `Retry-After`.
+    pub(super) fn log_fails_after(self, status: u16, retry_after: Duration) -> Self {
+        self.log_answer(Log::Fails(Fault::Api(status, Some(retry_after))))
+    }
+
     /// After the scripted reads, every log read answers HTTP `status`.
     pub(super) fn log_fails_forever(self, status: u16) -> Self {
         self.log_forever(Log::Fails(Fault::Api(status, None)))

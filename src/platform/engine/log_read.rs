@@ -144,4 +144,29 @@ mod tests {
         assert_eq!(ran.outcome.status, Status::Succeeded);
         assert_eq!(fake.count(Call::Logs), 1);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_log_read_refused_with_retry_after_waits_while_the_state_is_still_read() {
+        let fake = Fake::new()
+            .status_running(30)
+            .then_success()
+            .log_fails_after(429, Duration::from_secs(3))
+            .log_quiet_forever();
+        let ran = Harness::new().run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        let logs = fake.times(Call::Logs);
+        assert!(logs.len() >= 2, "{logs:?}");
+        let waited = logs[1].saturating_sub(logs[0]);
+        assert!(
+            waited >= Duration::from_secs(3),
+            "the next log read came {waited:?} after the 429"
+        );
+        // Meanwhile the state was read at its own cadence.
+        let statuses_between = fake
+            .times(Call::Status)
+            .iter()
+            .filter(|t| **t > logs[0] && **t < logs[1])
+            .count();
+        assert!(statuses_between >= 2, "{statuses_between}");
+    }
 }

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use super::Engine;
 use super::log_tail::LogTail;
 use super::stop::Failure;
+use super::timing::{asked_wait, later};
 use super::watch::Watch;
 use crate::platform::backend::{Observation, Operation};
 use crate::platform::event::{Phase, PhaseOutcome, StateClass};
@@ -37,6 +38,8 @@ struct Rounds {
     /// Failed log reads in a row.
     log_errors: u32,
     logs_on: bool,
+    /// No log read before this (the platform answered a log read with `Retry-After`).
+    logs_after: Option<Instant>,
     last_state: Option<String>,
     watch: Watch,
 }
@@ -65,6 +68,7 @@ impl Engine<'_> {
             errors: 0,
             log_errors: 0,
             logs_on: self.backend.has_logs(phase),
+            logs_after: None,
             last_state: None,
             watch: Watch::new(phase),
         };
@@ -135,15 +139,23 @@ impl Engine<'_> {
         r: &mut Rounds,
         tail: &mut LogTail,
     ) -> Result<(), Failure> {
+        if r.logs_after.is_some_and(|after| Instant::now() < after) {
+            return Ok(());
+        }
         match self.read_logs(op, deadline, tail).await? {
             Ok(lines) => {
                 r.log_errors = 0;
+                r.logs_after = None;
                 if lines > 0 {
                     // A flowing log keeps the cadence fast.
                     r.interval = self.timing.poll_initial;
                 }
             }
-            Err(e) => r.logs_on = self.log_error(r.phase, &e, &mut r.log_errors).await,
+            Err(e) => {
+                // A wait the platform asked for holds the log back, not the state.
+                r.logs_after = asked_wait(&e).map(|d| later(Instant::now(), d));
+                r.logs_on = self.log_error(r.phase, &e, &mut r.log_errors).await;
+            }
         }
         Ok(())
     }

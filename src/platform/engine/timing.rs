@@ -65,11 +65,17 @@ impl Timing {
     /// The wait after a failed request: the platform's `Retry-After` when it gave one (capped at
     /// five minutes), otherwise the next back-off step.
     pub(super) fn backoff_after(&self, e: &Error, current: Duration) -> Duration {
-        match e.retry_after() {
-            Some(d) => d.min(RETRY_AFTER_CAP),
+        match asked_wait(e) {
+            Some(d) => d,
             None => jitter(self.grow(current.max(BACKOFF_FLOOR))),
         }
     }
+}
+
+/// The wait the platform asked for with a failed answer (`Retry-After`, a rate-limit reset),
+/// capped at five minutes.
+pub(super) fn asked_wait(e: &Error) -> Option<Duration> {
+    e.retry_after().map(|d| d.min(RETRY_AFTER_CAP))
 }
 
 /// ±20 % randomness, so that many jobs polling one platform spread out.
