@@ -6,26 +6,10 @@
 //! `…PULLREQUESTID`, which is its visible number. Booleans are `True`/`False`, and
 //! `BUILD_SOURCEBRANCHNAME` (the last path segment only) is never used.
 
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-
 use super::actions::trim_url;
 use super::refs::{GitRef, parse_number};
 use super::{ChangeRequest, Ci, Context, Forge, RunInfo};
 use crate::env::Env;
-
-/// Characters escaped in the project path segment of the build URL (names may hold spaces).
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
 
 /// Where the repository is hosted (`BUILD_REPOSITORY_PROVIDER`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +66,7 @@ pub(crate) fn read(env: &Env) -> Context {
         (Some(collection), Some(project), Some(build)) => Some(format!(
             "{}/{}/_build/results?buildId={build}",
             trim_url(collection),
-            utf8_percent_encode(project, SEGMENT)
+            crate::net::segment(project)
         )),
         _ => None,
     };
