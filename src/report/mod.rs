@@ -43,6 +43,7 @@ mod preview;
 mod progress_line;
 mod row;
 mod sanitize;
+mod sink_failure;
 mod summary;
 mod table;
 mod workflow_commands;
@@ -52,12 +53,13 @@ mod fixture;
 
 pub use comment::{CommentBody, GITHUB_COMMENT_LIMIT, GITLAB_NOTE_LIMIT, MARKER, State};
 pub use console::{Console, Flavour};
-pub use dispatch::{SinkFailure, TICK, dispatch, finish_all};
+pub use dispatch::{TICK, dispatch, finish_all};
 pub use events_file::{EventsFile, LOG_BYTES_MAX};
 pub use forge::{ReportRequest, forge_sinks};
 pub use human_duration::HumanDuration;
 pub use preview::{COMMENT_FILE, Preview, SUMMARY_FILE};
 pub use row::{DEFAULT_ENVIRONMENT, Row, RowStatus};
+pub use sink_failure::SinkFailure;
 pub use summary::{GITHUB_SUMMARY_LIMIT, Summary};
 pub use table::Table;
 
@@ -91,6 +93,13 @@ pub trait Sink: Send {
 
     /// Called once at the end with the run's outcome and context.
     async fn finish(&mut self, outcome: &RunOutcome, context: &Context) -> Result<()>;
+
+    /// Failures met during `finish` beyond the error it returns, already worded (a forge
+    /// reporter may fail on several calls, each said on its own). Taken once, right after
+    /// `finish`; most sinks have none.
+    fn failures(&mut self) -> Vec<SinkFailure> {
+        Vec::new()
+    }
 }
 
 /// A warning for the end of a run, as the CI shows it best: an annotation in GitHub-style
