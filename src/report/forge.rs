@@ -11,6 +11,7 @@ use crate::secret::Redactor;
 use crate::stream::Stream;
 
 use super::Sink;
+use super::findings::Findings;
 
 /// Everything a forge reporter may need to set itself up.
 pub struct ReportRequest<'a> {
@@ -29,16 +30,21 @@ pub struct ReportRequest<'a> {
     pub log: Stream,
 }
 
-/// The forge sinks for this run (none outside a forge's CI, or when nothing applies).
-pub fn forge_sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
+/// The reports this CI job leaves besides its log: the forge reporters, then the CI-file
+/// sinks, which read what the forge reporters found (so they finish after them).
+pub fn job_reports(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
+    let findings = Findings::default();
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if request.context.forge == Some(crate::ci::Forge::Github) {
-        sinks.push(Box::new(super::github::GithubReporter::new(request)));
+        sinks.push(Box::new(super::github::GithubReporter::new(
+            request,
+            findings.clone(),
+        )));
     }
-    // GitLab: commit status, sticky MR note (in GitLab CI) and the dotenv report (also wherever
-    // `dotenv` is set).
-    if request.context.ci == crate::ci::Ci::Gitlab || request.settings.dotenv.is_some() {
+    // GitLab: commit status and sticky MR note, in GitLab CI.
+    if request.context.ci == crate::ci::Ci::Gitlab {
         sinks.extend(super::gitlab::sinks(request)?);
     }
+    sinks.extend(super::ci_files::sinks(request, &findings)?);
     Ok(sinks)
 }

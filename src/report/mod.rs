@@ -25,11 +25,13 @@ use crate::ci::Context;
 use crate::error::Result;
 use crate::platform::{Event, RunOutcome};
 
+mod ci_files;
 mod comment;
 mod console;
 pub mod diagnostics;
 mod dispatch;
 mod events_file;
+mod findings;
 mod fit;
 mod forge;
 mod github;
@@ -55,7 +57,7 @@ pub use comment::{CommentBody, GITHUB_COMMENT_LIMIT, GITLAB_NOTE_LIMIT, MARKER, 
 pub use console::{Console, Flavour};
 pub use dispatch::{TICK, dispatch, finish_all};
 pub use events_file::{EventsFile, LOG_BYTES_MAX};
-pub use forge::{ReportRequest, forge_sinks};
+pub use forge::{ReportRequest, job_reports};
 pub use human_duration::HumanDuration;
 pub use preview::{COMMENT_FILE, Preview, SUMMARY_FILE};
 pub use row::{DEFAULT_ENVIRONMENT, Row, RowStatus};

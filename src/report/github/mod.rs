@@ -26,8 +26,6 @@
 mod client;
 mod deployment;
 mod identity;
-mod job_summary;
-mod outputs;
 mod permissions;
 mod rate_limit;
 mod status;
@@ -35,7 +33,6 @@ mod sticky;
 mod target;
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -50,6 +47,7 @@ use self::permissions::Surface;
 use self::status::CommitStatus;
 use self::sticky::Sticky;
 use self::target::{Repo, Target};
+use super::findings::Findings;
 use super::forge::ReportRequest;
 use super::row::{Row, culprit};
 use super::workflow_commands::escape_data;
@@ -80,9 +78,9 @@ pub(crate) struct GithubReporter {
 
 impl GithubReporter {
     /// The reporter for a run whose repository lives on GitHub.
-    pub(crate) fn new(request: &ReportRequest<'_>) -> Self {
+    pub(crate) fn new(request: &ReportRequest<'_>, findings: Findings) -> Self {
         Self {
-            reporter: Arc::new(Mutex::new(Reporter::new(request))),
+            reporter: Arc::new(Mutex::new(Reporter::new(request, findings))),
             starting: None,
             started: false,
         }
@@ -99,8 +97,7 @@ struct Reporter {
     api: Option<Api>,
     /// Why there is no API side (no token, no repository, a bad URL).
     no_api: Option<Error>,
-    summary_file: Option<PathBuf>,
-    output_file: Option<PathBuf>,
+    findings: Findings,
     log: Stream,
     target: Option<Target>,
     identity: Option<Identity>,
@@ -117,7 +114,7 @@ struct Reporter {
 }
 
 impl Reporter {
-    fn new(request: &ReportRequest<'_>) -> Self {
+    fn new(request: &ReportRequest<'_>, findings: Findings) -> Self {
         let settings = request.settings.clone();
         let context = request.context.clone();
         let mut log = request.log.clone();
@@ -131,10 +128,8 @@ impl Reporter {
             Err(Error::MissingSetting { .. }) if context.ci != Ci::Github => (None, None),
             Err(e) => (None, Some(e)),
         };
-        let file = |name: &str| request.env.get(name).map(PathBuf::from);
         Self {
-            summary_file: file("GITHUB_STEP_SUMMARY"),
-            output_file: file("GITHUB_OUTPUT"),
+            findings,
             settings,
             subject: request.subject.clone(),
             context,
@@ -422,24 +417,16 @@ impl Reporter {
         let row = self.row(outcome);
         self.comment(&row).await;
 
-        let mut notes = self.notes.clone();
+        self.findings.reported_on(
+            self.target.as_ref().and_then(|t| t.sha.clone()),
+            self.deployment,
+        );
         if self.no_api.is_some() || self.read_only || !self.denied.is_empty() {
-            notes.push(
-                "Not everything was reported to GitHub: see the warning in the job log.".into(),
-            );
+            self.findings.incomplete("GitHub");
         }
         for note in &self.notes {
+            self.findings.note(note.clone());
             let _ = writeln!(self.log, "note: {note}");
-        }
-        if let Some(path) = &self.summary_file
-            && let Err(e) = job_summary::append(path, outcome, row, &notes)
-        {
-            self.problems.push(e);
-        }
-        if let Some(path) = &self.output_file
-            && let Err(e) = outputs::append(path, &outputs::outputs(outcome, self.deployment))
-        {
-            self.problems.push(e);
         }
         if let Some(api) = &self.api {
             tracing::debug!(calls = api.client.calls(), "GitHub calls this run");

@@ -18,16 +18,13 @@
 
 mod access;
 mod client;
-mod dotenv;
 mod endpoints;
 mod note;
 mod reporter;
 mod status;
 mod target;
 
-use std::path::PathBuf;
-
-pub(crate) use dotenv::{DEFAULT_DOTENV, Dotenv};
+pub(crate) use access::redactor;
 
 use crate::ci::Ci;
 use crate::error::{Error, Result};
@@ -45,17 +42,7 @@ use self::reporter::{Degraded, Plan, Reporter};
 pub(crate) fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     let redactor = access::redactor(request.settings, request.env);
-    let in_gitlab = request.context.ci == Ci::Gitlab;
-    let dotenv = request
-        .settings
-        .dotenv
-        .clone()
-        .or_else(|| in_gitlab.then(|| PathBuf::from(DEFAULT_DOTENV)));
-    if let Some(path) = dotenv {
-        check_dotenv_folder(&path)?;
-        sinks.push(Box::new(Dotenv::new(path, redactor.clone())));
-    }
-    if !in_gitlab {
+    if request.context.ci != Ci::Gitlab {
         return Ok(sinks);
     }
     let environment = request
@@ -125,25 +112,4 @@ pub(crate) fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
         })),
     }
     Ok(sinks)
-}
-
-/// The dotenv file's folder must exist: checked before the deploy, so a typo does not cost the
-/// report of a finished deploy.
-fn check_dotenv_folder(path: &std::path::Path) -> Result<()> {
-    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
-    match folder {
-        Some(dir) if !dir.is_dir() => Err(Error::InvalidSetting {
-            name: "dotenv".into(),
-            source_name: "dotenv".into(),
-            problem: format!("the folder of {} does not exist", path.display()),
-            hint: "name a file in an existing folder (relative to the job's directory), e.g. ferry.env".into(),
-        }),
-        _ if path.is_dir() => Err(Error::InvalidSetting {
-            name: "dotenv".into(),
-            source_name: "dotenv".into(),
-            problem: format!("{} is a folder", path.display()),
-            hint: "name a file, e.g. ferry.env".into(),
-        }),
-        _ => Ok(()),
-    }
 }
