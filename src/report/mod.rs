@@ -124,3 +124,24 @@ pub fn warning_line(ci: crate::ci::Ci, message: &str) -> String {
         _ => format!("warning: {message}"),
     }
 }
+
+/// A notice for the end of a run (a forge that got only part of the report because ferry had
+/// nothing to write with), as the CI shows it best: an annotation in GitHub-style Actions, a
+/// plain `note:` line elsewhere.
+pub(crate) fn notice_line(ci: crate::ci::Ci, message: &str) -> String {
+    use crate::ci::Ci;
+    let message = sanitize::clean(
+        message,
+        sanitize::Clean {
+            keep_color: false,
+            keep_newlines: true,
+        },
+    );
+    match ci {
+        Ci::Github | Ci::Gitea | Ci::Forgejo => format!(
+            "::notice title=ferry::{}",
+            workflow_commands::escape_data(&message)
+        ),
+        _ => format!("note: {message}"),
+    }
+}
