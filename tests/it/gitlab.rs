@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ferry::sim::{Outcome, Route, Script};
 
 use crate::support::fake_gitlab::FakeGitlab;
-use crate::support::{Run, SIMULATOR_TOML, Sim, Workdir, run, spawn};
+use crate::support::{Run, SIMULATOR_TOML, Sim, Workdir, run, run_timed, spawn};
 
 const HEAD: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 const MERGE: &str = "99887766554433221100ffeeddccbbaa00112233";
@@ -413,6 +413,41 @@ fn gitlab_five_concurrent_environments_share_one_note() {
     for i in 0..5 {
         fake.expect_status(&format!("ferry/review-{i}"), &["success"]);
     }
+}
+
+#[test]
+fn gitlab_a_slow_gitlab_never_holds_the_console_or_the_engine() {
+    // Each GitLab answer takes LATENCY: `running` is posted when the build starts, `success` at
+    // the end. The platform's whole run and the console's last line must not wait for either.
+    const LATENCY: Duration = Duration::from_secs(2);
+    let sim = Sim::start(Script::fast());
+    let fake = gitlab();
+    fake.latency(LATENCY);
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let mut cmd = work.ferry();
+    cmd.arg("deploy");
+    mr_job(&mut cmd, &fake, &sim, "staging");
+    cmd.env("FERRY_COMMENT", "off");
+    let started = Instant::now();
+    let (r, lines) = run_timed(&mut cmd);
+    let took = started.elapsed();
+    r.assert_code(0);
+    fake.assert_clean();
+    assert_eq!(fake.posted_states(STATUS), ["running", "success"]);
+    let at = |text: &str| {
+        lines.iter().find(|(_, l)| l.contains(text)).map_or_else(
+            || panic!("no line with {text:?}:\n{}", r.stderr),
+            |(t, _)| *t,
+        )
+    };
+    // The deploy's last log line and the result were written before GitLab answered `running`.
+    for text in ["routing traffic", "staging deployed to"] {
+        assert!(at(text) < LATENCY, "{text:?} waited for GitLab: {lines:#?}");
+    }
+    // ferry still waited for GitLab at the end: `running`, then `success`, one after the other
+    // (about 2 × LATENCY, not once more for every event).
+    assert!(took >= 2 * LATENCY, "{took:?}");
+    assert!(took < 4 * LATENCY, "{took:?}");
 }
 
 #[test]
