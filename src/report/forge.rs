@@ -4,14 +4,13 @@
 //! # The shape
 //!
 //! ```text
-//!                    ┌──────────────────── ForgeReporter<A: Adapter> ────────────────────┐
-//! events ─► Sink ──► │ first phase: Background task ─► locate · status Started · deployment │
-//!                    │ finish: wait ─► deployment final · status Finished · comment        │
-//!                    │ refusals ─► one Degraded notice · other failures ─► SinkFailure     │
-//!                    └──────────┬───────────────────────────────────────┬──────────────────┘
-//!                               │ calls                                 │ Findings
-//!               github::GithubAdapter / gitlab::GitlabAdapter           ▼ (commit, deployment id, notes)
-//!                                                   ci_files: step outputs · job summary · dotenv
+//! events ─► ForgeReporter<A: Adapter>           (one per forge, the sequencing written once)
+//!             first phase ─► Background task:   locate · status Started · start deployment
+//!             finish ─► wait for it, then:      finish deployment · status Finished · comment
+//!             refusals ─► one Degraded notice;  other failures ─► one SinkFailure each
+//!               │ calls                      │ Findings (commit, deployment id, notes)
+//!               ▼                            ▼
+//!         GithubAdapter, GitlabAdapter     ci_files: step outputs · job summary · dotenv
 //! ```
 //!
 //! - [`adapter::Adapter`]: what one forge does, one operation per call (set the status, start and
@@ -23,7 +22,9 @@
 //!   so neither the console nor the engine ever waits for a forge; `finish` waits for them.
 //! - [`degraded::Degraded`]: the one notice for a forge that got only part of the report (no
 //!   token, a job token, a read-only token, a 403, an unusable API URL), and
-//!   [`degraded::NoApi`], the sink saying it when there is no API to call at all.
+//!   [`degraded::NoApi`], the sink saying it when there is no API to call at all. One rule
+//!   for how it counts: nothing that can write (no token, only a job token) is a notice and
+//!   never changes the exit code; a refusal or an unusable setting is a failed report.
 //! - `ci_files`: the step outputs, the job summary and the dotenv report, sinks of their own
 //!   that need no token; they read what the forge reporters found from the run's
 //!   [`Findings`], so they come after them in the list.

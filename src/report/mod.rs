@@ -6,9 +6,16 @@
 //!
 //! What is here:
 //!
-//! - [`dispatch()`] / [`finish_all`]: stamp each event once and feed every sink, collecting failures;
+//! - [`dispatch()`] / [`finish_all`]: stamp each event once and feed every sink, collecting failures,
+//!   each worded one way by [`SinkFailure`] (`<sink> failed (<part>): <what>; fix: <hint>`);
 //! - [`Console`]: human progress on stderr ([`Flavour`]: terminal, plain, GitHub Actions, GitLab CI);
 //! - [`EventsFile`]: `--events FILE`, NDJSON in the `ferry.events/v1` schema;
+//! - [`job_reports`]: the reports a CI job leaves besides its log, chosen in `forge`:
+//!   - the forge reporters: one shared sequencing (`forge::reporter`, start-of-run calls in the
+//!     background so nothing waits for a forge, one degraded notice, one warning wording) over a
+//!     small adapter per forge (`github/`, `gitlab/`: their clients and calls);
+//!   - the CI files (`ci_files`): step outputs, job summary, dotenv report, sinks of their own
+//!     that need no token and read what the forges found (`findings`);
 //! - the comment model shared by the PR comment, the MR note and the job summary: [`Row`],
 //!   [`Table`], [`CommentBody`] (with its embedded, mergeable [`State`]) and [`Summary`];
 //! - [`Preview`]: `ferry demo`'s `comment.md` and `summary.md`.

@@ -440,6 +440,35 @@ fn github_without_a_token_writes_summary_and_outputs_and_says_so_once() {
 }
 
 #[test]
+fn github_without_a_token_is_a_notice_and_the_files_need_no_api() {
+    let job = Job::new("pull_request-opened");
+    // Nothing could be tried, so nothing failed: the exit code stays the deploy's.
+    let r = run(&mut job.command(&["deploy", "--fail-on-report-error"], "staging", None));
+    r.assert_code(0);
+    assert_eq!(job.fake.calls(), 0);
+    let notice = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("::notice title=ferry::GitHub: no token was given"))
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    assert!(
+        notice.contains(
+            "so ferry skipped the commit status, the deployment and the pull-request comment; fix: "
+        ),
+        "{notice}"
+    );
+    assert!(!r.stderr.contains("::warning title=ferry"), "{}", r.stderr);
+    assert_eq!(job.output("status"), "succeeded");
+    assert_eq!(job.output("github_deployment_id"), "");
+    assert!(
+        job.summary()
+            .contains("Not everything was reported to GitHub: see the notice in the job log."),
+        "{}",
+        job.summary()
+    );
+}
+
+#[test]
 fn github_comment_on_page_3_is_found_and_a_look_alike_on_page_1_is_left_alone() {
     let job = Job::new("pull_request-opened");
     job.fake.user_token(USER_TOKEN, "octocat");

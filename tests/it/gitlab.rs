@@ -488,6 +488,85 @@ fn gitlab_only_the_job_token_gives_a_clear_notice_exit_0_and_the_dotenv_report()
 }
 
 #[test]
+fn gitlab_no_token_at_all_is_one_notice_and_the_dotenv_report_is_still_written() {
+    let sim = Sim::start(Script::fast());
+    let fake = gitlab();
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    for fail_on_report_error in ["false", "true"] {
+        let r = deploy(&work, &fake, &sim, |c| {
+            c.env_remove("FERRY_TOKEN")
+                .env_remove("CI_JOB_TOKEN")
+                .env("FERRY_FAIL_ON_REPORT_ERROR", fail_on_report_error);
+        });
+        r.assert_code(0);
+        let notices: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("note: GitLab:"))
+            .collect();
+        assert_eq!(notices.len(), 1, "{}", r.stderr);
+        assert!(
+            notices[0].contains("no token was given")
+                && notices[0].contains("the commit status and the merge-request note")
+                && notices[0].contains("FERRY_TOKEN"),
+            "{}",
+            notices[0]
+        );
+        assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+        assert!(work.read("ferry.env").contains("FERRY_STATUS=succeeded\n"));
+    }
+    assert_eq!(fake.calls(), 0);
+}
+
+#[test]
+fn gitlab_a_refused_status_is_one_warning_and_the_note_is_still_written() {
+    let sim = Sim::start(Script::fast());
+    let fake = gitlab();
+    fake.fail_next(
+        "POST",
+        "/statuses/",
+        1,
+        403,
+        r#"{"message":"403 Forbidden"}"#,
+    );
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let r = deploy(&work, &fake, &sim, |_| {});
+    r.assert_code(0);
+    fake.assert_clean();
+    // The refused `running` closes the status for the run: no `success` is tried after it.
+    assert_eq!(fake.count("POST", "/statuses/"), 1);
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: gitlab failed"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", r.stderr);
+    assert!(
+        warnings[0].contains("so ferry skipped the commit status;")
+            && warnings[0].contains("HTTP 403")
+            && warnings[0].contains("Developer role"),
+        "{}",
+        warnings[0]
+    );
+    assert_eq!(fake.ferry_notes(PROJECT, IID, ME).len(), 1);
+    let r = deploy(&work, &fake, &sim, |c| {
+        c.env("FERRY_FAIL_ON_REPORT_ERROR", "true");
+    });
+    r.assert_code(0);
+    fake.fail_next(
+        "POST",
+        "/statuses/",
+        1,
+        403,
+        r#"{"message":"403 Forbidden"}"#,
+    );
+    let r = deploy(&work, &fake, &sim, |c| {
+        c.env("FERRY_FAIL_ON_REPORT_ERROR", "true");
+    });
+    r.assert_code(5);
+}
+
+#[test]
 fn gitlab_same_state_400_is_taken_as_already_there() {
     let sim = Sim::start(Script::fast());
     let fake = gitlab();

@@ -80,3 +80,68 @@ fn check_dotenv_folder(path: &Path) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{RawSettings, Settings};
+    use crate::env::Env;
+    use crate::plan::Subject;
+    use crate::platform::Command;
+    use crate::report::fixture;
+    use crate::secret::Redactor;
+    use crate::stream::Stream;
+
+    /// The names of the file sinks chosen in `ci` with `env` and `dotenv`, without any token.
+    fn chosen(ci: Ci, env: &Env, dotenv: Option<&Path>) -> Vec<&'static str> {
+        let mut settings =
+            Settings::validate(&RawSettings::default(), PathBuf::from("ferry.toml")).unwrap();
+        settings.dotenv = dotenv.map(Path::to_path_buf);
+        assert!(settings.token.is_none());
+        let mut context = fixture::context();
+        context.ci = ci;
+        let subject = Subject::decide(&settings, &context);
+        let request = ReportRequest {
+            context: &context,
+            settings: &settings,
+            subject: &subject,
+            env,
+            command: Command::Deploy,
+            environment: Some("staging"),
+            redactor: Redactor::default(),
+            log: Stream::new(std::io::sink()),
+        };
+        sinks(&request, &Findings::default())
+            .unwrap()
+            .iter()
+            .map(|s| s.name())
+            .collect()
+    }
+
+    #[test]
+    fn the_ci_and_the_settings_choose_the_files_no_token_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let actions = Env::new()
+            .with("GITHUB_STEP_SUMMARY", "summary.md")
+            .with("GITHUB_OUTPUT", "output.txt");
+        assert_eq!(
+            chosen(Ci::Github, &actions, None),
+            ["job summary", "step outputs"]
+        );
+        assert_eq!(
+            chosen(Ci::Github, &Env::new().with("GITHUB_OUTPUT", "o"), None),
+            ["step outputs"]
+        );
+        assert_eq!(chosen(Ci::Gitlab, &Env::new(), None), ["dotenv report"]);
+        assert!(chosen(Ci::Local, &actions, None).is_empty());
+        let file = dir.path().join("deploy.env");
+        assert_eq!(
+            chosen(Ci::Local, &Env::new(), Some(&file)),
+            ["dotenv report"]
+        );
+        assert_eq!(
+            chosen(Ci::Github, &actions, Some(&file)),
+            ["job summary", "step outputs", "dotenv report"]
+        );
+    }
+}

@@ -114,27 +114,39 @@ impl<A: Adapter> Reporting<A> {
 
     /// When the first phase starts: where to report, the status, the deployment.
     async fn start(&mut self) {
+        if self.locate().await {
+            self.started().await;
+        }
+    }
+
+    /// Finds where to report; false (and a note) when the commit is unknown, so no status or
+    /// deployment can be posted.
+    async fn locate(&mut self) -> bool {
         if let Err(e) = self.adapter.locate().await {
             self.failed(Surface::Lookup, e);
         }
-        if self.adapter.commit().is_none() {
-            let names = A::NAMES;
-            let mut unposted = Vec::new();
-            if self.surfaces.contains(&Surface::Status) {
-                unposted.push(names.of(Surface::Status));
-            }
-            if self.setup.command == Command::Deploy && self.surfaces.contains(&Surface::Deployment)
-            {
-                unposted.push(names.of(Surface::Deployment));
-            }
-            if !unposted.is_empty() {
-                self.notes.push(format!(
-                    "The commit is unknown here, so no {} was posted; set `sha` to report on one.",
-                    unposted.join(" or ")
-                ));
-            }
-            return;
+        if self.adapter.commit().is_some() {
+            return true;
         }
+        let names = A::NAMES;
+        let mut unposted = Vec::new();
+        if self.surfaces.contains(&Surface::Status) {
+            unposted.push(names.of(Surface::Status));
+        }
+        if self.setup.command == Command::Deploy && self.surfaces.contains(&Surface::Deployment) {
+            unposted.push(names.of(Surface::Deployment));
+        }
+        if !unposted.is_empty() {
+            self.notes.push(format!(
+                "The commit is unknown here, so no {} was posted; set `sha` to report on one.",
+                unposted.join(" or ")
+            ));
+        }
+        false
+    }
+
+    /// The work started: `pending`/`running`, and the deployment of a deploy.
+    async fn started(&mut self) {
         if self.open(Surface::Status) {
             let posted = self.adapter.set_status(StatusChange::Started).await;
             if let Err(e) = posted {
@@ -249,8 +261,8 @@ impl<A: Adapter> Sink for ForgeReporter<A> {
         let begun = self.work.begun();
         let mut reporting = self.work.settle().await;
         if !begun {
-            // No phase ran: still say where the run stands.
-            reporting.start().await;
+            // No phase ran: nothing started, but the run's end is still reported.
+            reporting.locate().await;
         }
         let failures = reporting.finish(outcome).await;
         drop(reporting);
@@ -290,6 +302,7 @@ mod tests {
         refuse: Vec<&'static str>,
         fail: Vec<&'static str>,
         read_only: bool,
+        deployed: bool,
     }
 
     impl Fake {
@@ -301,6 +314,7 @@ mod tests {
                 refuse: Vec::new(),
                 fail: Vec::new(),
                 read_only: false,
+                deployed: false,
             };
             (fake, calls)
         }
@@ -355,6 +369,7 @@ mod tests {
         }
 
         async fn start_deployment(&mut self) -> std::result::Result<(), ForgeError> {
+            self.deployed = true;
             self.call("deployment")
         }
 
@@ -363,6 +378,10 @@ mod tests {
             _: &RunOutcome,
             _: Option<&str>,
         ) -> std::result::Result<(), ForgeError> {
+            // Like GitHub: only a deployment that was started gets a final status.
+            if !self.deployed {
+                return Ok(());
+            }
             self.call("deployment final")
         }
 
@@ -505,6 +524,19 @@ mod tests {
             .await
             .unwrap();
         (reporter.failures(), findings)
+    }
+
+    #[tokio::test]
+    async fn without_a_phase_only_the_end_is_reported() {
+        let (fake, calls) = Fake::new();
+        let (setup, _) = setup();
+        let mut reporter = ForgeReporter::new(fake, setup);
+        reporter
+            .finish(&fixture::succeeded_outcome(), &fixture::context())
+            .await
+            .unwrap();
+        assert!(reporter.failures().is_empty());
+        assert_eq!(*calls.lock().unwrap(), ["final", "comment"]);
     }
 
     #[tokio::test]
