@@ -1,7 +1,7 @@
-//! What one forge does for the shared [`super::ForgeReporter`]: its API calls, one operation
-//! each, and the words for its messages. Nothing here decides *when* to call, what a refusal
-//! means for the rest of the run, or how a failure is worded: the reporter does, once for every
-//! forge.
+//! What one forge does for the shared [`ForgeReporter`](super::reporter::ForgeReporter): its
+//! API calls, one operation each, and the words for its messages. Nothing here decides *when* to
+//! call, what a refusal means for the rest of the run, or how a failure is worded: the reporter
+//! does, once for every forge.
 
 use async_trait::async_trait;
 
