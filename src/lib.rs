@@ -177,7 +177,7 @@ fn io_error(what: &str, source: std::io::Error) -> Error {
 /// What `execute` needs besides the command.
 struct Extras<'a> {
     env: &'a env::Env,
-    /// Report to the forge (never for the demo: it only previews).
+    /// Report to the forge and the CI's files (never for the demo: it only previews).
     forge: bool,
     sinks: Vec<Box<dyn Sink>>,
     json: bool,
@@ -249,7 +249,7 @@ async fn carry_out(
         sinks.push(Box::new(report::EventsFile::create(path)?));
     }
     if extras.forge {
-        sinks.extend(report::forge_sinks(&report::ReportRequest {
+        sinks.extend(report::job_reports(&report::ReportRequest {
             context,
             settings: &loaded.settings,
             subject: &plan.subject,

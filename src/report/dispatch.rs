@@ -3,35 +3,22 @@
 //! [`dispatch`] runs until the engine drops its [`crate::platform::Emitter`]; [`finish_all`] then
 //! hands every sink the outcome. A failing sink never stops the others: its error is collected
 //! as a [`SinkFailure`] for the caller to show as a warning (or to turn into exit code 5 with
-//! `fail_on_report_error`). After its first failed event a sink gets no more events (a full disk
-//! would otherwise give one warning per log line), but it is still asked to `finish`.
+//! `fail_on_report_error`), and so is every failure a sink hands back from
+//! [`Sink::failures`] after `finish` (a forge reporter may meet several). After its first failed
+//! event a sink gets no more events (a full disk would otherwise give one warning per log line),
+//! but it is still asked to `finish`.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc::Receiver;
 use tokio::time::MissedTickBehavior;
 
-use super::{Sink, Stamped};
+use super::{Sink, SinkFailure, Stamped};
 use crate::ci::Context;
-use crate::error::Error;
 use crate::platform::{Event, RunOutcome};
 
 /// How often sinks get a [`Sink::tick`] (the terminal's live line redraws its elapsed time).
 pub const TICK: Duration = Duration::from_millis(200);
-
-/// A sink that failed, and how.
-#[derive(Debug)]
-pub struct SinkFailure {
-    /// The sink's [`Sink::name`].
-    pub sink: &'static str,
-    pub error: Error,
-}
-
-impl std::fmt::Display for SinkFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} failed: {}", self.sink, self.error)
-    }
-}
 
 /// Stamps each event from `rx` (seq from 1, wall-clock time, time since `started`) and feeds it
 /// to every sink in order, ticking them every [`TICK`] meanwhile. Returns when `rx` is closed and
@@ -65,7 +52,7 @@ pub async fn dispatch(
                     }
                     if let Err(error) = sink.event(stamped).await {
                         broken[i] = true;
-                        failures.push(SinkFailure { sink: sink.name(), error });
+                        failures.push(SinkFailure::from_error(sink.name(), &error));
                     }
                 }
             }
@@ -77,7 +64,7 @@ pub async fn dispatch(
                     }
                     if let Err(error) = sink.tick(elapsed).await {
                         broken[i] = true;
-                        failures.push(SinkFailure { sink: sink.name(), error });
+                        failures.push(SinkFailure::from_error(sink.name(), &error));
                     }
                 }
             }
@@ -86,7 +73,8 @@ pub async fn dispatch(
     failures
 }
 
-/// Hands every sink the outcome, in order; one sink's failure does not stop the others.
+/// Hands every sink the outcome, in order; one sink's failure does not stop the others. Returns
+/// each sink's failures: the error `finish` returned, then those from [`Sink::failures`].
 pub async fn finish_all(
     sinks: &mut [Box<dyn Sink>],
     outcome: &RunOutcome,
@@ -95,11 +83,9 @@ pub async fn finish_all(
     let mut failures = Vec::new();
     for sink in sinks.iter_mut() {
         if let Err(error) = sink.finish(outcome, context).await {
-            failures.push(SinkFailure {
-                sink: sink.name(),
-                error,
-            });
+            failures.push(SinkFailure::from_error(sink.name(), &error));
         }
+        failures.extend(sink.failures());
     }
     failures
 }
@@ -111,7 +97,7 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::error::Result;
+    use crate::error::{Error, Result};
     use crate::platform::{Emitter, Level};
     use crate::report::fixture;
 

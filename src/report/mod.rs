@@ -6,9 +6,16 @@
 //!
 //! What is here:
 //!
-//! - [`dispatch()`] / [`finish_all`]: stamp each event once and feed every sink, collecting failures;
+//! - [`dispatch()`] / [`finish_all`]: stamp each event once and feed every sink, collecting failures,
+//!   each worded one way by [`SinkFailure`] (`<sink> failed (<part>): <what>; fix: <hint>`);
 //! - [`Console`]: human progress on stderr ([`Flavour`]: terminal, plain, GitHub Actions, GitLab CI);
 //! - [`EventsFile`]: `--events FILE`, NDJSON in the `ferry.events/v1` schema;
+//! - [`job_reports`]: the reports a CI job leaves besides its log, chosen in `forge`:
+//!   - the forge reporters: one shared sequencing (`forge::reporter`, start-of-run calls in the
+//!     background so nothing waits for a forge, one degraded notice, one warning wording) over a
+//!     small adapter per forge (`github/`, `gitlab/`: their clients and calls);
+//!   - the CI files (`ci_files`): step outputs, job summary, dotenv report, sinks of their own
+//!     that need no token and read what the forges found (`findings`);
 //! - the comment model shared by the PR comment, the MR note and the job summary: [`Row`],
 //!   [`Table`], [`CommentBody`] (with its embedded, mergeable [`State`]) and [`Summary`];
 //! - [`Preview`]: `ferry demo`'s `comment.md` and `summary.md`.
@@ -25,11 +32,13 @@ use crate::ci::Context;
 use crate::error::Result;
 use crate::platform::{Event, RunOutcome};
 
+mod ci_files;
 mod comment;
 mod console;
 pub mod diagnostics;
 mod dispatch;
 mod events_file;
+mod findings;
 mod fit;
 mod forge;
 mod github;
@@ -43,6 +52,7 @@ mod preview;
 mod progress_line;
 mod row;
 mod sanitize;
+mod sink_failure;
 mod summary;
 mod table;
 mod workflow_commands;
@@ -52,12 +62,13 @@ mod fixture;
 
 pub use comment::{CommentBody, GITHUB_COMMENT_LIMIT, GITLAB_NOTE_LIMIT, MARKER, State};
 pub use console::{Console, Flavour};
-pub use dispatch::{SinkFailure, TICK, dispatch, finish_all};
+pub use dispatch::{TICK, dispatch, finish_all};
 pub use events_file::{EventsFile, LOG_BYTES_MAX};
-pub use forge::{ReportRequest, forge_sinks};
+pub use forge::{ReportRequest, job_reports};
 pub use human_duration::HumanDuration;
 pub use preview::{COMMENT_FILE, Preview, SUMMARY_FILE};
 pub use row::{DEFAULT_ENVIRONMENT, Row, RowStatus};
+pub use sink_failure::SinkFailure;
 pub use summary::{GITHUB_SUMMARY_LIMIT, Summary};
 pub use table::Table;
 
@@ -91,6 +102,13 @@ pub trait Sink: Send {
 
     /// Called once at the end with the run's outcome and context.
     async fn finish(&mut self, outcome: &RunOutcome, context: &Context) -> Result<()>;
+
+    /// Failures met during `finish` beyond the error it returns, already worded (a forge
+    /// reporter may fail on several calls, each said on its own). Taken once, right after
+    /// `finish`; most sinks have none.
+    fn failures(&mut self) -> Vec<SinkFailure> {
+        Vec::new()
+    }
 }
 
 /// A warning for the end of a run, as the CI shows it best: an annotation in GitHub-style
@@ -111,5 +129,26 @@ pub fn warning_line(ci: crate::ci::Ci, message: &str) -> String {
             workflow_commands::escape_data(&message)
         ),
         _ => format!("warning: {message}"),
+    }
+}
+
+/// A notice for the end of a run (a forge that got only part of the report because ferry had
+/// nothing to write with), as the CI shows it best: an annotation in GitHub-style Actions, a
+/// plain `note:` line elsewhere.
+pub(crate) fn notice_line(ci: crate::ci::Ci, message: &str) -> String {
+    use crate::ci::Ci;
+    let message = sanitize::clean(
+        message,
+        sanitize::Clean {
+            keep_color: false,
+            keep_newlines: true,
+        },
+    );
+    match ci {
+        Ci::Github | Ci::Gitea | Ci::Forgejo => format!(
+            "::notice title=ferry::{}",
+            workflow_commands::escape_data(&message)
+        ),
+        _ => format!("note: {message}"),
     }
 }

@@ -61,7 +61,7 @@ use ferry::sim::{Outcome, Script};
 use serde_json::Value;
 
 use crate::support::fake_github::{FakeGithub, REPO};
-use crate::support::{Run, SIMULATOR_TOML, Sim, Workdir, run};
+use crate::support::{Run, SIMULATOR_TOML, Sim, Workdir, run, run_timed};
 
 /// The head of pull request #2 in the webhook examples (`pull_request-opened.json`).
 const PR_HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
@@ -388,6 +388,41 @@ fn github_fork_pull_request_with_a_read_only_token_degrades_to_summary_and_outpu
 }
 
 #[test]
+fn github_a_slow_github_never_holds_the_console_or_the_engine() {
+    // Each GitHub answer takes LATENCY: `pending` is posted when the build starts, `success` at
+    // the end. The platform's whole run and the console's last line must not wait for either.
+    const LATENCY: std::time::Duration = std::time::Duration::from_secs(2);
+    let job = Job::new("pull_request-opened");
+    job.fake.latency(LATENCY);
+    let mut cmd = job.command(
+        &["deploy", "--deployments", "off", "--comment", "off"],
+        "staging",
+        Some(BOT_TOKEN),
+    );
+    let started = std::time::Instant::now();
+    let (r, lines) = run_timed(&mut cmd);
+    let took = started.elapsed();
+    r.assert_code(0);
+    assert_eq!(
+        job.fake.status_states(PR_HEAD, "ferry/staging"),
+        ["pending", "success"]
+    );
+    let at = |text: &str| {
+        lines.iter().find(|(_, l)| l.contains(text)).map_or_else(
+            || panic!("no line with {text:?}:\n{}", r.stderr),
+            |(t, _)| *t,
+        )
+    };
+    for text in ["routing traffic", "staging deployed to"] {
+        assert!(at(text) < LATENCY, "{text:?} waited for GitHub: {lines:#?}");
+    }
+    assert!(took >= 2 * LATENCY, "{took:?}");
+    assert!(took < 4 * LATENCY, "{took:?}");
+    // The files do not wait for a token or an answer either; they are written at the end.
+    assert_eq!(job.output("status"), "succeeded");
+}
+
+#[test]
 fn github_without_a_token_writes_summary_and_outputs_and_says_so_once() {
     let job = Job::new("pull_request-opened");
     let r = run(&mut job.command(&["deploy"], "staging", None));
@@ -402,6 +437,35 @@ fn github_without_a_token_writes_summary_and_outputs_and_says_so_once() {
     assert!(notices[0].contains("github.token"), "{}", notices[0]);
     assert!(job.summary().contains("ferry deploy: staging"));
     assert_eq!(job.output("status"), "succeeded");
+}
+
+#[test]
+fn github_without_a_token_is_a_notice_and_the_files_need_no_api() {
+    let job = Job::new("pull_request-opened");
+    // Nothing could be tried, so nothing failed: the exit code stays the deploy's.
+    let r = run(&mut job.command(&["deploy", "--fail-on-report-error"], "staging", None));
+    r.assert_code(0);
+    assert_eq!(job.fake.calls(), 0);
+    let notice = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("::notice title=ferry::GitHub: no token was given"))
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    assert!(
+        notice.contains(
+            "so ferry skipped the commit status, the deployment and the pull-request comment; fix: "
+        ),
+        "{notice}"
+    );
+    assert!(!r.stderr.contains("::warning title=ferry"), "{}", r.stderr);
+    assert_eq!(job.output("status"), "succeeded");
+    assert_eq!(job.output("github_deployment_id"), "");
+    assert!(
+        job.summary()
+            .contains("Not everything was reported to GitHub: see the notice in the job log."),
+        "{}",
+        job.summary()
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ferry::sim::{Outcome, Route, Script};
 
 use crate::support::fake_gitlab::FakeGitlab;
-use crate::support::{Run, SIMULATOR_TOML, Sim, Workdir, run, spawn};
+use crate::support::{Run, SIMULATOR_TOML, Sim, Workdir, run, run_timed, spawn};
 
 const HEAD: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 const MERGE: &str = "99887766554433221100ffeeddccbbaa00112233";
@@ -416,6 +416,41 @@ fn gitlab_five_concurrent_environments_share_one_note() {
 }
 
 #[test]
+fn gitlab_a_slow_gitlab_never_holds_the_console_or_the_engine() {
+    // Each GitLab answer takes LATENCY: `running` is posted when the build starts, `success` at
+    // the end. The platform's whole run and the console's last line must not wait for either.
+    const LATENCY: Duration = Duration::from_secs(2);
+    let sim = Sim::start(Script::fast());
+    let fake = gitlab();
+    fake.latency(LATENCY);
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let mut cmd = work.ferry();
+    cmd.arg("deploy");
+    mr_job(&mut cmd, &fake, &sim, "staging");
+    cmd.env("FERRY_COMMENT", "off");
+    let started = Instant::now();
+    let (r, lines) = run_timed(&mut cmd);
+    let took = started.elapsed();
+    r.assert_code(0);
+    fake.assert_clean();
+    assert_eq!(fake.posted_states(STATUS), ["running", "success"]);
+    let at = |text: &str| {
+        lines.iter().find(|(_, l)| l.contains(text)).map_or_else(
+            || panic!("no line with {text:?}:\n{}", r.stderr),
+            |(t, _)| *t,
+        )
+    };
+    // The deploy's last log line and the result were written before GitLab answered `running`.
+    for text in ["routing traffic", "staging deployed to"] {
+        assert!(at(text) < LATENCY, "{text:?} waited for GitLab: {lines:#?}");
+    }
+    // ferry still waited for GitLab at the end: `running`, then `success`, one after the other
+    // (about 2 × LATENCY, not once more for every event).
+    assert!(took >= 2 * LATENCY, "{took:?}");
+    assert!(took < 4 * LATENCY, "{took:?}");
+}
+
+#[test]
 fn gitlab_only_the_job_token_gives_a_clear_notice_exit_0_and_the_dotenv_report() {
     let sim = Sim::start(Script::fast());
     let fake = gitlab();
@@ -450,6 +485,85 @@ fn gitlab_only_the_job_token_gives_a_clear_notice_exit_0_and_the_dotenv_report()
             .env("FERRY_FAIL_ON_REPORT_ERROR", "true");
     });
     r.assert_code(0);
+}
+
+#[test]
+fn gitlab_no_token_at_all_is_one_notice_and_the_dotenv_report_is_still_written() {
+    let sim = Sim::start(Script::fast());
+    let fake = gitlab();
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    for fail_on_report_error in ["false", "true"] {
+        let r = deploy(&work, &fake, &sim, |c| {
+            c.env_remove("FERRY_TOKEN")
+                .env_remove("CI_JOB_TOKEN")
+                .env("FERRY_FAIL_ON_REPORT_ERROR", fail_on_report_error);
+        });
+        r.assert_code(0);
+        let notices: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("note: GitLab:"))
+            .collect();
+        assert_eq!(notices.len(), 1, "{}", r.stderr);
+        assert!(
+            notices[0].contains("no token was given")
+                && notices[0].contains("the commit status and the merge-request note")
+                && notices[0].contains("FERRY_TOKEN"),
+            "{}",
+            notices[0]
+        );
+        assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+        assert!(work.read("ferry.env").contains("FERRY_STATUS=succeeded\n"));
+    }
+    assert_eq!(fake.calls(), 0);
+}
+
+#[test]
+fn gitlab_a_refused_status_is_one_warning_and_the_note_is_still_written() {
+    let sim = Sim::start(Script::fast());
+    let fake = gitlab();
+    fake.fail_next(
+        "POST",
+        "/statuses/",
+        1,
+        403,
+        r#"{"message":"403 Forbidden"}"#,
+    );
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let r = deploy(&work, &fake, &sim, |_| {});
+    r.assert_code(0);
+    fake.assert_clean();
+    // The refused `running` closes the status for the run: no `success` is tried after it.
+    assert_eq!(fake.count("POST", "/statuses/"), 1);
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: gitlab failed"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", r.stderr);
+    assert!(
+        warnings[0].contains("so ferry skipped the commit status;")
+            && warnings[0].contains("HTTP 403")
+            && warnings[0].contains("Developer role"),
+        "{}",
+        warnings[0]
+    );
+    assert_eq!(fake.ferry_notes(PROJECT, IID, ME).len(), 1);
+    let r = deploy(&work, &fake, &sim, |c| {
+        c.env("FERRY_FAIL_ON_REPORT_ERROR", "true");
+    });
+    r.assert_code(0);
+    fake.fail_next(
+        "POST",
+        "/statuses/",
+        1,
+        403,
+        r#"{"message":"403 Forbidden"}"#,
+    );
+    let r = deploy(&work, &fake, &sim, |c| {
+        c.env("FERRY_FAIL_ON_REPORT_ERROR", "true");
+    });
+    r.assert_code(5);
 }
 
 #[test]

@@ -645,6 +645,7 @@ fn assert_only_ferrys_commands(stderr: &str) {
                 || cmd == "::endgroup::"
                 || cmd.starts_with("::error title=ferry")
                 || cmd.starts_with("::warning title=ferry::")
+                || cmd.starts_with("::notice title=ferry::")
                 || cmd.starts_with("::warning::"),
             "stderr would run {cmd:?}:\n{stderr}"
         );

@@ -1,103 +1,89 @@
-//! What each kind of report needs from the token, and the one notice when GitHub refused it.
+//! What each kind of report needs from a GitHub token, and the words for a refusal.
 //!
 //! The Actions `GITHUB_TOKEN` has only the permissions the workflow lists (listing one sets the
 //! others to none), and a pull request from a fork gets a read-only one. A refused write answers
-//! 403 "Resource not accessible by integration"; ferry then skips that kind of report (all of
-//! them for a fork's read-only token) and says once which permission was missing and what to do.
+//! 403 "Resource not accessible by integration"; the shared reporter then skips that kind of
+//! report (all of them for a fork's read-only token) and says once, in these words, which
+//! permission was missing and what to do.
 
-use crate::error::Error;
+use crate::report::forge::adapter::Surface;
 
-/// The things ferry writes through the API, each needing its own permission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Surface {
-    Status,
-    Deployment,
-    Comment,
-    /// Reads (pull-request lookups, identity): no write permission involved.
-    Lookup,
-}
-
-impl Surface {
-    /// The permission as written in a workflow's `permissions:`.
-    pub(crate) fn permission(self) -> &'static str {
-        match self {
-            Surface::Status => "statuses: write",
-            Surface::Deployment => "deployments: write",
-            Surface::Comment => "pull-requests: write",
-            Surface::Lookup => "pull-requests: read",
-        }
+/// The permission `surface` needs, as written in a workflow's `permissions:`.
+pub(crate) fn permission(surface: Surface) -> &'static str {
+    match surface {
+        Surface::Status => "statuses: write",
+        Surface::Deployment => "deployments: write",
+        Surface::Comment => "pull-requests: write",
+        Surface::Lookup => "pull-requests: read",
     }
 }
 
-/// The notice for a refusal: GitHub's answer, which permissions are missing, and the fix that
-/// fits (a fork's pull request: run from `workflow_run`; else: grant the permission).
-pub(crate) fn notice(refusal: Error, read_only: bool, missing: &[Surface], repo: &str) -> Error {
-    let missing = missing
+/// The permissions of `surfaces`, comma-separated.
+pub(crate) fn permissions(surfaces: &[Surface]) -> String {
+    surfaces
         .iter()
-        .map(|s| s.permission())
+        .map(|s| permission(*s))
         .collect::<Vec<_>>()
-        .join(", ");
-    let explained = if read_only {
-        format!(
-            "the token is read-only here (GitHub gives pull requests from forks a read-only \
-             GITHUB_TOKEN), so {missing} on {repo} cannot be used. Reported to the job summary, \
-             outputs and log only. Fix, if the pull request should be reported on: run ferry from \
-             a `workflow_run` workflow, with `pr_number` and `sha` from the pull request's run"
+        .join(", ")
+}
+
+/// Why and the fix, for a refusal of `missing` on `repo`: a fork's pull request is told to run
+/// from `workflow_run`; anything else to grant the permission.
+pub(crate) fn refusal(missing: &[Surface], read_only: bool, repo: &str) -> (String, String) {
+    let missing = permissions(missing);
+    if read_only {
+        (
+            format!(
+                "the token is read-only here (GitHub gives pull requests from forks a read-only \
+                 GITHUB_TOKEN) and cannot use {missing} on {repo}"
+            ),
+            "if the pull request should be reported on, run ferry from a `workflow_run` \
+             workflow, with `pr_number` and `sha` from the pull request's run"
+                .into(),
         )
     } else {
-        format!(
-            "the token lacks {missing} on {repo}; that part was skipped. Fix: grant \
-             `permissions:` {missing} to the job (listing any permission sets the others to none)"
+        (
+            format!("the token lacks {missing} on {repo}"),
+            format!(
+                "grant `permissions:` {missing} to the job (listing any permission sets the \
+                 others to none)"
+            ),
         )
-    };
-    match refusal {
-        Error::PlatformApi {
-            platform,
-            method,
-            url,
-            status,
-            body,
-            retry_after,
-        } => Error::PlatformApi {
-            platform,
-            method,
-            url,
-            status,
-            body: format!("{body}: {explained}"),
-            retry_after,
-        },
-        other => other,
     }
+}
+
+/// The fix when there is no token at all.
+pub(crate) fn no_token_fix(surfaces: &[Surface]) -> String {
+    format!(
+        "pass `token: ${{{{ github.token }}}}` to the action (or set FERRY_TOKEN), with \
+         `permissions:` {}",
+        permissions(surfaces)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn refusal() -> Error {
-        Error::PlatformApi {
-            platform: "GitHub".into(),
-            method: "POST".into(),
-            url: "https://api.github.com/repos/o/r/statuses/abc".into(),
-            status: 403,
-            body: "Resource not accessible by integration".into(),
-            retry_after: None,
-        }
-    }
-
     #[test]
     fn a_fork_is_told_about_workflow_run_and_others_to_grant_the_permission() {
-        let fork = notice(refusal(), true, &[Surface::Status, Surface::Comment], "o/r").to_string();
+        let (why, fix) = refusal(&[Surface::Status, Surface::Comment], true, "o/r");
         assert!(
-            fork.contains("statuses: write, pull-requests: write on o/r"),
-            "{fork}"
+            why.contains("read-only")
+                && why.contains("statuses: write, pull-requests: write on o/r"),
+            "{why}"
         );
-        assert!(fork.contains("workflow_run"), "{fork}");
-        let same_repo = notice(refusal(), false, &[Surface::Deployment], "o/r").to_string();
+        assert!(fix.contains("workflow_run"), "{fix}");
+        let (why, fix) = refusal(&[Surface::Deployment], false, "o/r");
+        assert_eq!(why, "the token lacks deployments: write on o/r");
         assert!(
-            same_repo.contains("grant `permissions:` deployments: write"),
-            "{same_repo}"
+            fix.starts_with("grant `permissions:` deployments: write"),
+            "{fix}"
         );
-        assert!(same_repo.starts_with("GitHub: POST https://api.github.com/repos/o/r/statuses/abc answered HTTP 403: Resource not accessible by integration: "), "{same_repo}");
+        assert_eq!(
+            no_token_fix(&[Surface::Status]),
+            "pass `token: ${{ github.token }}` to the action (or set FERRY_TOKEN), with \
+             `permissions:` statuses: write"
+        );
     }
 }

@@ -3,8 +3,8 @@
 //! Writing commit statuses and merge-request notes needs a personal, project or group access
 //! token (or a service account) with the `api` scope and at least the Developer role, sent as
 //! `PRIVATE-TOKEN`. `CI_JOB_TOKEN` is refused by both endpoints (gitlab#464591, gitlab#545150),
-//! so when it is all there is, ferry says so once and keeps what needs no token: the dotenv
-//! report and the job log.
+//! so when it is all there is, ferry says so once (the shared degraded notice, in the words
+//! below) and calls nothing; the dotenv report and the job log need no token.
 
 use crate::config::Settings;
 use crate::env::Env;
@@ -21,11 +21,11 @@ pub(crate) enum Access {
     Nothing,
 }
 
-/// The notice when only the job token is there.
-pub(crate) const JOB_TOKEN_NOTICE: &str = "GitLab: only CI_JOB_TOKEN is available, and GitLab does not let a job token set commit statuses or write merge-request notes, so ferry skipped both. To get them, create a project access token (Settings > Access tokens, role Developer, scope `api`) and store it as a masked, unprotected CI/CD variable named FERRY_TOKEN. The dotenv report and the job log were written as usual.";
+/// Why nothing is written when only the job token is there.
+pub(crate) const JOB_TOKEN_ONLY: &str = "only CI_JOB_TOKEN is available, and GitLab does not let a job token set commit statuses or write merge-request notes";
 
-/// The notice when there is no token.
-pub(crate) const NO_TOKEN_NOTICE: &str = "GitLab: no token, so no commit status and no merge-request note. To get them, create a project access token (Settings > Access tokens, role Developer, scope `api`) and store it as a masked, unprotected CI/CD variable named FERRY_TOKEN. The dotenv report and the job log were written as usual.";
+/// The fix when there is no token that can write.
+pub(crate) const TOKEN_FIX: &str = "create a project access token (Settings > Access tokens, role Developer, scope `api`) and store it as a masked, unprotected CI/CD variable named FERRY_TOKEN";
 
 /// Every secret the GitLab sinks may meet: the forge and platform tokens (as the engine's
 /// redactor) and `CI_JOB_TOKEN`, which GitLab masks in the job log but not in a note or an
@@ -87,8 +87,6 @@ mod tests {
             decide(&settings(None), &Env::new()),
             Access::Nothing
         ));
-        assert!(
-            JOB_TOKEN_NOTICE.contains("CI_JOB_TOKEN") && JOB_TOKEN_NOTICE.contains("FERRY_TOKEN")
-        );
+        assert!(JOB_TOKEN_ONLY.contains("CI_JOB_TOKEN") && TOKEN_FIX.contains("FERRY_TOKEN"));
     }
 }

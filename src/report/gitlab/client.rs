@@ -87,41 +87,11 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
-    /// The failure as a library error (a warning for the dispatcher).
-    pub(crate) fn into_error(self) -> Error {
-        let mut body = self.message;
-        if let Some(hint) = self.hint {
-            body = format!("{body}\n  fix: {hint}");
-        }
-        match self.status {
-            Some(status) => Error::PlatformApi {
-                platform: "GitLab".into(),
-                method: self.method,
-                url: self.url,
-                status,
-                body,
-                retry_after: None,
-            },
-            None => Error::BadResponse {
-                platform: "GitLab".into(),
-                url: format!("{} {}", self.method, self.url),
-                problem: body,
-                hint: "check CI_API_V4_URL and that GitLab is reachable from the runner".into(),
-            },
-        }
-    }
-
     /// Adds the fix to show with the message.
     #[must_use]
     pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
-    }
-}
-
-impl From<Failure> for Error {
-    fn from(f: Failure) -> Self {
-        f.into_error()
     }
 }
 

@@ -1,6 +1,8 @@
-//! Reporting to GitLab: the commit status, the sticky merge-request note and the dotenv report,
-//! as sinks of the engine's events (the collapsible log sections are the console's `GitlabCi`
-//! flavour). Chosen by [`sinks`] when ferry runs in GitLab CI.
+//! Reporting to GitLab: the commit status and the sticky merge-request note, as an
+//! [`Adapter`](crate::report::forge::adapter::Adapter) for the shared forge reporter, and the
+//! setup that picks it when ferry runs in GitLab CI (or a notice saying why there is none). The
+//! dotenv report is a CI file with a sink of its own (`report::ci_files`); the collapsible log
+//! sections are the console's `GitlabCi` flavour.
 //!
 //! | module | concept |
 //! |---|---|
@@ -9,55 +11,42 @@
 //! | `target` | where the status and the note go (project, commit, pipeline, MR IID) |
 //! | `status` | the commit status: names, states, descriptions, GitLab's 400/409 quirks |
 //! | `note` | the sticky MR note: marker + author, all pages, merge and read back |
-//! | `dotenv` | the `FERRY_*` dotenv report for `environment: url` |
 //! | `access` | which token is there, and what to tell the user when it cannot write |
-//! | `reporter` | the API sink tying status and note to the run |
+//! | `adapter` | the status and the note as the shared reporter's operations |
 //!
-//! Reporting is best effort: failures come back as warnings, never change the deploy's result
-//! (unless `fail_on_report_error`), and no token ever reaches the dotenv file, a note or the log.
+//! Reporting is best effort: failures come back as warnings (`report::forge` words them and
+//! decides what a refusal closes), never change the deploy's result (unless
+//! `fail_on_report_error`), and no token ever reaches a note or the log.
 
 mod access;
+mod adapter;
 mod client;
-mod dotenv;
 mod endpoints;
 mod note;
-mod reporter;
 mod status;
 mod target;
 
-use std::path::PathBuf;
+pub(crate) use access::redactor;
 
-pub(crate) use dotenv::{DEFAULT_DOTENV, Dotenv};
-
-use crate::ci::Ci;
 use crate::error::{Error, Result};
+use crate::report::findings::Findings;
+use crate::report::forge::degraded::{Degraded, NO_TOKEN, NoApi};
+use crate::report::forge::reporter::{ForgeReporter, Setup};
 use crate::report::{DEFAULT_ENVIRONMENT, ReportRequest, Sink};
 
 use self::access::Access;
+use self::adapter::{GitlabAdapter, NAMES, Plan, surfaces};
 use self::client::GitlabClient;
-use self::reporter::{Degraded, Plan, Reporter};
 
-/// The GitLab sinks for this run: the dotenv report (in GitLab CI, or anywhere `dotenv` is set)
-/// and, in GitLab CI, the API reporter (or a notice saying why it cannot write).
+/// The GitLab sink for a run in GitLab CI: the reporter when there is a token that can write
+/// and an API URL, else a notice saying what was skipped and why.
 ///
-/// Fails, before anything is triggered, only on settings that cannot work: a `status_context` equal
-/// to this job's name, a `dotenv` file in a folder that does not exist.
-pub(crate) fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
-    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+/// Fails, before anything is triggered, only on a `status_context` equal to this job's name.
+pub(crate) fn reporter(
+    request: &ReportRequest<'_>,
+    findings: &Findings,
+) -> Result<Option<Box<dyn Sink>>> {
     let redactor = access::redactor(request.settings, request.env);
-    let in_gitlab = request.context.ci == Ci::Gitlab;
-    let dotenv = request
-        .settings
-        .dotenv
-        .clone()
-        .or_else(|| in_gitlab.then(|| PathBuf::from(DEFAULT_DOTENV)));
-    if let Some(path) = dotenv {
-        check_dotenv_folder(&path)?;
-        sinks.push(Box::new(Dotenv::new(path, redactor.clone())));
-    }
-    if !in_gitlab {
-        return Ok(sinks);
-    }
     let environment = request
         .environment
         .unwrap_or(DEFAULT_ENVIRONMENT)
@@ -68,7 +57,8 @@ pub(crate) fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
         .clone()
         .unwrap_or_else(|| status::default_name(&environment));
     let log = request.log.clone();
-    match access::decide(request.settings, request.env) {
+    let surfaces = surfaces(request.settings.comment);
+    let degraded = match access::decide(request.settings, request.env) {
         Access::Token(token) => {
             if let Some(job) = request.env.get("CI_JOB_NAME")
                 && job == status_name
@@ -80,70 +70,48 @@ pub(crate) fn sinks(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
                     hint: "set `status_context` (FERRY_STATUS_CONTEXT) to a name no job of the pipeline has, e.g. ferry/<environment>".into(),
                 });
             }
-            let Some(api_url) = request.context.api_url.as_deref() else {
-                sinks.push(Box::new(Degraded {
-                    notice: String::new(),
-                    error: Some(Error::MissingSetting {
-                        name: "CI_API_V4_URL".into(),
-                        hint: "GitLab CI sets it for every job; outside a job, export the instance's API URL (e.g. https://gitlab.example.com/api/v4). No commit status or merge-request note was written".into(),
-                    }),
-                    log,
-                }));
-                return Ok(sinks);
-            };
-            match GitlabClient::new(api_url, &token, redactor.clone()) {
-                Ok(client) => {
-                    let mut context = request.context.clone();
-                    context.sha = target::head_sha(request.subject);
-                    let plan = Plan {
-                        status: target::status_target(request.subject, request.context),
-                        status_name,
-                        note: target::note_target(request.subject, request.context),
-                        comment: request.settings.comment,
-                        environment,
-                        command: request.command,
-                        context,
-                    };
-                    sinks.push(Box::new(Reporter::new(client, plan, redactor.clone(), log)));
-                }
-                Err(e) => sinks.push(Box::new(Degraded {
-                    notice: String::new(),
-                    error: Some(e),
-                    log,
-                })),
+            match request.context.api_url.as_deref() {
+                None => Degraded::failed(
+                    NAMES,
+                    surfaces,
+                    "the API URL is unknown (CI_API_V4_URL is not set)",
+                    "GitLab CI sets it for every job; outside a job, export the instance's API URL (e.g. https://gitlab.example.com/api/v4)",
+                ),
+                Some(api_url) => match GitlabClient::new(api_url, &token, redactor.clone()) {
+                    Ok(client) => {
+                        let mut context = request.context.clone();
+                        context.sha = target::head_sha(request.subject);
+                        let plan = Plan {
+                            status: target::status_target(request.subject, request.context),
+                            status_name,
+                            note: target::note_target(request.subject, request.context),
+                            comment: request.settings.comment,
+                            environment,
+                            command: request.command,
+                            context,
+                        };
+                        let setup = Setup {
+                            context: request.context.clone(),
+                            command: request.command,
+                            redactor: redactor.clone(),
+                            findings: findings.clone(),
+                            log,
+                        };
+                        let adapter = GitlabAdapter {
+                            client,
+                            plan,
+                            redactor,
+                        };
+                        return Ok(Some(Box::new(ForgeReporter::new(adapter, setup))));
+                    }
+                    Err(e) => Degraded::unusable(NAMES, surfaces, &e),
+                },
             }
         }
-        Access::JobTokenOnly => sinks.push(Box::new(Degraded {
-            notice: access::JOB_TOKEN_NOTICE.into(),
-            error: None,
-            log,
-        })),
-        Access::Nothing => sinks.push(Box::new(Degraded {
-            notice: access::NO_TOKEN_NOTICE.into(),
-            error: None,
-            log,
-        })),
-    }
-    Ok(sinks)
-}
-
-/// The dotenv file's folder must exist: checked before the deploy, so a typo does not cost the
-/// report of a finished deploy.
-fn check_dotenv_folder(path: &std::path::Path) -> Result<()> {
-    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
-    match folder {
-        Some(dir) if !dir.is_dir() => Err(Error::InvalidSetting {
-            name: "dotenv".into(),
-            source_name: "dotenv".into(),
-            problem: format!("the folder of {} does not exist", path.display()),
-            hint: "name a file in an existing folder (relative to the job's directory), e.g. ferry.env".into(),
-        }),
-        _ if path.is_dir() => Err(Error::InvalidSetting {
-            name: "dotenv".into(),
-            source_name: "dotenv".into(),
-            problem: format!("{} is a folder", path.display()),
-            hint: "name a file, e.g. ferry.env".into(),
-        }),
-        _ => Ok(()),
-    }
+        Access::JobTokenOnly => {
+            Degraded::no_token(NAMES, surfaces, access::JOB_TOKEN_ONLY, access::TOKEN_FIX)
+        }
+        Access::Nothing => Degraded::no_token(NAMES, surfaces, NO_TOKEN, access::TOKEN_FIX),
+    };
+    Ok(Some(Box::new(NoApi::new(degraded, log, findings.clone()))))
 }

@@ -295,10 +295,7 @@ impl Notes<'_> {
             .body(body)
             .build()
             .map_err(|e| bug(&e))?;
-        self.client
-            .call(&endpoint)
-            .await
-            .map_err(|f| explain(f, "create"))
+        self.client.call(&endpoint).await.map_err(explain)
     }
 
     async fn edit(&self, note: u64, body: &str) -> Result<(), Failure> {
@@ -313,7 +310,7 @@ impl Notes<'_> {
             .call::<Note, _>(&endpoint)
             .await
             .map(drop)
-            .map_err(|f| explain(f, "edit"))
+            .map_err(explain)
     }
 
     async fn delete(&self, note: u64) -> Result<(), Failure> {
@@ -337,10 +334,9 @@ fn holds(body: &str, env: &str, row: Option<&Row>) -> bool {
     CommentBody::parse(body).is_some_and(|s| s.row(env) == row)
 }
 
-fn explain(f: Failure, what: &str) -> Failure {
+fn explain(f: Failure) -> Failure {
     let hint = match f.status {
         Some(401) => "the token is not valid (expired or revoked?): create a project access token with the `api` scope and role Developer, and store it as the masked CI/CD variable FERRY_TOKEN".to_string(),
-        Some(403) => format!("the token cannot {what} merge-request notes: it needs the `api` scope and at least the Reporter role (Developer to set statuses)"),
         Some(404) => "GitLab does not know this merge request for the token: check `pr_number` and that the token's user can see the project".into(),
         _ => return f,
     };

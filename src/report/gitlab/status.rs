@@ -189,14 +189,14 @@ pub(crate) async fn post(
     }
 }
 
-/// Adds the fix for the errors people can do something about.
+/// Adds the fix for the errors people can do something about (a 403 is a refusal, which the
+/// shared reporter words through the adapter).
 fn explain(f: Failure, name: &str) -> Failure {
     let hint = match f.status {
         Some(400) if f.message.contains("has already been taken") => format!(
             "a job of this pipeline is named {name:?}: set `status_context` (FERRY_STATUS_CONTEXT) to another name"
         ),
         Some(401) => "the token is not valid (expired or revoked?): create a project access token with the `api` scope and role Developer, and store it as the masked CI/CD variable FERRY_TOKEN".into(),
-        Some(403) => "the token cannot set commit statuses here: it needs the `api` scope and at least the Developer role (and the right to push to protected branches for a protected ref)".into(),
         Some(404) => "GitLab does not know this project, commit or pipeline for the token: check that the token's user is a member of the project and that the commit was pushed".into(),
         _ => return f,
     };

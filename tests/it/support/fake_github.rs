@@ -100,6 +100,8 @@ struct State {
     next_id: u64,
     /// A latency added to comment writes, to widen race windows.
     write_delay: Duration,
+    /// A latency added to every answer (a slow GitHub).
+    latency: Duration,
 }
 
 /// The fake, serving on 127.0.0.1 from its own runtime for the length of a test.
@@ -333,6 +335,12 @@ impl FakeGithub {
         self
     }
 
+    /// Adds `latency` to every answer (a slow GitHub).
+    pub(crate) fn latency(&self, latency: Duration) -> &Self {
+        self.lock().latency = latency;
+        self
+    }
+
     // ---- what happened ----
 
     pub(crate) fn requests(&self) -> Vec<Recorded> {
@@ -466,6 +474,10 @@ async fn handle(
         body: String::from_utf8_lossy(body).into_owned(),
     };
     lock().requests.push(recorded.clone());
+    let latency = lock().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let violation = |text: String| {
         lock().violations.push(text);
     };

@@ -160,6 +160,41 @@ pub(crate) fn run(cmd: &mut Command) -> Run {
     Run::of(&cmd.output().unwrap())
 }
 
+/// Runs a prepared command, noting when each line of its stderr was written (the time since it
+/// was started), to check what waited for what.
+pub(crate) fn run_timed(cmd: &mut Command) -> (Run, Vec<(Duration, String)>) {
+    use std::io::{BufRead, Read};
+    let started = Instant::now();
+    let mut child = spawn(cmd);
+    let stderr = child.stderr.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .map(|line| (started.elapsed(), line))
+            .collect::<Vec<_>>()
+    });
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    let lines = lines.join().unwrap();
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr: lines.iter().fold(String::new(), |mut all, (_, l)| {
+            all.push_str(l);
+            all.push('\n');
+            all
+        }),
+    };
+    (run, lines)
+}
+
 /// Starts a prepared command without waiting.
 pub(crate) fn spawn(cmd: &mut Command) -> Child {
     cmd.stdout(Stdio::piped())

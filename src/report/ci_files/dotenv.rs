@@ -1,6 +1,7 @@
 //! The dotenv report: `FERRY_URL=…`, `FERRY_STATUS=…` and the ids in a file the job declares as
 //! `artifacts:reports:dotenv`, so `environment: url: $FERRY_URL` works and later jobs get the
-//! values. Written at the end of every run, failed or not, with or without a token.
+//! values. Written at the end of every run, failed or not, with or without a token: a sink of its
+//! own, which needs nothing from GitLab's API.
 //!
 //! GitLab's dotenv rules (`doc/ci/variables/dotenv_variables.md`, `gitlab.md` §2): UTF-8
 //! `KEY=value` lines, no blank lines, no comments, no quoting (quotes are kept literally), no
