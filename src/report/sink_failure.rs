@@ -106,9 +106,10 @@ pub(crate) fn split(error: &Error) -> (String, Option<String>) {
         Error::Unsupported { what, hint } => {
             (format!("{what} is not supported"), Some(hint.clone()))
         }
-        Error::Unreachable { .. } | Error::ConfigFile { .. } | Error::Io { .. } => {
-            (error.to_string(), None)
-        }
+        Error::Unreachable { .. }
+        | Error::ConfigFile { .. }
+        | Error::Io { .. }
+        | Error::Internal { .. } => (error.to_string(), None),
     }
 }
 
