@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 use super::event::{Phase, StateClass};
 use crate::error::Result;
+use crate::net::Replay;
 
 /// Template variables and captured values (`id`, `sha`, `build.artifact`, …).
 pub type Vars = BTreeMap<String, String>;
@@ -104,12 +105,9 @@ pub trait Backend: Send + Sync {
     /// A display name (`http (paas.example.com)`).
     fn name(&self) -> &str;
 
-    /// Whether this backend can run `phase` with the given description.
-    fn supports(&self, phase: Phase) -> bool;
-
-    /// Whether repeating the trigger is safe (the platform honours an idempotency key), so that
-    /// a trigger that failed in transit may be sent again.
-    fn trigger_is_idempotent(&self, phase: Phase) -> bool;
+    /// Whether the trigger may be sent again after a failure in transit: [`Replay::Safe`] when
+    /// the platform honours an idempotency key, so that repeating it starts nothing new.
+    fn trigger_replay(&self, phase: Phase) -> Replay;
 
     /// Starts the remote operation.
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation>;

@@ -239,7 +239,7 @@ impl<'a> Engine<'a> {
     }
 
     async fn trigger(&self, req: &PhaseRequest, deadline: Instant) -> Result<Operation, Failure> {
-        let idempotent = self.backend.trigger_is_idempotent(req.phase);
+        let idempotent = self.backend.trigger_replay(req.phase).is_safe();
         let mut attempt = 0;
         let mut wait = self.timing.poll_initial;
         loop {
@@ -938,11 +938,8 @@ mod tests {
         fn name(&self) -> &'static str {
             "scripted"
         }
-        fn supports(&self, _: Phase) -> bool {
-            true
-        }
-        fn trigger_is_idempotent(&self, _: Phase) -> bool {
-            false
+        fn trigger_replay(&self, _: Phase) -> crate::net::Replay {
+            crate::net::Replay::Never
         }
         async fn trigger(&self, phase: Phase, _: &Vars) -> Result<Operation> {
             if self.trigger_hangs {

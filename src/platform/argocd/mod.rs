@@ -35,6 +35,7 @@ use super::event::Phase;
 use super::http::client::{Client, Request};
 use super::http::template::{Target, render};
 use crate::error::{Error, Result};
+use crate::net::Replay;
 
 /// A watch stream is reopened after this long (the HTTP client ends any request at 60 s).
 const STREAM_LIFE: Duration = Duration::from_secs(45);
@@ -295,14 +296,10 @@ impl Backend for ArgoBackend {
         &self.name
     }
 
-    fn supports(&self, phase: Phase) -> bool {
-        self.phases.contains_key(&phase)
-    }
-
-    fn trigger_is_idempotent(&self, _phase: Phase) -> bool {
+    fn trigger_replay(&self, _phase: Phase) -> Replay {
         // A second sync while the first runs is refused as "another operation is already in
         // progress"; one after it ended would sync again. Not safe to repeat blindly.
-        false
+        Replay::Never
     }
 
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation> {

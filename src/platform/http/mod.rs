@@ -24,6 +24,7 @@ use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved
 use super::event::{Phase, StateClass};
 use crate::config::settings::{DURATION_FIX, parse_duration};
 use crate::error::{Error, Result, quote};
+use crate::net::Replay;
 
 /// The phases a platform description provides.
 #[derive(Clone, Debug, Default)]
@@ -493,19 +494,21 @@ impl Backend for HttpBackend {
         &self.name
     }
 
-    fn supports(&self, phase: Phase) -> bool {
-        self.phases.get(phase).is_some()
-    }
-
-    fn trigger_is_idempotent(&self, phase: Phase) -> bool {
+    /// Safe when the trigger sends `{{ idempotency_key }}` (in its path, a header or its body).
+    fn trigger_replay(&self, phase: Phase) -> Replay {
         let Some(spec) = self.phases.get(phase) else {
-            return false;
+            return Replay::Never;
         };
         let t = &spec.trigger;
         let uses = |text: &str| template::names(text).iter().any(|n| n == "idempotency_key");
-        uses(&t.path)
+        if uses(&t.path)
             || t.headers.values().any(|v| uses(v))
             || t.body.as_ref().is_some_and(|b| uses(&b.to_string()))
+        {
+            Replay::Safe
+        } else {
+            Replay::Never
+        }
     }
 
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation> {
@@ -624,7 +627,7 @@ impl Backend for HttpBackend {
     /// that honours the key answers with the operation the first request started (and starts
     /// nothing new), which can then be cancelled.
     async fn recover(&self, phase: Phase, vars: &Vars) -> Result<Option<Operation>> {
-        if !self.trigger_is_idempotent(phase) {
+        if !self.trigger_replay(phase).is_safe() {
             return Ok(None);
         }
         self.trigger(phase, vars).await.map(Some)

@@ -26,6 +26,7 @@ use super::event::{Phase, StateClass};
 use super::http::client::{Client, Request};
 use super::http::template::{Target, render};
 use crate::error::{Error, Result, quote};
+use crate::net::Replay;
 
 /// The fields ferry reads from a build (`tree=` keeps the answer small).
 const BUILD_TREE: &str = "number,url,building,result,duration,displayName,description,artifacts[fileName,relativePath],actions[parameters[name,value]]";
@@ -239,14 +240,10 @@ impl Backend for JenkinsBackend {
         &self.name
     }
 
-    fn supports(&self, phase: Phase) -> bool {
-        self.phases.contains_key(&phase)
-    }
-
-    fn trigger_is_idempotent(&self, _phase: Phase) -> bool {
+    fn trigger_replay(&self, _phase: Phase) -> Replay {
         // Jenkins has no idempotency key; a repeated trigger may queue a second build (or be
         // merged, but only while the first is still queued with the same parameters).
-        false
+        Replay::Never
     }
 
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation> {
