@@ -16,9 +16,10 @@ use crate::net::Replay;
 pub type Vars = BTreeMap<String, String>;
 
 /// A remote operation (a build, a deploy, a stop) once triggered.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Operation {
-    pub phase: Option<Phase>,
+    /// The phase it carries out.
+    pub phase: Phase,
     /// The platform's id for it.
     pub id: String,
     /// Every value known for templates: the phase's inputs plus captured values.
@@ -31,6 +32,21 @@ pub struct Operation {
     pub last_body: Option<serde_json::Value>,
     /// The last status response's headers (names lowercased), for outputs.
     pub last_headers: Vec<(String, String)>,
+}
+
+impl Operation {
+    /// The operation `id` of `phase`, known by the template values `vars`; nothing read yet.
+    pub fn new(phase: Phase, id: impl Into<String>, vars: Vars) -> Self {
+        Self {
+            phase,
+            id: id.into(),
+            vars,
+            web_url: None,
+            log: LogCursor::default(),
+            last_body: None,
+            last_headers: Vec::new(),
+        }
+    }
 }
 
 /// Log reading state, kept between reads.

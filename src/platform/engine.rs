@@ -483,7 +483,7 @@ impl<'a> Engine<'a> {
     /// it or changes its outcome. Reading stops after [`Timing::drain`] of silence, after
     /// [`Timing::drain_max`] in all, at the run's deadline, or on a signal; each says so.
     async fn drain(&self, op: &mut Operation, deadline: Instant, tail: &mut LogTail) {
-        let phase = op.phase.unwrap_or(Phase::Deploy);
+        let phase = op.phase;
         let started = Instant::now();
         let hard = deadline.min(later(started, self.timing.drain_max));
         // The silence limit counts from the last line that arrived: a long tail keeps flowing.
@@ -675,7 +675,7 @@ impl<'a> Engine<'a> {
     }
 
     async fn cancel_remote(&self, op: &Operation, stop: Stop) {
-        let phase = op.phase.unwrap_or(Phase::Deploy);
+        let phase = op.phase;
         let reason = match stop {
             Stop::Cancelled => CancelReason::Signal,
             Stop::TimedOut => CancelReason::Timeout,
@@ -926,11 +926,7 @@ mod tests {
     }
 
     fn op(phase: Phase) -> Operation {
-        Operation {
-            phase: Some(phase),
-            id: "op-1".into(),
-            ..Operation::default()
-        }
+        Operation::new(phase, "op-1", Vars::new())
     }
 
     #[async_trait]

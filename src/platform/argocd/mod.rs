@@ -93,10 +93,6 @@ impl ArgoBackend {
         })
     }
 
-    fn phase_of(op: &Operation) -> Phase {
-        op.phase.unwrap_or(Phase::Deploy)
-    }
-
     fn explain(&self, e: Error, app: &str) -> Error {
         let e = self.credential.check(
             e,
@@ -341,13 +337,8 @@ impl Backend for ArgoBackend {
             Some(ns) => format!("{base}/applications/{ns}/{app}"),
             None => format!("{base}/applications/{app}"),
         };
-        let mut op = Operation {
-            phase: Some(phase),
-            id: app.clone(),
-            vars: vars.clone(),
-            web_url: Some(web.clone()),
-            ..Operation::default()
-        };
+        let mut op = Operation::new(phase, app.clone(), vars.clone());
+        op.web_url = Some(web.clone());
         op.vars.insert("id".into(), app);
         op.vars.insert("revision".into(), revision);
         op.vars.insert("app_url".into(), web);
@@ -359,7 +350,7 @@ impl Backend for ArgoBackend {
         if !op.vars.contains_key("argocd.pending") {
             return Ok(Resolved::Ready);
         }
-        let spec = self.spec(Self::phase_of(op))?;
+        let spec = self.spec(op.phase)?;
         // Wait for the running operation (someone else's) to end, then sync again.
         let app = self.get_app(spec, &op.id).await?;
         let phase = app
@@ -383,7 +374,7 @@ impl Backend for ArgoBackend {
     }
 
     async fn status(&self, op: &mut Operation) -> Result<Observation> {
-        let spec = self.spec(Self::phase_of(op))?;
+        let spec = self.spec(op.phase)?;
         let app = if op.vars.remove("argocd.watched").is_some()
             && let Some(app) = op.last_body.clone()
         {
@@ -468,7 +459,7 @@ impl Backend for ArgoBackend {
     }
 
     async fn watch(&self, op: &mut Operation, max: Duration) -> Result<Watched> {
-        let spec = self.spec(Self::phase_of(op))?;
+        let spec = self.spec(op.phase)?;
         if !spec.watch {
             return Ok(Watched::Unsupported);
         }
@@ -531,7 +522,7 @@ impl Backend for ArgoBackend {
             // Our sync was never accepted: the running operation is someone else's.
             return Ok(());
         }
-        let spec = self.spec(Self::phase_of(op))?;
+        let spec = self.spec(op.phase)?;
         let url = self.url(spec, &format!("{}/operation", Self::app_path(&op.id)), &[])?;
         let req = Request {
             method: reqwest::Method::DELETE,

@@ -76,10 +76,6 @@ impl HttpBackend {
         })
     }
 
-    fn phase_of(op: &Operation) -> Phase {
-        op.phase.unwrap_or(Phase::Deploy)
-    }
-
     /// Renders a request; `section` names it in messages (`[build.status]`).
     #[allow(clippy::too_many_arguments)]
     fn request(
@@ -526,11 +522,6 @@ impl Backend for HttpBackend {
         )?;
         let url = req.url.clone();
         let (body, headers) = self.json(req, &format!("{section} path")).await?;
-        let mut op = Operation {
-            phase: Some(phase),
-            vars: vars.clone(),
-            ..Operation::default()
-        };
         let src = Source::parse(&t.id).ok_or_else(|| bad_source(&section, "id", &t.id))?;
         let id = src.extract(Some(&body), &headers, vars).ok_or_else(|| Error::BadResponse {
             platform: self.name.clone(),
@@ -538,7 +529,7 @@ impl Backend for HttpBackend {
             problem: format!("{section} id = {} matched nothing in the response {}", quote(&t.id), preview(&body)),
             hint: "point `id` at the field holding the operation's id (a JSON Pointer such as /data/id) or a header such as header:Location".into(),
         })?;
-        op.id = absolutise(&src, &id, &url);
+        let mut op = Operation::new(phase, absolutise(&src, &id, &url), vars.clone());
         op.vars.insert("id".into(), op.id.clone());
         self.capture(&section, &t.capture, &body, &headers, &mut op, &url)?;
         if let Some(web) = &spec.web_url {
@@ -548,7 +539,7 @@ impl Backend for HttpBackend {
     }
 
     async fn resolve(&self, op: &mut Operation) -> Result<Resolved> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let Some(r) = &spec.resolve else {
             return Ok(Resolved::Ready);
@@ -574,7 +565,7 @@ impl Backend for HttpBackend {
     }
 
     async fn status(&self, op: &mut Operation) -> Result<Observation> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let section = format!("[{phase}.status]");
         let s = &spec.status;
@@ -608,7 +599,7 @@ impl Backend for HttpBackend {
     }
 
     async fn logs(&self, op: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let Some(l) = &spec.logs else {
             return Ok(LogRead {
@@ -634,7 +625,7 @@ impl Backend for HttpBackend {
     }
 
     async fn cancel(&self, op: &Operation) -> Result<()> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let Some(c) = &spec.cancel else {
             return Err(Error::Unsupported {
@@ -649,7 +640,7 @@ impl Backend for HttpBackend {
     }
 
     fn outputs(&self, op: &Operation) -> Result<BTreeMap<String, String>> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let mut out = BTreeMap::new();
         for (name, text) in &spec.outputs {

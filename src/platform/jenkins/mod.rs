@@ -82,10 +82,6 @@ impl JenkinsBackend {
         })
     }
 
-    fn phase_of(op: &Operation) -> Phase {
-        op.phase.unwrap_or(Phase::Build)
-    }
-
     /// Maps a refused credential to a message naming the setting.
     fn refused(&self, e: Error) -> Error {
         let user = if self.credential.present {
@@ -302,17 +298,12 @@ impl Backend for JenkinsBackend {
             .path_segments()
             .and_then(|mut s| s.rfind(|p| !p.is_empty()).map(str::to_string))
             .unwrap_or_default();
-        let mut op = Operation {
-            phase: Some(phase),
-            id: queue.to_string(),
-            vars: vars.clone(),
-            web_url: Some(format!(
-                "{}{}/",
-                self.client.base().as_str().trim_end_matches('/'),
-                job_path
-            )),
-            ..Operation::default()
-        };
+        let mut op = Operation::new(phase, queue.to_string(), vars.clone());
+        op.web_url = Some(format!(
+            "{}{}/",
+            self.client.base().as_str().trim_end_matches('/'),
+            job_path
+        ));
         op.vars.insert("id".into(), op.id.clone());
         op.vars.insert("queue_url".into(), queue.to_string());
         op.vars.insert("queue_id".into(), item);
@@ -375,7 +366,7 @@ impl Backend for JenkinsBackend {
     }
 
     async fn status(&self, op: &mut Operation) -> Result<Observation> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let build = self.build_url(op)?;
         let mut api = build
@@ -451,7 +442,7 @@ impl Backend for JenkinsBackend {
     }
 
     fn outputs(&self, op: &Operation) -> Result<BTreeMap<String, String>> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         Ok(outputs::collect(spec, op))
     }

@@ -88,10 +88,11 @@ pub fn collect(spec: &JenkinsPhase, op: &Operation) -> BTreeMap<String, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::{Phase, Vars};
 
     #[test]
     fn parameters_and_artifacts() {
-        let mut op = Operation::default();
+        let mut op = Operation::new(Phase::Build, "https://j/queue/item/3/", Vars::new());
         op.vars
             .insert("build_url".into(), "https://j/job/shop/7/".into());
         op.vars.insert("number".into(), "7".into());
