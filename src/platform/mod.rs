@@ -19,4 +19,6 @@ pub mod engine;
 pub mod http;
 pub mod jenkins;
 
-pub use backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched};
+pub use backend::{
+    Backend, BackendState, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched,
+};

@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod spec;
+pub mod state;
 pub mod time;
 
 use std::collections::BTreeMap;
@@ -29,7 +30,10 @@ use tokio::time::Instant;
 use url::Url;
 
 use self::spec::ArgoPhase;
-use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched};
+use self::state::ArgoState;
+use super::backend::{
+    Backend, BackendState, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched,
+};
 use super::credential::CredentialSource;
 use super::event::Phase;
 use super::http::client::{Client, Request};
@@ -91,6 +95,22 @@ impl ArgoBackend {
             what: format!("the {phase} phase on {}", self.name),
             hint: "an argocd platform deploys: name it in [deploy] with platform = \"…\"".into(),
         })
+    }
+
+    /// What this backend keeps about `op`; an error for an operation it did not start.
+    fn state<'o>(&self, op: &'o Operation) -> Result<&'o ArgoState> {
+        op.state.argo().ok_or_else(|| self.not_ours(&op.id))
+    }
+
+    fn state_mut<'o>(&self, op: &'o mut Operation) -> Result<&'o mut ArgoState> {
+        op.state.argo_mut().ok_or_else(|| self.not_ours(&op.id))
+    }
+
+    fn not_ours(&self, id: &str) -> Error {
+        Error::Unsupported {
+            what: format!("following {id:?} on {}, which did not start it", self.name),
+            hint: "report this as a bug".into(),
+        }
     }
 
     fn explain(&self, e: Error, app: &str) -> Error {
@@ -185,7 +205,7 @@ impl ArgoBackend {
     /// Sends the sync. `Ok(true)` when accepted, `Ok(false)` when another operation runs.
     async fn sync(&self, spec: &ArgoPhase, op: &mut Operation) -> Result<bool> {
         let app = op.id.clone();
-        let revision = op.vars.get("revision").cloned().unwrap_or_default();
+        let revision = self.state(op)?.revision.clone();
         let mut body = json!({ "name": app, "revision": revision });
         if spec.prune {
             body["prune"] = json!(true);
@@ -209,15 +229,16 @@ impl ArgoBackend {
                 let before = accepted
                     .pointer("/status/operationState")
                     .map_or_else(|| "null".to_string(), Value::to_string);
-                op.vars.insert("argocd.before".into(), before);
-                op.vars.remove("argocd.pending");
+                let state = self.state_mut(op)?;
+                state.before = Some(before);
+                state.pending = false;
                 op.last_body = Some(accepted);
                 Ok(true)
             }
             Err(Error::PlatformApi { status, body, .. })
                 if matches!(status, 400 | 409) && body.contains(BUSY) =>
             {
-                op.vars.insert("argocd.pending".into(), "true".into());
+                self.state_mut(op)?.pending = true;
                 Ok(false)
             }
             Err(e) => Err(e),
@@ -340,14 +361,14 @@ impl Backend for ArgoBackend {
         let mut op = Operation::new(phase, app.clone(), vars.clone());
         op.web_url = Some(web.clone());
         op.vars.insert("id".into(), app);
-        op.vars.insert("revision".into(), revision);
         op.vars.insert("app_url".into(), web);
+        op.state = BackendState::Argo(ArgoState::new(revision));
         self.sync(spec, &mut op).await?;
         Ok(op)
     }
 
     async fn resolve(&self, op: &mut Operation) -> Result<Resolved> {
-        if !op.vars.contains_key("argocd.pending") {
+        if !self.state(op)?.pending {
             return Ok(Resolved::Ready);
         }
         let spec = self.spec(op.phase)?;
@@ -375,9 +396,8 @@ impl Backend for ArgoBackend {
 
     async fn status(&self, op: &mut Operation) -> Result<Observation> {
         let spec = self.spec(op.phase)?;
-        let app = if op.vars.remove("argocd.watched").is_some()
-            && let Some(app) = op.last_body.clone()
-        {
+        let watched = std::mem::take(&mut self.state_mut(op)?.watched);
+        let app = if watched && let Some(app) = op.last_body.clone() {
             app
         } else {
             self.get_app(spec, &op.id).await?
@@ -389,14 +409,11 @@ impl Backend for ArgoBackend {
             .pointer("/status/operationState")
             .map_or_else(|| "null".to_string(), Value::to_string);
         let pending = app.get("operation").is_some_and(|o| !o.is_null());
-        if pending || op.vars.get("argocd.before") != Some(&current) {
-            op.vars.remove("argocd.before");
+        let state = self.state_mut(op)?;
+        if pending || state.before.as_ref() != Some(&current) {
+            state.before = None;
         }
-        let obs = app::evaluate(
-            &app,
-            op.vars.get("argocd.before").map(String::as_str),
-            spec.suspended,
-        );
+        let obs = app::evaluate(&app, state.before.as_deref(), spec.suspended);
         op.last_body = Some(app);
         Ok(obs)
     }
@@ -481,7 +498,7 @@ impl Backend for ArgoBackend {
                 match self.event(&line) {
                     Ok(Some(app)) => {
                         op.last_body = Some(app);
-                        op.vars.insert("argocd.watched".into(), "true".into());
+                        self.state_mut(op)?.watched = true;
                         return Ok(Watched::Changed);
                     }
                     Ok(None) => continue,
@@ -518,7 +535,7 @@ impl Backend for ArgoBackend {
 
     async fn cancel(&self, op: &Operation) -> Result<()> {
         *self.watch.lock().await = None;
-        if op.vars.contains_key("argocd.pending") {
+        if self.state(op)?.pending {
             // Our sync was never accepted: the running operation is someone else's.
             return Ok(());
         }
