@@ -11,7 +11,8 @@ use serde::{Deserialize, Deserializer};
 use super::layer::{Layer, SECRET_SETTINGS};
 use super::read::{SETTINGS_FILE_LIMIT, read_text};
 use crate::error::{Error, Result, clip_lines};
-use crate::platform::http::spec::{AuthScheme, PhaseSpec, PlatformSpec, PollSpec};
+use crate::platform::http::spec::{PhaseSpec, PlatformSpec};
+use crate::platform::named::NamedPlatform;
 
 /// The fix for a settings file that cannot be read.
 const READ_FIX: &str =
@@ -43,68 +44,13 @@ pub struct FileConfig {
     #[serde(default)]
     pub vars: BTreeMap<String, toml::Value>,
     pub platform: Option<PlatformSpec>,
-    /// Named platforms (`[platforms.<name>]`), picked per phase with `platform = "<name>"`.
+    /// Named platforms (`[platforms.<name>]`), picked per phase with `platform = "<name>"`; each
+    /// kind takes its own keys.
     #[serde(default)]
     pub platforms: BTreeMap<String, NamedPlatform>,
     pub build: Option<PhaseSection>,
     pub deploy: Option<PhaseSection>,
     pub stop: Option<PhaseSection>,
-}
-
-/// The kinds of named platform.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PlatformKind {
-    /// Described in `ferry.toml`, like `[platform]`.
-    Http,
-    /// Jenkins' remote build API.
-    Jenkins,
-    /// Argo CD's API server.
-    Argocd,
-}
-
-impl PlatformKind {
-    /// The lowercase name, as written in `kind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlatformKind::Http => "http",
-            PlatformKind::Jenkins => "jenkins",
-            PlatformKind::Argocd => "argocd",
-        }
-    }
-}
-
-/// `[platforms.<name>]`: one platform, its address and where its credential comes from. The
-/// credential itself is never here: `token_env` names an environment variable, `token_file` a
-/// file. Keys that only one kind understands are checked when the plan is made.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NamedPlatform {
-    pub kind: PlatformKind,
-    /// A display name for messages (default: `<kind> (<host>)`).
-    pub name: Option<String>,
-    /// The base URL (`https://jenkins.example.com`, `https://argocd.example.com`).
-    pub url: Option<String>,
-    /// An environment variable holding the base URL; wins over `url` when set.
-    pub url_env: Option<String>,
-    /// The environment variable holding the credential (a Jenkins API token, an Argo CD token).
-    pub token_env: Option<String>,
-    /// A file holding the credential.
-    pub token_file: Option<String>,
-    /// Jenkins: the user the API token belongs to.
-    pub user: Option<String>,
-    /// Jenkins: an environment variable holding that user (wins over `user`).
-    pub user_env: Option<String>,
-    /// `http`: how the token is sent, as in `[platform]`.
-    pub auth: Option<AuthScheme>,
-    /// `http`: the header for `auth = "header"`.
-    pub auth_header: Option<String>,
-    /// `http`: headers for every request (templated).
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Poll cadence, as `[platform.poll]`.
-    #[serde(default)]
-    pub poll: PollSpec,
 }
 
 /// `[build]`, `[deploy]` or `[stop]`: either the `http` description of the one `[platform]`, or,
@@ -157,12 +103,18 @@ impl FileConfig {
                 return Err(secret_in_file(name, path));
             }
         }
-        let file: FileConfig = toml::from_str(text).map_err(|e| Error::ConfigFile {
-            path: path.to_string(),
-            message: format!(
-                "{}\n  fix: correct the key or value named above (the README lists every key)",
-                clip_lines(e.to_string().trim_end())
-            ),
+        let file: FileConfig = toml::from_str(text).map_err(|e| {
+            let message = clip_lines(e.to_string().trim_end());
+            // A message of ferry's own (a key a platform's kind does not take) has its fix.
+            let fix = if message.contains("\n  fix: ") {
+                ""
+            } else {
+                "\n  fix: correct the key or value named above (the README lists every key)"
+            };
+            Error::ConfigFile {
+                path: path.to_string(),
+                message: format!("{message}{fix}"),
+            }
         })?;
         for (name, value) in [
             ("token", &file.token),

@@ -18,7 +18,7 @@ use url::Url;
 
 use super::{PhasePlatform, PlannedBackend, auth, platform_url, timing};
 use crate::config::Settings;
-use crate::config::file::{FileConfig, NamedPlatform, PhaseSection, PlatformKind};
+use crate::config::file::{FileConfig, PhaseSection};
 use crate::config::read::{TOKEN_FILE_LIMIT, read_text};
 use crate::config::settings::{CREDENTIAL_FIX, DURATION_FIX, credential_problem, parse_duration};
 use crate::env::Env;
@@ -31,6 +31,7 @@ use crate::platform::http::spec::{AuthScheme, PhaseSpec, PlatformSpec};
 use crate::platform::http::{HttpBackend, Phases};
 use crate::platform::jenkins::JenkinsBackend;
 use crate::platform::jenkins::spec::JenkinsPhase;
+use crate::platform::named::NamedPlatform;
 use crate::platform::{Backend, Phase};
 use crate::secret::{Redactor, SecretString};
 
@@ -122,22 +123,22 @@ fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<
             ),
         )
     };
-    let typed = match named.kind {
-        PlatformKind::Http => Typed::Http(Box::new(value.try_into().map_err(|e| {
+    let typed = match named {
+        NamedPlatform::Http(_) => Typed::Http(Box::new(value.try_into().map_err(|e| {
             bad(
                 e,
                 "http",
                 "describe the phase as for [platform]: trigger, status, and optionally resolve, logs, cancel, outputs",
             )
         })?)),
-        PlatformKind::Jenkins => Typed::Jenkins(value.try_into().map_err(|e| {
+        NamedPlatform::Jenkins(_) => Typed::Jenkins(value.try_into().map_err(|e| {
             bad(
                 e,
                 "jenkins",
                 "a Jenkins phase has job, and optionally branch, parameters, unstable, outputs, timeout",
             )
         })?),
-        PlatformKind::Argocd => {
+        NamedPlatform::Argocd(_) => {
             if phase != Phase::Deploy {
                 return Err(config_error(
                     settings,
@@ -159,9 +160,9 @@ fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<
     Ok(Some((Some(name.clone()), typed)))
 }
 
-/// Keys a kind does not use are mistakes, not silently ignored.
-fn check_keys(settings: &Settings, name: &str, p: &NamedPlatform) -> Result<()> {
-    // The name is repeated in messages, so it must be short and printable.
+/// A platform's name is repeated in messages, and its credential comes from one place. (The
+/// keys its kind does not take were refused when the file was read.)
+fn check_platform(settings: &Settings, name: &str, p: &NamedPlatform) -> Result<()> {
     if !usable_name(name) {
         return Err(config_error(
             settings,
@@ -172,41 +173,11 @@ fn check_keys(settings: &Settings, name: &str, p: &NamedPlatform) -> Result<()> 
             ),
         ));
     }
-    let section = format!("[platforms.{name}]");
-    let mut unused: Vec<&str> = Vec::new();
-    if p.kind != PlatformKind::Http {
-        if p.auth.is_some() {
-            unused.push("auth");
-        }
-        if p.auth_header.is_some() {
-            unused.push("auth_header");
-        }
-        if !p.headers.is_empty() {
-            unused.push("headers");
-        }
-    }
-    if p.kind == PlatformKind::Argocd {
-        if p.user.is_some() {
-            unused.push("user");
-        }
-        if p.user_env.is_some() {
-            unused.push("user_env");
-        }
-    }
-    if let Some(key) = unused.first() {
+    let keys = p.common();
+    if keys.token_env.is_some() && keys.token_file.is_some() {
         return Err(config_error(
             settings,
-            &section,
-            format!(
-                "`{key}` means nothing for kind = \"{}\"\n  fix: remove it (the README's \"Jenkins and Argo CD\" section lists each kind's keys)",
-                p.kind.as_str()
-            ),
-        ));
-    }
-    if p.token_env.is_some() && p.token_file.is_some() {
-        return Err(config_error(
-            settings,
-            &section,
+            &format!("[platforms.{name}]"),
             "both token_env and token_file are set\n  fix: keep one: token_env names an environment variable, token_file a file".into(),
         ));
     }
@@ -257,15 +228,16 @@ fn access(
     default_used: bool,
 ) -> Result<Access> {
     let section = format!("[platforms.{name}]");
-    let (text, source) = if let Some(var) = &p.url_env {
+    let keys = p.common();
+    let (text, source) = if let Some(var) = keys.url_env {
         (
             env_var(env, var, "url_env", name, "the platform's URL")?,
             format!("{var} (url_env of {section})"),
         )
     } else if let (Some(u), true) = (&settings.platform_url, single) {
         (u.to_string(), "platform_url".to_string())
-    } else if let Some(u) = &p.url {
-        (u.clone(), format!("url in {section}"))
+    } else if let Some(u) = keys.url {
+        (u.to_string(), format!("url in {section}"))
     } else {
         return Err(Error::MissingSetting {
             name: format!("url of {section}"),
@@ -282,7 +254,7 @@ fn access(
             hint: "set url (or url_env) in each [platforms.<name>] table instead".into(),
         });
     }
-    let example = format!("https://{}.example.com", p.kind.as_str());
+    let example = format!("https://{}.example.com", p.kind());
     let url = crate::net::base_url(
         &text,
         &crate::net::UrlSetting {
@@ -292,12 +264,12 @@ fn access(
             credential_fix: &format!("set token_env (and user) in {section}"),
         },
     )?;
-    let (token, credential) = if let Some(var) = &p.token_env {
+    let (token, credential) = if let Some(var) = keys.token_env {
         let token = env_var(env, var, "token_env", name, "the platform's credential")?;
         let token = token.trim();
         if let Some(problem) = credential_problem(token) {
             return Err(Error::InvalidSetting {
-                name: var.clone(),
+                name: var.to_string(),
                 source_name: format!("token_env of {section}"),
                 problem: format!("the value {problem}"),
                 hint: CREDENTIAL_FIX.into(),
@@ -306,12 +278,12 @@ fn access(
         (
             Some(SecretString::from(token.to_string())),
             CredentialSource {
-                setting: var.clone(),
+                setting: var.to_string(),
                 source: format!("token_env of {section}"),
                 present: true,
             },
         )
-    } else if let Some(path) = &p.token_file {
+    } else if let Some(path) = keys.token_file {
         let text = read_text(std::path::Path::new(path), TOKEN_FILE_LIMIT).map_err(|e| {
             Error::InvalidSetting {
                 name: "token_file".into(),
@@ -364,12 +336,12 @@ fn access(
             },
         )
     };
-    let user = match &p.user_env {
+    let user = match keys.user_env {
         Some(var) => {
             let user = env_var(env, var, "user_env", name, "the user name")?;
             if let Some(problem) = credential_problem(user.trim()) {
                 return Err(Error::InvalidSetting {
-                    name: var.clone(),
+                    name: var.to_string(),
                     source_name: format!("user_env of {section}"),
                     problem: format!("the value {problem}"),
                     hint: CREDENTIAL_FIX.into(),
@@ -377,7 +349,7 @@ fn access(
             }
             Some(user.trim().to_string())
         }
-        None => p.user.clone(),
+        None => keys.user.map(str::to_string),
     };
     if token.is_some() {
         crate::net::require_secure(
@@ -403,7 +375,7 @@ fn need_token(name: &str, p: &NamedPlatform, why: &str) -> Error {
         name: format!("token_env of [platforms.{name}]"),
         hint: format!(
             "{why}: set token_env = \"{}_TOKEN\" in [platforms.{name}] and that variable from your CI's secrets (or token_file; with a single platform FERRY_PLATFORM_TOKEN works too)",
-            p.kind.as_str().to_ascii_uppercase()
+            p.kind().to_ascii_uppercase()
         ),
     }
 }
@@ -416,7 +388,7 @@ pub(super) fn choose(
     env: &Env,
 ) -> Result<Chosen> {
     for (name, p) in &file.platforms {
-        check_keys(settings, name, p)?;
+        check_platform(settings, name, p)?;
     }
     // Every section is checked, used by this run or not.
     let mut sections: BTreeMap<Phase, (Key, Typed)> = BTreeMap::new();
@@ -532,22 +504,27 @@ pub(super) fn choose(
                     what: format!("platform {name} without access"),
                     hint: "report this as a bug".into(),
                 })?;
-                let display = p.name.clone().unwrap_or_else(|| {
-                    format!("{} ({})", p.kind.as_str(), a.url.host_str().unwrap_or(name))
-                });
-                let timing = timing(&p.poll, &format!("[platforms.{name}.poll]"), settings)?;
+                let display = p.common().name.map_or_else(
+                    || format!("{} ({})", p.kind(), a.url.host_str().unwrap_or(name)),
+                    str::to_string,
+                );
+                let timing = timing(
+                    p.common().poll,
+                    &format!("[platforms.{name}.poll]"),
+                    settings,
+                )?;
                 let url = a.url.clone();
-                let (backend, auth_name): (Box<dyn Backend>, &'static str) = match p.kind {
-                    PlatformKind::Http => {
+                let (backend, auth_name): (Box<dyn Backend>, &'static str) = match p {
+                    NamedPlatform::Http(h) => {
                         let spec = PlatformSpec {
                             kind: crate::platform::http::spec::Kind::Http,
                             name: Some(display.clone()),
                             url: Some(url.to_string()),
-                            auth: p.auth,
+                            auth: h.auth,
                             auth_user: a.user.clone(),
-                            auth_header: p.auth_header.clone(),
-                            headers: p.headers.clone(),
-                            poll: p.poll.clone(),
+                            auth_header: h.auth_header.clone(),
+                            headers: h.headers.clone(),
+                            poll: h.poll.clone(),
                         };
                         let needs = spec.auth.unwrap_or(if a.token.is_some() {
                             AuthScheme::Bearer
@@ -566,12 +543,12 @@ pub(super) fn choose(
                         )?;
                         let backend = HttpBackend::new(
                             client,
-                            p.headers.clone(),
+                            h.headers.clone(),
                             http_phases(&sections, key),
                         )?;
                         (Box::new(backend), auth_name)
                     }
-                    PlatformKind::Jenkins => {
+                    NamedPlatform::Jenkins(_) => {
                         let auth_value = match (&a.user, &a.token) {
                             (Some(login), Some(secret)) => Auth::Basic {
                                 user: login.clone(),
@@ -616,7 +593,7 @@ pub(super) fn choose(
                             auth_name,
                         )
                     }
-                    PlatformKind::Argocd => {
+                    NamedPlatform::Argocd(_) => {
                         let Some(token) = a.token.clone() else {
                             return Err(need_token(
                                 name,
@@ -642,7 +619,7 @@ pub(super) fn choose(
                         )
                     }
                 };
-                (backend, timing, p.kind.as_str(), url, auth_name, display)
+                (backend, timing, p.kind(), url, auth_name, display)
             }
         };
         for phase in &on_it {

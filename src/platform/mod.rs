@@ -18,6 +18,7 @@ pub mod credential;
 pub mod engine;
 pub mod http;
 pub mod jenkins;
+pub mod named;
 
 pub use backend::{
     Backend, BackendState, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched,

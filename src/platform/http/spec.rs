@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::platform::named::CommonKeys;
+
 /// `[platform]`: where the platform is and how to talk to it.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +34,53 @@ pub struct PlatformSpec {
     /// Polling: first interval, longest interval, growth factor.
     #[serde(default)]
     pub poll: PollSpec,
+}
+
+/// `[platforms.<name>]` with `kind = "http"`: a platform described like `[platform]`, its URL
+/// and credential read like every named platform's. Any other key is refused.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpPlatform {
+    /// A display name for messages (default: `http (<host>)`).
+    pub name: Option<String>,
+    /// The base URL every relative `path` is joined to.
+    pub url: Option<String>,
+    /// An environment variable holding the base URL; wins over `url` when set.
+    pub url_env: Option<String>,
+    /// The environment variable holding the token.
+    pub token_env: Option<String>,
+    /// A file holding the token.
+    pub token_file: Option<String>,
+    /// The user name for `auth = "basic"` (the token is the password).
+    pub user: Option<String>,
+    /// An environment variable holding that user (wins over `user`).
+    pub user_env: Option<String>,
+    /// How the token is sent, as in `[platform]`.
+    pub auth: Option<AuthScheme>,
+    /// The header for `auth = "header"`.
+    pub auth_header: Option<String>,
+    /// Headers sent with every request (templated).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Polling, as `[platform.poll]`.
+    #[serde(default)]
+    pub poll: PollSpec,
+}
+
+impl HttpPlatform {
+    /// The keys every kind has, with the user for basic auth.
+    pub fn common(&self) -> CommonKeys<'_> {
+        CommonKeys {
+            name: self.name.as_deref(),
+            url: self.url.as_deref(),
+            url_env: self.url_env.as_deref(),
+            token_env: self.token_env.as_deref(),
+            token_file: self.token_file.as_deref(),
+            user: self.user.as_deref(),
+            user_env: self.user_env.as_deref(),
+            poll: &self.poll,
+        }
+    }
 }
 
 /// The backend kind.
