@@ -53,10 +53,20 @@ pub struct FileConfig {
     pub stop: Option<PhaseSection>,
 }
 
-/// `[build]`, `[deploy]` or `[stop]`: either the `http` description of the one `[platform]`, or,
-/// with `platform = "<name>"`, the keys of that named platform's kind (checked when planning).
+/// `[build]`, `[deploy]` or `[stop]`: the keys every phase has (`platform`, `timeout`) and the
+/// rest, which is the `http` description of the one `[platform]`, or, with `platform =
+/// "<name>"`, the keys of that named platform's kind (read when planning).
 #[derive(Clone, Debug)]
-pub enum PhaseSection {
+pub struct PhaseSection {
+    /// This phase's time limit as written (default: the overall `timeout`), parsed when the plan
+    /// reads the section.
+    pub timeout: Option<String>,
+    pub keys: PhaseKeys,
+}
+
+/// A phase section's keys besides `timeout`.
+#[derive(Clone, Debug)]
+pub enum PhaseKeys {
     /// No `platform` key: described for `[platform]`.
     Http(Box<PhaseSpec>),
     /// `platform = "<name>"` and the rest of the table.
@@ -69,9 +79,9 @@ pub enum PhaseSection {
 impl PhaseSection {
     /// The named platform this phase runs on, if any.
     pub fn platform(&self) -> Option<&str> {
-        match self {
-            PhaseSection::Http(_) => None,
-            PhaseSection::On { platform, .. } => Some(platform),
+        match &self.keys {
+            PhaseKeys::Http(_) => None,
+            PhaseKeys::On { platform, .. } => Some(platform),
         }
     }
 }
@@ -80,16 +90,28 @@ impl<'de> Deserialize<'de> for PhaseSection {
     fn deserialize<D: Deserializer<'de>>(de: D) -> std::result::Result<Self, D::Error> {
         use serde::de::Error as _;
         let mut table = toml::Table::deserialize(de)?;
-        match table.remove("platform") {
-            Some(toml::Value::String(platform)) => Ok(PhaseSection::On { platform, table }),
-            Some(other) => Err(D::Error::custom(format!(
-                "`platform` must name a [platforms.<name>] table (a string), not {other}"
-            ))),
+        let timeout = match table.remove("timeout") {
+            None => None,
+            Some(toml::Value::String(text)) => Some(text),
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "`timeout` must be a duration in quotes, like \"30m\", not {other}"
+                )));
+            }
+        };
+        let keys = match table.remove("platform") {
+            Some(toml::Value::String(platform)) => PhaseKeys::On { platform, table },
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "`platform` must name a [platforms.<name>] table (a string), not {other}"
+                )));
+            }
             None => toml::Value::Table(table)
                 .try_into::<PhaseSpec>()
-                .map(|spec| PhaseSection::Http(Box::new(spec)))
-                .map_err(|e| D::Error::custom(e.to_string().trim_end())),
-        }
+                .map(|spec| PhaseKeys::Http(Box::new(spec)))
+                .map_err(|e| D::Error::custom(e.to_string().trim_end()))?,
+        };
+        Ok(PhaseSection { timeout, keys })
     }
 }
 
@@ -210,5 +232,27 @@ mod tests {
         let l = f.layer();
         assert_eq!(l.detach.as_deref(), Some("true"));
         assert_eq!(l.pr_number.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn every_phase_s_timeout_is_read_with_its_section() {
+        let http = "[build]\ntimeout = \"5m\"\n[build.trigger]\npath = \"/b\"\nid = \"/id\"\n[build.status]\npath = \"/s\"\nsuccess = [{ \"/done\" = [true] }]\n";
+        let named = "[deploy]\nplatform = \"cd\"\ntimeout = \"10m\"\napplication = \"shop\"\n";
+        let f = FileConfig::parse(&format!("{http}{named}"), "f").unwrap();
+        let build = f.build.unwrap();
+        assert_eq!(build.timeout.as_deref(), Some("5m"));
+        assert!(matches!(build.keys, PhaseKeys::Http(_)));
+        let deploy = f.deploy.unwrap();
+        assert_eq!(deploy.timeout.as_deref(), Some("10m"));
+        assert_eq!(deploy.platform(), Some("cd"));
+        let PhaseKeys::On { table, .. } = deploy.keys else {
+            panic!("{deploy:?}")
+        };
+        assert!(!table.contains_key("timeout") && table.contains_key("application"));
+        let err = FileConfig::parse("[stop]\nplatform = \"cd\"\ntimeout = 30\n", "f").unwrap_err();
+        assert!(
+            err.to_string().contains("`timeout` must be a duration"),
+            "{err}"
+        );
     }
 }

@@ -18,7 +18,7 @@ use url::Url;
 
 use super::{PhasePlatform, PlannedBackend, auth, platform_url, timing};
 use crate::config::Settings;
-use crate::config::file::{FileConfig, PhaseSection};
+use crate::config::file::{FileConfig, PhaseKeys, PhaseSection};
 use crate::config::read::{TOKEN_FILE_LIMIT, read_text};
 use crate::config::settings::{CREDENTIAL_FIX, DURATION_FIX, credential_problem, parse_duration};
 use crate::env::Env;
@@ -43,21 +43,19 @@ pub(super) struct Chosen {
     pub(super) redactor: Redactor,
 }
 
-/// A phase section, checked against its platform's kind.
+/// A phase section, read for its platform: the platform, the time limit, and the rest of the
+/// section checked against the platform's kind.
+struct Section {
+    key: Key,
+    timeout: Option<Duration>,
+    typed: Typed,
+}
+
+/// A phase section's keys, checked against its platform's kind.
 enum Typed {
     Http(Box<PhaseSpec>),
     Jenkins(JenkinsPhase),
     Argo(ArgoPhase),
-}
-
-impl Typed {
-    fn timeout(&self) -> Option<&str> {
-        match self {
-            Typed::Http(s) => s.timeout.as_deref(),
-            Typed::Jenkins(s) => s.timeout.as_deref(),
-            Typed::Argo(s) => s.timeout.as_deref(),
-        }
-    }
 }
 
 /// `None` for `[platform]`, else the name in `[platforms.<name>]`.
@@ -82,14 +80,42 @@ fn config_error(settings: &Settings, section: &str, message: String) -> Error {
     }
 }
 
-/// Checks one phase section against the platform it names.
-fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<(Key, Typed)>> {
+/// Reads one phase section: its time limit, parsed once here, and its keys, checked against
+/// the platform it names.
+fn read_section(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<Section>> {
     let Some(section) = section_of(file, phase) else {
         return Ok(None);
     };
-    let (name, table) = match section {
-        PhaseSection::Http(spec) => return Ok(Some((None, Typed::Http(spec.clone())))),
-        PhaseSection::On { platform, table } => (platform, table),
+    let (key, typed) = typed(settings, file, phase, section)?;
+    let timeout = section
+        .timeout
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(|problem| {
+            config_error(
+                settings,
+                &format!("[{phase}]"),
+                format!("timeout = {problem}\n  fix: {DURATION_FIX}"),
+            )
+        })?;
+    Ok(Some(Section {
+        key,
+        timeout,
+        typed,
+    }))
+}
+
+/// Checks a phase section's keys against the platform it names.
+fn typed(
+    settings: &Settings,
+    file: &FileConfig,
+    phase: Phase,
+    section: &PhaseSection,
+) -> Result<(Key, Typed)> {
+    let (name, table) = match &section.keys {
+        PhaseKeys::Http(spec) => return Ok((None, Typed::Http(spec.clone()))),
+        PhaseKeys::On { platform, table } => (platform, table),
     };
     let Some(named) = file.platforms.get(name) else {
         let known: Vec<&str> = file.platforms.keys().map(String::as_str).collect();
@@ -157,7 +183,7 @@ fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<
             })?)
         }
     };
-    Ok(Some((Some(name.clone()), typed)))
+    Ok((Some(name.clone()), typed))
 }
 
 /// A platform's name is repeated in messages, and its credential comes from one place. (The
@@ -391,23 +417,16 @@ pub(super) fn choose(
         check_platform(settings, name, p)?;
     }
     // Every section is checked, used by this run or not.
-    let mut sections: BTreeMap<Phase, (Key, Typed)> = BTreeMap::new();
+    let mut sections: BTreeMap<Phase, Section> = BTreeMap::new();
     for phase in [Phase::Build, Phase::Deploy, Phase::Stop] {
-        if let Some(t) = typed(settings, file, phase)? {
-            if let Some(Err(problem)) = t.1.timeout().map(parse_duration) {
-                return Err(config_error(
-                    settings,
-                    &format!("[{phase}]"),
-                    format!("timeout = {problem}\n  fix: {DURATION_FIX}"),
-                ));
-            }
-            sections.insert(phase, t);
+        if let Some(section) = read_section(settings, file, phase)? {
+            sections.insert(phase, section);
         }
     }
     // The platforms this run uses, in the order of its phases.
     let mut used: Vec<Key> = Vec::new();
     for phase in phases {
-        if let Some((key, _)) = sections.get(phase)
+        if let Some(Section { key, .. }) = sections.get(phase)
             && !used.contains(key)
         {
             used.push(key.clone());
@@ -460,8 +479,8 @@ pub(super) fn choose(
         phase_timeouts: BTreeMap::new(),
         redactor: redactor.clone(),
     };
-    for (phase, (_, t)) in &sections {
-        if let Some(Ok(d)) = t.timeout().map(parse_duration) {
+    for (phase, section) in &sections {
+        if let Some(d) = section.timeout {
             chosen.phase_timeouts.insert(*phase, d);
         }
     }
@@ -469,7 +488,7 @@ pub(super) fn choose(
         let on_it: Vec<Phase> = phases
             .iter()
             .copied()
-            .filter(|p| sections.get(p).is_some_and(|(k, _)| k == key))
+            .filter(|p| sections.get(p).is_some_and(|s| &s.key == key))
             .collect();
         let (backend, timing, kind, url, auth_name, display): (
             Box<dyn Backend>,
@@ -583,8 +602,8 @@ pub(super) fn choose(
                             redactor.clone(),
                         )?;
                         let mut jobs = BTreeMap::new();
-                        for (phase, (k, t)) in &sections {
-                            if let (true, Typed::Jenkins(j)) = (k == key, t) {
+                        for (phase, s) in &sections {
+                            if let (true, Typed::Jenkins(j)) = (&s.key == key, &s.typed) {
                                 jobs.insert(*phase, j.clone());
                             }
                         }
@@ -608,9 +627,9 @@ pub(super) fn choose(
                             redactor.clone(),
                         )?;
                         let mut apps = BTreeMap::new();
-                        for (phase, (k, t)) in &sections {
-                            if let (true, Typed::Argo(s)) = (k == key, t) {
-                                apps.insert(*phase, s.clone());
+                        for (phase, s) in &sections {
+                            if let (true, Typed::Argo(a)) = (&s.key == key, &s.typed) {
+                                apps.insert(*phase, a.clone());
                             }
                         }
                         (
@@ -648,9 +667,13 @@ pub(super) fn choose(
 }
 
 /// The `http` phase descriptions of one platform.
-fn http_phases(sections: &BTreeMap<Phase, (Key, Typed)>, key: &Key) -> Phases {
+fn http_phases(sections: &BTreeMap<Phase, Section>, key: &Key) -> Phases {
     let get = |phase: Phase| match sections.get(&phase) {
-        Some((k, Typed::Http(spec))) if k == key => Some(spec.as_ref().clone()),
+        Some(Section {
+            key: k,
+            typed: Typed::Http(spec),
+            ..
+        }) if k == key => Some(spec.as_ref().clone()),
         _ => None,
     };
     Phases {

@@ -68,8 +68,7 @@ pub struct ArgoPhase {
     /// fallback whenever the stream breaks).
     #[serde(default = "yes")]
     pub watch: bool,
-    /// This phase's time limit (default: the overall `timeout`).
-    pub timeout: Option<String>,
+    // `timeout` is a key of every phase section, read with it (`config::file::PhaseSection`).
 }
 
 /// The meaning given to a Suspended application after the sync.

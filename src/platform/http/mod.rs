@@ -22,7 +22,6 @@ use self::spec::{LogMode, PhaseSpec, RequestSpec, StatusSpec, UnknownPolicy};
 use self::template::{MissingVar, Target, render, render_json};
 use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
 use super::event::{Phase, StateClass};
-use crate::config::settings::{DURATION_FIX, parse_duration};
 use crate::error::{Error, Result, quote};
 use crate::net::Replay;
 
@@ -447,12 +446,6 @@ fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
     }
     for (name, text) in &spec.outputs {
         check_source(&s("outputs"), name, text)?;
-    }
-    if let Some(Err(problem)) = spec.timeout.as_deref().map(parse_duration) {
-        return Err(Error::ConfigFile {
-            path: format!("ferry.toml [{phase}]"),
-            message: format!("timeout = {problem}\n  fix: {DURATION_FIX}"),
-        });
     }
     Ok(())
 }

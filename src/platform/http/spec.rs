@@ -140,8 +140,7 @@ pub struct PhaseSpec {
     pub outputs: BTreeMap<String, String>,
     /// A human link to the operation (templated), shown when it is triggered.
     pub web_url: Option<String>,
-    /// This phase's time limit (default: the overall `timeout`).
-    pub timeout: Option<String>,
+    // `timeout` is a key of every phase section, read with it (`config::file::PhaseSection`).
 }
 
 /// The request that starts the operation.

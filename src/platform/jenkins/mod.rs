@@ -490,7 +490,6 @@ mod tests {
             parameters: None,
             unstable,
             outputs: BTreeMap::new(),
-            timeout: None,
         }
     }
 

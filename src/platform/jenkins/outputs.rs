@@ -117,7 +117,6 @@ mod tests {
                 ("image".to_string(), "/description".to_string()),
                 ("tag".to_string(), "shop:{{ number }}".to_string()),
             ]),
-            timeout: None,
         };
         let out = collect(&spec, &op);
         assert_eq!(out["rev"], "abc");
@@ -141,7 +140,6 @@ mod tests {
             parameters: None,
             unstable: super::super::spec::Unstable::Failure,
             outputs: BTreeMap::from([("link".to_string(), "{{ build_url }}".to_string())]),
-            timeout: None,
         };
         // Not started by Jenkins: nothing to say.
         assert!(collect(&spec, &op).is_empty());

@@ -67,8 +67,7 @@ pub struct JenkinsPhase {
     /// `artifact:<file name or suffix>` (the archived artifact's URL) or a `{{ template }}`.
     #[serde(default)]
     pub outputs: BTreeMap<String, String>,
-    /// This phase's time limit (default: the overall `timeout`).
-    pub timeout: Option<String>,
+    // `timeout` is a key of every phase section, read with it (`config::file::PhaseSection`).
 }
 
 /// The meaning given to Jenkins' UNSTABLE (the build ran, tests or quality gates failed).
