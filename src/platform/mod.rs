@@ -19,6 +19,7 @@ pub mod engine;
 pub mod http;
 pub mod jenkins;
 pub mod named;
+pub mod planned;
 
 pub use backend::{
     Backend, BackendState, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched,

@@ -1,6 +1,8 @@
-//! `[platforms.<name>]`: a named platform, read by its `kind`. Each kind's keys live with its
-//! backend (`http::spec::HttpPlatform`, `jenkins::spec::JenkinsPlatform`,
-//! `argocd::spec::ArgoPlatform`) and serde refuses any other key (`deny_unknown_fields`).
+//! The closed set of platform kinds (`http`, `jenkins`, `argocd`): `[platforms.<name>]` read by
+//! its `kind`, a phase section on it read by the same kind, and the hand-over to the kind's
+//! backend, which plans itself. Each kind's keys live with its backend
+//! (`http::spec::HttpPlatform`, `jenkins::spec::JenkinsPlatform`, `argocd::spec::ArgoPlatform`)
+//! and serde refuses any other key (`deny_unknown_fields`).
 //!
 //! serde cannot flatten the keys every kind shares into each kind's table and still refuse the
 //! unknown ones, so each kind's struct repeats them and lends them out as [`CommonKeys`].
@@ -8,9 +10,15 @@
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 
-use super::argocd::spec::ArgoPlatform;
-use super::http::spec::{HttpPlatform, PollSpec};
-use super::jenkins::spec::JenkinsPlatform;
+use super::argocd::ArgoBackend;
+use super::argocd::spec::{ArgoPhase, ArgoPlatform};
+use super::event::Phase;
+use super::http::HttpBackend;
+use super::http::spec::{HttpPlatform, PhaseSpec, PollSpec};
+use super::jenkins::JenkinsBackend;
+use super::jenkins::spec::{JenkinsPhase, JenkinsPlatform};
+use super::planned::{BackendRequest, PlannedBackend};
+use crate::error::{Result, clip_lines, quote};
 
 /// `[platforms.<name>]`, by `kind`.
 #[derive(Clone, Debug, Deserialize)]
@@ -25,6 +33,17 @@ pub enum NamedPlatform {
     /// Argo CD's API server.
     #[serde(deserialize_with = "argocd_keys")]
     Argocd(ArgoPlatform),
+}
+
+/// A phase section (`[build]`, `[deploy]`, `[stop]`) read by its platform's kind.
+#[derive(Clone, Debug)]
+pub enum KindPhase {
+    /// A request description, on `[platform]` or a `kind = "http"` platform.
+    Http(Box<PhaseSpec>),
+    /// A Jenkins job.
+    Jenkins(JenkinsPhase),
+    /// An Argo CD application to sync.
+    Argocd(ArgoPhase),
 }
 
 /// The keys every kind of named platform has: its name, where it is, where its credential comes
@@ -65,6 +84,65 @@ impl NamedPlatform {
             NamedPlatform::Http(p) => p.common(),
             NamedPlatform::Jenkins(p) => p.common(),
             NamedPlatform::Argocd(p) => p.common(),
+        }
+    }
+
+    /// Reads the keys of a `phase` section on this platform (`name`) as its kind says; `Err` is
+    /// the message, with its fix.
+    pub fn read_phase(
+        &self,
+        name: &str,
+        phase: Phase,
+        table: &toml::Table,
+    ) -> std::result::Result<KindPhase, String> {
+        let value = toml::Value::Table(table.clone());
+        let bad = |e: toml::de::Error, fix: &str| {
+            format!(
+                "{} (a phase on the {} platform {})\n  fix: {fix}",
+                clip_lines(e.to_string().trim_end()),
+                self.kind(),
+                quote(name)
+            )
+        };
+        Ok(match self {
+            NamedPlatform::Http(_) => KindPhase::Http(Box::new(
+                value
+                    .try_into()
+                    .map_err(|e| bad(e, super::http::spec::PHASE_FIX))?,
+            )),
+            NamedPlatform::Jenkins(_) => KindPhase::Jenkins(
+                value
+                    .try_into()
+                    .map_err(|e| bad(e, super::jenkins::spec::PHASE_FIX))?,
+            ),
+            NamedPlatform::Argocd(_) if phase != Phase::Deploy => {
+                return Err(format!(
+                    "the argocd platform `{name}` can only deploy (sync an application), not {phase}\n  fix: run the {phase} on a jenkins or http platform"
+                ));
+            }
+            NamedPlatform::Argocd(_) => KindPhase::Argocd(
+                value
+                    .try_into()
+                    .map_err(|e| bad(e, super::argocd::spec::PHASE_FIX))?,
+            ),
+        })
+    }
+
+    /// Hands the platform named in `req` to its kind's backend, which plans itself.
+    pub fn plan(req: BackendRequest<'_, &NamedPlatform, KindPhase>) -> Result<PlannedBackend> {
+        match req.platform {
+            NamedPlatform::Http(p) => HttpBackend::plan(req.narrow(p.connection(), |s| match s {
+                KindPhase::Http(s) => Some(*s),
+                _ => None,
+            })),
+            NamedPlatform::Jenkins(p) => JenkinsBackend::plan(req.narrow(p, |s| match s {
+                KindPhase::Jenkins(s) => Some(s),
+                _ => None,
+            })),
+            NamedPlatform::Argocd(p) => ArgoBackend::plan(req.narrow(p, |s| match s {
+                KindPhase::Argocd(s) => Some(s),
+                _ => None,
+            })),
         }
     }
 }
@@ -199,6 +277,26 @@ mod tests {
         assert!(err.contains("unknown variant `gitlab`"), "{err}");
         let err = parse("url = \"https://p.example.com\"\n").unwrap_err();
         assert!(err.contains("missing field `kind`"), "{err}");
+    }
+
+    #[test]
+    fn a_phase_is_read_by_its_platform_s_kind() {
+        let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
+        let jenkins = parse("kind = \"jenkins\"\n").unwrap();
+        let job = jenkins.read_phase("ci", Phase::Build, &table("job = \"shop\"\n"));
+        assert!(matches!(job, Ok(KindPhase::Jenkins(_))), "{job:?}");
+        let e = jenkins
+            .read_phase("ci", Phase::Build, &table("application = \"shop\"\n"))
+            .unwrap_err();
+        assert!(e.contains("unknown field `application`"), "{e}");
+        assert!(e.contains("a phase on the jenkins platform \"ci\""), "{e}");
+        assert!(e.contains("fix: a Jenkins phase has job"), "{e}");
+        let argocd = parse("kind = \"argocd\"\n").unwrap();
+        let app = table("application = \"shop\"\n");
+        let sync = argocd.read_phase("cd", Phase::Deploy, &app);
+        assert!(matches!(sync, Ok(KindPhase::Argocd(_))), "{sync:?}");
+        let e = argocd.read_phase("cd", Phase::Build, &app).unwrap_err();
+        assert!(e.contains("can only deploy"), "{e}");
     }
 
     #[test]

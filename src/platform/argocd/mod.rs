@@ -13,6 +13,7 @@
 //! - Auth: `Authorization: Bearer <token>`. Every request body follows `argocd-swagger.json`.
 
 pub mod app;
+pub mod plan;
 pub mod spec;
 pub mod state;
 pub mod time;

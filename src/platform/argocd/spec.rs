@@ -42,6 +42,9 @@ impl ArgoPlatform {
     }
 }
 
+/// What an Argo CD deploy takes, for messages.
+pub const PHASE_FIX: &str = "an Argo CD deploy has application, and optionally revision, project, app_namespace, prune, suspended, watch, timeout";
+
 /// One deploy: sync an application to a revision and wait until it is synced and healthy.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

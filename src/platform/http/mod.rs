@@ -7,6 +7,7 @@
 pub mod client;
 pub mod condition;
 pub mod lines;
+pub mod plan;
 pub mod source;
 pub mod spec;
 pub mod template;
@@ -25,40 +26,24 @@ use super::event::{Phase, StateClass};
 use crate::error::{Error, Result, quote};
 use crate::net::Replay;
 
-/// The phases a platform description provides.
-#[derive(Clone, Debug, Default)]
-pub struct Phases {
-    pub build: Option<PhaseSpec>,
-    pub deploy: Option<PhaseSpec>,
-    pub stop: Option<PhaseSpec>,
-}
-
-impl Phases {
-    fn get(&self, phase: Phase) -> Option<&PhaseSpec> {
-        match phase {
-            Phase::Build => self.build.as_ref(),
-            Phase::Deploy => self.deploy.as_ref(),
-            Phase::Stop => self.stop.as_ref(),
-        }
-    }
-}
-
 /// A platform described in `ferry.toml`.
 #[derive(Debug)]
 pub struct HttpBackend {
     client: Client,
     name: String,
     headers: BTreeMap<String, String>,
-    phases: Phases,
+    phases: BTreeMap<Phase, PhaseSpec>,
 }
 
 impl HttpBackend {
     /// Checks the description (every source, pointer and method) and builds the backend.
-    pub fn new(client: Client, headers: BTreeMap<String, String>, phases: Phases) -> Result<Self> {
-        for phase in [Phase::Build, Phase::Deploy, Phase::Stop] {
-            if let Some(spec) = phases.get(phase) {
-                check_phase(phase, spec)?;
-            }
+    pub fn new(
+        client: Client,
+        headers: BTreeMap<String, String>,
+        phases: BTreeMap<Phase, PhaseSpec>,
+    ) -> Result<Self> {
+        for (phase, spec) in &phases {
+            check_phase(*phase, spec)?;
         }
         Ok(Self {
             name: client.name().to_string(),
@@ -69,7 +54,7 @@ impl HttpBackend {
     }
 
     fn spec(&self, phase: Phase) -> Result<&PhaseSpec> {
-        self.phases.get(phase).ok_or_else(|| Error::Unsupported {
+        self.phases.get(&phase).ok_or_else(|| Error::Unsupported {
             what: format!("the {phase} phase"),
             hint: format!("describe it in a [{phase}] section of ferry.toml"),
         })
@@ -485,7 +470,7 @@ impl Backend for HttpBackend {
 
     /// Safe when the trigger sends `{{ idempotency_key }}` (in its path, a header or its body).
     fn trigger_replay(&self, phase: Phase) -> Replay {
-        let Some(spec) = self.phases.get(phase) else {
+        let Some(spec) = self.phases.get(&phase) else {
             return Replay::Never;
         };
         let t = &spec.trigger;
@@ -588,7 +573,7 @@ impl Backend for HttpBackend {
     }
 
     fn has_logs(&self, phase: Phase) -> bool {
-        self.phases.get(phase).is_some_and(|s| s.logs.is_some())
+        self.phases.get(&phase).is_some_and(|s| s.logs.is_some())
     }
 
     async fn logs(&self, op: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead> {

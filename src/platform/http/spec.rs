@@ -83,6 +83,44 @@ impl HttpPlatform {
     }
 }
 
+/// How requests to an `http` platform are sent: what `[platform]` and a `kind = "http"` platform
+/// have in common besides where they are.
+#[derive(Clone, Copy, Debug)]
+pub struct Connection<'a> {
+    /// How the token is sent (default: `bearer` with a token, else `none`).
+    pub auth: Option<AuthScheme>,
+    /// The header for `auth = "header"`.
+    pub auth_header: Option<&'a str>,
+    /// Headers sent with every request (templated).
+    pub headers: &'a BTreeMap<String, String>,
+    /// The key that names the user for `auth = "basic"`, for messages.
+    pub user_key: &'static str,
+}
+
+impl PlatformSpec {
+    /// How requests to `[platform]` are sent.
+    pub fn connection(&self) -> Connection<'_> {
+        Connection {
+            auth: self.auth,
+            auth_header: self.auth_header.as_deref(),
+            headers: &self.headers,
+            user_key: "auth_user",
+        }
+    }
+}
+
+impl HttpPlatform {
+    /// How requests to this platform are sent.
+    pub fn connection(&self) -> Connection<'_> {
+        Connection {
+            auth: self.auth,
+            auth_header: self.auth_header.as_deref(),
+            headers: &self.headers,
+            user_key: "user (or user_env)",
+        }
+    }
+}
+
 /// The backend kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -122,6 +160,9 @@ impl Default for PollSpec {
         }
     }
 }
+
+/// What an `http` phase takes, for messages.
+pub const PHASE_FIX: &str = "describe the phase as for [platform]: trigger, status, and optionally resolve, logs, cancel, outputs";
 
 /// `[build]`, `[deploy]` or `[stop]`: one remote operation.
 #[derive(Clone, Debug, Deserialize)]

@@ -12,6 +12,7 @@
 pub mod console;
 pub mod outputs;
 pub mod path;
+pub mod plan;
 pub mod spec;
 pub mod state;
 

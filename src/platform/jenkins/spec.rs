@@ -48,6 +48,10 @@ impl JenkinsPlatform {
     }
 }
 
+/// What a Jenkins phase takes, for messages.
+pub const PHASE_FIX: &str =
+    "a Jenkins phase has job, and optionally branch, parameters, unstable, outputs, timeout";
+
 /// One phase run as a Jenkins job.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
