@@ -131,17 +131,34 @@ pub fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
     Ok(out)
 }
 
-/// Builds the plan. `no_build` skips the build phase of a deploy. `env` is read only for the
-/// variables a named platform points at (`url_env`, `token_env`, `user_env`).
-pub fn plan(
-    command: Command,
-    no_build: bool,
-    settings: &Settings,
-    file: Option<&FileConfig>,
-    context: &Context,
-    overrides: &Vars,
-    env: &Env,
-) -> Result<Planned> {
+/// What a plan is made from: every outside input, already read.
+#[derive(Clone, Copy)]
+pub struct PlanRequest<'a> {
+    pub command: Command,
+    /// Skip the build phase of a deploy.
+    pub no_build: bool,
+    pub settings: &'a Settings,
+    /// The settings file, when there is one.
+    pub file: Option<&'a FileConfig>,
+    pub context: &'a Context,
+    /// Template values given with `--var` / `FERRY_VAR_<NAME>` (see [`overrides`]).
+    pub overrides: &'a Vars,
+    /// Read only for the variables a named platform points at (`url_env`, `token_env`,
+    /// `user_env`) and the CI's own tokens (to redact them).
+    pub env: &'a Env,
+}
+
+/// Builds the plan.
+pub fn plan(req: PlanRequest<'_>) -> Result<Planned> {
+    let PlanRequest {
+        command,
+        no_build,
+        settings,
+        file,
+        context,
+        overrides,
+        env,
+    } = req;
     let Some(file) = file else {
         return Err(Error::MissingSetting {
             name: "config".into(),
