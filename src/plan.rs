@@ -2,9 +2,9 @@
 //! side effect. `--dry-run` and `ferry check` print it.
 //!
 //! Each phase runs on one platform: the `http` description of `[platform]`, or a named
-//! `[platforms.<name>]` picked with `platform = "<name>"` (see [`named`]). The plan reads the
-//! phase sections ([`section`]) and where each platform is ([`access`]); each platform's backend
-//! plans itself (`crate::platform::planned`).
+//! `[platforms.<name>]` picked with `platform = "<name>"` (see `plan/named.rs`). The plan reads
+//! the phase sections (`plan/section.rs`) and where each platform is (`plan/access.rs`); each
+//! platform's backend plans itself ([`crate::platform::planned`]).
 
 mod access;
 mod named;
