@@ -3,7 +3,8 @@
 //! A platform is described, not coded: requests with templated paths, headers and JSON bodies
 //! (`{{ name }}`), values picked from responses by JSON Pointer or `header:Name`, and explicit
 //! running / success / failure value sets. The README's "The http platform" section documents
-//! every key here; keep the two in step.
+//! every key here (and its "Jenkins and Argo CD" section those of a `kind = "http"` platform,
+//! [`HttpPlatform`]); keep them in step.
 
 use std::collections::BTreeMap;
 
