@@ -139,15 +139,15 @@ async fn dispatch(
         Cmd::Check { settings } => {
             let loaded = config::load(env, settings.layer(), cwd)?;
             let context = ci::detect(env);
-            let planned = plan::plan(
-                Command::Deploy,
-                false,
-                &loaded.settings,
-                loaded.file.as_ref(),
-                &context,
-                &plan::overrides(env, &[])?,
+            let planned = plan::plan(plan::PlanRequest {
+                command: Command::Deploy,
+                no_build: false,
+                settings: &loaded.settings,
+                file: loaded.file.as_ref(),
+                context: &context,
+                overrides: &plan::overrides(env, &[])?,
                 env,
-            )?;
+            })?;
             print_plan(&planned.plan, context.ci, io)?;
             writeln!(io.stderr, "settings are valid").map_err(|e| io_error("stderr", e))?;
             Ok(ExitCode::Success)
@@ -198,15 +198,15 @@ async fn execute(
     let context = ci::detect(env);
     let overrides = plan::overrides(env, &run.vars)?;
     if run.dry_run {
-        let planned = plan::plan(
+        let planned = plan::plan(plan::PlanRequest {
             command,
             no_build,
-            &loaded.settings,
-            loaded.file.as_ref(),
-            &context,
-            &overrides,
+            settings: &loaded.settings,
+            file: loaded.file.as_ref(),
+            context: &context,
+            overrides: &overrides,
             env,
-        )?;
+        })?;
         print_plan(&planned.plan, context.ci, io)?;
         return Ok(ExitCode::Success);
     }
@@ -231,15 +231,15 @@ async fn carry_out(
     io: &mut Io,
     cancel: CancellationToken,
 ) -> Result<ExitCode> {
-    let planned = plan::plan(
+    let planned = plan::plan(plan::PlanRequest {
         command,
         no_build,
-        &loaded.settings,
-        loaded.file.as_ref(),
+        settings: &loaded.settings,
+        file: loaded.file.as_ref(),
         context,
-        &extras.overrides,
-        extras.env,
-    )?;
+        overrides: &extras.overrides,
+        env: extras.env,
+    })?;
     let plan = &planned.plan;
     report::diagnostics::use_redactor(planned.redactor.clone());
     let flavour = report::Flavour::choose(context.ci, io.stderr_is_tty, !io.color);

@@ -2,11 +2,16 @@
 //! side effect. `--dry-run` and `ferry check` print it.
 //!
 //! Each phase runs on one platform: the `http` description of `[platform]`, or a named
-//! `[platforms.<name>]` picked with `platform = "<name>"` (see [`named`]).
+//! `[platforms.<name>]` picked with `platform = "<name>"` (see `plan/named.rs`). The plan reads
+//! the phase sections (`plan/section.rs`) and where each platform is (`plan/access.rs`); each
+//! platform's backend plans itself ([`crate::platform::planned`]).
 
+mod access;
 mod named;
+mod section;
 mod subject;
 
+pub use crate::platform::planned::PlannedBackend;
 pub use subject::Subject;
 
 use std::collections::BTreeMap;
@@ -16,15 +21,12 @@ use serde::Serialize;
 use url::Url;
 
 use crate::ci::Context;
-use crate::config::settings::{DURATION_FIX, parse_duration};
 use crate::config::{FileConfig, Settings};
 use crate::env::Env;
 use crate::error::{Error, Result, quote};
 use crate::platform::engine::Timing;
-use crate::platform::http::client::Auth;
-use crate::platform::http::spec::{AuthScheme, PlatformSpec, PollSpec};
 use crate::platform::{Backend, Command, Phase, Vars};
-use crate::secret::{Redactor, SecretString};
+use crate::secret::Redactor;
 
 /// What a run will do.
 #[derive(Clone, Debug, Serialize)]
@@ -84,13 +86,6 @@ pub struct Planned {
     pub redactor: Redactor,
 }
 
-/// A platform's backend in a plan.
-pub struct PlannedBackend {
-    pub backend: Box<dyn Backend>,
-    pub timing: Timing,
-    pub phases: Vec<Phase>,
-}
-
 impl Planned {
     /// The backend and cadence that run `phase`.
     pub fn backend(&self, phase: Phase) -> Option<(&dyn Backend, &Timing)> {
@@ -136,17 +131,34 @@ pub fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
     Ok(out)
 }
 
-/// Builds the plan. `no_build` skips the build phase of a deploy. `env` is read only for the
-/// variables a named platform points at (`url_env`, `token_env`, `user_env`).
-pub fn plan(
-    command: Command,
-    no_build: bool,
-    settings: &Settings,
-    file: Option<&FileConfig>,
-    context: &Context,
-    overrides: &Vars,
-    env: &Env,
-) -> Result<Planned> {
+/// What a plan is made from: every outside input, already read.
+#[derive(Clone, Copy)]
+pub struct PlanRequest<'a> {
+    pub command: Command,
+    /// Skip the build phase of a deploy.
+    pub no_build: bool,
+    pub settings: &'a Settings,
+    /// The settings file, when there is one.
+    pub file: Option<&'a FileConfig>,
+    pub context: &'a Context,
+    /// Template values given with `--var` / `FERRY_VAR_<NAME>` (see [`overrides`]).
+    pub overrides: &'a Vars,
+    /// Read only for the variables a named platform points at (`url_env`, `token_env`,
+    /// `user_env`) and the CI's own tokens (to redact them).
+    pub env: &'a Env,
+}
+
+/// Builds the plan.
+pub fn plan(req: PlanRequest<'_>) -> Result<Planned> {
+    let PlanRequest {
+        command,
+        no_build,
+        settings,
+        file,
+        context,
+        overrides,
+        env,
+    } = req;
     let Some(file) = file else {
         return Err(Error::MissingSetting {
             name: "config".into(),
@@ -236,121 +248,6 @@ pub fn plan(
         backends: chosen.backends,
         redactor,
     })
-}
-
-fn platform_url(settings: &Settings, spec: &PlatformSpec) -> Result<Url> {
-    if let Some(u) = &settings.platform_url {
-        return Ok(u.clone());
-    }
-    let Some(text) = spec.url.as_deref() else {
-        return Err(Error::MissingSetting {
-            name: "platform_url".into(),
-            hint: "set url in [platform] of ferry.toml, or --platform-url / FERRY_PLATFORM_URL"
-                .into(),
-        });
-    };
-    crate::net::base_url(
-        text,
-        &crate::net::UrlSetting {
-            name: "url",
-            source: "url in [platform]",
-            example: "https://paas.example.com/api",
-            credential_fix: "set FERRY_PLATFORM_TOKEN (and auth) instead",
-        },
-    )
-}
-
-fn auth(spec: &PlatformSpec, token: Option<&SecretString>) -> Result<(Auth, &'static str)> {
-    let scheme = spec.auth.unwrap_or(if token.is_some() {
-        AuthScheme::Bearer
-    } else {
-        AuthScheme::None
-    });
-    let need = |scheme: &str| Error::MissingSetting {
-        name: "platform_token".into(),
-        hint: format!(
-            "[platform] auth = \"{scheme}\" needs a token: set FERRY_PLATFORM_TOKEN (a CI secret) or FERRY_PLATFORM_TOKEN_FILE"
-        ),
-    };
-    Ok(match scheme {
-        AuthScheme::None => (Auth::None, "none"),
-        AuthScheme::Bearer => (
-            Auth::Bearer(token.cloned().ok_or_else(|| need("bearer"))?),
-            "bearer",
-        ),
-        AuthScheme::Basic => {
-            let user = spec.auth_user.clone().ok_or_else(|| Error::ConfigFile {
-                path: "ferry.toml [platform]".into(),
-                message:
-                    "auth = \"basic\" needs auth_user (the user name; the token is the password)"
-                        .into(),
-            })?;
-            (
-                Auth::Basic {
-                    user,
-                    password: token.cloned().ok_or_else(|| need("basic"))?,
-                },
-                "basic",
-            )
-        }
-        AuthScheme::Header => {
-            let name = spec.auth_header.clone().ok_or_else(|| Error::ConfigFile {
-                path: "ferry.toml [platform]".into(),
-                message: "auth = \"header\" needs auth_header (the header's name, e.g. X-Api-Key)"
-                    .into(),
-            })?;
-            (
-                Auth::Header {
-                    name,
-                    value: token.cloned().ok_or_else(|| need("header"))?,
-                },
-                "header",
-            )
-        }
-    })
-}
-
-fn timing(poll: &PollSpec, section: &str, settings: &Settings) -> Result<Timing> {
-    let bad = |key: &str, problem: String, fix: &str| Error::ConfigFile {
-        path: settings.config.display().to_string(),
-        message: format!("{section} {key} = {problem}\n  fix: {fix}"),
-    };
-    let spec = PollOf { poll };
-    let initial = parse_duration(&spec.poll.initial)
-        .map_err(|problem| bad("initial", problem, DURATION_FIX))?;
-    let max =
-        parse_duration(&spec.poll.max).map_err(|problem| bad("max", problem, DURATION_FIX))?;
-    let heartbeat_fix = "use a positive duration of at most 30s, like 10s or 20s";
-    let heartbeat = parse_duration(&spec.poll.heartbeat)
-        .map_err(|problem| bad("heartbeat", problem, heartbeat_fix))?;
-    if heartbeat > Duration::from_secs(30) {
-        return Err(bad(
-            "heartbeat",
-            format!("{} is longer than 30s", quote(&spec.poll.heartbeat)),
-            heartbeat_fix,
-        ));
-    }
-    if !(1.0..=10.0).contains(&spec.poll.factor) {
-        return Err(Error::ConfigFile {
-            path: settings.config.display().to_string(),
-            message: format!(
-                "{section} factor = {} is out of range\n  fix: use a factor between 1.0 (constant) and 10.0",
-                spec.poll.factor
-            ),
-        });
-    }
-    Ok(Timing {
-        poll_initial: initial,
-        poll_max: max.max(initial),
-        factor: spec.poll.factor,
-        heartbeat,
-        ..Timing::default()
-    })
-}
-
-/// Lets `timing` read `spec.poll.x` for any platform's poll table.
-struct PollOf<'a> {
-    poll: &'a PollSpec,
 }
 
 fn vars(

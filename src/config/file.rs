@@ -11,7 +11,8 @@ use serde::{Deserialize, Deserializer};
 use super::layer::{Layer, SECRET_SETTINGS};
 use super::read::{SETTINGS_FILE_LIMIT, read_text};
 use crate::error::{Error, Result, clip_lines};
-use crate::platform::http::spec::{AuthScheme, PhaseSpec, PlatformSpec, PollSpec};
+use crate::platform::http::spec::{PhaseSpec, PlatformSpec};
+use crate::platform::named::NamedPlatform;
 
 /// The fix for a settings file that cannot be read.
 const READ_FIX: &str =
@@ -43,7 +44,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub vars: BTreeMap<String, toml::Value>,
     pub platform: Option<PlatformSpec>,
-    /// Named platforms (`[platforms.<name>]`), picked per phase with `platform = "<name>"`.
+    /// Named platforms (`[platforms.<name>]`), picked per phase with `platform = "<name>"`; each
+    /// kind takes its own keys.
     #[serde(default)]
     pub platforms: BTreeMap<String, NamedPlatform>,
     pub build: Option<PhaseSection>,
@@ -51,66 +53,20 @@ pub struct FileConfig {
     pub stop: Option<PhaseSection>,
 }
 
-/// The kinds of named platform.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PlatformKind {
-    /// Described in `ferry.toml`, like `[platform]`.
-    Http,
-    /// Jenkins' remote build API.
-    Jenkins,
-    /// Argo CD's API server.
-    Argocd,
-}
-
-impl PlatformKind {
-    /// The lowercase name, as written in `kind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlatformKind::Http => "http",
-            PlatformKind::Jenkins => "jenkins",
-            PlatformKind::Argocd => "argocd",
-        }
-    }
-}
-
-/// `[platforms.<name>]`: one platform, its address and where its credential comes from. The
-/// credential itself is never here: `token_env` names an environment variable, `token_file` a
-/// file. Keys that only one kind understands are checked when the plan is made.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NamedPlatform {
-    pub kind: PlatformKind,
-    /// A display name for messages (default: `<kind> (<host>)`).
-    pub name: Option<String>,
-    /// The base URL (`https://jenkins.example.com`, `https://argocd.example.com`).
-    pub url: Option<String>,
-    /// An environment variable holding the base URL; wins over `url` when set.
-    pub url_env: Option<String>,
-    /// The environment variable holding the credential (a Jenkins API token, an Argo CD token).
-    pub token_env: Option<String>,
-    /// A file holding the credential.
-    pub token_file: Option<String>,
-    /// Jenkins: the user the API token belongs to.
-    pub user: Option<String>,
-    /// Jenkins: an environment variable holding that user (wins over `user`).
-    pub user_env: Option<String>,
-    /// `http`: how the token is sent, as in `[platform]`.
-    pub auth: Option<AuthScheme>,
-    /// `http`: the header for `auth = "header"`.
-    pub auth_header: Option<String>,
-    /// `http`: headers for every request (templated).
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Poll cadence, as `[platform.poll]`.
-    #[serde(default)]
-    pub poll: PollSpec,
-}
-
-/// `[build]`, `[deploy]` or `[stop]`: either the `http` description of the one `[platform]`, or,
-/// with `platform = "<name>"`, the keys of that named platform's kind (checked when planning).
+/// `[build]`, `[deploy]` or `[stop]`: the keys every phase has (`platform`, `timeout`) and the
+/// rest, which is the `http` description of the one `[platform]`, or, with `platform =
+/// "<name>"`, the keys of that named platform's kind (read when planning).
 #[derive(Clone, Debug)]
-pub enum PhaseSection {
+pub struct PhaseSection {
+    /// This phase's time limit as written (default: the overall `timeout`), parsed when the plan
+    /// reads the section.
+    pub timeout: Option<String>,
+    pub keys: PhaseKeys,
+}
+
+/// A phase section's keys besides `timeout`.
+#[derive(Clone, Debug)]
+pub enum PhaseKeys {
     /// No `platform` key: described for `[platform]`.
     Http(Box<PhaseSpec>),
     /// `platform = "<name>"` and the rest of the table.
@@ -123,9 +79,9 @@ pub enum PhaseSection {
 impl PhaseSection {
     /// The named platform this phase runs on, if any.
     pub fn platform(&self) -> Option<&str> {
-        match self {
-            PhaseSection::Http(_) => None,
-            PhaseSection::On { platform, .. } => Some(platform),
+        match &self.keys {
+            PhaseKeys::Http(_) => None,
+            PhaseKeys::On { platform, .. } => Some(platform),
         }
     }
 }
@@ -134,16 +90,28 @@ impl<'de> Deserialize<'de> for PhaseSection {
     fn deserialize<D: Deserializer<'de>>(de: D) -> std::result::Result<Self, D::Error> {
         use serde::de::Error as _;
         let mut table = toml::Table::deserialize(de)?;
-        match table.remove("platform") {
-            Some(toml::Value::String(platform)) => Ok(PhaseSection::On { platform, table }),
-            Some(other) => Err(D::Error::custom(format!(
-                "`platform` must name a [platforms.<name>] table (a string), not {other}"
-            ))),
+        let timeout = match table.remove("timeout") {
+            None => None,
+            Some(toml::Value::String(text)) => Some(text),
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "`timeout` must be a duration in quotes, like \"30m\", not {other}"
+                )));
+            }
+        };
+        let keys = match table.remove("platform") {
+            Some(toml::Value::String(platform)) => PhaseKeys::On { platform, table },
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "`platform` must name a [platforms.<name>] table (a string), not {other}"
+                )));
+            }
             None => toml::Value::Table(table)
                 .try_into::<PhaseSpec>()
-                .map(|spec| PhaseSection::Http(Box::new(spec)))
-                .map_err(|e| D::Error::custom(e.to_string().trim_end())),
-        }
+                .map(|spec| PhaseKeys::Http(Box::new(spec)))
+                .map_err(|e| D::Error::custom(e.to_string().trim_end()))?,
+        };
+        Ok(PhaseSection { timeout, keys })
     }
 }
 
@@ -157,12 +125,18 @@ impl FileConfig {
                 return Err(secret_in_file(name, path));
             }
         }
-        let file: FileConfig = toml::from_str(text).map_err(|e| Error::ConfigFile {
-            path: path.to_string(),
-            message: format!(
-                "{}\n  fix: correct the key or value named above (the README lists every key)",
-                clip_lines(e.to_string().trim_end())
-            ),
+        let file: FileConfig = toml::from_str(text).map_err(|e| {
+            let message = clip_lines(e.to_string().trim_end());
+            // A message of ferry's own (a key a platform's kind does not take) has its fix.
+            let fix = if message.contains("\n  fix: ") {
+                ""
+            } else {
+                "\n  fix: correct the key or value named above (the README lists every key)"
+            };
+            Error::ConfigFile {
+                path: path.to_string(),
+                message: format!("{message}{fix}"),
+            }
         })?;
         for (name, value) in [
             ("token", &file.token),
@@ -258,5 +232,27 @@ mod tests {
         let l = f.layer();
         assert_eq!(l.detach.as_deref(), Some("true"));
         assert_eq!(l.pr_number.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn every_phase_s_timeout_is_read_with_its_section() {
+        let http = "[build]\ntimeout = \"5m\"\n[build.trigger]\npath = \"/b\"\nid = \"/id\"\n[build.status]\npath = \"/s\"\nsuccess = [{ \"/done\" = [true] }]\n";
+        let named = "[deploy]\nplatform = \"cd\"\ntimeout = \"10m\"\napplication = \"shop\"\n";
+        let f = FileConfig::parse(&format!("{http}{named}"), "f").unwrap();
+        let build = f.build.unwrap();
+        assert_eq!(build.timeout.as_deref(), Some("5m"));
+        assert!(matches!(build.keys, PhaseKeys::Http(_)));
+        let deploy = f.deploy.unwrap();
+        assert_eq!(deploy.timeout.as_deref(), Some("10m"));
+        assert_eq!(deploy.platform(), Some("cd"));
+        let PhaseKeys::On { table, .. } = deploy.keys else {
+            panic!("{deploy:?}")
+        };
+        assert!(!table.contains_key("timeout") && table.contains_key("application"));
+        let err = FileConfig::parse("[stop]\nplatform = \"cd\"\ntimeout = 30\n", "f").unwrap_err();
+        assert!(
+            err.to_string().contains("`timeout` must be a duration"),
+            "{err}"
+        );
     }
 }

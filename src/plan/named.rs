@@ -1,37 +1,27 @@
-//! Which platform runs each phase, and the backends for them, before anything is sent.
+//! Which platform runs each phase, and the backend for each platform in use, before anything is
+//! sent.
 //!
-//! A phase section without `platform` runs on `[platform]` (the `http` description, as always).
-//! `platform = "<name>"` picks `[platforms.<name>]`, whose `kind` decides what the rest of the
-//! section means (`http`: a phase description; `jenkins`: a job; `argocd`: an application). Every
-//! section is checked, even for phases this run does not do; only the platforms this run uses
-//! need their URL and credential.
-//!
-//! Credentials: `token_env` names the environment variable holding it, `token_file` a file. With
-//! neither, a run that uses one platform only takes `platform_token` (`FERRY_PLATFORM_TOKEN`).
-//! URLs: `url_env`, else `url`; `platform_url` overrides the URL when the run uses one platform
-//! only (or `[platform]`'s when that is among several).
+//! The sections are read first ([`section`](super::section)), every one of them; only the
+//! platforms this run uses need their URL and credential ([`access`](super::access)). Each
+//! platform's backend then plans itself from a [`BackendRequest`]: `[platform]` is an `http`
+//! platform, a named one is handed to its kind by [`NamedPlatform::plan`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use url::Url;
-
-use super::{PhasePlatform, PlannedBackend, auth, platform_url, timing};
+use super::section::{self, Key, Section};
+use super::{PhasePlatform, access};
 use crate::config::Settings;
-use crate::config::file::{FileConfig, NamedPlatform, PhaseSection, PlatformKind};
-use crate::config::read::{TOKEN_FILE_LIMIT, read_text};
-use crate::config::settings::{CREDENTIAL_FIX, DURATION_FIX, credential_problem, parse_duration};
+use crate::config::file::FileConfig;
+use crate::config::settings::{DURATION_FIX, parse_duration};
 use crate::env::Env;
-use crate::error::{Error, Result, clip_lines, quote};
-use crate::platform::argocd::ArgoBackend;
-use crate::platform::argocd::spec::ArgoPhase;
-use crate::platform::credential::CredentialSource;
-use crate::platform::http::client::{Auth, Client};
-use crate::platform::http::spec::{AuthScheme, PhaseSpec, PlatformSpec};
-use crate::platform::http::{HttpBackend, Phases};
-use crate::platform::jenkins::JenkinsBackend;
-use crate::platform::jenkins::spec::JenkinsPhase;
-use crate::platform::{Backend, Phase};
+use crate::error::{Error, Result, quote};
+use crate::platform::Phase;
+use crate::platform::engine::Timing;
+use crate::platform::http::HttpBackend;
+use crate::platform::http::spec::PollSpec;
+use crate::platform::named::{KindPhase, NamedPlatform};
+use crate::platform::planned::{Access, BackendRequest, PlannedBackend};
 use crate::secret::{Redactor, SecretString};
 
 /// What [`choose`] decided.
@@ -42,370 +32,8 @@ pub(super) struct Chosen {
     pub(super) redactor: Redactor,
 }
 
-/// A phase section, checked against its platform's kind.
-enum Typed {
-    Http(Box<PhaseSpec>),
-    Jenkins(JenkinsPhase),
-    Argo(ArgoPhase),
-}
-
-impl Typed {
-    fn timeout(&self) -> Option<&str> {
-        match self {
-            Typed::Http(s) => s.timeout.as_deref(),
-            Typed::Jenkins(s) => s.timeout.as_deref(),
-            Typed::Argo(s) => s.timeout.as_deref(),
-        }
-    }
-}
-
-/// `None` for `[platform]`, else the name in `[platforms.<name>]`.
-type Key = Option<String>;
-
 fn key_name(key: &Key) -> String {
     key.clone().unwrap_or_else(|| "platform".into())
-}
-
-fn section_of(file: &FileConfig, phase: Phase) -> Option<&PhaseSection> {
-    match phase {
-        Phase::Build => file.build.as_ref(),
-        Phase::Deploy => file.deploy.as_ref(),
-        Phase::Stop => file.stop.as_ref(),
-    }
-}
-
-fn config_error(settings: &Settings, section: &str, message: String) -> Error {
-    Error::ConfigFile {
-        path: format!("{} {section}", settings.config.display()),
-        message,
-    }
-}
-
-/// Checks one phase section against the platform it names.
-fn typed(settings: &Settings, file: &FileConfig, phase: Phase) -> Result<Option<(Key, Typed)>> {
-    let Some(section) = section_of(file, phase) else {
-        return Ok(None);
-    };
-    let (name, table) = match section {
-        PhaseSection::Http(spec) => return Ok(Some((None, Typed::Http(spec.clone())))),
-        PhaseSection::On { platform, table } => (platform, table),
-    };
-    let Some(named) = file.platforms.get(name) else {
-        let known: Vec<&str> = file.platforms.keys().map(String::as_str).collect();
-        return Err(config_error(
-            settings,
-            &format!("[{phase}]"),
-            format!(
-                "platform = {} names no {} table\n  fix: {}",
-                quote(name),
-                table_name(name),
-                if known.is_empty() {
-                    format!(
-                        "add {} with kind = \"jenkins\", \"argocd\" or \"http\" and its url",
-                        table_name(name)
-                    )
-                } else {
-                    format!("use one of: {}", known.join(", "))
-                }
-            ),
-        ));
-    };
-    let value = toml::Value::Table(table.clone());
-    let bad = |e: toml::de::Error, kind: &str, keys: &str| {
-        config_error(
-            settings,
-            &format!("[{phase}]"),
-            format!(
-                "{} (a phase on the {kind} platform {})\n  fix: {keys}",
-                clip_lines(e.to_string().trim_end()),
-                quote(name)
-            ),
-        )
-    };
-    let typed = match named.kind {
-        PlatformKind::Http => Typed::Http(Box::new(value.try_into().map_err(|e| {
-            bad(
-                e,
-                "http",
-                "describe the phase as for [platform]: trigger, status, and optionally resolve, logs, cancel, outputs",
-            )
-        })?)),
-        PlatformKind::Jenkins => Typed::Jenkins(value.try_into().map_err(|e| {
-            bad(
-                e,
-                "jenkins",
-                "a Jenkins phase has job, and optionally branch, parameters, unstable, outputs, timeout",
-            )
-        })?),
-        PlatformKind::Argocd => {
-            if phase != Phase::Deploy {
-                return Err(config_error(
-                    settings,
-                    &format!("[{phase}]"),
-                    format!(
-                        "the argocd platform `{name}` can only deploy (sync an application), not {phase}\n  fix: run the {phase} on a jenkins or http platform"
-                    ),
-                ));
-            }
-            Typed::Argo(value.try_into().map_err(|e| {
-                bad(
-                    e,
-                    "argocd",
-                    "an Argo CD deploy has application, and optionally revision, project, app_namespace, prune, suspended, watch, timeout",
-                )
-            })?)
-        }
-    };
-    Ok(Some((Some(name.clone()), typed)))
-}
-
-/// Keys a kind does not use are mistakes, not silently ignored.
-fn check_keys(settings: &Settings, name: &str, p: &NamedPlatform) -> Result<()> {
-    // The name is repeated in messages, so it must be short and printable.
-    if !usable_name(name) {
-        return Err(config_error(
-            settings,
-            "[platforms]",
-            format!(
-                "the platform name {} is not a usable name\n  fix: name it with one line of at most {MAX_NAME_CHARS} characters, e.g. [platforms.jenkins]",
-                quote(name)
-            ),
-        ));
-    }
-    let section = format!("[platforms.{name}]");
-    let mut unused: Vec<&str> = Vec::new();
-    if p.kind != PlatformKind::Http {
-        if p.auth.is_some() {
-            unused.push("auth");
-        }
-        if p.auth_header.is_some() {
-            unused.push("auth_header");
-        }
-        if !p.headers.is_empty() {
-            unused.push("headers");
-        }
-    }
-    if p.kind == PlatformKind::Argocd {
-        if p.user.is_some() {
-            unused.push("user");
-        }
-        if p.user_env.is_some() {
-            unused.push("user_env");
-        }
-    }
-    if let Some(key) = unused.first() {
-        return Err(config_error(
-            settings,
-            &section,
-            format!(
-                "`{key}` means nothing for kind = \"{}\"\n  fix: remove it (the README's \"Jenkins and Argo CD\" section lists each kind's keys)",
-                p.kind.as_str()
-            ),
-        ));
-    }
-    if p.token_env.is_some() && p.token_file.is_some() {
-        return Err(config_error(
-            settings,
-            &section,
-            "both token_env and token_file are set\n  fix: keep one: token_env names an environment variable, token_file a file".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// The longest name a `[platforms.<name>]` table may have, in characters.
-const MAX_NAME_CHARS: usize = 64;
-
-/// Whether a platform name is short and printable enough to repeat in messages.
-fn usable_name(name: &str) -> bool {
-    name.chars().count() <= MAX_NAME_CHARS && !name.chars().any(char::is_control)
-}
-
-/// `[platforms.<name>]` for a message, with the name itself when it is usable.
-fn table_name(name: &str) -> String {
-    if usable_name(name) {
-        format!("[platforms.{name}]")
-    } else {
-        "[platforms.<name>]".to_string()
-    }
-}
-
-/// A named platform's URL, credential and user, read now.
-struct Access {
-    url: Url,
-    token: Option<SecretString>,
-    credential: CredentialSource,
-    user: Option<String>,
-}
-
-fn env_var(env: &Env, var: &str, key: &str, name: &str, what: &str) -> Result<String> {
-    env.get(var).map(str::to_string).ok_or_else(|| Error::MissingSetting {
-        name: var.to_string(),
-        hint: format!(
-            "[platforms.{name}] {key} = {} names this environment variable for {what}, and it is not set: set it (a CI secret or variable), or change {key}",
-            quote(var)
-        ),
-    })
-}
-
-fn access(
-    settings: &Settings,
-    env: &Env,
-    name: &str,
-    p: &NamedPlatform,
-    single: bool,
-    default_used: bool,
-) -> Result<Access> {
-    let section = format!("[platforms.{name}]");
-    let (text, source) = if let Some(var) = &p.url_env {
-        (
-            env_var(env, var, "url_env", name, "the platform's URL")?,
-            format!("{var} (url_env of {section})"),
-        )
-    } else if let (Some(u), true) = (&settings.platform_url, single) {
-        (u.to_string(), "platform_url".to_string())
-    } else if let Some(u) = &p.url {
-        (u.clone(), format!("url in {section}"))
-    } else {
-        return Err(Error::MissingSetting {
-            name: format!("url of {section}"),
-            hint: format!(
-                "set url = \"https://…\" (or url_env naming a variable) in {section} of ferry.toml"
-            ),
-        });
-    };
-    if settings.platform_url.is_some() && !single && !default_used {
-        return Err(Error::InvalidSetting {
-            name: "platform_url".into(),
-            source_name: "platform_url".into(),
-            problem: "this run uses several named platforms, so it is not clear which URL platform_url replaces".into(),
-            hint: "set url (or url_env) in each [platforms.<name>] table instead".into(),
-        });
-    }
-    let example = format!("https://{}.example.com", p.kind.as_str());
-    let url = crate::net::base_url(
-        &text,
-        &crate::net::UrlSetting {
-            name: "url",
-            source: &source,
-            example: &example,
-            credential_fix: &format!("set token_env (and user) in {section}"),
-        },
-    )?;
-    let (token, credential) = if let Some(var) = &p.token_env {
-        let token = env_var(env, var, "token_env", name, "the platform's credential")?;
-        let token = token.trim();
-        if let Some(problem) = credential_problem(token) {
-            return Err(Error::InvalidSetting {
-                name: var.clone(),
-                source_name: format!("token_env of {section}"),
-                problem: format!("the value {problem}"),
-                hint: CREDENTIAL_FIX.into(),
-            });
-        }
-        (
-            Some(SecretString::from(token.to_string())),
-            CredentialSource {
-                setting: var.clone(),
-                source: format!("token_env of {section}"),
-                present: true,
-            },
-        )
-    } else if let Some(path) = &p.token_file {
-        let text = read_text(std::path::Path::new(path), TOKEN_FILE_LIMIT).map_err(|e| {
-            Error::InvalidSetting {
-                name: "token_file".into(),
-                source_name: section.clone(),
-                problem: e.to_string(),
-                hint: e.fix("name a readable file that holds only the credential"),
-            }
-        })?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(Error::InvalidSetting {
-                name: "token_file".into(),
-                source_name: section,
-                problem: format!("{} is empty", quote(path)),
-                hint: "write the credential into the file".into(),
-            });
-        }
-        if let Some(problem) = credential_problem(token) {
-            return Err(Error::InvalidSetting {
-                name: "token_file".into(),
-                source_name: section,
-                problem: format!("the credential in {} {problem}", quote(path)),
-                hint: CREDENTIAL_FIX.into(),
-            });
-        }
-        (
-            Some(SecretString::from(token.to_string())),
-            CredentialSource {
-                setting: "token_file".into(),
-                source: format!("{path} (token_file of {section})"),
-                present: true,
-            },
-        )
-    } else if single {
-        (
-            settings.platform_token.clone(),
-            CredentialSource {
-                setting: "platform_token".into(),
-                source: "FERRY_PLATFORM_TOKEN / platform_token_file".into(),
-                present: settings.platform_token.is_some(),
-            },
-        )
-    } else {
-        (
-            None,
-            CredentialSource {
-                setting: format!("token_env of {section}"),
-                source: "ferry.toml".into(),
-                present: false,
-            },
-        )
-    };
-    let user = match &p.user_env {
-        Some(var) => {
-            let user = env_var(env, var, "user_env", name, "the user name")?;
-            if let Some(problem) = credential_problem(user.trim()) {
-                return Err(Error::InvalidSetting {
-                    name: var.clone(),
-                    source_name: format!("user_env of {section}"),
-                    problem: format!("the value {problem}"),
-                    hint: CREDENTIAL_FIX.into(),
-                });
-            }
-            Some(user.trim().to_string())
-        }
-        None => p.user.clone(),
-    };
-    if token.is_some() {
-        crate::net::require_secure(
-            &url,
-            &crate::net::UrlSetting {
-                name: "url",
-                source: &format!("{section} ({})", credential.setting),
-                example: &example,
-                credential_fix: "",
-            },
-        )?;
-    }
-    Ok(Access {
-        url,
-        token,
-        credential,
-        user,
-    })
-}
-
-fn need_token(name: &str, p: &NamedPlatform, why: &str) -> Error {
-    Error::MissingSetting {
-        name: format!("token_env of [platforms.{name}]"),
-        hint: format!(
-            "{why}: set token_env = \"{}_TOKEN\" in [platforms.{name}] and that variable from your CI's secrets (or token_file; with a single platform FERRY_PLATFORM_TOKEN works too)",
-            p.kind.as_str().to_ascii_uppercase()
-        ),
-    }
 }
 
 /// Decides the platform of every phase and builds the backends this run needs.
@@ -415,27 +43,13 @@ pub(super) fn choose(
     phases: &[Phase],
     env: &Env,
 ) -> Result<Chosen> {
-    for (name, p) in &file.platforms {
-        check_keys(settings, name, p)?;
-    }
-    // Every section is checked, used by this run or not.
-    let mut sections: BTreeMap<Phase, (Key, Typed)> = BTreeMap::new();
-    for phase in [Phase::Build, Phase::Deploy, Phase::Stop] {
-        if let Some(t) = typed(settings, file, phase)? {
-            if let Some(Err(problem)) = t.1.timeout().map(parse_duration) {
-                return Err(config_error(
-                    settings,
-                    &format!("[{phase}]"),
-                    format!("timeout = {problem}\n  fix: {DURATION_FIX}"),
-                ));
-            }
-            sections.insert(phase, t);
-        }
-    }
+    section::check_platforms(settings, file)?;
+    // Every section is read, used by this run or not.
+    let sections = section::read_all(settings, file)?;
     // The platforms this run uses, in the order of its phases.
     let mut used: Vec<Key> = Vec::new();
     for phase in phases {
-        if let Some((key, _)) = sections.get(phase)
+        if let Some(Section { key, .. }) = sections.get(phase)
             && !used.contains(key)
         {
             used.push(key.clone());
@@ -443,6 +57,163 @@ pub(super) fn choose(
     }
     let single = used.len() == 1;
     let default_used = used.contains(&None);
+    let mut accesses: BTreeMap<String, Access> = BTreeMap::new();
+    for name in used.iter().flatten() {
+        let p = &file.platforms[name];
+        let a = access::named(settings, env, name, p, single, default_used)?;
+        accesses.insert(name.clone(), a);
+    }
+    let redactor = redactor(settings, file, env, default_used, accesses.values());
+
+    let mut chosen = Chosen {
+        backends: Vec::new(),
+        phase_platforms: Vec::new(),
+        phase_timeouts: sections
+            .iter()
+            .filter_map(|(phase, s)| s.timeout.map(|d| (*phase, d)))
+            .collect(),
+        redactor: redactor.clone(),
+    };
+    for key in &used {
+        let runs: Vec<Phase> = phases
+            .iter()
+            .copied()
+            .filter(|p| sections.get(p).is_some_and(|s| &s.key == key))
+            .collect();
+        let on_it: BTreeMap<Phase, KindPhase> = sections
+            .iter()
+            .filter(|(_, s)| &s.key == key)
+            .map(|(phase, s)| (*phase, s.spec.clone()))
+            .collect();
+        let (planned, shown) = match key {
+            None => plan_default(settings, file, runs, on_it, &redactor)?,
+            Some(name) => {
+                let access = accesses.remove(name).ok_or_else(|| Error::Unsupported {
+                    what: format!("platform {name} without access"),
+                    hint: "report this as a bug".into(),
+                })?;
+                let p = &file.platforms[name];
+                plan_named(settings, name, p, access, runs, on_it, &redactor)?
+            }
+        };
+        for phase in &planned.phases {
+            chosen.phase_platforms.push(PhasePlatform {
+                phase: *phase,
+                key: key_name(key),
+                kind: shown.kind,
+                platform: shown.display.clone(),
+                url: shown.url.clone(),
+                auth: planned.auth,
+            });
+        }
+        chosen.backends.push(planned);
+    }
+    chosen.phase_platforms.sort_by_key(|p| {
+        phases
+            .iter()
+            .position(|q| *q == p.phase)
+            .unwrap_or(usize::MAX)
+    });
+    Ok(chosen)
+}
+
+/// A platform in use, as the plan shows it.
+struct Shown {
+    kind: &'static str,
+    display: String,
+    url: String,
+}
+
+impl Shown {
+    fn of<P, S>(req: &BackendRequest<'_, P, S>) -> Self {
+        Self {
+            kind: req.kind,
+            display: req.display.clone(),
+            url: req.access.url.to_string(),
+        }
+    }
+}
+
+/// `[platform]`: the `http` description, planned by the http backend.
+fn plan_default(
+    settings: &Settings,
+    file: &FileConfig,
+    runs: Vec<Phase>,
+    sections: BTreeMap<Phase, KindPhase>,
+    redactor: &Redactor,
+) -> Result<(PlannedBackend, Shown)> {
+    let Some(spec) = file.platform.as_ref() else {
+        return Err(Error::ConfigFile {
+            path: settings.config.display().to_string(),
+            message: "there is no [platform] section\n  fix: add [platform] with at least url = \"https://…\" (or set platform_url), or name a platform with platform = \"<name>\" in the phase".into(),
+        });
+    };
+    let access = access::default(settings, spec)?;
+    let display = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| access.url.host_str().unwrap_or("platform").to_string());
+    let req = BackendRequest {
+        table: "[platform]".into(),
+        name: None,
+        kind: "http",
+        platform: spec.connection(),
+        display,
+        access,
+        sections: sections
+            .into_iter()
+            .filter_map(|(phase, s)| match s {
+                KindPhase::Http(spec) => Some((phase, *spec)),
+                _ => None,
+            })
+            .collect(),
+        runs,
+        timing: timing(&spec.poll, "[platform.poll]", settings)?,
+        redactor,
+    };
+    let shown = Shown::of(&req);
+    Ok((HttpBackend::plan(req)?, shown))
+}
+
+/// `[platforms.<name>]`, planned by its kind's backend.
+fn plan_named(
+    settings: &Settings,
+    name: &str,
+    p: &NamedPlatform,
+    access: Access,
+    runs: Vec<Phase>,
+    sections: BTreeMap<Phase, KindPhase>,
+    redactor: &Redactor,
+) -> Result<(PlannedBackend, Shown)> {
+    let keys = p.common();
+    let display = keys.name.map_or_else(
+        || format!("{} ({})", p.kind(), access.url.host_str().unwrap_or(name)),
+        str::to_string,
+    );
+    let req = BackendRequest {
+        table: format!("[platforms.{name}]"),
+        name: Some(name),
+        kind: p.kind(),
+        platform: p,
+        display,
+        access,
+        sections,
+        runs,
+        timing: timing(keys.poll, &format!("[platforms.{name}.poll]"), settings)?,
+        redactor,
+    };
+    let shown = Shown::of(&req);
+    Ok((NamedPlatform::plan(req)?, shown))
+}
+
+/// Every secret of the run, in every form it may be shown in.
+fn redactor<'a>(
+    settings: &Settings,
+    file: &FileConfig,
+    env: &Env,
+    default_used: bool,
+    accesses: impl Iterator<Item = &'a Access>,
+) -> Redactor {
     let mut secrets: Vec<SecretString> = settings
         .token
         .iter()
@@ -456,7 +227,6 @@ pub(super) fn choose(
             secrets.push(SecretString::from(value.to_string()));
         }
     }
-    let mut accesses: BTreeMap<String, Access> = BTreeMap::new();
     // Basic credentials come back base64-encoded as a pair: each pair is a form of its own.
     let mut basics: Vec<(String, SecretString)> = Vec::new();
     if let (Some(user), Some(token), true) = (
@@ -466,219 +236,53 @@ pub(super) fn choose(
     ) {
         basics.push((user, token.clone()));
     }
-    for key in used.iter().flatten() {
-        let p = &file.platforms[key];
-        let a = access(settings, env, key, p, single, default_used)?;
+    for a in accesses {
         secrets.extend(a.token.iter().cloned());
         if let (Some(user), Some(token)) = (&a.user, &a.token) {
             basics.push((user.clone(), token.clone()));
         }
-        accesses.insert(key.clone(), a);
     }
-    let redactor = basics
+    basics
         .iter()
         .fold(Redactor::builder().secrets(&secrets), |b, (user, token)| {
             b.basic(user, token)
         })
-        .build();
-
-    let mut chosen = Chosen {
-        backends: Vec::new(),
-        phase_platforms: Vec::new(),
-        phase_timeouts: BTreeMap::new(),
-        redactor: redactor.clone(),
-    };
-    for (phase, (_, t)) in &sections {
-        if let Some(Ok(d)) = t.timeout().map(parse_duration) {
-            chosen.phase_timeouts.insert(*phase, d);
-        }
-    }
-    for key in &used {
-        let on_it: Vec<Phase> = phases
-            .iter()
-            .copied()
-            .filter(|p| sections.get(p).is_some_and(|(k, _)| k == key))
-            .collect();
-        let (backend, timing, kind, url, auth_name, display): (
-            Box<dyn Backend>,
-            _,
-            &'static str,
-            Url,
-            &'static str,
-            String,
-        ) = match key {
-            None => {
-                let Some(spec) = file.platform.as_ref() else {
-                    return Err(Error::ConfigFile {
-                        path: settings.config.display().to_string(),
-                        message: "there is no [platform] section\n  fix: add [platform] with at least url = \"https://…\" (or set platform_url), or name a platform with platform = \"<name>\" in the phase".into(),
-                    });
-                };
-                let base = platform_url(settings, spec)?;
-                let (a, auth_name) = auth(spec, settings.platform_token.as_ref())?;
-                let display = spec
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| base.host_str().unwrap_or("platform").to_string());
-                let client = Client::new(display.clone(), base.clone(), &a, redactor.clone())?;
-                let phases_spec = http_phases(&sections, &None);
-                let backend = HttpBackend::new(client, spec.headers.clone(), phases_spec)?;
-                let timing = timing(&spec.poll, "[platform.poll]", settings)?;
-                (Box::new(backend), timing, "http", base, auth_name, display)
-            }
-            Some(name) => {
-                let p = &file.platforms[name];
-                let a = accesses.remove(name).ok_or_else(|| Error::Unsupported {
-                    what: format!("platform {name} without access"),
-                    hint: "report this as a bug".into(),
-                })?;
-                let display = p.name.clone().unwrap_or_else(|| {
-                    format!("{} ({})", p.kind.as_str(), a.url.host_str().unwrap_or(name))
-                });
-                let timing = timing(&p.poll, &format!("[platforms.{name}.poll]"), settings)?;
-                let url = a.url.clone();
-                let (backend, auth_name): (Box<dyn Backend>, &'static str) = match p.kind {
-                    PlatformKind::Http => {
-                        let spec = PlatformSpec {
-                            kind: crate::platform::http::spec::Kind::Http,
-                            name: Some(display.clone()),
-                            url: Some(url.to_string()),
-                            auth: p.auth,
-                            auth_user: a.user.clone(),
-                            auth_header: p.auth_header.clone(),
-                            headers: p.headers.clone(),
-                            poll: p.poll.clone(),
-                        };
-                        let needs = spec.auth.unwrap_or(if a.token.is_some() {
-                            AuthScheme::Bearer
-                        } else {
-                            AuthScheme::None
-                        });
-                        if needs != AuthScheme::None && a.token.is_none() {
-                            return Err(need_token(name, p, "this platform sends a token"));
-                        }
-                        let (auth_value, auth_name) = auth(&spec, a.token.as_ref())?;
-                        let client = Client::new(
-                            display.clone(),
-                            url.clone(),
-                            &auth_value,
-                            redactor.clone(),
-                        )?;
-                        let backend = HttpBackend::new(
-                            client,
-                            p.headers.clone(),
-                            http_phases(&sections, key),
-                        )?;
-                        (Box::new(backend), auth_name)
-                    }
-                    PlatformKind::Jenkins => {
-                        let auth_value = match (&a.user, &a.token) {
-                            (Some(login), Some(secret)) => Auth::Basic {
-                                user: login.clone(),
-                                password: secret.clone(),
-                            },
-                            (None, None) => Auth::None,
-                            (None, Some(_)) => {
-                                return Err(Error::MissingSetting {
-                                    name: format!("user of [platforms.{name}]"),
-                                    hint: format!(
-                                        "a Jenkins API token belongs to a user: set user = \"<jenkins user id>\" (or user_env) in [platforms.{name}]"
-                                    ),
-                                });
-                            }
-                            (Some(_), None) => {
-                                return Err(need_token(
-                                    name,
-                                    p,
-                                    "`user` is set, and Jenkins needs that user's API token",
-                                ));
-                            }
-                        };
-                        let auth_name = if matches!(auth_value, Auth::None) {
-                            "none"
-                        } else {
-                            "basic"
-                        };
-                        let client = Client::new(
-                            display.clone(),
-                            url.clone(),
-                            &auth_value,
-                            redactor.clone(),
-                        )?;
-                        let mut jobs = BTreeMap::new();
-                        for (phase, (k, t)) in &sections {
-                            if let (true, Typed::Jenkins(j)) = (k == key, t) {
-                                jobs.insert(*phase, j.clone());
-                            }
-                        }
-                        (
-                            Box::new(JenkinsBackend::new(client, jobs, a.credential.clone())?),
-                            auth_name,
-                        )
-                    }
-                    PlatformKind::Argocd => {
-                        let Some(token) = a.token.clone() else {
-                            return Err(need_token(
-                                name,
-                                p,
-                                "Argo CD's API needs a bearer token (an account or project token)",
-                            ));
-                        };
-                        let client = Client::new(
-                            display.clone(),
-                            url.clone(),
-                            &Auth::Bearer(token),
-                            redactor.clone(),
-                        )?;
-                        let mut apps = BTreeMap::new();
-                        for (phase, (k, t)) in &sections {
-                            if let (true, Typed::Argo(s)) = (k == key, t) {
-                                apps.insert(*phase, s.clone());
-                            }
-                        }
-                        (
-                            Box::new(ArgoBackend::new(client, apps, a.credential.clone())?),
-                            "bearer",
-                        )
-                    }
-                };
-                (backend, timing, p.kind.as_str(), url, auth_name, display)
-            }
-        };
-        for phase in &on_it {
-            chosen.phase_platforms.push(PhasePlatform {
-                phase: *phase,
-                key: key_name(key),
-                kind,
-                platform: display.clone(),
-                url: url.to_string(),
-                auth: auth_name,
-            });
-        }
-        chosen.backends.push(PlannedBackend {
-            backend,
-            timing,
-            phases: on_it,
-        });
-    }
-    chosen.phase_platforms.sort_by_key(|p| {
-        phases
-            .iter()
-            .position(|q| *q == p.phase)
-            .unwrap_or(usize::MAX)
-    });
-    Ok(chosen)
+        .build()
 }
 
-/// The `http` phase descriptions of one platform.
-fn http_phases(sections: &BTreeMap<Phase, (Key, Typed)>, key: &Key) -> Phases {
-    let get = |phase: Phase| match sections.get(&phase) {
-        Some((k, Typed::Http(spec))) if k == key => Some(spec.as_ref().clone()),
-        _ => None,
+/// A platform's poll cadence (`[platform.poll]`, `[platforms.<name>.poll]`).
+fn timing(poll: &PollSpec, section: &str, settings: &Settings) -> Result<Timing> {
+    let bad = |key: &str, problem: String, fix: &str| Error::ConfigFile {
+        path: settings.config.display().to_string(),
+        message: format!("{section} {key} = {problem}\n  fix: {fix}"),
     };
-    Phases {
-        build: get(Phase::Build),
-        deploy: get(Phase::Deploy),
-        stop: get(Phase::Stop),
+    let initial =
+        parse_duration(&poll.initial).map_err(|problem| bad("initial", problem, DURATION_FIX))?;
+    let max = parse_duration(&poll.max).map_err(|problem| bad("max", problem, DURATION_FIX))?;
+    let heartbeat_fix = "use a positive duration of at most 30s, like 10s or 20s";
+    let heartbeat = parse_duration(&poll.heartbeat)
+        .map_err(|problem| bad("heartbeat", problem, heartbeat_fix))?;
+    if heartbeat > Duration::from_secs(30) {
+        return Err(bad(
+            "heartbeat",
+            format!("{} is longer than 30s", quote(&poll.heartbeat)),
+            heartbeat_fix,
+        ));
     }
+    if !(1.0..=10.0).contains(&poll.factor) {
+        return Err(Error::ConfigFile {
+            path: settings.config.display().to_string(),
+            message: format!(
+                "{section} factor = {} is out of range\n  fix: use a factor between 1.0 (constant) and 10.0",
+                poll.factor
+            ),
+        });
+    }
+    Ok(Timing {
+        poll_initial: initial,
+        poll_max: max.max(initial),
+        factor: poll.factor,
+        heartbeat,
+        ..Timing::default()
+    })
 }

@@ -8,16 +8,20 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::argocd::state::ArgoState;
 use super::event::{Phase, StateClass};
+use super::jenkins::state::JenkinsState;
 use crate::error::Result;
+use crate::net::Replay;
 
 /// Template variables and captured values (`id`, `sha`, `build.artifact`, …).
 pub type Vars = BTreeMap<String, String>;
 
 /// A remote operation (a build, a deploy, a stop) once triggered.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Operation {
-    pub phase: Option<Phase>,
+    /// The phase it carries out.
+    pub phase: Phase,
     /// The platform's id for it.
     pub id: String,
     /// Every value known for templates: the phase's inputs plus captured values.
@@ -30,6 +34,71 @@ pub struct Operation {
     pub last_body: Option<serde_json::Value>,
     /// The last status response's headers (names lowercased), for outputs.
     pub last_headers: Vec<(String, String)>,
+    /// What the backend keeps about it between calls (never a template value).
+    pub state: BackendState,
+}
+
+impl Operation {
+    /// The operation `id` of `phase`, known by the template values `vars`; nothing read yet.
+    pub fn new(phase: Phase, id: impl Into<String>, vars: Vars) -> Self {
+        Self {
+            phase,
+            id: id.into(),
+            vars,
+            web_url: None,
+            log: LogCursor::default(),
+            last_body: None,
+            last_headers: Vec::new(),
+            state: BackendState::None,
+        }
+    }
+}
+
+/// What a backend keeps about an operation between calls, typed per backend, so that template
+/// values ([`Operation::vars`]) hold only what templates may name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum BackendState {
+    /// Nothing: the `http` backend keeps what it captures as template values, by design.
+    #[default]
+    None,
+    /// A Jenkins queue item and build.
+    Jenkins(JenkinsState),
+    /// An Argo CD sync.
+    Argo(ArgoState),
+}
+
+impl BackendState {
+    /// The Jenkins state, when this is one.
+    pub fn jenkins(&self) -> Option<&JenkinsState> {
+        match self {
+            BackendState::Jenkins(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The Jenkins state, to change it.
+    pub fn jenkins_mut(&mut self) -> Option<&mut JenkinsState> {
+        match self {
+            BackendState::Jenkins(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The Argo CD state, when this is one.
+    pub fn argo(&self) -> Option<&ArgoState> {
+        match self {
+            BackendState::Argo(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The Argo CD state, to change it.
+    pub fn argo_mut(&mut self) -> Option<&mut ArgoState> {
+        match self {
+            BackendState::Argo(s) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 /// Log reading state, kept between reads.
@@ -104,12 +173,9 @@ pub trait Backend: Send + Sync {
     /// A display name (`http (paas.example.com)`).
     fn name(&self) -> &str;
 
-    /// Whether this backend can run `phase` with the given description.
-    fn supports(&self, phase: Phase) -> bool;
-
-    /// Whether repeating the trigger is safe (the platform honours an idempotency key), so that
-    /// a trigger that failed in transit may be sent again.
-    fn trigger_is_idempotent(&self, phase: Phase) -> bool;
+    /// Whether the trigger may be sent again after a failure in transit: [`Replay::Safe`] when
+    /// the platform honours an idempotency key, so that repeating it starts nothing new.
+    fn trigger_replay(&self, phase: Phase) -> Replay;
 
     /// Starts the remote operation.
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation>;
@@ -151,4 +217,26 @@ pub trait Backend: Send + Sync {
 
     /// The phase's outputs (`url`, `artifact`, …) from the last status reading.
     fn outputs(&self, op: &Operation) -> Result<BTreeMap<String, String>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_backend_reads_only_its_own_state() {
+        let mut op = Operation::new(Phase::Deploy, "shop", Vars::new());
+        assert_eq!(op.state, BackendState::None);
+        assert!(op.state.argo().is_none() && op.state.jenkins().is_none());
+        op.state = BackendState::Argo(ArgoState::new("abc".into()));
+        assert!(op.state.jenkins().is_none());
+        assert!(op.state.jenkins_mut().is_none());
+        let argo = op.state.argo_mut().unwrap();
+        assert_eq!(argo.revision, "abc");
+        assert!(!argo.pending && !argo.watched && argo.before.is_none());
+        argo.pending = true;
+        assert!(op.state.argo().unwrap().pending);
+        // Template values stay template values.
+        assert!(op.vars.is_empty());
+    }
 }

@@ -3,6 +3,10 @@
 //! A backend knows one platform's API (trigger, resolve, status, logs, cancel). The engine knows
 //! everything shared: polling with back-off and jitter, `Retry-After`, safe retries, timeouts,
 //! heartbeats, cancellation. The engine reports only through [`Event`]s; it never imports `report`.
+//!
+//! Before any of that, each backend plans itself from a [`planned::BackendRequest`] (its
+//! platform's keys, URL, credential and phase sections); [`named`] is the closed set of kinds a
+//! `[platforms.<name>]` table may be, and hands each to its backend.
 
 pub mod event;
 pub mod outcome;
@@ -18,5 +22,9 @@ pub mod credential;
 pub mod engine;
 pub mod http;
 pub mod jenkins;
+pub mod named;
+pub mod planned;
 
-pub use backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched};
+pub use backend::{
+    Backend, BackendState, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched,
+};

@@ -13,7 +13,9 @@
 //! - Auth: `Authorization: Bearer <token>`. Every request body follows `argocd-swagger.json`.
 
 pub mod app;
+pub mod plan;
 pub mod spec;
+pub mod state;
 pub mod time;
 
 use std::collections::BTreeMap;
@@ -29,12 +31,16 @@ use tokio::time::Instant;
 use url::Url;
 
 use self::spec::ArgoPhase;
-use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched};
+use self::state::ArgoState;
+use super::backend::{
+    Backend, BackendState, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched,
+};
 use super::credential::CredentialSource;
 use super::event::Phase;
 use super::http::client::{Client, Request};
 use super::http::template::{Target, render};
 use crate::error::{Error, Result};
+use crate::net::Replay;
 
 /// A watch stream is reopened after this long (the HTTP client ends any request at 60 s).
 const STREAM_LIFE: Duration = Duration::from_secs(45);
@@ -92,8 +98,20 @@ impl ArgoBackend {
         })
     }
 
-    fn phase_of(op: &Operation) -> Phase {
-        op.phase.unwrap_or(Phase::Deploy)
+    /// What this backend keeps about `op`; an error for an operation it did not start.
+    fn state<'o>(&self, op: &'o Operation) -> Result<&'o ArgoState> {
+        op.state.argo().ok_or_else(|| self.not_ours(&op.id))
+    }
+
+    fn state_mut<'o>(&self, op: &'o mut Operation) -> Result<&'o mut ArgoState> {
+        op.state.argo_mut().ok_or_else(|| self.not_ours(&op.id))
+    }
+
+    fn not_ours(&self, id: &str) -> Error {
+        Error::Unsupported {
+            what: format!("following {id:?} on {}, which did not start it", self.name),
+            hint: "report this as a bug".into(),
+        }
     }
 
     fn explain(&self, e: Error, app: &str) -> Error {
@@ -185,7 +203,7 @@ impl ArgoBackend {
     /// Sends the sync. `Ok(true)` when accepted, `Ok(false)` when another operation runs.
     async fn sync(&self, spec: &ArgoPhase, op: &mut Operation) -> Result<bool> {
         let app = op.id.clone();
-        let revision = op.vars.get("revision").cloned().unwrap_or_default();
+        let revision = self.state(op)?.revision.clone();
         let mut body = json!({ "name": app, "revision": revision });
         if spec.prune {
             body["prune"] = json!(true);
@@ -209,15 +227,16 @@ impl ArgoBackend {
                 let before = accepted
                     .pointer("/status/operationState")
                     .map_or_else(|| "null".to_string(), Value::to_string);
-                op.vars.insert("argocd.before".into(), before);
-                op.vars.remove("argocd.pending");
+                let state = self.state_mut(op)?;
+                state.before = Some(before);
+                state.pending = false;
                 op.last_body = Some(accepted);
                 Ok(true)
             }
             Err(Error::PlatformApi { status, body, .. })
                 if matches!(status, 400 | 409) && body.contains(BUSY) =>
             {
-                op.vars.insert("argocd.pending".into(), "true".into());
+                self.state_mut(op)?.pending = true;
                 Ok(false)
             }
             Err(e) => Err(e),
@@ -292,14 +311,10 @@ impl Backend for ArgoBackend {
         &self.name
     }
 
-    fn supports(&self, phase: Phase) -> bool {
-        self.phases.contains_key(&phase)
-    }
-
-    fn trigger_is_idempotent(&self, _phase: Phase) -> bool {
+    fn trigger_replay(&self, _phase: Phase) -> Replay {
         // A second sync while the first runs is refused as "another operation is already in
         // progress"; one after it ended would sync again. Not safe to repeat blindly.
-        false
+        Replay::Never
     }
 
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation> {
@@ -341,25 +356,20 @@ impl Backend for ArgoBackend {
             Some(ns) => format!("{base}/applications/{ns}/{app}"),
             None => format!("{base}/applications/{app}"),
         };
-        let mut op = Operation {
-            phase: Some(phase),
-            id: app.clone(),
-            vars: vars.clone(),
-            web_url: Some(web.clone()),
-            ..Operation::default()
-        };
+        let mut op = Operation::new(phase, app.clone(), vars.clone());
+        op.web_url = Some(web.clone());
         op.vars.insert("id".into(), app);
-        op.vars.insert("revision".into(), revision);
         op.vars.insert("app_url".into(), web);
+        op.state = BackendState::Argo(ArgoState::new(revision));
         self.sync(spec, &mut op).await?;
         Ok(op)
     }
 
     async fn resolve(&self, op: &mut Operation) -> Result<Resolved> {
-        if !op.vars.contains_key("argocd.pending") {
+        if !self.state(op)?.pending {
             return Ok(Resolved::Ready);
         }
-        let spec = self.spec(Self::phase_of(op))?;
+        let spec = self.spec(op.phase)?;
         // Wait for the running operation (someone else's) to end, then sync again.
         let app = self.get_app(spec, &op.id).await?;
         let phase = app
@@ -383,10 +393,9 @@ impl Backend for ArgoBackend {
     }
 
     async fn status(&self, op: &mut Operation) -> Result<Observation> {
-        let spec = self.spec(Self::phase_of(op))?;
-        let app = if op.vars.remove("argocd.watched").is_some()
-            && let Some(app) = op.last_body.clone()
-        {
+        let spec = self.spec(op.phase)?;
+        let watched = std::mem::take(&mut self.state_mut(op)?.watched);
+        let app = if watched && let Some(app) = op.last_body.clone() {
             app
         } else {
             self.get_app(spec, &op.id).await?
@@ -398,14 +407,11 @@ impl Backend for ArgoBackend {
             .pointer("/status/operationState")
             .map_or_else(|| "null".to_string(), Value::to_string);
         let pending = app.get("operation").is_some_and(|o| !o.is_null());
-        if pending || op.vars.get("argocd.before") != Some(&current) {
-            op.vars.remove("argocd.before");
+        let state = self.state_mut(op)?;
+        if pending || state.before.as_ref() != Some(&current) {
+            state.before = None;
         }
-        let obs = app::evaluate(
-            &app,
-            op.vars.get("argocd.before").map(String::as_str),
-            spec.suspended,
-        );
+        let obs = app::evaluate(&app, state.before.as_deref(), spec.suspended);
         op.last_body = Some(app);
         Ok(obs)
     }
@@ -468,7 +474,7 @@ impl Backend for ArgoBackend {
     }
 
     async fn watch(&self, op: &mut Operation, max: Duration) -> Result<Watched> {
-        let spec = self.spec(Self::phase_of(op))?;
+        let spec = self.spec(op.phase)?;
         if !spec.watch {
             return Ok(Watched::Unsupported);
         }
@@ -490,7 +496,7 @@ impl Backend for ArgoBackend {
                 match self.event(&line) {
                     Ok(Some(app)) => {
                         op.last_body = Some(app);
-                        op.vars.insert("argocd.watched".into(), "true".into());
+                        self.state_mut(op)?.watched = true;
                         return Ok(Watched::Changed);
                     }
                     Ok(None) => continue,
@@ -527,11 +533,11 @@ impl Backend for ArgoBackend {
 
     async fn cancel(&self, op: &Operation) -> Result<()> {
         *self.watch.lock().await = None;
-        if op.vars.contains_key("argocd.pending") {
+        if self.state(op)?.pending {
             // Our sync was never accepted: the running operation is someone else's.
             return Ok(());
         }
-        let spec = self.spec(Self::phase_of(op))?;
+        let spec = self.spec(op.phase)?;
         let url = self.url(spec, &format!("{}/operation", Self::app_path(&op.id)), &[])?;
         let req = Request {
             method: reqwest::Method::DELETE,

@@ -150,12 +150,9 @@ pub(super) struct Fake {
 
 /// The operation every trigger starts (and `recover` finds).
 fn operation(phase: Phase) -> Operation {
-    Operation {
-        phase: Some(phase),
-        id: "op-1".into(),
-        web_url: Some("https://paas.example.com/ops/op-1".into()),
-        ..Operation::default()
-    }
+    let mut op = Operation::new(phase, "op-1", Vars::new());
+    op.web_url = Some("https://paas.example.com/ops/op-1".into());
+    op
 }
 
 /// Builders: each adds to the script of one kind of call.
@@ -499,12 +496,12 @@ impl Backend for Fake {
         "fake"
     }
 
-    fn supports(&self, _: Phase) -> bool {
-        true
-    }
-
-    fn trigger_is_idempotent(&self, _: Phase) -> bool {
-        self.idempotent
+    fn trigger_replay(&self, _: Phase) -> crate::net::Replay {
+        if self.idempotent {
+            crate::net::Replay::Safe
+        } else {
+            crate::net::Replay::Never
+        }
     }
 
     async fn trigger(&self, phase: Phase, _: &Vars) -> Result<Operation> {

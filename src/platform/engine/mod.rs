@@ -98,7 +98,7 @@ pub struct PhaseRun {
 
 /// The phase an operation belongs to: the one place the engine reads [`Operation::phase`].
 fn phase_of(op: &Operation) -> Phase {
-    op.phase.unwrap_or(Phase::Deploy)
+    op.phase
 }
 
 impl<'a> Engine<'a> {

@@ -21,7 +21,7 @@ impl Engine<'_> {
         req: &PhaseRequest,
         deadline: Instant,
     ) -> Result<Operation, Failure> {
-        let idempotent = self.backend.trigger_is_idempotent(req.phase);
+        let idempotent = self.backend.trigger_replay(req.phase).is_safe();
         let mut attempt = 0;
         let mut wait = self.timing.poll_initial;
         loop {

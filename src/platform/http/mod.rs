@@ -7,6 +7,7 @@
 pub mod client;
 pub mod condition;
 pub mod lines;
+pub mod plan;
 pub mod source;
 pub mod spec;
 pub mod template;
@@ -22,26 +23,8 @@ use self::spec::{LogMode, PhaseSpec, RequestSpec, StatusSpec, UnknownPolicy};
 use self::template::{MissingVar, Target, render, render_json};
 use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
 use super::event::{Phase, StateClass};
-use crate::config::settings::{DURATION_FIX, parse_duration};
 use crate::error::{Error, Result, quote};
-
-/// The phases a platform description provides.
-#[derive(Clone, Debug, Default)]
-pub struct Phases {
-    pub build: Option<PhaseSpec>,
-    pub deploy: Option<PhaseSpec>,
-    pub stop: Option<PhaseSpec>,
-}
-
-impl Phases {
-    fn get(&self, phase: Phase) -> Option<&PhaseSpec> {
-        match phase {
-            Phase::Build => self.build.as_ref(),
-            Phase::Deploy => self.deploy.as_ref(),
-            Phase::Stop => self.stop.as_ref(),
-        }
-    }
-}
+use crate::net::Replay;
 
 /// A platform described in `ferry.toml`.
 #[derive(Debug)]
@@ -49,16 +32,18 @@ pub struct HttpBackend {
     client: Client,
     name: String,
     headers: BTreeMap<String, String>,
-    phases: Phases,
+    phases: BTreeMap<Phase, PhaseSpec>,
 }
 
 impl HttpBackend {
     /// Checks the description (every source, pointer and method) and builds the backend.
-    pub fn new(client: Client, headers: BTreeMap<String, String>, phases: Phases) -> Result<Self> {
-        for phase in [Phase::Build, Phase::Deploy, Phase::Stop] {
-            if let Some(spec) = phases.get(phase) {
-                check_phase(phase, spec)?;
-            }
+    pub fn new(
+        client: Client,
+        headers: BTreeMap<String, String>,
+        phases: BTreeMap<Phase, PhaseSpec>,
+    ) -> Result<Self> {
+        for (phase, spec) in &phases {
+            check_phase(*phase, spec)?;
         }
         Ok(Self {
             name: client.name().to_string(),
@@ -69,14 +54,10 @@ impl HttpBackend {
     }
 
     fn spec(&self, phase: Phase) -> Result<&PhaseSpec> {
-        self.phases.get(phase).ok_or_else(|| Error::Unsupported {
+        self.phases.get(&phase).ok_or_else(|| Error::Unsupported {
             what: format!("the {phase} phase"),
             hint: format!("describe it in a [{phase}] section of ferry.toml"),
         })
-    }
-
-    fn phase_of(op: &Operation) -> Phase {
-        op.phase.unwrap_or(Phase::Deploy)
     }
 
     /// Renders a request; `section` names it in messages (`[build.status]`).
@@ -451,12 +432,6 @@ fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
     for (name, text) in &spec.outputs {
         check_source(&s("outputs"), name, text)?;
     }
-    if let Some(Err(problem)) = spec.timeout.as_deref().map(parse_duration) {
-        return Err(Error::ConfigFile {
-            path: format!("ferry.toml [{phase}]"),
-            message: format!("timeout = {problem}\n  fix: {DURATION_FIX}"),
-        });
-    }
     Ok(())
 }
 
@@ -493,19 +468,21 @@ impl Backend for HttpBackend {
         &self.name
     }
 
-    fn supports(&self, phase: Phase) -> bool {
-        self.phases.get(phase).is_some()
-    }
-
-    fn trigger_is_idempotent(&self, phase: Phase) -> bool {
-        let Some(spec) = self.phases.get(phase) else {
-            return false;
+    /// Safe when the trigger sends `{{ idempotency_key }}` (in its path, a header or its body).
+    fn trigger_replay(&self, phase: Phase) -> Replay {
+        let Some(spec) = self.phases.get(&phase) else {
+            return Replay::Never;
         };
         let t = &spec.trigger;
         let uses = |text: &str| template::names(text).iter().any(|n| n == "idempotency_key");
-        uses(&t.path)
+        if uses(&t.path)
             || t.headers.values().any(|v| uses(v))
             || t.body.as_ref().is_some_and(|b| uses(&b.to_string()))
+        {
+            Replay::Safe
+        } else {
+            Replay::Never
+        }
     }
 
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation> {
@@ -523,11 +500,6 @@ impl Backend for HttpBackend {
         )?;
         let url = req.url.clone();
         let (body, headers) = self.json(req, &format!("{section} path")).await?;
-        let mut op = Operation {
-            phase: Some(phase),
-            vars: vars.clone(),
-            ..Operation::default()
-        };
         let src = Source::parse(&t.id).ok_or_else(|| bad_source(&section, "id", &t.id))?;
         let id = src.extract(Some(&body), &headers, vars).ok_or_else(|| Error::BadResponse {
             platform: self.name.clone(),
@@ -535,7 +507,7 @@ impl Backend for HttpBackend {
             problem: format!("{section} id = {} matched nothing in the response {}", quote(&t.id), preview(&body)),
             hint: "point `id` at the field holding the operation's id (a JSON Pointer such as /data/id) or a header such as header:Location".into(),
         })?;
-        op.id = absolutise(&src, &id, &url);
+        let mut op = Operation::new(phase, absolutise(&src, &id, &url), vars.clone());
         op.vars.insert("id".into(), op.id.clone());
         self.capture(&section, &t.capture, &body, &headers, &mut op, &url)?;
         if let Some(web) = &spec.web_url {
@@ -545,7 +517,7 @@ impl Backend for HttpBackend {
     }
 
     async fn resolve(&self, op: &mut Operation) -> Result<Resolved> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let Some(r) = &spec.resolve else {
             return Ok(Resolved::Ready);
@@ -571,7 +543,7 @@ impl Backend for HttpBackend {
     }
 
     async fn status(&self, op: &mut Operation) -> Result<Observation> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let section = format!("[{phase}.status]");
         let s = &spec.status;
@@ -601,11 +573,11 @@ impl Backend for HttpBackend {
     }
 
     fn has_logs(&self, phase: Phase) -> bool {
-        self.phases.get(phase).is_some_and(|s| s.logs.is_some())
+        self.phases.get(&phase).is_some_and(|s| s.logs.is_some())
     }
 
     async fn logs(&self, op: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let Some(l) = &spec.logs else {
             return Ok(LogRead {
@@ -624,14 +596,14 @@ impl Backend for HttpBackend {
     /// that honours the key answers with the operation the first request started (and starts
     /// nothing new), which can then be cancelled.
     async fn recover(&self, phase: Phase, vars: &Vars) -> Result<Option<Operation>> {
-        if !self.trigger_is_idempotent(phase) {
+        if !self.trigger_replay(phase).is_safe() {
             return Ok(None);
         }
         self.trigger(phase, vars).await.map(Some)
     }
 
     async fn cancel(&self, op: &Operation) -> Result<()> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let Some(c) = &spec.cancel else {
             return Err(Error::Unsupported {
@@ -646,7 +618,7 @@ impl Backend for HttpBackend {
     }
 
     fn outputs(&self, op: &Operation) -> Result<BTreeMap<String, String>> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let mut out = BTreeMap::new();
         for (name, text) in &spec.outputs {

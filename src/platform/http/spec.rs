@@ -3,11 +3,14 @@
 //! A platform is described, not coded: requests with templated paths, headers and JSON bodies
 //! (`{{ name }}`), values picked from responses by JSON Pointer or `header:Name`, and explicit
 //! running / success / failure value sets. The README's "The http platform" section documents
-//! every key here; keep the two in step.
+//! every key here (and its "Jenkins and Argo CD" section those of a `kind = "http"` platform,
+//! [`HttpPlatform`]); keep them in step.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+
+use crate::platform::named::CommonKeys;
 
 /// `[platform]`: where the platform is and how to talk to it.
 #[derive(Clone, Debug, Deserialize)]
@@ -32,6 +35,91 @@ pub struct PlatformSpec {
     /// Polling: first interval, longest interval, growth factor.
     #[serde(default)]
     pub poll: PollSpec,
+}
+
+/// `[platforms.<name>]` with `kind = "http"`: a platform described like `[platform]`, its URL
+/// and credential read like every named platform's. Any other key is refused.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpPlatform {
+    /// A display name for messages (default: `http (<host>)`).
+    pub name: Option<String>,
+    /// The base URL every relative `path` is joined to.
+    pub url: Option<String>,
+    /// An environment variable holding the base URL; wins over `url` when set.
+    pub url_env: Option<String>,
+    /// The environment variable holding the token.
+    pub token_env: Option<String>,
+    /// A file holding the token.
+    pub token_file: Option<String>,
+    /// The user name for `auth = "basic"` (the token is the password).
+    pub user: Option<String>,
+    /// An environment variable holding that user (wins over `user`).
+    pub user_env: Option<String>,
+    /// How the token is sent, as in `[platform]`.
+    pub auth: Option<AuthScheme>,
+    /// The header for `auth = "header"`.
+    pub auth_header: Option<String>,
+    /// Headers sent with every request (templated).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Polling, as `[platform.poll]`.
+    #[serde(default)]
+    pub poll: PollSpec,
+}
+
+impl HttpPlatform {
+    /// The keys every kind has, with the user for basic auth.
+    pub fn common(&self) -> CommonKeys<'_> {
+        CommonKeys {
+            name: self.name.as_deref(),
+            url: self.url.as_deref(),
+            url_env: self.url_env.as_deref(),
+            token_env: self.token_env.as_deref(),
+            token_file: self.token_file.as_deref(),
+            user: self.user.as_deref(),
+            user_env: self.user_env.as_deref(),
+            poll: &self.poll,
+        }
+    }
+}
+
+/// How requests to an `http` platform are sent: what `[platform]` and a `kind = "http"` platform
+/// have in common besides where they are.
+#[derive(Clone, Copy, Debug)]
+pub struct Connection<'a> {
+    /// How the token is sent (default: `bearer` with a token, else `none`).
+    pub auth: Option<AuthScheme>,
+    /// The header for `auth = "header"`.
+    pub auth_header: Option<&'a str>,
+    /// Headers sent with every request (templated).
+    pub headers: &'a BTreeMap<String, String>,
+    /// The key that names the user for `auth = "basic"`, for messages.
+    pub user_key: &'static str,
+}
+
+impl PlatformSpec {
+    /// How requests to `[platform]` are sent.
+    pub fn connection(&self) -> Connection<'_> {
+        Connection {
+            auth: self.auth,
+            auth_header: self.auth_header.as_deref(),
+            headers: &self.headers,
+            user_key: "auth_user",
+        }
+    }
+}
+
+impl HttpPlatform {
+    /// How requests to this platform are sent.
+    pub fn connection(&self) -> Connection<'_> {
+        Connection {
+            auth: self.auth,
+            auth_header: self.auth_header.as_deref(),
+            headers: &self.headers,
+            user_key: "user (or user_env)",
+        }
+    }
 }
 
 /// The backend kind.
@@ -74,6 +162,9 @@ impl Default for PollSpec {
     }
 }
 
+/// What an `http` phase takes, for messages.
+pub const PHASE_FIX: &str = "describe the phase as for [platform]: trigger, status, and optionally resolve, logs, cancel, outputs";
+
 /// `[build]`, `[deploy]` or `[stop]`: one remote operation.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,8 +182,7 @@ pub struct PhaseSpec {
     pub outputs: BTreeMap<String, String>,
     /// A human link to the operation (templated), shown when it is triggered.
     pub web_url: Option<String>,
-    /// This phase's time limit (default: the overall `timeout`).
-    pub timeout: Option<String>,
+    // `timeout` is a key of every phase section, read with it (`config::file::PhaseSection`).
 }
 
 /// The request that starts the operation.

@@ -12,7 +12,9 @@
 pub mod console;
 pub mod outputs;
 pub mod path;
+pub mod plan;
 pub mod spec;
+pub mod state;
 
 use std::collections::BTreeMap;
 
@@ -20,12 +22,16 @@ use async_trait::async_trait;
 use url::Url;
 
 use self::spec::{JenkinsPhase, Unstable};
-use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
+use self::state::JenkinsState;
+use super::backend::{
+    Backend, BackendState, LogRead, LogSink, Observation, Operation, Resolved, Vars,
+};
 use super::credential::CredentialSource;
 use super::event::{Phase, StateClass};
 use super::http::client::{Client, Request};
 use super::http::template::{Target, render};
 use crate::error::{Error, Result, quote};
+use crate::net::Replay;
 
 /// The fields ferry reads from a build (`tree=` keeps the answer small).
 const BUILD_TREE: &str = "number,url,building,result,duration,displayName,description,artifacts[fileName,relativePath],actions[parameters[name,value]]";
@@ -79,10 +85,6 @@ impl JenkinsBackend {
             what: format!("the {phase} phase on {}", self.name),
             hint: format!("add a [{phase}] table with platform = \"…\" and job = \"…\""),
         })
-    }
-
-    fn phase_of(op: &Operation) -> Phase {
-        op.phase.unwrap_or(Phase::Build)
     }
 
     /// Maps a refused credential to a message naming the setting.
@@ -239,14 +241,10 @@ impl Backend for JenkinsBackend {
         &self.name
     }
 
-    fn supports(&self, phase: Phase) -> bool {
-        self.phases.contains_key(&phase)
-    }
-
-    fn trigger_is_idempotent(&self, _phase: Phase) -> bool {
+    fn trigger_replay(&self, _phase: Phase) -> Replay {
         // Jenkins has no idempotency key; a repeated trigger may queue a second build (or be
         // merged, but only while the first is still queued with the same parameters).
-        false
+        Replay::Never
     }
 
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation> {
@@ -301,46 +299,27 @@ impl Backend for JenkinsBackend {
             });
         }
         let queue = self.rebase(&location, &url)?;
-        let item = queue
-            .path_segments()
-            .and_then(|mut s| s.rfind(|p| !p.is_empty()).map(str::to_string))
-            .unwrap_or_default();
-        let mut op = Operation {
-            phase: Some(phase),
-            id: queue.to_string(),
-            vars: vars.clone(),
-            web_url: Some(format!(
-                "{}{}/",
-                self.client.base().as_str().trim_end_matches('/'),
-                job_path
-            )),
-            ..Operation::default()
-        };
+        let mut op = Operation::new(phase, queue.to_string(), vars.clone());
+        op.web_url = Some(format!(
+            "{}{}/",
+            self.client.base().as_str().trim_end_matches('/'),
+            job_path
+        ));
         op.vars.insert("id".into(), op.id.clone());
-        op.vars.insert("queue_url".into(), queue.to_string());
-        op.vars.insert("queue_id".into(), item);
-        if status == 303 {
-            op.vars.insert("merged".into(), "true".into());
-        }
+        op.state = BackendState::Jenkins(JenkinsState::queued(queue, status == 303));
         Ok(op)
     }
 
     async fn resolve(&self, op: &mut Operation) -> Result<Resolved> {
-        if op.vars.contains_key("build_url") {
+        let state = self.state(op)?;
+        if state.build.is_some() {
             return Ok(Resolved::Ready);
         }
-        let queue = Url::parse(&op.id).map_err(|e| Error::BadResponse {
-            platform: self.name.clone(),
-            url: op.id.clone(),
-            problem: format!("the queue item URL is not valid ({e})"),
-            hint: "report this as a bug".into(),
-        })?;
-        let api = queue.join("api/json").map_err(|e| Error::BadResponse {
-            platform: self.name.clone(),
-            url: op.id.clone(),
-            problem: format!("the queue item URL is not valid ({e})"),
-            hint: "report this as a bug".into(),
-        })?;
+        let api = state
+            .queue
+            .join("api/json")
+            .map_err(|e| self.bad_url(&state.queue, e))?;
+        let (queue_id, merged) = (state.queue_id.clone(), state.merged);
         let item = self.json(Self::get(api.clone())).await?;
         if let Some(url) = item
             .pointer("/executable/url")
@@ -351,22 +330,21 @@ impl Backend for JenkinsBackend {
                 .pointer("/executable/number")
                 .map(ToString::to_string)
                 .unwrap_or_default();
-            op.vars.insert("build_url".into(), build.to_string());
             op.vars.insert("number".into(), number);
             op.web_url = Some(build.to_string());
+            self.state_mut(op)?.build = Some(build);
             return Ok(Resolved::Ready);
         }
         if item.get("cancelled").and_then(serde_json::Value::as_bool) == Some(true) {
             return Ok(Resolved::Failed(format!(
-                "the queue item {} was cancelled in Jenkins before it started",
-                op.vars.get("queue_id").cloned().unwrap_or_default()
+                "the queue item {queue_id} was cancelled in Jenkins before it started"
             )));
         }
         let why = item
             .get("why")
             .and_then(serde_json::Value::as_str)
             .map(str::to_string);
-        let why = if op.vars.contains_key("merged") {
+        let why = if merged {
             Some(format!(
                 "queued (merged into an identical queued build){}",
                 why.map(|w| format!(": {w}")).unwrap_or_default()
@@ -378,7 +356,7 @@ impl Backend for JenkinsBackend {
     }
 
     async fn status(&self, op: &mut Operation) -> Result<Observation> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         let build = self.build_url(op)?;
         let mut api = build
@@ -419,61 +397,67 @@ impl Backend for JenkinsBackend {
     }
 
     async fn cancel(&self, op: &Operation) -> Result<()> {
-        if let Some(build) = op.vars.get("build_url") {
+        let state = self.state(op)?;
+        if let Some(build) = &state.build {
             return self.stop(build).await;
         }
         // Still queued (as far as ferry knows): take it out of the queue, then look again, in
         // case it started in between — then it is a build, and is stopped.
-        let queue = Url::parse(&op.id).map_err(|e| Error::BadResponse {
-            platform: self.name.clone(),
-            url: op.id.clone(),
-            problem: format!("the queue item URL is not valid ({e})"),
-            hint: "report this as a bug".into(),
-        })?;
-        let id = op.vars.get("queue_id").cloned().unwrap_or_default();
+        let (queue, id) = (&state.queue, &state.queue_id);
         let mut cancel = queue
             .join("../../cancelItem")
-            .map_err(|e| self.bad_url(&queue, e))?;
-        cancel.query_pairs_mut().append_pair("id", &id);
+            .map_err(|e| self.bad_url(queue, e))?;
+        cancel.query_pairs_mut().append_pair("id", id);
         self.client
             .send(Self::post(cancel, (200..400).collect()))
             .await
             .map_err(|e| self.refused(e))?;
-        let api = queue
-            .join("api/json")
-            .map_err(|e| self.bad_url(&queue, e))?;
+        let api = queue.join("api/json").map_err(|e| self.bad_url(queue, e))?;
         let item = self.json(Self::get(api.clone())).await?;
         if let Some(url) = item
             .pointer("/executable/url")
             .and_then(serde_json::Value::as_str)
         {
             let build = self.rebase(url, &api)?;
-            return self.stop(build.as_str()).await;
+            return self.stop(&build).await;
         }
         Ok(())
     }
 
     fn outputs(&self, op: &Operation) -> Result<BTreeMap<String, String>> {
-        let phase = Self::phase_of(op);
+        let phase = op.phase;
         let spec = self.spec(phase)?;
         Ok(outputs::collect(spec, op))
     }
 }
 
 impl JenkinsBackend {
-    fn build_url(&self, op: &Operation) -> Result<Url> {
-        let text = op.vars.get("build_url").ok_or_else(|| Error::BadResponse {
-            platform: self.name.clone(),
-            url: op.id.clone(),
-            problem: "the build is not known yet (still queued)".into(),
+    /// What this backend keeps about `op`; an error for an operation it did not start.
+    fn state<'o>(&self, op: &'o Operation) -> Result<&'o JenkinsState> {
+        op.state.jenkins().ok_or_else(|| self.not_ours(&op.id))
+    }
+
+    fn state_mut<'o>(&self, op: &'o mut Operation) -> Result<&'o mut JenkinsState> {
+        op.state.jenkins_mut().ok_or_else(|| self.not_ours(&op.id))
+    }
+
+    fn not_ours(&self, id: &str) -> Error {
+        Error::Unsupported {
+            what: format!("following {id:?} on {}, which did not start it", self.name),
             hint: "report this as a bug".into(),
-        })?;
-        Url::parse(text).map_err(|e| Error::BadResponse {
-            platform: self.name.clone(),
-            url: text.clone(),
-            problem: format!("the build URL is not valid ({e})"),
-            hint: "check Jenkins' root URL (Manage Jenkins → System → Jenkins URL)".into(),
-        })
+        }
+    }
+
+    fn build_url(&self, op: &Operation) -> Result<Url> {
+        self.state(op)?
+            .build
+            .clone()
+            .ok_or_else(|| Error::BadResponse {
+                platform: self.name.clone(),
+                url: op.id.clone(),
+                problem: "the build is not known yet (still queued)".into(),
+                hint: "report this as a bug".into(),
+            })
     }
 
     fn bad_url(&self, base: &Url, e: url::ParseError) -> Error {
@@ -486,14 +470,8 @@ impl JenkinsBackend {
     }
 
     /// `POST {build}stop`: Jenkins answers with a redirect to the build page (or 200).
-    async fn stop(&self, build: &str) -> Result<()> {
-        let build = Url::parse(build).map_err(|e| Error::BadResponse {
-            platform: self.name.clone(),
-            url: build.to_string(),
-            problem: format!("the build URL is not valid ({e})"),
-            hint: "report this as a bug".into(),
-        })?;
-        let stop = build.join("stop").map_err(|e| self.bad_url(&build, e))?;
+    async fn stop(&self, build: &Url) -> Result<()> {
+        let stop = build.join("stop").map_err(|e| self.bad_url(build, e))?;
         self.client
             .send(Self::post(stop, (200..400).collect()))
             .await
@@ -513,7 +491,6 @@ mod tests {
             parameters: None,
             unstable,
             outputs: BTreeMap::new(),
-            timeout: None,
         }
     }
 

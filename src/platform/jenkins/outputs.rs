@@ -53,8 +53,8 @@ impl OutputSource {
                     .iter()
                     .filter_map(|a| a.get("relativePath").and_then(Value::as_str))
                     .find(|p| name == "*" || p.ends_with(name.as_str()))?;
-                let build_url = op.vars.get("build_url")?;
-                Some(format!("{build_url}artifact/{path}"))
+                let build = op.state.jenkins()?.build.as_ref()?;
+                Some(format!("{build}artifact/{path}"))
             }
         }
     }
@@ -67,14 +67,15 @@ pub fn collect(spec: &JenkinsPhase, op: &Operation) -> BTreeMap<String, String> 
     if let Some(number) = op.vars.get("number") {
         out.insert("number".into(), number.clone());
     }
-    if let Some(url) = op.vars.get("build_url") {
-        out.insert("url".into(), url.clone());
+    let state = op.state.jenkins();
+    if let Some(url) = state.and_then(|s| s.build.as_ref()) {
+        out.insert("url".into(), url.to_string());
         out.insert("log_url".into(), format!("{url}console"));
     }
     if let Some(result) = build.and_then(|b| b.get("result")).and_then(value_text) {
         out.insert("result".into(), result);
     }
-    if op.vars.contains_key("merged") {
+    if state.is_some_and(|s| s.merged) {
         out.insert("merged".into(), "true".into());
     }
     for (name, text) in &spec.outputs {
@@ -88,12 +89,16 @@ pub fn collect(spec: &JenkinsPhase, op: &Operation) -> BTreeMap<String, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::jenkins::state::JenkinsState;
+    use crate::platform::{BackendState, Phase, Vars};
 
     #[test]
     fn parameters_and_artifacts() {
-        let mut op = Operation::default();
-        op.vars
-            .insert("build_url".into(), "https://j/job/shop/7/".into());
+        let queue = url::Url::parse("https://j/queue/item/3/").unwrap();
+        let mut op = Operation::new(Phase::Build, queue.as_str(), Vars::new());
+        let mut state = JenkinsState::queued(queue, false);
+        state.build = Some(url::Url::parse("https://j/job/shop/7/").unwrap());
+        op.state = BackendState::Jenkins(state);
         op.vars.insert("number".into(), "7".into());
         op.last_body = Some(serde_json::json!({
             "result": "SUCCESS",
@@ -112,7 +117,6 @@ mod tests {
                 ("image".to_string(), "/description".to_string()),
                 ("tag".to_string(), "shop:{{ number }}".to_string()),
             ]),
-            timeout: None,
         };
         let out = collect(&spec, &op);
         assert_eq!(out["rev"], "abc");
@@ -124,5 +128,29 @@ mod tests {
         assert_eq!(out["tag"], "shop:7");
         assert_eq!(out["log_url"], "https://j/job/shop/7/console");
         assert_eq!(out["result"], "SUCCESS");
+    }
+
+    #[test]
+    fn the_build_and_merged_come_from_the_typed_state_not_from_template_values() {
+        let queue = url::Url::parse("https://j/queue/item/3/").unwrap();
+        let mut op = Operation::new(Phase::Build, queue.as_str(), Vars::new());
+        let spec = JenkinsPhase {
+            job: "shop".into(),
+            branch: None,
+            parameters: None,
+            unstable: super::super::spec::Unstable::Failure,
+            outputs: BTreeMap::from([("link".to_string(), "{{ build_url }}".to_string())]),
+        };
+        // Not started by Jenkins: nothing to say.
+        assert!(collect(&spec, &op).is_empty());
+        let mut state = JenkinsState::queued(queue, true);
+        state.build = Some(url::Url::parse("https://j/job/shop/7/").unwrap());
+        op.state = BackendState::Jenkins(state);
+        let out = collect(&spec, &op);
+        assert_eq!(out["url"], "https://j/job/shop/7/");
+        assert_eq!(out["merged"], "true");
+        // The state is no template value: a template cannot name it.
+        assert!(!out.contains_key("link"), "{out:?}");
+        assert!(op.vars.is_empty());
     }
 }

@@ -1,0 +1,221 @@
+//! Where each platform this run uses is, and ferry's credential and user there, read before
+//! anything is sent.
+//!
+//! `[platform]`: `platform_url` (else its `url`), `platform_token`, its `auth_user`.
+//! `[platforms.<name>]`: `url_env`, else `url`; `platform_url` overrides the URL when the run uses
+//! one platform only (or `[platform]`'s when that is among several). `token_env` names the
+//! environment variable holding the credential, `token_file` a file; with neither, a run that
+//! uses one platform only takes `platform_token` (`FERRY_PLATFORM_TOKEN`). `user_env`, else
+//! `user`.
+
+use url::Url;
+
+use crate::config::Settings;
+use crate::config::read::{TOKEN_FILE_LIMIT, read_text};
+use crate::config::settings::{CREDENTIAL_FIX, credential_problem};
+use crate::env::Env;
+use crate::error::{Error, Result, quote};
+use crate::platform::credential::CredentialSource;
+use crate::platform::http::spec::PlatformSpec;
+use crate::platform::named::NamedPlatform;
+use crate::platform::planned::Access;
+use crate::secret::SecretString;
+
+/// `[platform]`'s URL, credential and user.
+pub(super) fn default(settings: &Settings, spec: &PlatformSpec) -> Result<Access> {
+    Ok(Access {
+        url: default_url(settings, spec)?,
+        token: settings.platform_token.clone(),
+        credential: CredentialSource {
+            setting: "platform_token".into(),
+            source: "FERRY_PLATFORM_TOKEN / platform_token_file".into(),
+            present: settings.platform_token.is_some(),
+        },
+        user: spec.auth_user.clone(),
+    })
+}
+
+fn default_url(settings: &Settings, spec: &PlatformSpec) -> Result<Url> {
+    if let Some(u) = &settings.platform_url {
+        return Ok(u.clone());
+    }
+    let Some(text) = spec.url.as_deref() else {
+        return Err(Error::MissingSetting {
+            name: "platform_url".into(),
+            hint: "set url in [platform] of ferry.toml, or --platform-url / FERRY_PLATFORM_URL"
+                .into(),
+        });
+    };
+    crate::net::base_url(
+        text,
+        &crate::net::UrlSetting {
+            name: "url",
+            source: "url in [platform]",
+            example: "https://paas.example.com/api",
+            credential_fix: "set FERRY_PLATFORM_TOKEN (and auth) instead",
+        },
+    )
+}
+
+fn env_var(env: &Env, var: &str, key: &str, name: &str, what: &str) -> Result<String> {
+    env.get(var).map(str::to_string).ok_or_else(|| Error::MissingSetting {
+        name: var.to_string(),
+        hint: format!(
+            "[platforms.{name}] {key} = {} names this environment variable for {what}, and it is not set: set it (a CI secret or variable), or change {key}",
+            quote(var)
+        ),
+    })
+}
+
+/// A named platform's URL, credential and user. `single`: the run uses this platform only;
+/// `default_used`: it uses `[platform]` too.
+pub(super) fn named(
+    settings: &Settings,
+    env: &Env,
+    name: &str,
+    p: &NamedPlatform,
+    single: bool,
+    default_used: bool,
+) -> Result<Access> {
+    let section = format!("[platforms.{name}]");
+    let keys = p.common();
+    let (text, source) = if let Some(var) = keys.url_env {
+        (
+            env_var(env, var, "url_env", name, "the platform's URL")?,
+            format!("{var} (url_env of {section})"),
+        )
+    } else if let (Some(u), true) = (&settings.platform_url, single) {
+        (u.to_string(), "platform_url".to_string())
+    } else if let Some(u) = keys.url {
+        (u.to_string(), format!("url in {section}"))
+    } else {
+        return Err(Error::MissingSetting {
+            name: format!("url of {section}"),
+            hint: format!(
+                "set url = \"https://…\" (or url_env naming a variable) in {section} of ferry.toml"
+            ),
+        });
+    };
+    if settings.platform_url.is_some() && !single && !default_used {
+        return Err(Error::InvalidSetting {
+            name: "platform_url".into(),
+            source_name: "platform_url".into(),
+            problem: "this run uses several named platforms, so it is not clear which URL platform_url replaces".into(),
+            hint: "set url (or url_env) in each [platforms.<name>] table instead".into(),
+        });
+    }
+    let example = format!("https://{}.example.com", p.kind());
+    let url = crate::net::base_url(
+        &text,
+        &crate::net::UrlSetting {
+            name: "url",
+            source: &source,
+            example: &example,
+            credential_fix: &format!("set token_env (and user) in {section}"),
+        },
+    )?;
+    let (token, credential) = if let Some(var) = keys.token_env {
+        let token = env_var(env, var, "token_env", name, "the platform's credential")?;
+        let token = token.trim();
+        if let Some(problem) = credential_problem(token) {
+            return Err(Error::InvalidSetting {
+                name: var.to_string(),
+                source_name: format!("token_env of {section}"),
+                problem: format!("the value {problem}"),
+                hint: CREDENTIAL_FIX.into(),
+            });
+        }
+        (
+            Some(SecretString::from(token.to_string())),
+            CredentialSource {
+                setting: var.to_string(),
+                source: format!("token_env of {section}"),
+                present: true,
+            },
+        )
+    } else if let Some(path) = keys.token_file {
+        let text = read_text(std::path::Path::new(path), TOKEN_FILE_LIMIT).map_err(|e| {
+            Error::InvalidSetting {
+                name: "token_file".into(),
+                source_name: section.clone(),
+                problem: e.to_string(),
+                hint: e.fix("name a readable file that holds only the credential"),
+            }
+        })?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(Error::InvalidSetting {
+                name: "token_file".into(),
+                source_name: section,
+                problem: format!("{} is empty", quote(path)),
+                hint: "write the credential into the file".into(),
+            });
+        }
+        if let Some(problem) = credential_problem(token) {
+            return Err(Error::InvalidSetting {
+                name: "token_file".into(),
+                source_name: section,
+                problem: format!("the credential in {} {problem}", quote(path)),
+                hint: CREDENTIAL_FIX.into(),
+            });
+        }
+        (
+            Some(SecretString::from(token.to_string())),
+            CredentialSource {
+                setting: "token_file".into(),
+                source: format!("{path} (token_file of {section})"),
+                present: true,
+            },
+        )
+    } else if single {
+        (
+            settings.platform_token.clone(),
+            CredentialSource {
+                setting: "platform_token".into(),
+                source: "FERRY_PLATFORM_TOKEN / platform_token_file".into(),
+                present: settings.platform_token.is_some(),
+            },
+        )
+    } else {
+        (
+            None,
+            CredentialSource {
+                setting: format!("token_env of {section}"),
+                source: "ferry.toml".into(),
+                present: false,
+            },
+        )
+    };
+    let user = match keys.user_env {
+        Some(var) => {
+            let user = env_var(env, var, "user_env", name, "the user name")?;
+            if let Some(problem) = credential_problem(user.trim()) {
+                return Err(Error::InvalidSetting {
+                    name: var.to_string(),
+                    source_name: format!("user_env of {section}"),
+                    problem: format!("the value {problem}"),
+                    hint: CREDENTIAL_FIX.into(),
+                });
+            }
+            Some(user.trim().to_string())
+        }
+        None => keys.user.map(str::to_string),
+    };
+    if token.is_some() {
+        crate::net::require_secure(
+            &url,
+            &crate::net::UrlSetting {
+                name: "url",
+                source: &format!("{section} ({})", credential.setting),
+                example: &example,
+                credential_fix: "",
+            },
+        )?;
+    }
+    Ok(Access {
+        url,
+        token,
+        credential,
+        user,
+    })
+}
