@@ -35,14 +35,15 @@ pub enum Error {
         /// The wait the platform asked for (`Retry-After`).
         retry_after: Option<Duration>,
     },
-    /// The platform could not be reached (connection refused, DNS, TLS, reset, …).
-    #[error(
-        "{platform}: cannot reach {url}: {message}\n  fix: check `platform_url` and that the platform is up"
-    )]
+    /// A platform or forge could not be reached, or the connection broke (connection refused,
+    /// DNS, TLS, reset, an answer cut off).
+    #[error("{platform}: cannot reach {url}: {message}\n  fix: {hint}")]
     Unreachable {
         platform: String,
         url: String,
         message: String,
+        /// Which URL setting to check.
+        hint: String,
     },
     /// The platform answered something ferry cannot use (not JSON, truncated, a field missing).
     #[error("{platform}: unexpected response from {url}: {problem}\n  fix: {hint}")]
@@ -63,11 +64,16 @@ pub enum Error {
     #[error("{what} is not supported: {hint}")]
     Unsupported { what: String, hint: String },
     /// An invariant of ferry itself does not hold: a bug, never the user's doing.
-    #[error(
-        "internal error: {what}\n  fix: this is a bug in ferry; please report it with the command you ran (see SECURITY.md for how to reach us privately)"
-    )]
+    #[error("internal error: {what}\n  fix: {}", BUG_FIX)]
     Internal { what: String },
 }
+
+/// The fix for a platform that cannot be reached.
+pub const UNREACHABLE_FIX: &str =
+    "check `platform_url` (or the platform's `url`) and that the platform is up";
+
+/// The fix for an internal error, wherever one is reported.
+pub const BUG_FIX: &str = "this is a bug in ferry; please report it with the command you ran (SECURITY.md says how to reach us privately)";
 
 fn body_suffix(body: &str) -> String {
     if body.trim().is_empty() {

@@ -207,9 +207,8 @@ pub fn plan(req: PlanRequest<'_>) -> Result<Planned> {
         .phase_platforms
         .first()
         .cloned()
-        .ok_or_else(|| Error::Unsupported {
-            what: "a run without phases".into(),
-            hint: "report this as a bug".into(),
+        .ok_or_else(|| Error::Internal {
+            what: "a run was planned without phases".into(),
         })?;
     let base = Url::parse(&first.url).map_err(|e| Error::InvalidSetting {
         name: "platform_url".into(),

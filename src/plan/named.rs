@@ -88,9 +88,8 @@ pub(super) fn choose(
         let (planned, shown) = match key {
             None => plan_default(settings, file, runs, on_it, &redactor)?,
             Some(name) => {
-                let access = accesses.remove(name).ok_or_else(|| Error::Unsupported {
-                    what: format!("platform {name} without access"),
-                    hint: "report this as a bug".into(),
+                let access = accesses.remove(name).ok_or_else(|| Error::Internal {
+                    what: format!("platform {name} is planned without its URL and credential"),
                 })?;
                 let p = &file.platforms[name];
                 plan_named(settings, name, p, access, runs, on_it, &redactor)?

@@ -108,9 +108,8 @@ impl ArgoBackend {
     }
 
     fn not_ours(&self, id: &str) -> Error {
-        Error::Unsupported {
+        Error::Internal {
             what: format!("following {id:?} on {}, which did not start it", self.name),
-            hint: "report this as a bug".into(),
         }
     }
 
@@ -280,6 +279,7 @@ impl ArgoBackend {
             platform: self.name.clone(),
             url: "/api/v1/stream/applications".into(),
             message,
+            hint: crate::error::UNREACHABLE_FIX.into(),
         }
     }
 

@@ -58,6 +58,7 @@ impl Fault {
                 platform: "fake".into(),
                 url,
                 message: "connection refused".into(),
+                hint: crate::error::UNREACHABLE_FIX.into(),
             },
         }
     }

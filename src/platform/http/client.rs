@@ -218,6 +218,7 @@ impl Client {
             platform: self.name.clone(),
             url: shown.to_string(),
             message: self.redactor.redact(&net::error_chain(e)),
+            hint: crate::error::UNREACHABLE_FIX.into(),
         }
     }
 
@@ -237,6 +238,7 @@ impl Client {
                     platform: self.name.clone(),
                     url: shown.to_string(),
                     message: self.redactor.redact(&e.to_string()),
+                    hint: crate::error::UNREACHABLE_FIX.into(),
                 },
             })
     }

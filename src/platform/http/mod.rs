@@ -246,6 +246,7 @@ impl HttpBackend {
                 platform: self.name.clone(),
                 url: url.to_string(),
                 message: format!("the log response was cut off: {e}"),
+                hint: crate::error::UNREACHABLE_FIX.into(),
             })?;
             let start = total;
             total += chunk.len() as u64;

@@ -442,9 +442,8 @@ impl JenkinsBackend {
     }
 
     fn not_ours(&self, id: &str) -> Error {
-        Error::Unsupported {
+        Error::Internal {
             what: format!("following {id:?} on {}, which did not start it", self.name),
-            hint: "report this as a bug".into(),
         }
     }
 
@@ -452,11 +451,11 @@ impl JenkinsBackend {
         self.state(op)?
             .build
             .clone()
-            .ok_or_else(|| Error::BadResponse {
-                platform: self.name.clone(),
-                url: op.id.clone(),
-                problem: "the build is not known yet (still queued)".into(),
-                hint: "report this as a bug".into(),
+            .ok_or_else(|| Error::Internal {
+                what: format!(
+                    "{}: the build of queue item {} is read before it is known",
+                    self.name, op.id
+                ),
             })
     }
 

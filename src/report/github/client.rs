@@ -211,10 +211,10 @@ impl Client {
                         tokio::time::sleep(backoff(failures)).await;
                         continue;
                     }
-                    return Err(Error::BadResponse {
+                    return Err(Error::Unreachable {
                         platform: GITHUB.into(),
-                        url: url.clone(),
-                        problem: format!("{method} failed: {message}"),
+                        url: format!("{method} {url}"),
+                        message,
                         hint: not_replayed_hint(replay),
                     });
                 }

@@ -125,7 +125,7 @@ fn bug(e: &dyn std::error::Error) -> Failure {
         url: "-".into(),
         status: None,
         message: format!("ferry built an invalid request: {e}"),
-        hint: Some("report this as a bug".into()),
+        hint: Some(crate::error::BUG_FIX.into()),
     }
 }
 

@@ -164,7 +164,7 @@ pub(crate) async fn post(
         url: format!("projects/…/statuses/{}", target.sha),
         status: None,
         message: format!("ferry built an invalid status request: {e}"),
-        hint: Some("report this as a bug".into()),
+        hint: Some(crate::error::BUG_FIX.into()),
     })?;
     let mut waits = CONFLICT_WAITS.iter();
     loop {
