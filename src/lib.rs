@@ -15,19 +15,29 @@
 //! cancellation signal) is a parameter, so an embedding program (a UI, a test) can drive the
 //! whole flow and consume its [`platform::Event`]s.
 
-pub mod ci;
-pub mod cli;
-pub mod config;
+// The embedding API (see the README's "Machine output"): `run` with its inputs and exit codes,
+// the environment map, the engine with its events and backend interface, and the redactor the
+// engine takes. Everything else is private to the crate, so the compiler finds what nothing uses.
 pub mod env;
 pub mod error;
 pub mod exit;
-pub mod net;
-pub mod plan;
 pub mod platform;
-pub mod report;
 pub mod secret;
-pub mod sim;
 pub mod stream;
+
+// Not a stable API: the simulated platforms (tests, benchmarks, `ferry demo`) and what the
+// integration tests reach into.
+#[doc(hidden)]
+pub mod sim;
+#[doc(hidden)]
+pub mod testing;
+
+mod ci;
+mod cli;
+mod config;
+mod net;
+mod plan;
+mod report;
 
 use std::ffi::OsString;
 use std::io::Write;

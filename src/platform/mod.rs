@@ -16,14 +16,15 @@ pub use event::{
 };
 pub use outcome::{Command, RunOutcome};
 
-pub mod argocd;
 pub mod backend;
-pub mod credential;
 pub mod engine;
-pub mod http;
-pub mod jenkins;
-pub mod named;
-pub mod planned;
+
+pub(crate) mod argocd;
+pub(crate) mod credential;
+pub(crate) mod http;
+pub(crate) mod jenkins;
+pub(crate) mod named;
+pub(crate) mod planned;
 
 pub use backend::{
     Backend, BackendState, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched,
