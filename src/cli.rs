@@ -10,7 +10,7 @@ use crate::config::Layer;
 /// Build and deploy through your platform's API from CI, and report where people look.
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Cmd,
     /// More diagnostics on stderr (-v debug, -vv trace); FERRY_LOG / RUST_LOG also work.
@@ -20,7 +20,7 @@ pub struct Cli {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-pub enum Cmd {
+pub(crate) enum Cmd {
     /// Build (unless --no-build or there is no [build]), deploy, and report. The main job.
     Deploy {
         #[command(flatten)]
@@ -78,14 +78,14 @@ pub enum Cmd {
 
 /// Which demo phase fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DemoFail {
+pub(crate) enum DemoFail {
     Build,
     Deploy,
 }
 
 /// Options of the commands that run phases.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
     /// Print the result as JSON on stdout.
@@ -106,7 +106,7 @@ pub struct RunArgs {
 /// The settings as flags. Secrets have no flag (a command line is visible to other processes):
 /// use the environment or a `*_file` flag.
 #[derive(Debug, Default, Args)]
-pub struct SettingsArgs {
+pub(crate) struct SettingsArgs {
     /// Settings file [default: ferry.toml]
     #[arg(long, value_name = "PATH")]
     pub config: Option<String>,
@@ -159,7 +159,7 @@ pub struct SettingsArgs {
 
 impl SettingsArgs {
     /// The flags as a settings layer.
-    pub fn layer(&self) -> Layer {
+    pub(crate) fn layer(&self) -> Layer {
         let flag = |on: bool| on.then(|| "true".to_string());
         Layer {
             config: self.config.clone(),

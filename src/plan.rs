@@ -11,8 +11,8 @@ mod named;
 mod section;
 mod subject;
 
-pub use crate::platform::planned::PlannedBackend;
-pub use subject::Subject;
+pub(crate) use crate::platform::planned::PlannedBackend;
+pub(crate) use subject::Subject;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -30,7 +30,7 @@ use crate::secret::Redactor;
 
 /// What a run will do.
 #[derive(Clone, Debug, Serialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub command: Command,
     pub environment: Option<String>,
     /// The phases, in order.
@@ -58,7 +58,7 @@ pub struct Plan {
 
 /// One phase's platform, as the plan shows it (never a credential).
 #[derive(Clone, Debug, Serialize)]
-pub struct PhasePlatform {
+pub(crate) struct PhasePlatform {
     pub phase: Phase,
     /// The name in `[platforms.<name>]`, or `platform` for `[platform]`.
     pub key: String,
@@ -79,7 +79,7 @@ mod humantime_serde_secs {
 }
 
 /// The plan and the backends that will carry it out.
-pub struct Planned {
+pub(crate) struct Planned {
     pub plan: Plan,
     /// One backend per platform in use, with its poll cadence and the phases it runs.
     pub backends: Vec<PlannedBackend>,
@@ -88,7 +88,7 @@ pub struct Planned {
 
 impl Planned {
     /// The backend and cadence that run `phase`.
-    pub fn backend(&self, phase: Phase) -> Option<(&dyn Backend, &Timing)> {
+    pub(crate) fn backend(&self, phase: Phase) -> Option<(&dyn Backend, &Timing)> {
         self.backends
             .iter()
             .find(|b| b.phases.contains(&phase))
@@ -98,7 +98,7 @@ impl Planned {
 
 /// Template values given with `--var` / `FERRY_VAR_<NAME>`: `name=value` becomes
 /// `vars.name`; `build.name=value` stands in for an output of a build that is not run.
-pub fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
+pub(crate) fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
     let mut out = Vars::new();
     for (name, value) in env.with_prefix("FERRY_VAR_") {
         let key = name.trim_start_matches("FERRY_VAR_").to_ascii_lowercase();
@@ -133,7 +133,7 @@ pub fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
 
 /// What a plan is made from: every outside input, already read.
 #[derive(Clone, Copy)]
-pub struct PlanRequest<'a> {
+pub(crate) struct PlanRequest<'a> {
     pub command: Command,
     /// Skip the build phase of a deploy.
     pub no_build: bool,
@@ -149,7 +149,7 @@ pub struct PlanRequest<'a> {
 }
 
 /// Builds the plan.
-pub fn plan(req: PlanRequest<'_>) -> Result<Planned> {
+pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
     let PlanRequest {
         command,
         no_build,

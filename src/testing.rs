@@ -5,6 +5,6 @@
 pub use crate::ci::{Ci, Context, Forge, detect};
 pub use crate::config::Layer;
 pub use crate::report::{
-    CommentBody, Console, EventsFile, Flavour, GITHUB_COMMENT_LIMIT, Preview, Row, RowStatus,
-    Sink, State, dispatch, finish_all,
+    CommentBody, Console, EventsFile, Flavour, GITHUB_COMMENT_LIMIT, Preview, Row, RowStatus, Sink,
+    State, dispatch, finish_all,
 };

@@ -21,7 +21,7 @@ const READ_FIX: &str =
 /// The parsed settings file.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
+pub(crate) struct FileConfig {
     pub environment: Option<toml::Value>,
     pub token_file: Option<toml::Value>,
     pub platform_url: Option<toml::Value>,
@@ -57,7 +57,7 @@ pub struct FileConfig {
 /// rest, which is the `http` description of the one `[platform]`, or, with `platform =
 /// "<name>"`, the keys of that named platform's kind (read when planning).
 #[derive(Clone, Debug)]
-pub struct PhaseSection {
+pub(crate) struct PhaseSection {
     /// This phase's time limit as written (default: the overall `timeout`), parsed when the plan
     /// reads the section.
     pub timeout: Option<String>,
@@ -66,7 +66,7 @@ pub struct PhaseSection {
 
 /// A phase section's keys besides `timeout`.
 #[derive(Clone, Debug)]
-pub enum PhaseKeys {
+pub(crate) enum PhaseKeys {
     /// No `platform` key: described for `[platform]`.
     Http(Box<PhaseSpec>),
     /// `platform = "<name>"` and the rest of the table.
@@ -74,16 +74,6 @@ pub enum PhaseKeys {
         platform: String,
         table: toml::Table,
     },
-}
-
-impl PhaseSection {
-    /// The named platform this phase runs on, if any.
-    pub fn platform(&self) -> Option<&str> {
-        match &self.keys {
-            PhaseKeys::Http(_) => None,
-            PhaseKeys::On { platform, .. } => Some(platform),
-        }
-    }
 }
 
 impl<'de> Deserialize<'de> for PhaseSection {
@@ -117,7 +107,7 @@ impl<'de> Deserialize<'de> for PhaseSection {
 
 impl FileConfig {
     /// Parses a settings file's text; `path` is only for messages.
-    pub fn parse(text: &str, path: &str) -> Result<Self> {
+    pub(crate) fn parse(text: &str, path: &str) -> Result<Self> {
         // Checked before parsing, so that a syntax error quoting the line cannot echo a secret.
         for line in text.lines() {
             let key = line.trim_start().split('=').next().unwrap_or("").trim();
@@ -151,7 +141,7 @@ impl FileConfig {
 
     /// Reads the file at `path`, of at most [`SETTINGS_FILE_LIMIT`]. A missing file is
     /// `Ok(None)` unless `required`.
-    pub fn load(path: &Path, required: bool) -> Result<Option<Self>> {
+    pub(crate) fn load(path: &Path, required: bool) -> Result<Option<Self>> {
         let shown = path.display().to_string();
         match read_text(path, SETTINGS_FILE_LIMIT) {
             Ok(text) => Self::parse(&text, &shown).map(Some),
@@ -164,7 +154,7 @@ impl FileConfig {
     }
 
     /// The plain settings of the file as a [`Layer`].
-    pub fn layer(&self) -> Layer {
+    pub(crate) fn layer(&self) -> Layer {
         Layer {
             config: None,
             environment: text(self.environment.as_ref()),
@@ -244,10 +234,10 @@ mod tests {
         assert!(matches!(build.keys, PhaseKeys::Http(_)));
         let deploy = f.deploy.unwrap();
         assert_eq!(deploy.timeout.as_deref(), Some("10m"));
-        assert_eq!(deploy.platform(), Some("cd"));
-        let PhaseKeys::On { table, .. } = deploy.keys else {
+        let PhaseKeys::On { table, platform } = deploy.keys else {
             panic!("{deploy:?}")
         };
+        assert_eq!(platform, "cd");
         assert!(!table.contains_key("timeout") && table.contains_key("application"));
         let err = FileConfig::parse("[stop]\nplatform = \"cd\"\ntimeout = 30\n", "f").unwrap_err();
         assert!(

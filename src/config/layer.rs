@@ -37,11 +37,11 @@ pub struct Layer {
 }
 
 /// The names of the settings that are secrets (never accepted from `ferry.toml`).
-pub const SECRET_SETTINGS: [&str; 2] = ["token", "platform_token"];
+pub(crate) const SECRET_SETTINGS: [&str; 2] = ["token", "platform_token"];
 
 /// Where a raw value came from, for error messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Flag(String),
     Env(String),
     Input(String),
@@ -59,20 +59,20 @@ impl fmt::Display for Source {
 
 /// One raw value and its source.
 #[derive(Clone, Debug)]
-pub struct RawValue {
+pub(crate) struct RawValue {
     pub value: String,
     pub source: Source,
 }
 
 /// All raw values after merging, keyed by setting name.
 #[derive(Clone, Debug, Default)]
-pub struct RawSettings {
+pub(crate) struct RawSettings {
     values: BTreeMap<String, RawValue>,
 }
 
 impl RawSettings {
     /// Merges layers given from the highest precedence to the lowest; empty values mean unset.
-    pub fn merge(layers: Vec<(Layer, SourceKind)>) -> Result<Self> {
+    pub(crate) fn merge(layers: Vec<(Layer, SourceKind)>) -> Result<Self> {
         let mut values = BTreeMap::new();
         for (layer, kind) in layers {
             let json = serde_json::to_value(&layer).map_err(|e| Error::Internal {
@@ -96,14 +96,14 @@ impl RawSettings {
     }
 
     /// The raw value of a setting.
-    pub fn get(&self, name: &str) -> Option<&RawValue> {
+    pub(crate) fn get(&self, name: &str) -> Option<&RawValue> {
         self.values.get(name)
     }
 }
 
 /// The kind of a layer, which names the source of each of its values.
 #[derive(Clone, Debug)]
-pub enum SourceKind {
+pub(crate) enum SourceKind {
     Flags,
     Env,
     Inputs,
@@ -122,7 +122,7 @@ impl SourceKind {
 }
 
 /// The `FERRY_*` layer of the environment.
-pub fn from_env(env: &Env) -> Result<Layer> {
+pub(crate) fn from_env(env: &Env) -> Result<Layer> {
     envy::prefixed("FERRY_")
         .from_iter::<_, Layer>(
             env.with_prefix("FERRY_")
@@ -138,7 +138,7 @@ pub fn from_env(env: &Env) -> Result<Layer> {
 
 /// The `INPUT_*` layer, read only inside a GitHub Action (where the runner exports every declared
 /// input, unset ones as empty strings).
-pub fn from_inputs(env: &Env) -> Result<Layer> {
+pub(crate) fn from_inputs(env: &Env) -> Result<Layer> {
     if !env.is_true("GITHUB_ACTIONS") {
         return Ok(Layer::default());
     }

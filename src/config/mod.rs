@@ -4,30 +4,31 @@
 //! Validation happens before anything is triggered and names the setting, its source, the problem
 //! and the fix. This stage never reads the process environment and never imports `report`.
 
-pub mod file;
-pub mod layer;
-pub mod read;
-pub mod settings;
+pub(crate) mod file;
+pub(crate) mod layer;
+pub(crate) mod read;
+pub(crate) mod settings;
 
 use std::path::{Path, PathBuf};
 
-pub use file::FileConfig;
-pub use layer::{Layer, RawSettings, SourceKind};
-pub use settings::{CommentMode, DeploymentsMode, Settings};
+pub(crate) use file::FileConfig;
+pub use layer::Layer;
+pub(crate) use layer::{RawSettings, SourceKind};
+pub(crate) use settings::{CommentMode, DeploymentsMode, Settings};
 
 use crate::env::Env;
 use crate::error::Result;
 
 /// Everything the user asked for: validated settings and the parsed file (if any).
 #[derive(Clone, Debug)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub settings: Settings,
     pub file: Option<FileConfig>,
 }
 
 /// Reads every source and validates. `flags` is the command line's layer; `cwd` resolves the
 /// default `ferry.toml`.
-pub fn load(env: &Env, flags: Layer, cwd: &Path) -> Result<Loaded> {
+pub(crate) fn load(env: &Env, flags: Layer, cwd: &Path) -> Result<Loaded> {
     let env_layer = layer::from_env(env)?;
     let inputs = layer::from_inputs(env)?;
     // The file's path itself comes from the other sources.

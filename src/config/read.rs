@@ -17,22 +17,22 @@ use crate::error::quote;
 
 /// The most `ferry.toml` (`--config` / `FERRY_CONFIG`) may hold: 1 MiB. A platform description
 /// is a few KiB.
-pub const SETTINGS_FILE_LIMIT: u64 = 1024 * 1024;
+pub(crate) const SETTINGS_FILE_LIMIT: u64 = 1024 * 1024;
 
 /// The most a token file (`token_file`, `platform_token_file`, `token_file` of
 /// `[platforms.<name>]`) may hold: 64 KiB. A token is a line.
-pub const TOKEN_FILE_LIMIT: u64 = 64 * 1024;
+pub(crate) const TOKEN_FILE_LIMIT: u64 = 64 * 1024;
 
 /// The most the event payload (`GITHUB_EVENT_PATH`) may hold: 25 MiB, as GitHub caps webhook
 /// payloads at 25 MB (<https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap>).
-pub const EVENT_FILE_LIMIT: u64 = 25 * 1024 * 1024;
+pub(crate) const EVENT_FILE_LIMIT: u64 = 25 * 1024 * 1024;
 
 /// The most a simulator script (`ferry sim --script`) may hold: 1 MiB.
-pub const SIM_SCRIPT_LIMIT: u64 = 1024 * 1024;
+pub(crate) const SIM_SCRIPT_LIMIT: u64 = 1024 * 1024;
 
 /// Why a file could not be read. `Display` says what is wrong with which file.
 #[derive(Debug)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// The file cannot be looked at, opened or read (missing, no permission, …).
     Io {
         path: String,
@@ -48,12 +48,12 @@ pub enum ReadError {
 
 impl ReadError {
     /// True when the file does not exist (the settings file is optional unless named).
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, ReadError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
     }
 
     /// The fix for this problem; `usual` is the caller's fix for a file that cannot be read.
-    pub fn fix(&self, usual: &str) -> String {
+    pub(crate) fn fix(&self, usual: &str) -> String {
         match self {
             ReadError::Io { .. } => usual.to_string(),
             ReadError::NotRegular { .. } => {
@@ -85,7 +85,7 @@ impl fmt::Display for ReadError {
 impl std::error::Error for ReadError {}
 
 /// Reads at most `limit` bytes of the regular file at `path`.
-pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let shown = || quote(&path.display().to_string());
     let io = |source| ReadError::Io {
         path: shown(),
@@ -118,7 +118,7 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
 }
 
 /// Reads the regular file at `path` as UTF-8 text of at most `limit` bytes.
-pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     String::from_utf8(read_bytes(path, limit)?).map_err(|_| ReadError::NotUtf8 {
         path: quote(&path.display().to_string()),
     })
@@ -163,7 +163,7 @@ fn describe(kind: std::fs::FileType) -> &'static str {
 }
 
 /// A limit for people: `64 KiB`, `25 MiB`, or bytes when it is neither.
-pub fn size(bytes: u64) -> String {
+pub(crate) fn size(bytes: u64) -> String {
     const KIB: u64 = 1024;
     const MIB: u64 = 1024 * 1024;
     if bytes >= MIB && bytes.is_multiple_of(MIB) {

@@ -13,7 +13,7 @@ use crate::secret::SecretString;
 /// How the pull/merge-request comment is written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum CommentMode {
+pub(crate) enum CommentMode {
     /// One sticky comment, updated in place (default).
     #[default]
     Update,
@@ -26,7 +26,7 @@ pub enum CommentMode {
 /// Whether ferry creates GitHub deployments.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum DeploymentsMode {
+pub(crate) enum DeploymentsMode {
     /// One deployment per run and environment, with its statuses (default).
     #[default]
     Create,
@@ -36,7 +36,7 @@ pub enum DeploymentsMode {
 
 /// Every setting, validated and typed.
 #[derive(Clone, Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub config: PathBuf,
     pub environment: Option<String>,
     pub token: Option<SecretString>,
@@ -60,11 +60,11 @@ pub struct Settings {
 }
 
 /// The overall time limit when none is set.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 impl Settings {
     /// Validates raw settings. `config` is the settings file already chosen.
-    pub fn validate(raw: &RawSettings, config: PathBuf) -> Result<Self> {
+    pub(crate) fn validate(raw: &RawSettings, config: PathBuf) -> Result<Self> {
         let token = secret(raw, "token", "token_file")?;
         let platform_token = secret(raw, "platform_token", "platform_token_file")?;
         Ok(Self {
@@ -161,15 +161,15 @@ fn environment(raw: &RawValue) -> Result<()> {
 
 /// The longest duration any setting takes (`timeout`, a phase's `timeout`, the poll cadence):
 /// 31 days. Far beyond any CI job, and far below what would overflow a clock.
-pub const MAX_DURATION: Duration = Duration::from_secs(31 * 24 * 60 * 60);
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(31 * 24 * 60 * 60);
 
 /// The fix for a duration [`parse_duration`] refuses.
-pub const DURATION_FIX: &str =
+pub(crate) const DURATION_FIX: &str =
     "use a positive duration of at most 31 days with a unit, like 90s, 30m or 1h30m";
 
 /// Parses a human duration such as `90s`, `30m` or `1h30m`: positive and at most
 /// [`MAX_DURATION`]. The error is the problem, quoting the text (see [`DURATION_FIX`]).
-pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
     match humantime::parse_duration(text.trim()) {
         Ok(d) if d.is_zero() => Err(format!("{} is zero", quote(text))),
         Ok(d) if d > MAX_DURATION => Err(format!(
@@ -190,7 +190,7 @@ fn duration(raw: &RawValue, name: &str) -> Result<Duration> {
 }
 
 /// Parses a boolean the way GitHub's `core.getBooleanInput` does, plus `1`/`0`.
-pub fn parse_bool(text: &str) -> Option<bool> {
+pub(crate) fn parse_bool(text: &str) -> Option<bool> {
     match text.trim() {
         "true" | "True" | "TRUE" | "1" => Some(true),
         "false" | "False" | "FALSE" | "0" => Some(false),
@@ -341,7 +341,7 @@ fn secret(raw: &RawSettings, name: &str, file_name: &str) -> Result<Option<Secre
 /// a line break, another control character (tab, NUL, …) or a non-ASCII character. Never quotes
 /// the value. Every credential ferry reads goes through here, so a token that cannot be sent is
 /// refused before anything starts instead of silently going out without `Authorization`.
-pub fn credential_problem(value: &str) -> Option<&'static str> {
+pub(crate) fn credential_problem(value: &str) -> Option<&'static str> {
     if value.contains(['\n', '\r']) {
         Some("has a line break inside; an HTTP header cannot carry it")
     } else if value.chars().any(char::is_control) {
@@ -354,7 +354,7 @@ pub fn credential_problem(value: &str) -> Option<&'static str> {
 }
 
 /// The fix for a credential [`credential_problem`] refuses.
-pub const CREDENTIAL_FIX: &str = "set the credential alone, on one line, exactly as the platform issued it (check the CI secret for a pasted line break, quotes or a stray character)";
+pub(crate) const CREDENTIAL_FIX: &str = "set the credential alone, on one line, exactly as the platform issued it (check the CI secret for a pasted line break, quotes or a stray character)";
 
 #[cfg(test)]
 mod tests {

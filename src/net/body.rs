@@ -9,14 +9,14 @@ use bytes::{Bytes, BytesMut};
 
 /// The largest JSON answer ferry reads (a status, an application with its resource tree, a page
 /// of comments): 32 MiB, decoded.
-pub const JSON_LIMIT: usize = 32 * 1024 * 1024;
+pub(crate) const JSON_LIMIT: usize = 32 * 1024 * 1024;
 
 /// The most of an error answer ferry reads to quote from it: 64 KiB.
-pub const ERROR_LIMIT: usize = 64 * 1024;
+pub(crate) const ERROR_LIMIT: usize = 64 * 1024;
 
 /// Why a body could not be read whole.
 #[derive(Debug)]
-pub enum BodyError {
+pub(crate) enum BodyError {
     /// It is larger than the limit (decoded).
     TooLarge { limit: usize },
     /// The connection failed while it was read.
@@ -37,7 +37,10 @@ impl std::fmt::Display for BodyError {
 }
 
 /// The whole body, or [`BodyError::TooLarge`] as soon as it grows past `limit` bytes.
-pub async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Bytes, BodyError> {
+pub(crate) async fn read_limited(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Bytes, BodyError> {
     if resp
         .content_length()
         .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > limit))
@@ -56,7 +59,7 @@ pub async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<B
 
 /// The start of the body (at most `limit` bytes) as text, for quoting in an error; whatever
 /// cannot be read is left out.
-pub async fn read_prefix(mut resp: reqwest::Response, limit: usize) -> String {
+pub(crate) async fn read_prefix(mut resp: reqwest::Response, limit: usize) -> String {
     let mut out = Vec::new();
     while out.len() < limit {
         match resp.chunk().await {

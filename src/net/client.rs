@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 /// What a client needs to know when it is built.
 #[derive(Clone, Debug)]
-pub struct ClientOptions {
+pub(crate) struct ClientOptions {
     /// How long one request may take, its body included.
     pub timeout: Duration,
     /// How redirects are treated (see [`Redirects`]).
@@ -19,10 +19,10 @@ pub struct ClientOptions {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The user agent every request carries.
-pub const USER_AGENT: &str = concat!("ferry/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("ferry/", env!("CARGO_PKG_VERSION"));
 
 /// A reqwest client with ferry's user agent, time limits and redirect policy.
-pub fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
+pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(CONNECT_TIMEOUT)

@@ -12,22 +12,22 @@
 //!
 //! It knows nothing of platforms, forges or reports, and never reads the environment.
 
-pub mod body;
-pub mod client;
-pub mod encode;
-pub mod origin;
-pub mod redirect;
-pub mod replay;
-pub mod text;
-pub mod url;
-pub mod wait;
+pub(crate) mod body;
+pub(crate) mod client;
+pub(crate) mod encode;
+pub(crate) mod origin;
+pub(crate) mod redirect;
+pub(crate) mod replay;
+pub(crate) mod text;
+pub(crate) mod url;
+pub(crate) mod wait;
 
-pub use body::{BodyError, read_limited, read_prefix};
-pub use client::{ClientOptions, build_client};
-pub use encode::{PATH_SEGMENT, segment};
-pub use origin::{credential_may_travel, is_loopback};
-pub use redirect::{RedirectRefused, Redirects};
-pub use replay::Replay;
-pub use text::{error_chain, shorten};
-pub use url::{UrlSetting, base_url, require_secure};
-pub use wait::{reset_wait, retry_after, retry_after_value, server_wait};
+pub(crate) use body::{BodyError, read_limited, read_prefix};
+pub(crate) use client::{ClientOptions, build_client};
+pub(crate) use encode::{PATH_SEGMENT, segment};
+pub(crate) use origin::credential_may_travel;
+pub(crate) use redirect::{RedirectRefused, Redirects};
+pub(crate) use replay::Replay;
+pub(crate) use text::{error_chain, shorten};
+pub(crate) use url::{UrlSetting, base_url, require_secure};
+pub(crate) use wait::{reset_wait, retry_after, retry_after_value, server_wait};

@@ -4,7 +4,7 @@
 use url::Url;
 
 /// True for loopback hosts, where plain http may carry a token.
-pub fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -14,7 +14,7 @@ pub fn is_loopback(url: &Url) -> bool {
 }
 
 /// True when a credential may be sent to `url`: https, or plain http to a loopback address.
-pub fn credential_may_travel(url: &Url) -> bool {
+pub(crate) fn credential_may_travel(url: &Url) -> bool {
     match url.scheme() {
         "https" => true,
         "http" => is_loopback(url),

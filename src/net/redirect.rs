@@ -17,11 +17,11 @@
 use url::{Origin, Url};
 
 /// The most redirects one request follows.
-pub const MAX_REDIRECTS: usize = 10;
+pub(crate) const MAX_REDIRECTS: usize = 10;
 
 /// How a client treats redirects.
 #[derive(Clone, Debug)]
-pub enum Redirects {
+pub(crate) enum Redirects {
     /// Never followed: the caller reads the 3xx answer itself.
     Never,
     /// Followed, except that a request to this origin (where the credential goes) never leaves
@@ -58,7 +58,7 @@ impl Redirects {
 
 /// A redirect that would have carried a credential to another origin.
 #[derive(Debug)]
-pub struct RedirectRefused {
+pub(crate) struct RedirectRefused {
     /// The URL the request was sent to.
     pub from: Url,
     /// Where the server redirected it.
@@ -81,7 +81,7 @@ impl std::error::Error for RedirectRefused {}
 
 impl RedirectRefused {
     /// The refusal inside a reqwest error, if that is what stopped the request.
-    pub fn find(e: &reqwest::Error) -> Option<&RedirectRefused> {
+    pub(crate) fn find(e: &reqwest::Error) -> Option<&RedirectRefused> {
         let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
         while let Some(s) = source {
             if let Some(r) = s.downcast_ref::<RedirectRefused>() {

@@ -2,7 +2,7 @@
 //! shortened on a character boundary.
 
 /// An error and its sources as one line (parts already said are not repeated).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -17,7 +17,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// The first `max` characters of `text` (trimmed), on a character boundary, with `…` when cut.
-pub fn shorten(text: &str, max: usize) -> String {
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     let text = text.trim();
     match text.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &text[..i]),

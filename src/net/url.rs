@@ -13,7 +13,7 @@ use crate::secret::mask_all_userinfo;
 
 /// The setting a URL came from, for the message.
 #[derive(Clone, Copy, Debug)]
-pub struct UrlSetting<'a> {
+pub(crate) struct UrlSetting<'a> {
     /// The setting's name (`platform_url`, `url`, `GITHUB_API_URL`).
     pub name: &'a str,
     /// Where the value came from (`FERRY_PLATFORM_URL`, `url in [platform]`).
@@ -25,7 +25,7 @@ pub struct UrlSetting<'a> {
 }
 
 /// `text` as a base URL, or an [`Error::InvalidSetting`] naming `setting`.
-pub fn base_url(text: &str, setting: &UrlSetting<'_>) -> Result<Url> {
+pub(crate) fn base_url(text: &str, setting: &UrlSetting<'_>) -> Result<Url> {
     let text = text.trim();
     let shown = || quote(&mask_all_userinfo(text));
     let invalid = |problem: String, hint: String| Error::InvalidSetting {
@@ -61,7 +61,7 @@ pub fn base_url(text: &str, setting: &UrlSetting<'_>) -> Result<Url> {
 /// Refuses to send a credential to `url` unless it may travel there (https, or plain http to a
 /// loopback address; see [`super::credential_may_travel`]): an [`Error::InvalidSetting`] naming
 /// `setting`.
-pub fn require_secure(url: &Url, setting: &UrlSetting<'_>) -> Result<()> {
+pub(crate) fn require_secure(url: &Url, setting: &UrlSetting<'_>) -> Result<()> {
     if super::credential_may_travel(url) {
         return Ok(());
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::HeaderMap;
 
 /// The wait asked for by `Retry-After` (seconds or an HTTP date).
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     retry_after_value(
         headers.get("retry-after")?.to_str().ok()?,
         SystemTime::now(),
@@ -19,7 +19,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// A `Retry-After` value (seconds or an HTTP date) as the wait from `now`.
-pub fn retry_after_value(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn retry_after_value(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -29,11 +29,11 @@ pub fn retry_after_value(value: &str, now: SystemTime) -> Option<Duration> {
 }
 
 /// Values of a reset header at or above this (2001-09-09) are Unix times, below it seconds.
-pub const EPOCH_FLOOR: u64 = 1_000_000_000;
+pub(crate) const EPOCH_FLOOR: u64 = 1_000_000_000;
 
 /// The wait until a rate limit resets, from `RateLimit-Reset` or `X-RateLimit-Reset` (seconds
 /// or a Unix time, see the module docs).
-pub fn reset_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+pub(crate) fn reset_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = ["ratelimit-reset", "x-ratelimit-reset"]
         .iter()
         .find_map(|name| {
@@ -54,7 +54,7 @@ pub fn reset_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 }
 
 /// What the server asked for: `Retry-After` first, else a reset header.
-pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+pub(crate) fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     headers
         .get("retry-after")
         .and_then(|v| v.to_str().ok())

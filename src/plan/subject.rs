@@ -12,7 +12,7 @@ use crate::config::Settings;
 
 /// The change request and commit of a run, with where each came from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Subject {
+pub(crate) struct Subject {
     /// The pull/merge request number (GitLab: the IID): `pr_number`, else detected.
     pub pr_number: Option<u64>,
     /// The commit: `sha`, else detected (for a pull request, the head commit).
@@ -25,7 +25,7 @@ pub struct Subject {
 
 impl Subject {
     /// The decision: explicit settings over detection.
-    pub fn decide(settings: &Settings, context: &Context) -> Self {
+    pub(crate) fn decide(settings: &Settings, context: &Context) -> Self {
         let detected_pr = context.change_request.as_ref().and_then(|c| c.number);
         Self {
             pr_number: settings.pr_number.or(detected_pr),

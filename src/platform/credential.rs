@@ -5,7 +5,7 @@ use crate::error::Error;
 
 /// The setting that holds a platform's credential, as people set it.
 #[derive(Clone, Debug, Default)]
-pub struct CredentialSource {
+pub(crate) struct CredentialSource {
     /// The setting or variable to fix (`JENKINS_TOKEN`, `platform_token`).
     pub setting: String,
     /// Where ferry was told to read it (`token_env of [platforms.ci]`).
@@ -17,7 +17,7 @@ pub struct CredentialSource {
 impl CredentialSource {
     /// `e` unchanged, unless the platform refused the credential (401 or 403): then an
     /// [`Error::InvalidSetting`] naming the setting, what the platform said, and `fix`.
-    pub fn check(&self, e: Error, fix: &str) -> Error {
+    pub(crate) fn check(&self, e: Error, fix: &str) -> Error {
         let Error::PlatformApi {
             platform,
             method,

@@ -23,7 +23,7 @@ use crate::error::{Result, clip_lines, quote};
 /// `[platforms.<name>]`, by `kind`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum NamedPlatform {
+pub(crate) enum NamedPlatform {
     /// Described in `ferry.toml`, like `[platform]`.
     #[serde(deserialize_with = "http_keys")]
     Http(HttpPlatform),
@@ -37,7 +37,7 @@ pub enum NamedPlatform {
 
 /// A phase section (`[build]`, `[deploy]`, `[stop]`) read by its platform's kind.
 #[derive(Clone, Debug)]
-pub enum KindPhase {
+pub(crate) enum KindPhase {
     /// A request description, on `[platform]` or a `kind = "http"` platform.
     Http(Box<PhaseSpec>),
     /// A Jenkins job.
@@ -49,7 +49,7 @@ pub enum KindPhase {
 /// The keys every kind of named platform has: its name, where it is, where its credential comes
 /// from, and how often it is polled.
 #[derive(Clone, Copy, Debug)]
-pub struct CommonKeys<'a> {
+pub(crate) struct CommonKeys<'a> {
     /// A display name for messages (default: `<kind> (<host>)`).
     pub name: Option<&'a str>,
     /// The base URL.
@@ -70,7 +70,7 @@ pub struct CommonKeys<'a> {
 
 impl NamedPlatform {
     /// The kind, as written in `kind`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             NamedPlatform::Http(_) => "http",
             NamedPlatform::Jenkins(_) => "jenkins",
@@ -79,7 +79,7 @@ impl NamedPlatform {
     }
 
     /// The keys every kind has.
-    pub fn common(&self) -> CommonKeys<'_> {
+    pub(crate) fn common(&self) -> CommonKeys<'_> {
         match self {
             NamedPlatform::Http(p) => p.common(),
             NamedPlatform::Jenkins(p) => p.common(),
@@ -89,7 +89,7 @@ impl NamedPlatform {
 
     /// Reads the keys of a `phase` section on this platform (`name`) as its kind says; `Err` is
     /// the message, with its fix.
-    pub fn read_phase(
+    pub(crate) fn read_phase(
         &self,
         name: &str,
         phase: Phase,
@@ -129,7 +129,9 @@ impl NamedPlatform {
     }
 
     /// Hands the platform named in `req` to its kind's backend, which plans itself.
-    pub fn plan(req: BackendRequest<'_, &NamedPlatform, KindPhase>) -> Result<PlannedBackend> {
+    pub(crate) fn plan(
+        req: BackendRequest<'_, &NamedPlatform, KindPhase>,
+    ) -> Result<PlannedBackend> {
         match req.platform {
             NamedPlatform::Http(p) => HttpBackend::plan(req.narrow(p.connection(), |s| match s {
                 KindPhase::Http(s) => Some(*s),

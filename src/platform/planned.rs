@@ -18,7 +18,7 @@ use crate::secret::{Redactor, SecretString};
 
 /// A platform's URL, and ferry's credential and user there, read when planning.
 #[derive(Clone, Debug)]
-pub struct Access {
+pub(crate) struct Access {
     /// The base URL, checked.
     pub url: Url,
     /// The credential, when one was given.
@@ -31,7 +31,7 @@ pub struct Access {
 
 /// What planning one platform's backend needs. `P` is the platform's own keys as its kind reads
 /// them; `S` one phase section as its kind reads it.
-pub struct BackendRequest<'a, P, S> {
+pub(crate) struct BackendRequest<'a, P, S> {
     /// Where the platform is described (`[platform]`, `[platforms.ci]`), for messages.
     pub table: String,
     /// The name in `[platforms.<name>]`; `None` for `[platform]`.
@@ -55,7 +55,7 @@ pub struct BackendRequest<'a, P, S> {
 }
 
 /// A platform's backend in a plan, with its poll cadence and the phases it runs.
-pub struct PlannedBackend {
+pub(crate) struct PlannedBackend {
     pub backend: Box<dyn Backend>,
     pub timing: Timing,
     pub phases: Vec<Phase>,
@@ -77,7 +77,7 @@ impl std::fmt::Debug for PlannedBackend {
 impl<'a, P, S> BackendRequest<'a, P, S> {
     /// The same request for one kind: its own keys, and each section as that kind reads it
     /// (`pick`; the sections of a platform were all read by its kind, so none is dropped).
-    pub fn narrow<Q, T>(
+    pub(crate) fn narrow<Q, T>(
         self,
         platform: Q,
         pick: impl Fn(S) -> Option<T>,
@@ -101,7 +101,7 @@ impl<'a, P, S> BackendRequest<'a, P, S> {
     }
 
     /// An HTTP client for the platform, sending `auth` (refused over plain http but to loopback).
-    pub fn client(&self, auth: &Auth) -> Result<Client> {
+    pub(crate) fn client(&self, auth: &Auth) -> Result<Client> {
         Client::new(
             self.display.clone(),
             self.access.url.clone(),
@@ -112,7 +112,7 @@ impl<'a, P, S> BackendRequest<'a, P, S> {
 
     /// The error for a credential the platform needs and nothing gave, saying `why` it needs one
     /// and where to set it.
-    pub fn need_token(&self, why: &str) -> Error {
+    pub(crate) fn need_token(&self, why: &str) -> Error {
         match self.name {
             Some(name) => Error::MissingSetting {
                 name: format!("token_env of [platforms.{name}]"),
@@ -132,7 +132,7 @@ impl<'a, P, S> BackendRequest<'a, P, S> {
     }
 
     /// The planned `backend`, sending its credential as `auth`, for this request's phases.
-    pub fn planned(self, backend: Box<dyn Backend>, auth: &'static str) -> PlannedBackend {
+    pub(crate) fn planned(self, backend: Box<dyn Backend>, auth: &'static str) -> PlannedBackend {
         PlannedBackend {
             backend,
             timing: self.timing,

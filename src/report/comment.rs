@@ -34,11 +34,11 @@ use super::row::Row;
 use super::table::Table;
 
 /// The hidden, versioned marker on the first line of every ferry comment.
-pub const MARKER: &str = "<!-- ferry:v1 -->";
+pub(crate) const MARKER: &str = "<!-- ferry:v1 -->";
 /// GitHub's limit for an issue or pull-request comment body, in characters.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
 /// GitLab's limit for a note body, in characters.
-pub const GITLAB_NOTE_LIMIT: usize = 1_000_000;
+pub(crate) const GITLAB_NOTE_LIMIT: usize = 1_000_000;
 
 const STATE_OPEN: &str = "<!-- ferry:state ";
 const STATE_CLOSE: &str = " -->";

@@ -19,13 +19,13 @@ use crate::secret::Redactor;
 static REDACTOR: RwLock<Option<Redactor>> = RwLock::new(None);
 
 /// Redacts every diagnostic from now on with `redactor` (which should hold every secret known).
-pub fn use_redactor(redactor: Redactor) {
+pub(crate) fn use_redactor(redactor: Redactor) {
     *REDACTOR.write().unwrap_or_else(PoisonError::into_inner) = Some(redactor);
 }
 
 /// Makes one [`EventWriter`] per diagnostic event.
 #[derive(Clone, Copy, Debug)]
-pub struct DiagnosticWriter {
+pub(crate) struct DiagnosticWriter {
     /// Inside a CI that reads workflow commands from the output.
     pub runner: bool,
 }
@@ -42,7 +42,7 @@ impl<'a> MakeWriter<'a> for DiagnosticWriter {
 }
 
 /// Collects one formatted event, and writes it, made safe, when dropped.
-pub struct EventWriter {
+pub(crate) struct EventWriter {
     runner: bool,
     buf: Vec<u8>,
 }

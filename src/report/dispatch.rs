@@ -18,7 +18,7 @@ use crate::ci::Context;
 use crate::platform::{Event, RunOutcome};
 
 /// How often sinks get a [`Sink::tick`] (the terminal's live line redraws its elapsed time).
-pub const TICK: Duration = Duration::from_millis(200);
+pub(crate) const TICK: Duration = Duration::from_millis(200);
 
 /// Stamps each event from `rx` (seq from 1, wall-clock time, time since `started`) and feeds it
 /// to every sink in order, ticking them every [`TICK`] meanwhile. Returns when `rx` is closed and

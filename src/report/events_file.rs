@@ -81,7 +81,7 @@ struct RunFinished<'a> {
 }
 
 /// The most bytes of `log` records one events file holds (see the module docs).
-pub const LOG_BYTES_MAX: u64 = 64 * 1024 * 1024;
+pub(crate) const LOG_BYTES_MAX: u64 = 64 * 1024 * 1024;
 
 /// The `--events` sink: NDJSON records on a writer (see the module docs for the schema).
 pub struct EventsFile<W> {

@@ -51,7 +51,7 @@ use super::Sink;
 use super::findings::Findings;
 
 /// Everything a report may need to set itself up.
-pub struct ReportRequest<'a> {
+pub(crate) struct ReportRequest<'a> {
     pub context: &'a Context,
     pub settings: &'a Settings,
     /// The change request and commit to report on, decided once (explicit settings win).
@@ -73,7 +73,7 @@ pub struct ReportRequest<'a> {
 ///
 /// Fails, before anything is triggered, only on settings that cannot work (a `status_context`
 /// equal to this GitLab job's name, a `dotenv` file in a folder that does not exist).
-pub fn job_reports(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
+pub(crate) fn job_reports(request: &ReportRequest<'_>) -> Result<Vec<Box<dyn Sink>>> {
     let findings = Findings::default();
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if request.context.forge == Some(Forge::Github) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// A [`Duration`] displayed with at most two units: `0.4s`, `8.2s`, `12s`, `1m 30s`, `2h 05m`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HumanDuration(pub Duration);
+pub(crate) struct HumanDuration(pub Duration);
 
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

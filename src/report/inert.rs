@@ -19,16 +19,16 @@ use super::workflow_commands::WorkflowCommands;
 
 /// The most characters of free text written at once (an error quoting a huge value, a
 /// platform's body): enough for any message people read.
-pub const TEXT_MAX: usize = 8 * 1024;
+pub(crate) const TEXT_MAX: usize = 8 * 1024;
 
 /// True where the CI reads workflow commands from the step's output.
-pub fn reads_commands(ci: Ci) -> bool {
+pub(crate) fn reads_commands(ci: Ci) -> bool {
     matches!(ci, Ci::Github | Ci::Gitea | Ci::Forgejo)
 }
 
 /// A JSON document for stdout: unchanged outside a runner; inside one, with no `::` and no
 /// `##[` left in its text (escaped inside strings, where alone they can occur).
-pub fn json(ci: Ci, text: String) -> String {
+pub(crate) fn json(ci: Ci, text: String) -> String {
     if !reads_commands(ci) || !(text.contains("::") || text.contains("##[")) {
         return text;
     }
@@ -38,7 +38,7 @@ pub fn json(ci: Ci, text: String) -> String {
 
 /// Free text for stderr (one or more lines, without the final newline): cleaned, bounded, and
 /// inside a runner unable to run commands. The result ends with a newline.
-pub fn text(ci: Ci, text: &str) -> String {
+pub(crate) fn text(ci: Ci, text: &str) -> String {
     let cleaned = sanitize::clean(
         text,
         Clean {

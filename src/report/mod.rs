@@ -35,7 +35,7 @@ use crate::platform::{Event, RunOutcome};
 mod ci_files;
 mod comment;
 mod console;
-pub mod diagnostics;
+pub(crate) mod diagnostics;
 mod dispatch;
 mod events_file;
 mod findings;
@@ -44,7 +44,7 @@ mod forge;
 mod github;
 mod gitlab;
 mod human_duration;
-pub mod inert;
+pub(crate) mod inert;
 mod log_section;
 mod markdown;
 mod paint;
@@ -60,17 +60,17 @@ mod workflow_commands;
 #[cfg(test)]
 mod fixture;
 
-pub use comment::{CommentBody, GITHUB_COMMENT_LIMIT, GITLAB_NOTE_LIMIT, MARKER, State};
+pub(crate) use comment::GITLAB_NOTE_LIMIT;
+pub use comment::{CommentBody, GITHUB_COMMENT_LIMIT, State};
 pub use console::{Console, Flavour};
-pub use dispatch::{TICK, dispatch, finish_all};
-pub use events_file::{EventsFile, LOG_BYTES_MAX};
-pub use forge::{ReportRequest, job_reports};
-pub use human_duration::HumanDuration;
-pub use preview::{COMMENT_FILE, Preview, SUMMARY_FILE};
-pub use row::{DEFAULT_ENVIRONMENT, Row, RowStatus};
-pub use sink_failure::SinkFailure;
-pub use summary::{GITHUB_SUMMARY_LIMIT, Summary};
-pub use table::Table;
+pub use dispatch::{dispatch, finish_all};
+pub use events_file::EventsFile;
+pub(crate) use forge::{ReportRequest, job_reports};
+pub(crate) use human_duration::HumanDuration;
+pub use preview::Preview;
+pub(crate) use row::DEFAULT_ENVIRONMENT;
+pub use row::{Row, RowStatus};
+pub(crate) use sink_failure::SinkFailure;
 
 /// An event with the time it was seen, as sinks receive it.
 #[derive(Clone, Copy, Debug)]
@@ -113,7 +113,7 @@ pub trait Sink: Send {
 
 /// A warning for the end of a run, as the CI shows it best: an annotation in GitHub-style
 /// Actions (the console has resumed workflow commands by then), a plain line elsewhere.
-pub fn warning_line(ci: crate::ci::Ci, message: &str) -> String {
+pub(crate) fn warning_line(ci: crate::ci::Ci, message: &str) -> String {
     use crate::ci::Ci;
     let message = sanitize::clean(
         message,

@@ -19,9 +19,9 @@ use crate::error::{Error, Result};
 use crate::platform::RunOutcome;
 
 /// The file name of the comment preview.
-pub const COMMENT_FILE: &str = "comment.md";
+pub(crate) const COMMENT_FILE: &str = "comment.md";
 /// The file name of the summary preview.
-pub const SUMMARY_FILE: &str = "summary.md";
+pub(crate) const SUMMARY_FILE: &str = "summary.md";
 
 /// Writes `comment.md` and `summary.md` into a folder at `finish`.
 #[derive(Debug)]

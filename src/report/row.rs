@@ -231,7 +231,7 @@ impl Row {
 }
 
 /// The row name used when a run has no environment (`ferry build` without one).
-pub const DEFAULT_ENVIRONMENT: &str = "default";
+pub(crate) const DEFAULT_ENVIRONMENT: &str = "default";
 
 /// The phase that made the run go wrong: the first one that neither succeeded nor was skipped.
 pub(crate) fn culprit(outcome: &RunOutcome) -> Option<&PhaseOutcome> {

@@ -14,7 +14,7 @@ use super::table::Table;
 use crate::platform::{PhaseOutcome, RunOutcome, Status};
 
 /// GitHub's limit for one step's summary, in bytes (over it, the summary is replaced by an error).
-pub const GITHUB_SUMMARY_LIMIT: usize = 1024 * 1024;
+pub(crate) const GITHUB_SUMMARY_LIMIT: usize = 1024 * 1024;
 
 /// How many characters of an output value or a phase message are shown.
 const VALUE_CHARS: usize = 500;
@@ -22,19 +22,19 @@ const MESSAGE_CHARS: usize = 1_000;
 
 /// A job summary for one run.
 #[derive(Clone, Debug)]
-pub struct Summary<'a> {
+pub(crate) struct Summary<'a> {
     outcome: &'a RunOutcome,
     row: Row,
 }
 
 impl<'a> Summary<'a> {
     /// The summary of `outcome`, headed by its environment's `row` (see [`Row::from_outcome`]).
-    pub fn new(outcome: &'a RunOutcome, row: Row) -> Self {
+    pub(crate) fn new(outcome: &'a RunOutcome, row: Row) -> Self {
         Self { outcome, row }
     }
 
     /// The Markdown summary, at most `max_chars` long (measured in UTF-8 bytes).
-    pub fn render(&self, max_chars: usize) -> String {
+    pub(crate) fn render(&self, max_chars: usize) -> String {
         fit(vec![self.row.clone()], max_chars, |rows, omitted| {
             self.render_rows(rows, omitted)
         })

@@ -18,25 +18,26 @@ const SUMMARY_MESSAGE_CHARS: usize = 300;
 
 /// Rows rendered as a Markdown table plus failure details.
 #[derive(Clone, Copy, Debug)]
-pub struct Table<'a> {
+pub(crate) struct Table<'a> {
     rows: &'a [Row],
 }
 
 impl<'a> Table<'a> {
     /// A table of `rows`, in the given order.
-    pub fn new(rows: &'a [Row]) -> Self {
+    pub(crate) fn new(rows: &'a [Row]) -> Self {
         Self { rows }
     }
 
     /// The table, then one block per row that went wrong. Ends with a newline.
-    pub fn render(&self) -> String {
+    #[cfg(test)]
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         self.render_into(&mut out);
         out
     }
 
     /// Appends [`Table::render`]'s output to `out`.
-    pub fn render_into(&self, out: &mut String) {
+    pub(crate) fn render_into(&self, out: &mut String) {
         out.push_str("| Environment | Status | URL | Commit | Duration | Updated |\n");
         out.push_str("| :--- | :--- | :--- | :--- | :--- | :--- |\n");
         for row in self.rows {

@@ -75,7 +75,7 @@ fn the_action_is_a_prebuilt_container_with_every_input_a_setting() {
     assert!(action.image.starts_with("docker://"), "{}", action.image);
     // Every input but `command` is a setting with the same name, and every setting a GitHub
     // user can need is an input (files are for other CIs; dotenv is GitLab's).
-    let settings: Vec<String> = serde_json::to_value(ferry::config::Layer::default())
+    let settings: Vec<String> = serde_json::to_value(ferry::testing::Layer::default())
         .unwrap()
         .as_object()
         .unwrap()

@@ -1,15 +1,15 @@
 //! Context detection over real CI payloads and documented variables.
 //!
 //! Each case loads `tests/fixtures/<ci>/base.env` plus a case file (`KEY=value` lines, later
-//! files win), runs the public `ferry::ci::detect`, and compares the whole public JSON of the
+//! files win), runs `ferry::testing::detect`, and compares the whole public JSON of the
 //! context, so every field is asserted. GitHub-style event payloads are the octokit examples in
 //! `tests/fixtures/github/`; where no example covers a case, the test derives one from a real
 //! payload with a small, commented edit (see `derived_payload`).
 
 use std::path::{Path, PathBuf};
 
-use ferry::ci::{Ci, Context, detect};
 use ferry::env::Env;
+use ferry::testing::{Ci, Context, detect};
 use serde_json::{Value, json};
 
 fn fixtures() -> PathBuf {

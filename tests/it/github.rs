@@ -291,7 +291,7 @@ fn github_pr_deploy_reports_everything_within_8_calls() {
 
 /// The rows stored in a ferry comment, as (environment, status).
 fn rows(body: &str) -> Vec<(String, String)> {
-    let state = ferry::report::CommentBody::parse(body).unwrap_or_default();
+    let state = ferry::testing::CommentBody::parse(body).unwrap_or_default();
     state
         .rows
         .iter()

@@ -6,11 +6,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use ferry::ci::{Ci, Context, Forge};
 use ferry::platform::{
     Command, Emitter, Event, Level, Phase, PhaseOutcome, RunOutcome, StateClass, Status,
 };
-use ferry::report::{
+use ferry::testing::{Ci, Context, Forge};
+use ferry::testing::{
     CommentBody, Console, EventsFile, Flavour, GITHUB_COMMENT_LIMIT, Preview, Row, RowStatus, Sink,
     State, dispatch, finish_all,
 };

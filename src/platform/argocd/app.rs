@@ -22,7 +22,7 @@ fn text<'a>(app: &'a Value, pointer: &str) -> Option<&'a str> {
 
 /// The state ferry shows, and what it means. `before` is the operation state that was there
 /// when ferry's sync was accepted (as JSON text).
-pub fn evaluate(app: &Value, before: Option<&str>, suspended: Suspended) -> Observation {
+pub(crate) fn evaluate(app: &Value, before: Option<&str>, suspended: Suspended) -> Observation {
     let op = app.pointer("/status/operationState");
     let phase = text(app, "/status/operationState/phase").unwrap_or("none");
     let sync = text(app, "/status/sync/status").unwrap_or("Unknown");

@@ -12,11 +12,11 @@
 //! - Cancel: `DELETE /api/v1/applications/{name}/operation` (TerminateOperation).
 //! - Auth: `Authorization: Bearer <token>`. Every request body follows `argocd-swagger.json`.
 
-pub mod app;
-pub mod plan;
-pub mod spec;
-pub mod state;
-pub mod time;
+pub(crate) mod app;
+pub(crate) mod plan;
+pub(crate) mod spec;
+pub(crate) mod state;
+pub(crate) mod time;
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -56,7 +56,7 @@ struct Watch {
 }
 
 /// An Argo CD API server and the application each phase syncs.
-pub struct ArgoBackend {
+pub(crate) struct ArgoBackend {
     client: Client,
     name: String,
     phases: BTreeMap<Phase, ArgoPhase>,
@@ -77,18 +77,18 @@ const BUSY: &str = "another operation is already in progress";
 
 impl ArgoBackend {
     /// A backend for the Argo CD at `client`'s base URL.
-    pub fn new(
+    pub(crate) fn new(
         client: Client,
         phases: BTreeMap<Phase, ArgoPhase>,
         credential: CredentialSource,
-    ) -> Result<Self> {
-        Ok(Self {
+    ) -> Self {
+        Self {
             name: client.name().to_string(),
             client,
             phases,
             credential,
             watch: Mutex::new(None),
-        })
+        }
     }
 
     fn spec(&self, phase: Phase) -> Result<&ArgoPhase> {

@@ -8,7 +8,9 @@ use crate::platform::planned::{BackendRequest, PlannedBackend};
 
 impl ArgoBackend {
     /// The backend for a `kind = "argocd"` platform, with the application its deploy syncs.
-    pub fn plan(mut req: BackendRequest<'_, &ArgoPlatform, ArgoPhase>) -> Result<PlannedBackend> {
+    pub(crate) fn plan(
+        mut req: BackendRequest<'_, &ArgoPlatform, ArgoPhase>,
+    ) -> Result<PlannedBackend> {
         let Some(token) = req.access.token.clone() else {
             return Err(
                 req.need_token("Argo CD's API needs a bearer token (an account or project token)")
@@ -16,7 +18,7 @@ impl ArgoBackend {
         };
         let client = req.client(&Auth::Bearer(token))?;
         let apps = std::mem::take(&mut req.sections);
-        let backend = ArgoBackend::new(client, apps, req.access.credential.clone())?;
+        let backend = ArgoBackend::new(client, apps, req.access.credential.clone());
         Ok(req.planned(Box::new(backend), "bearer"))
     }
 }

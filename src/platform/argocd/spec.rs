@@ -10,7 +10,7 @@ use crate::platform::named::CommonKeys;
 /// `[platforms.<name>]` with `kind = "argocd"`: an Argo CD API server. Any other key is refused.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ArgoPlatform {
+pub(crate) struct ArgoPlatform {
     /// A display name for messages (default: `argocd (<host>)`).
     pub name: Option<String>,
     /// The API server's base URL (`https://argocd.example.com`).
@@ -28,7 +28,7 @@ pub struct ArgoPlatform {
 
 impl ArgoPlatform {
     /// The keys every kind has (Argo CD has no user: its tokens stand alone).
-    pub fn common(&self) -> CommonKeys<'_> {
+    pub(crate) fn common(&self) -> CommonKeys<'_> {
         CommonKeys {
             name: self.name.as_deref(),
             url: self.url.as_deref(),
@@ -43,12 +43,12 @@ impl ArgoPlatform {
 }
 
 /// What an Argo CD deploy takes, for messages.
-pub const PHASE_FIX: &str = "an Argo CD deploy has application, and optionally revision, project, app_namespace, prune, suspended, watch, timeout";
+pub(crate) const PHASE_FIX: &str = "an Argo CD deploy has application, and optionally revision, project, app_namespace, prune, suspended, watch, timeout";
 
 /// One deploy: sync an application to a revision and wait until it is synced and healthy.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ArgoPhase {
+pub(crate) struct ArgoPhase {
     /// The application's name (templated, e.g. `shop-{{ environment }}`).
     pub application: String,
     /// The revision to sync to (templated). Default: the build's `revision` output when the
@@ -77,7 +77,7 @@ pub struct ArgoPhase {
 /// The meaning given to a Suspended application after the sync.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Suspended {
+pub(crate) enum Suspended {
     #[default]
     Wait,
     Success,

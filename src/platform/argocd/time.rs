@@ -2,7 +2,7 @@
 //! offset) as comparable instants, without a date-time dependency.
 
 /// Nanoseconds since the Unix epoch; `None` when `text` is not an RFC 3339 time.
-pub fn parse_rfc3339(text: &str) -> Option<i128> {
+pub(crate) fn parse_rfc3339(text: &str) -> Option<i128> {
     let t = text.trim();
     let b = t.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {

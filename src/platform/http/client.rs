@@ -18,7 +18,7 @@ use crate::secret::{ExposeSecret, Redactor, SecretString};
 
 /// How the platform credential is sent.
 #[derive(Clone)]
-pub enum Auth {
+pub(crate) enum Auth {
     None,
     Bearer(SecretString),
     Basic {
@@ -44,7 +44,7 @@ impl std::fmt::Debug for Auth {
 
 /// One request to send.
 #[derive(Debug)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: reqwest::Method,
     pub url: Url,
     pub headers: Vec<(String, String)>,
@@ -55,7 +55,7 @@ pub struct Request {
 
 /// A platform's HTTP client.
 #[derive(Clone, Debug)]
-pub struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: Url,
     /// The credential as the header it travels in (marked sensitive), when there is one.
@@ -70,7 +70,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 impl Client {
     /// A client for the platform at `base`. Refuses to send a credential over plain http to a
     /// host that is not loopback, or a credential that an HTTP header cannot carry.
-    pub fn new(name: String, base: Url, auth: &Auth, redactor: Redactor) -> Result<Self> {
+    pub(crate) fn new(name: String, base: Url, auth: &Auth, redactor: Redactor) -> Result<Self> {
         if !matches!(auth, Auth::None) {
             net::require_secure(
                 &base,
@@ -98,7 +98,7 @@ impl Client {
 
     /// The same client, not following redirects: for APIs whose redirect statuses carry meaning
     /// (Jenkins answers a trigger with 201 or 303 and the queue item in `Location`).
-    pub fn without_redirects(mut self) -> Result<Self> {
+    pub(crate) fn without_redirects(mut self) -> Result<Self> {
         self.http = net::build_client(&ClientOptions {
             timeout: REQUEST_TIMEOUT,
             redirects: Redirects::Never,
@@ -107,18 +107,18 @@ impl Client {
     }
 
     /// The platform's display name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// The base URL.
-    pub fn base(&self) -> &Url {
+    pub(crate) fn base(&self) -> &Url {
         &self.base
     }
 
     /// An absolute URL from a rendered path: absolute URLs stay, paths join the base URL
     /// (keeping the base's own path, e.g. `/api` + `/v1/x` = `/api/v1/x`).
-    pub fn url(&self, rendered: &str) -> Result<Url> {
+    pub(crate) fn url(&self, rendered: &str) -> Result<Url> {
         let text = if rendered.starts_with("http://") || rendered.starts_with("https://") {
             rendered.to_string()
         } else {
@@ -142,7 +142,7 @@ impl Client {
 
     /// Sends a request and checks its status. Transport errors become [`Error::Unreachable`];
     /// unexpected statuses [`Error::PlatformApi`] with the body and any `Retry-After`.
-    pub async fn send(&self, req: Request) -> Result<reqwest::Response> {
+    pub(crate) async fn send(&self, req: Request) -> Result<reqwest::Response> {
         let shown = self.redactor.redact(req.url.as_str());
         let method = req.method.to_string();
         let mut builder = self.http.request(req.method, req.url.clone());
@@ -223,7 +223,7 @@ impl Client {
     }
 
     /// Reads a JSON-sized answer within [`net::body::JSON_LIMIT`].
-    pub async fn body(&self, resp: reqwest::Response, shown: &str) -> Result<bytes::Bytes> {
+    pub(crate) async fn body(&self, resp: reqwest::Response, shown: &str) -> Result<bytes::Bytes> {
         net::read_limited(resp, net::body::JSON_LIMIT)
             .await
             .map_err(|e| match e {
@@ -244,7 +244,7 @@ impl Client {
     }
 
     /// Redacts known secrets from text.
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         self.redactor.redact(text)
     }
 }

@@ -34,7 +34,7 @@ fn matches(cond: &Condition, field: Option<&str>, body: &serde_json::Value) -> b
 }
 
 /// Every pointer the spec looks at, in a stable order.
-pub fn pointers(spec: &StatusSpec) -> Vec<String> {
+pub(crate) fn pointers(spec: &StatusSpec) -> Vec<String> {
     let mut set = BTreeSet::new();
     for cond in spec
         .running
@@ -52,7 +52,7 @@ pub fn pointers(spec: &StatusSpec) -> Vec<String> {
 }
 
 /// The state as people should see it: one value, or `field=value` pairs.
-pub fn describe(spec: &StatusSpec, body: &serde_json::Value) -> String {
+pub(crate) fn describe(spec: &StatusSpec, body: &serde_json::Value) -> String {
     let ptrs = pointers(spec);
     if let [only] = ptrs.as_slice() {
         return field_text(body, only);
@@ -70,7 +70,7 @@ pub fn describe(spec: &StatusSpec, body: &serde_json::Value) -> String {
 }
 
 /// The class of a status body, or `None` when it matches no list.
-pub fn classify(spec: &StatusSpec, body: &serde_json::Value) -> Option<StateClass> {
+pub(crate) fn classify(spec: &StatusSpec, body: &serde_json::Value) -> Option<StateClass> {
     let field = spec.field.as_deref();
     let any = |list: &[Condition]| list.iter().any(|c| matches(c, field, body));
     if any(&spec.failure) {
@@ -85,7 +85,7 @@ pub fn classify(spec: &StatusSpec, body: &serde_json::Value) -> Option<StateClas
 }
 
 /// True when any of `conditions` holds (for resolve failures).
-pub fn any_holds(conditions: &[Condition], body: &serde_json::Value) -> bool {
+pub(crate) fn any_holds(conditions: &[Condition], body: &serde_json::Value) -> bool {
     conditions.iter().any(|c| matches(c, None, body))
 }
 

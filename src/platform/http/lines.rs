@@ -8,7 +8,7 @@ const MAX_LINE: usize = 64 * 1024;
 
 /// Feeds `chunk` to `sink` line by line, keeping an unfinished line in `carry`.
 /// Returns the number of lines delivered.
-pub async fn feed(carry: &mut Vec<u8>, chunk: &[u8], sink: &mut dyn LogSink) -> u64 {
+pub(crate) async fn feed(carry: &mut Vec<u8>, chunk: &[u8], sink: &mut dyn LogSink) -> u64 {
     let mut lines = 0;
     let mut rest = chunk;
     while let Some(pos) = rest.iter().position(|b| *b == b'\n') {
@@ -36,7 +36,7 @@ pub async fn feed(carry: &mut Vec<u8>, chunk: &[u8], sink: &mut dyn LogSink) -> 
 }
 
 /// Delivers an unfinished last line (the log is complete). Returns 1 if there was one.
-pub async fn flush(carry: &mut Vec<u8>, sink: &mut dyn LogSink) -> u64 {
+pub(crate) async fn flush(carry: &mut Vec<u8>, sink: &mut dyn LogSink) -> u64 {
     if carry.is_empty() {
         return 0;
     }

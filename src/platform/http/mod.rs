@@ -4,13 +4,13 @@
 //! running / success / failure sets, an optional log request (offset, full re-read or cursor),
 //! an optional cancel request, and outputs. See [`spec`] for the description language.
 
-pub mod client;
-pub mod condition;
-pub mod lines;
-pub mod plan;
-pub mod source;
-pub mod spec;
-pub mod template;
+pub(crate) mod client;
+pub(crate) mod condition;
+pub(crate) mod lines;
+pub(crate) mod plan;
+pub(crate) mod source;
+pub(crate) mod spec;
+pub(crate) mod template;
 
 use std::collections::BTreeMap;
 
@@ -28,7 +28,7 @@ use crate::net::Replay;
 
 /// A platform described in `ferry.toml`.
 #[derive(Debug)]
-pub struct HttpBackend {
+pub(crate) struct HttpBackend {
     client: Client,
     name: String,
     headers: BTreeMap<String, String>,
@@ -37,7 +37,7 @@ pub struct HttpBackend {
 
 impl HttpBackend {
     /// Checks the description (every source, pointer and method) and builds the backend.
-    pub fn new(
+    pub(crate) fn new(
         client: Client,
         headers: BTreeMap<String, String>,
         phases: BTreeMap<Phase, PhaseSpec>,

@@ -9,7 +9,9 @@ use crate::platform::planned::{BackendRequest, PlannedBackend};
 
 impl HttpBackend {
     /// The backend for an `http` platform, with the phase descriptions on it.
-    pub fn plan(mut req: BackendRequest<'_, Connection<'_>, PhaseSpec>) -> Result<PlannedBackend> {
+    pub(crate) fn plan(
+        mut req: BackendRequest<'_, Connection<'_>, PhaseSpec>,
+    ) -> Result<PlannedBackend> {
         let (auth, auth_name) = auth(&req)?;
         let client = req.client(&auth)?;
         let phases = std::mem::take(&mut req.sections);

@@ -5,7 +5,7 @@ use super::template::{self, Target, Vars};
 
 /// A parsed value source.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// A JSON Pointer into the response body (`""` is the whole body).
     Pointer(String),
     /// A response header.
@@ -16,7 +16,7 @@ pub enum Source {
 
 impl Source {
     /// Parses the source syntax; `None` when it is none of the three forms.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
         if let Some(name) = text.strip_prefix("header:") {
             Some(Source::Header(name.trim().to_ascii_lowercase()))
@@ -30,7 +30,7 @@ impl Source {
     }
 
     /// The value, as text; `None` when absent or null.
-    pub fn extract(
+    pub(crate) fn extract(
         &self,
         body: Option<&serde_json::Value>,
         headers: &[(String, String)],
@@ -48,7 +48,7 @@ impl Source {
 }
 
 /// A JSON value as text: strings as they are, numbers and booleans printed, null as `None`.
-pub fn value_text(value: &serde_json::Value) -> Option<String> {
+pub(crate) fn value_text(value: &serde_json::Value) -> Option<String> {
     match value {
         serde_json::Value::Null => None,
         serde_json::Value::String(s) => Some(s.clone()),
@@ -57,7 +57,7 @@ pub fn value_text(value: &serde_json::Value) -> Option<String> {
 }
 
 /// True for the spellings of "yes" a header or field may use.
-pub fn truthy(text: Option<&str>) -> bool {
+pub(crate) fn truthy(text: Option<&str>) -> bool {
     text.is_some_and(|t| matches!(t.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 

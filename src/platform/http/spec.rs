@@ -15,10 +15,10 @@ use crate::platform::named::CommonKeys;
 /// `[platform]`: where the platform is and how to talk to it.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PlatformSpec {
-    /// The backend; only `http` so far.
-    #[serde(default)]
-    pub kind: Kind,
+pub(crate) struct PlatformSpec {
+    /// The backend; only `http` is accepted (serde refuses any other value), so it is never read.
+    #[serde(default, rename = "kind")]
+    pub _kind: Kind,
     /// A display name for messages (default: the URL's host).
     pub name: Option<String>,
     /// The base URL every relative `path` is joined to (`platform_url` overrides it).
@@ -41,7 +41,7 @@ pub struct PlatformSpec {
 /// and credential read like every named platform's. Any other key is refused.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct HttpPlatform {
+pub(crate) struct HttpPlatform {
     /// A display name for messages (default: `http (<host>)`).
     pub name: Option<String>,
     /// The base URL every relative `path` is joined to.
@@ -70,7 +70,7 @@ pub struct HttpPlatform {
 
 impl HttpPlatform {
     /// The keys every kind has, with the user for basic auth.
-    pub fn common(&self) -> CommonKeys<'_> {
+    pub(crate) fn common(&self) -> CommonKeys<'_> {
         CommonKeys {
             name: self.name.as_deref(),
             url: self.url.as_deref(),
@@ -87,7 +87,7 @@ impl HttpPlatform {
 /// How requests to an `http` platform are sent: what `[platform]` and a `kind = "http"` platform
 /// have in common besides where they are.
 #[derive(Clone, Copy, Debug)]
-pub struct Connection<'a> {
+pub(crate) struct Connection<'a> {
     /// How the token is sent (default: `bearer` with a token, else `none`).
     pub auth: Option<AuthScheme>,
     /// The header for `auth = "header"`.
@@ -100,7 +100,7 @@ pub struct Connection<'a> {
 
 impl PlatformSpec {
     /// How requests to `[platform]` are sent.
-    pub fn connection(&self) -> Connection<'_> {
+    pub(crate) fn connection(&self) -> Connection<'_> {
         Connection {
             auth: self.auth,
             auth_header: self.auth_header.as_deref(),
@@ -112,7 +112,7 @@ impl PlatformSpec {
 
 impl HttpPlatform {
     /// How requests to this platform are sent.
-    pub fn connection(&self) -> Connection<'_> {
+    pub(crate) fn connection(&self) -> Connection<'_> {
         Connection {
             auth: self.auth,
             auth_header: self.auth_header.as_deref(),
@@ -125,7 +125,7 @@ impl HttpPlatform {
 /// The backend kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     #[default]
     Http,
 }
@@ -133,7 +133,7 @@ pub enum Kind {
 /// How the platform token is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum AuthScheme {
+pub(crate) enum AuthScheme {
     Bearer,
     Basic,
     Header,
@@ -143,7 +143,7 @@ pub enum AuthScheme {
 /// Polling cadence: starts fast, grows by `factor` up to `max`, with jitter.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct PollSpec {
+pub(crate) struct PollSpec {
     pub initial: String,
     pub max: String,
     pub factor: f64,
@@ -163,12 +163,12 @@ impl Default for PollSpec {
 }
 
 /// What an `http` phase takes, for messages.
-pub const PHASE_FIX: &str = "describe the phase as for [platform]: trigger, status, and optionally resolve, logs, cancel, outputs";
+pub(crate) const PHASE_FIX: &str = "describe the phase as for [platform]: trigger, status, and optionally resolve, logs, cancel, outputs";
 
 /// `[build]`, `[deploy]` or `[stop]`: one remote operation.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PhaseSpec {
+pub(crate) struct PhaseSpec {
     pub trigger: TriggerSpec,
     pub resolve: Option<ResolveSpec>,
     pub status: StatusSpec,
@@ -188,7 +188,7 @@ pub struct PhaseSpec {
 /// The request that starts the operation.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TriggerSpec {
+pub(crate) struct TriggerSpec {
     #[serde(default = "post")]
     pub method: String,
     pub path: String,
@@ -209,7 +209,7 @@ pub struct TriggerSpec {
 /// Any other request (resolve, status, logs, cancel).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RequestSpec {
+pub(crate) struct RequestSpec {
     pub method: Option<String>,
     pub path: String,
     #[serde(default)]
@@ -223,7 +223,7 @@ pub struct RequestSpec {
 /// becomes a build).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ResolveSpec {
+pub(crate) struct ResolveSpec {
     pub path: String,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -240,7 +240,7 @@ pub struct ResolveSpec {
 /// How to read the state and what it means.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StatusSpec {
+pub(crate) struct StatusSpec {
     pub path: String,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -261,7 +261,7 @@ pub struct StatusSpec {
 /// must all match at once.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
-pub enum Condition {
+pub(crate) enum Condition {
     // Tables first: a table is also a `toml::Value`.
     AllOf(BTreeMap<String, Vec<toml::Value>>),
     Value(toml::Value),
@@ -270,7 +270,7 @@ pub enum Condition {
 /// What to do with a state in none of the lists.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum UnknownPolicy {
+pub(crate) enum UnknownPolicy {
     #[default]
     Fail,
     Running,
@@ -279,7 +279,7 @@ pub enum UnknownPolicy {
 /// How to read the operation's log.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LogSpec {
+pub(crate) struct LogSpec {
     pub mode: LogMode,
     pub path: String,
     #[serde(default)]
@@ -300,7 +300,7 @@ pub struct LogSpec {
 /// The ways a log can be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum LogMode {
+pub(crate) enum LogMode {
     /// Text from a byte offset (`{{ offset }}`).
     Offset,
     /// The whole log every time; ferry prints only what is new.

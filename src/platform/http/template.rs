@@ -11,11 +11,11 @@ use percent_encoding::utf8_percent_encode;
 use crate::net::PATH_SEGMENT;
 
 /// Template variables: context, settings, captured values and earlier phases' outputs.
-pub type Vars = BTreeMap<String, String>;
+pub(crate) type Vars = BTreeMap<String, String>;
 
 /// Where a template is used, which decides how values are escaped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// A path or URL: values are percent-encoded unless `| raw`.
     Url,
     /// A header or JSON string: values go in verbatim (JSON escaping happens on serialisation).
@@ -24,13 +24,13 @@ pub enum Target {
 
 /// A template that names a variable that has no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingVar {
+pub(crate) struct MissingVar {
     pub name: String,
     pub known: Vec<String>,
 }
 
 /// Fills `template` from `vars`.
-pub fn render(template: &str, vars: &Vars, target: Target) -> Result<String, MissingVar> {
+pub(crate) fn render(template: &str, vars: &Vars, target: Target) -> Result<String, MissingVar> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -61,7 +61,7 @@ pub fn render(template: &str, vars: &Vars, target: Target) -> Result<String, Mis
 }
 
 /// The variable names a template uses.
-pub fn names(template: &str) -> Vec<String> {
+pub(crate) fn names(template: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -76,7 +76,7 @@ pub fn names(template: &str) -> Vec<String> {
 }
 
 /// Renders every string inside a JSON value.
-pub fn render_json(
+pub(crate) fn render_json(
     value: &serde_json::Value,
     vars: &Vars,
 ) -> Result<serde_json::Value, MissingVar> {

@@ -15,7 +15,7 @@ use crate::platform::http::lines;
 
 /// Streams one progressive-text response into `sink`, line by line, and moves `cursor` on.
 /// The error is the problem, for the caller to wrap.
-pub async fn read(
+pub(crate) async fn read(
     resp: reqwest::Response,
     cursor: &mut LogCursor,
     sink: &mut dyn LogSink,

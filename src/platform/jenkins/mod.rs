@@ -9,12 +9,12 @@
 //! `LargeText`. It never sends `Accept: multipart/form-data` (newer Jenkins UIs do, and get a
 //! multipart answer instead of text).
 
-pub mod console;
-pub mod outputs;
-pub mod path;
-pub mod plan;
-pub mod spec;
-pub mod state;
+pub(crate) mod console;
+pub(crate) mod outputs;
+pub(crate) mod path;
+pub(crate) mod plan;
+pub(crate) mod spec;
+pub(crate) mod state;
 
 use std::collections::BTreeMap;
 
@@ -38,7 +38,7 @@ const BUILD_TREE: &str = "number,url,building,result,duration,displayName,descri
 
 /// A Jenkins server and the jobs each phase runs.
 #[derive(Debug)]
-pub struct JenkinsBackend {
+pub(crate) struct JenkinsBackend {
     client: Client,
     name: String,
     phases: BTreeMap<Phase, JenkinsPhase>,
@@ -47,7 +47,7 @@ pub struct JenkinsBackend {
 
 impl JenkinsBackend {
     /// A backend for the Jenkins at `client`'s base URL. Checks every phase's job name.
-    pub fn new(
+    pub(crate) fn new(
         client: Client,
         phases: BTreeMap<Phase, JenkinsPhase>,
         credential: CredentialSource,

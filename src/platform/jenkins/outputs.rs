@@ -11,7 +11,7 @@ use crate::platform::http::source::{Source, value_text};
 
 /// Where one output's value is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OutputSource {
+pub(crate) enum OutputSource {
     /// A `/pointer`, `header:` or `{{ template }}` as in the `http` backend.
     Value(Source),
     /// `parameter:NAME`: the value of a build parameter.
@@ -23,7 +23,7 @@ pub enum OutputSource {
 
 impl OutputSource {
     /// Parses the syntax; `None` when it is none of the forms.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
         if let Some(name) = text.strip_prefix("parameter:") {
             return Some(OutputSource::Parameter(name.trim().to_string()));
@@ -61,7 +61,7 @@ impl OutputSource {
 }
 
 /// The outputs of a finished (or detached) Jenkins operation.
-pub fn collect(spec: &JenkinsPhase, op: &Operation) -> BTreeMap<String, String> {
+pub(crate) fn collect(spec: &JenkinsPhase, op: &Operation) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let build = op.last_body.as_ref();
     if let Some(number) = op.vars.get("number") {

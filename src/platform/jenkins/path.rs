@@ -6,7 +6,7 @@ use crate::net::segment;
 
 /// `/job/a/job/b` for the full name `a/b`, plus `/job/<branch>` for a multibranch branch.
 /// `None` when the name has an empty part (`a//b`, a leading or trailing `/`).
-pub fn job_path(full_name: &str, branch: Option<&str>) -> Option<String> {
+pub(crate) fn job_path(full_name: &str, branch: Option<&str>) -> Option<String> {
     let mut out = String::new();
     for part in full_name.trim().split('/') {
         if part.trim().is_empty() {

@@ -9,7 +9,7 @@ use crate::platform::planned::{BackendRequest, PlannedBackend};
 
 impl JenkinsBackend {
     /// The backend for a `kind = "jenkins"` platform, with the jobs its phases run.
-    pub fn plan(
+    pub(crate) fn plan(
         mut req: BackendRequest<'_, &JenkinsPlatform, JenkinsPhase>,
     ) -> Result<PlannedBackend> {
         // An API token belongs to a user: Jenkins takes the pair as basic auth.

@@ -12,7 +12,7 @@ use crate::platform::named::CommonKeys;
 /// `[platforms.<name>]` with `kind = "jenkins"`: a Jenkins server. Any other key is refused.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct JenkinsPlatform {
+pub(crate) struct JenkinsPlatform {
     /// A display name for messages (default: `jenkins (<host>)`).
     pub name: Option<String>,
     /// Jenkins' root URL (`https://jenkins.example.com`).
@@ -34,7 +34,7 @@ pub struct JenkinsPlatform {
 
 impl JenkinsPlatform {
     /// The keys every kind has, with the user the API token belongs to.
-    pub fn common(&self) -> CommonKeys<'_> {
+    pub(crate) fn common(&self) -> CommonKeys<'_> {
         CommonKeys {
             name: self.name.as_deref(),
             url: self.url.as_deref(),
@@ -49,13 +49,13 @@ impl JenkinsPlatform {
 }
 
 /// What a Jenkins phase takes, for messages.
-pub const PHASE_FIX: &str =
+pub(crate) const PHASE_FIX: &str =
     "a Jenkins phase has job, and optionally branch, parameters, unstable, outputs, timeout";
 
 /// One phase run as a Jenkins job.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct JenkinsPhase {
+pub(crate) struct JenkinsPhase {
     /// The job's full name: folders and the job separated by `/` (`team/shop`); templated.
     pub job: String,
     /// For a multibranch pipeline: the branch (e.g. `{{ ref_name }}`), one more job level whose
@@ -77,7 +77,7 @@ pub struct JenkinsPhase {
 /// The meaning given to Jenkins' UNSTABLE (the build ran, tests or quality gates failed).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Unstable {
+pub(crate) enum Unstable {
     /// The phase fails (the default: an unstable build should not be deployed).
     #[default]
     Failure,
