@@ -252,6 +252,55 @@ async fn carry_out(
     })?;
     let plan = &planned.plan;
     report::diagnostics::use_redactor(planned.redactor.clone());
+    let mut sinks = sinks(command, &planned, loaded, context, &extras, io)?;
+    sinks.append(&mut extras.sinks);
+    let (emitter, rx) = Emitter::channel(1024);
+    let emitter = emitter.redacting(planned.redactor.clone());
+    let started = std::time::Instant::now();
+    let dispatcher = tokio::spawn(async move {
+        let failures = report::dispatch(rx, &mut sinks, started).await;
+        (sinks, failures)
+    });
+    // When a signal comes, everything after it must end within the CI's grace period.
+    let signalled = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            tokio::time::Instant::now()
+        })
+    };
+    let phases = run_phases(&planned, &emitter, &cancel).await;
+    drop(emitter);
+    let outcome = summarise(command, plan.environment.clone(), phases, started.elapsed());
+    let wrap_up = if signalled.is_finished() {
+        signalled.await.ok().map(|at| at + SIGNAL_WRAP_UP)
+    } else {
+        signalled.abort();
+        None
+    };
+    let report_failed = finish_reports(dispatcher, wrap_up, &outcome, &planned, context, io).await;
+    if extras.json {
+        let text = serde_json::to_string_pretty(&outcome).unwrap_or_default();
+        writeln!(io.stdout, "{}", report::inert::json(context.ci, text))
+            .map_err(|e| io_error("stdout", e))?;
+    }
+    let code = outcome.exit();
+    if report_failed && loaded.settings.fail_on_report_error && code == ExitCode::Success {
+        return Ok(ExitCode::Report);
+    }
+    Ok(code)
+}
+
+/// Every sink of a run: the console, the events file, and the job's reports (forges, CI files).
+fn sinks(
+    command: Command,
+    planned: &plan::Planned,
+    loaded: &Loaded,
+    context: &Context,
+    extras: &Extras<'_>,
+    io: &Io,
+) -> Result<Vec<Box<dyn Sink>>> {
+    let plan = &planned.plan;
     let flavour = report::Flavour::choose(context.ci, io.stderr_is_tty, !io.color);
     let mut sinks: Vec<Box<dyn Sink>> =
         vec![Box::new(report::Console::new(io.stderr.clone(), flavour))];
@@ -270,23 +319,17 @@ async fn carry_out(
             log: io.stderr.clone(),
         })?);
     }
-    sinks.append(&mut extras.sinks);
-    let (emitter, rx) = Emitter::channel(1024);
-    let emitter = emitter.redacting(planned.redactor.clone());
-    let started = std::time::Instant::now();
-    let dispatcher = tokio::spawn(async move {
-        let failures = report::dispatch(rx, &mut sinks, started).await;
-        (sinks, failures)
-    });
-    // When a signal comes, everything after it must end within the CI's grace period.
-    let signalled = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            cancel.cancelled().await;
-            tokio::time::Instant::now()
-        })
-    };
+    Ok(sinks)
+}
 
+/// Runs the plan's phases in order, each on its platform's backend, until one does not succeed.
+/// Later phases get the real values an earlier one captured; the outcomes are redacted.
+async fn run_phases(
+    planned: &plan::Planned,
+    emitter: &Emitter,
+    cancel: &CancellationToken,
+) -> Vec<PhaseOutcome> {
+    let plan = &planned.plan;
     let deadline = platform::engine::later(tokio::time::Instant::now(), plan.timeout);
     let mut vars = plan.vars.clone();
     let run_key: String = format!("{:032x}", rand::random::<u128>());
@@ -320,7 +363,6 @@ async fn carry_out(
                 detach: plan.detach && last,
             })
             .await;
-        // Later phases get the real values; every output gets the redacted outcome.
         if let Some(id) = &run.captured.id {
             vars.insert(format!("{phase}.id"), id.clone());
         }
@@ -333,21 +375,29 @@ async fn carry_out(
             break;
         }
     }
-    drop(emitter);
-    let outcome = summarise(command, plan.environment.clone(), phases, started.elapsed());
-    let wrap_up = if signalled.is_finished() {
-        signalled.await.ok().map(|at| at + SIGNAL_WRAP_UP)
-    } else {
-        signalled.abort();
-        None
-    };
+    phases
+}
+
+/// The sinks back from the dispatcher, with the failures it collected.
+type Dispatched = (Vec<Box<dyn Sink>>, Vec<report::SinkFailure>);
+
+/// Lets the sinks finish (within the grace period after a signal) and writes every report
+/// failure as a warning. Returns whether any report failed.
+async fn finish_reports(
+    dispatcher: tokio::task::JoinHandle<Dispatched>,
+    wrap_up: Option<tokio::time::Instant>,
+    outcome: &RunOutcome,
+    planned: &plan::Planned,
+    context: &Context,
+    io: &mut Io,
+) -> bool {
     // After a signal, a slow forge must not keep ferry past the CI's grace period.
     let (mut sinks, mut failures, mut cut_short) = match bounded(wrap_up, dispatcher).await {
         Some(Ok((sinks, failures))) => (sinks, failures, false),
         Some(Err(_)) => (Vec::new(), Vec::new(), false),
         None => (Vec::new(), Vec::new(), true),
     };
-    match bounded(wrap_up, report::finish_all(&mut sinks, &outcome, context)).await {
+    match bounded(wrap_up, report::finish_all(&mut sinks, outcome, context)).await {
         Some(more) => failures.extend(more),
         None => cut_short = true,
     }
@@ -359,22 +409,12 @@ async fn carry_out(
         );
         let _ = writeln!(io.stderr, "{}", report::warning_line(context.ci, &message));
     }
-    let report_failed = !failures.is_empty();
     for failure in &failures {
         let message = planned.redactor.redact(&failure.to_string());
         let line = report::warning_line(context.ci, &message);
         let _ = writeln!(io.stderr, "{line}");
     }
-    if extras.json {
-        let text = serde_json::to_string_pretty(&outcome).unwrap_or_default();
-        writeln!(io.stdout, "{}", report::inert::json(context.ci, text))
-            .map_err(|e| io_error("stdout", e))?;
-    }
-    let code = outcome.exit();
-    if report_failed && loaded.settings.fail_on_report_error && code == ExitCode::Success {
-        return Ok(ExitCode::Report);
-    }
-    Ok(code)
+    !failures.is_empty()
 }
 
 /// How long after a signal ferry may still work (cancel, report) before it must exit: the GitHub

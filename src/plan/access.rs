@@ -17,7 +17,7 @@ use crate::env::Env;
 use crate::error::{Error, Result, quote};
 use crate::platform::credential::CredentialSource;
 use crate::platform::http::spec::PlatformSpec;
-use crate::platform::named::NamedPlatform;
+use crate::platform::named::{CommonKeys, NamedPlatform};
 use crate::platform::planned::Access;
 use crate::secret::SecretString;
 
@@ -79,113 +79,9 @@ pub(super) fn named(
 ) -> Result<Access> {
     let section = format!("[platforms.{name}]");
     let keys = p.common();
-    let (text, source) = if let Some(var) = keys.url_env {
-        (
-            env_var(env, var, "url_env", name, "the platform's URL")?,
-            format!("{var} (url_env of {section})"),
-        )
-    } else if let (Some(u), true) = (&settings.platform_url, single) {
-        (u.to_string(), "platform_url".to_string())
-    } else if let Some(u) = keys.url {
-        (u.to_string(), format!("url in {section}"))
-    } else {
-        return Err(Error::MissingSetting {
-            name: format!("url of {section}"),
-            hint: format!(
-                "set url = \"https://…\" (or url_env naming a variable) in {section} of ferry.toml"
-            ),
-        });
-    };
-    if settings.platform_url.is_some() && !single && !default_used {
-        return Err(Error::InvalidSetting {
-            name: "platform_url".into(),
-            source_name: "platform_url".into(),
-            problem: "this run uses several named platforms, so it is not clear which URL platform_url replaces".into(),
-            hint: "set url (or url_env) in each [platforms.<name>] table instead".into(),
-        });
-    }
     let example = format!("https://{}.example.com", p.kind());
-    let url = crate::net::base_url(
-        &text,
-        &crate::net::UrlSetting {
-            name: "url",
-            source: &source,
-            example: &example,
-            credential_fix: &format!("set token_env (and user) in {section}"),
-        },
-    )?;
-    let (token, credential) = if let Some(var) = keys.token_env {
-        let token = env_var(env, var, "token_env", name, "the platform's credential")?;
-        let token = token.trim();
-        if let Some(problem) = credential_problem(token) {
-            return Err(Error::InvalidSetting {
-                name: var.to_string(),
-                source_name: format!("token_env of {section}"),
-                problem: format!("the value {problem}"),
-                hint: CREDENTIAL_FIX.into(),
-            });
-        }
-        (
-            Some(SecretString::from(token.to_string())),
-            CredentialSource {
-                setting: var.to_string(),
-                source: format!("token_env of {section}"),
-                present: true,
-            },
-        )
-    } else if let Some(path) = keys.token_file {
-        let text = read_text(std::path::Path::new(path), TOKEN_FILE_LIMIT).map_err(|e| {
-            Error::InvalidSetting {
-                name: "token_file".into(),
-                source_name: section.clone(),
-                problem: e.to_string(),
-                hint: e.fix("name a readable file that holds only the credential"),
-            }
-        })?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(Error::InvalidSetting {
-                name: "token_file".into(),
-                source_name: section,
-                problem: format!("{} is empty", quote(path)),
-                hint: "write the credential into the file".into(),
-            });
-        }
-        if let Some(problem) = credential_problem(token) {
-            return Err(Error::InvalidSetting {
-                name: "token_file".into(),
-                source_name: section,
-                problem: format!("the credential in {} {problem}", quote(path)),
-                hint: CREDENTIAL_FIX.into(),
-            });
-        }
-        (
-            Some(SecretString::from(token.to_string())),
-            CredentialSource {
-                setting: "token_file".into(),
-                source: format!("{path} (token_file of {section})"),
-                present: true,
-            },
-        )
-    } else if single {
-        (
-            settings.platform_token.clone(),
-            CredentialSource {
-                setting: "platform_token".into(),
-                source: "FERRY_PLATFORM_TOKEN / platform_token_file".into(),
-                present: settings.platform_token.is_some(),
-            },
-        )
-    } else {
-        (
-            None,
-            CredentialSource {
-                setting: format!("token_env of {section}"),
-                source: "ferry.toml".into(),
-                present: false,
-            },
-        )
-    };
+    let url = named_url(settings, env, name, &keys, single, default_used, &example)?;
+    let (token, credential) = named_credential(settings, env, name, &keys, single)?;
     let user = match keys.user_env {
         Some(var) => {
             let user = env_var(env, var, "user_env", name, "the user name")?;
@@ -218,4 +114,143 @@ pub(super) fn named(
         credential,
         user,
     })
+}
+
+/// A named platform's URL: `url_env`, else `platform_url` (one platform only), else `url`.
+fn named_url(
+    settings: &Settings,
+    env: &Env,
+    name: &str,
+    keys: &CommonKeys<'_>,
+    single: bool,
+    default_used: bool,
+    example: &str,
+) -> Result<Url> {
+    let section = format!("[platforms.{name}]");
+    let (text, source) = if let Some(var) = keys.url_env {
+        (
+            env_var(env, var, "url_env", name, "the platform's URL")?,
+            format!("{var} (url_env of {section})"),
+        )
+    } else if let (Some(u), true) = (&settings.platform_url, single) {
+        (u.to_string(), "platform_url".to_string())
+    } else if let Some(u) = keys.url {
+        (u.to_string(), format!("url in {section}"))
+    } else {
+        return Err(Error::MissingSetting {
+            name: format!("url of {section}"),
+            hint: format!(
+                "set url = \"https://…\" (or url_env naming a variable) in {section} of ferry.toml"
+            ),
+        });
+    };
+    if settings.platform_url.is_some() && !single && !default_used {
+        return Err(Error::InvalidSetting {
+            name: "platform_url".into(),
+            source_name: "platform_url".into(),
+            problem: "this run uses several named platforms, so it is not clear which URL platform_url replaces".into(),
+            hint: "set url (or url_env) in each [platforms.<name>] table instead".into(),
+        });
+    }
+    crate::net::base_url(
+        &text,
+        &crate::net::UrlSetting {
+            name: "url",
+            source: &source,
+            example,
+            credential_fix: &format!("set token_env (and user) in {section}"),
+        },
+    )
+}
+
+/// A named platform's credential: `token_env`, else `token_file`, else `platform_token` (one
+/// platform only), and where it came from.
+fn named_credential(
+    settings: &Settings,
+    env: &Env,
+    name: &str,
+    keys: &CommonKeys<'_>,
+    single: bool,
+) -> Result<(Option<SecretString>, CredentialSource)> {
+    let section = format!("[platforms.{name}]");
+    if let Some(var) = keys.token_env {
+        let token = env_var(env, var, "token_env", name, "the platform's credential")?;
+        let token = token.trim();
+        if let Some(problem) = credential_problem(token) {
+            return Err(Error::InvalidSetting {
+                name: var.to_string(),
+                source_name: format!("token_env of {section}"),
+                problem: format!("the value {problem}"),
+                hint: CREDENTIAL_FIX.into(),
+            });
+        }
+        return Ok((
+            Some(SecretString::from(token.to_string())),
+            CredentialSource {
+                setting: var.to_string(),
+                source: format!("token_env of {section}"),
+                present: true,
+            },
+        ));
+    }
+    if let Some(path) = keys.token_file {
+        let token = token_file(path, &section)?;
+        return Ok((
+            Some(token),
+            CredentialSource {
+                setting: "token_file".into(),
+                source: format!("{path} (token_file of {section})"),
+                present: true,
+            },
+        ));
+    }
+    Ok(if single {
+        (
+            settings.platform_token.clone(),
+            CredentialSource {
+                setting: "platform_token".into(),
+                source: "FERRY_PLATFORM_TOKEN / platform_token_file".into(),
+                present: settings.platform_token.is_some(),
+            },
+        )
+    } else {
+        (
+            None,
+            CredentialSource {
+                setting: format!("token_env of {section}"),
+                source: "ferry.toml".into(),
+                present: false,
+            },
+        )
+    })
+}
+
+/// The credential in a `token_file`: one line a header can carry.
+fn token_file(path: &str, section: &str) -> Result<SecretString> {
+    let text = read_text(std::path::Path::new(path), TOKEN_FILE_LIMIT).map_err(|e| {
+        Error::InvalidSetting {
+            name: "token_file".into(),
+            source_name: section.to_string(),
+            problem: e.to_string(),
+            hint: e.fix("name a readable file that holds only the credential"),
+        }
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(Error::InvalidSetting {
+            name: "token_file".into(),
+            source_name: section.to_string(),
+            problem: format!("{} is empty", quote(path)),
+            hint: "write the credential into the file".into(),
+        });
+    }
+    if let Some(problem) = credential_problem(token) {
+        return Err(Error::InvalidSetting {
+            name: "token_file".into(),
+            source_name: section.to_string(),
+            problem: format!("the credential in {} {problem}", quote(path)),
+            hint: CREDENTIAL_FIX.into(),
+        });
+    }
+    Ok(SecretString::from(token.to_string()))
 }

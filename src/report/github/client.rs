@@ -169,44 +169,14 @@ impl Client {
         body: Option<&Value>,
         replay: Replay,
     ) -> Result<Response> {
-        let url = if path_or_url.starts_with("https://") || path_or_url.starts_with("http://") {
-            path_or_url.to_owned()
-        } else {
-            self.url(path_or_url)
-        };
-        // A `Link` URL must stay on the API's origin: the token goes nowhere else.
-        let parsed = Url::parse(&url).map_err(|e| Self::bad(&url, &format!("bad URL ({e})")))?;
-        if parsed.origin() != self.base.origin() {
-            return Err(Self::bad(
-                &url,
-                "a link points away from the API host; not followed",
-            ));
-        }
+        let url = self.checked_url(path_or_url)?;
         let mut failures = 0;
         loop {
-            if self.exhausted.load(Ordering::Relaxed) {
-                return Err(Error::BadResponse {
-                    platform: GITHUB.into(),
-                    url: url.clone(),
-                    problem: format!("{method} skipped: GitHub's rate limit was reached earlier in this run"),
-                    hint: "wait for the limit to reset (the GITHUB_TOKEN allows 1,000 requests an hour per repository)".into(),
-                });
-            }
-            self.calls.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(%method, %url, "GitHub request");
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .headers(self.headers()?);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let answer = request.send().await;
-            let response = match answer {
-                Ok(r) => r,
+            self.still_allowed(&method, &url)?;
+            let (status, headers, text) = match self.attempt(&method, &url, body).await? {
+                Ok(answer) => answer,
                 Err(e) => {
                     failures += 1;
-                    let message = self.redactor.redact(&without_url(e));
                     if replay == Replay::Safe && failures < SAFE_ATTEMPTS {
                         tokio::time::sleep(backoff(failures)).await;
                         continue;
@@ -214,78 +184,21 @@ impl Client {
                     return Err(Error::Unreachable {
                         platform: GITHUB.into(),
                         url: format!("{method} {url}"),
-                        message,
+                        message: self.redactor.redact(&without_url(e)),
                         hint: not_replayed_hint(replay),
                     });
                 }
             };
-            let status = response.status();
-            let headers = response.headers().clone();
-            let limit = if status.is_success() {
-                net::body::JSON_LIMIT
-            } else {
-                net::body::ERROR_LIMIT
-            };
-            let text = match net::read_limited(response, limit).await {
-                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                Err(e @ net::BodyError::TooLarge { .. }) if status.is_success() => {
-                    return Err(Self::bad(&url, &e.to_string()));
-                }
-                Err(_) => String::new(),
-            };
             if status.is_success() {
-                let body = if text.trim().is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_str(&text)
-                        .map_err(|e| Self::bad(&url, &format!("the answer is not JSON ({e})")))?
-                };
-                return Ok(Response {
-                    status,
-                    headers,
-                    body,
-                });
+                return Self::success(&url, status, headers, &text);
             }
-            match rate_limit::classify(status, &headers, &text) {
-                Limited::No => {}
-                Limited::Wait { wait, what } => {
-                    if self.budget.take(wait) {
-                        tracing::warn!(?wait, what, "GitHub rate limit; waiting");
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    self.exhausted.store(true, Ordering::Relaxed);
-                    let error = self.api_error(
-                        &method,
-                        &url,
-                        status,
-                        &text,
-                        Some(format!(
-                            "{what}; ferry would have to wait {}s, more than it may, so it gave up \
-                             on GitHub for this run",
-                            wait.as_secs()
-                        )),
-                    );
-                    // `retry_after` marks the error as a rate limit (not a permission refusal).
-                    return Err(match error {
-                        Error::PlatformApi {
-                            platform,
-                            method,
-                            url,
-                            status,
-                            body,
-                            ..
-                        } => Error::PlatformApi {
-                            platform,
-                            method,
-                            url,
-                            status,
-                            body,
-                            retry_after: Some(wait),
-                        },
-                        other => other,
-                    });
+            if let Limited::Wait { wait, what } = rate_limit::classify(status, &headers, &text) {
+                if self.budget.take(wait) {
+                    tracing::warn!(?wait, what, "GitHub rate limit; waiting");
+                    tokio::time::sleep(wait).await;
+                    continue;
                 }
+                return Err(self.give_up(&method, &url, status, &text, wait, what));
             }
             if status.is_server_error() && replay == Replay::Safe {
                 failures += 1;
@@ -297,6 +210,126 @@ impl Client {
             let note = (status.is_server_error() && replay == Replay::Never)
                 .then(|| "not sent again: GitHub may have carried it out".to_owned());
             return Err(self.api_error(&method, &url, status, &text, note));
+        }
+    }
+
+    /// The absolute URL of a path, or a `Link` URL, which must stay on the API's origin: the
+    /// token goes nowhere else.
+    fn checked_url(&self, path_or_url: &str) -> Result<String> {
+        let url = if path_or_url.starts_with("https://") || path_or_url.starts_with("http://") {
+            path_or_url.to_owned()
+        } else {
+            self.url(path_or_url)
+        };
+        let parsed = Url::parse(&url).map_err(|e| Self::bad(&url, &format!("bad URL ({e})")))?;
+        if parsed.origin() != self.base.origin() {
+            return Err(Self::bad(
+                &url,
+                "a link points away from the API host; not followed",
+            ));
+        }
+        Ok(url)
+    }
+
+    /// An error once the rate-limit budget is spent: no more calls this run.
+    fn still_allowed(&self, method: &Method, url: &str) -> Result<()> {
+        if !self.exhausted.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Err(Error::BadResponse {
+            platform: GITHUB.into(),
+            url: url.to_owned(),
+            problem: format!("{method} skipped: GitHub's rate limit was reached earlier in this run"),
+            hint: "wait for the limit to reset (the GITHUB_TOKEN allows 1,000 requests an hour per repository)".into(),
+        })
+    }
+
+    /// One request and its answer's body (within the limits). The outer error is an answer ferry
+    /// cannot use; the inner one a transport failure, which the caller may retry.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Result<(StatusCode, HeaderMap, String), reqwest::Error>> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(%method, %url, "GitHub request");
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .headers(self.headers()?);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e)),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let limit = if status.is_success() {
+            net::body::JSON_LIMIT
+        } else {
+            net::body::ERROR_LIMIT
+        };
+        let text = match net::read_limited(response, limit).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e @ net::BodyError::TooLarge { .. }) if status.is_success() => {
+                return Err(Self::bad(url, &e.to_string()));
+            }
+            Err(_) => String::new(),
+        };
+        Ok(Ok((status, headers, text)))
+    }
+
+    /// A successful answer, its body read as JSON (an empty body is `null`).
+    fn success(url: &str, status: StatusCode, headers: HeaderMap, text: &str) -> Result<Response> {
+        let body = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(text)
+                .map_err(|e| Self::bad(url, &format!("the answer is not JSON ({e})")))?
+        };
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Gives up on GitHub for the rest of the run: the wait is more than the budget allows. The
+    /// error's `retry_after` marks it as a rate limit (not a permission refusal).
+    fn give_up(
+        &self,
+        method: &Method,
+        url: &str,
+        status: StatusCode,
+        text: &str,
+        wait: Duration,
+        what: &str,
+    ) -> Error {
+        self.exhausted.store(true, Ordering::Relaxed);
+        let note = format!(
+            "{what}; ferry would have to wait {}s, more than it may, so it gave up on GitHub for this run",
+            wait.as_secs()
+        );
+        match self.api_error(method, url, status, text, Some(note)) {
+            Error::PlatformApi {
+                platform,
+                method,
+                url,
+                status,
+                body,
+                ..
+            } => Error::PlatformApi {
+                platform,
+                method,
+                url,
+                status,
+                body,
+                retry_after: Some(wait),
+            },
+            other => other,
         }
     }
 

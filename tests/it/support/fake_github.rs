@@ -445,6 +445,7 @@ fn error(status: u16, message: &str) -> Response {
     )
 }
 
+#[allow(clippy::too_many_lines)] // one route per arm; to be split into handlers
 async fn handle(
     state: &Arc<Mutex<State>>,
     prefix: &str,
