@@ -15,6 +15,7 @@
 pub(crate) mod body;
 pub(crate) mod client;
 pub(crate) mod encode;
+pub(crate) mod header;
 pub(crate) mod origin;
 pub(crate) mod redirect;
 pub(crate) mod replay;
@@ -25,6 +26,7 @@ pub(crate) mod wait;
 pub(crate) use body::{BodyError, read_limited, read_prefix};
 pub(crate) use client::{ClientOptions, build_client};
 pub(crate) use encode::{PATH_SEGMENT, segment};
+pub(crate) use header::secret_value;
 pub(crate) use origin::credential_may_travel;
 pub(crate) use redirect::{RedirectRefused, Redirects};
 pub(crate) use replay::Replay;

@@ -114,28 +114,19 @@ pub trait Sink: Send {
 /// A warning for the end of a run, as the CI shows it best: an annotation in GitHub-style
 /// Actions (the console has resumed workflow commands by then), a plain line elsewhere.
 pub(crate) fn warning_line(ci: crate::ci::Ci, message: &str) -> String {
-    use crate::ci::Ci;
-    let message = sanitize::clean(
-        message,
-        sanitize::Clean {
-            keep_color: false,
-            keep_newlines: true,
-        },
-    );
-    match ci {
-        // One command line: its data cannot start another (see `escape_data`).
-        Ci::Github | Ci::Gitea | Ci::Forgejo => format!(
-            "::warning title=ferry::{}",
-            workflow_commands::escape_data(&message)
-        ),
-        _ => format!("warning: {message}"),
-    }
+    end_line(ci, "warning", "warning", message)
 }
 
 /// A notice for the end of a run (a forge that got only part of the report because ferry had
 /// nothing to write with), as the CI shows it best: an annotation in GitHub-style Actions, a
 /// plain `note:` line elsewhere.
 pub(crate) fn notice_line(ci: crate::ci::Ci, message: &str) -> String {
+    end_line(ci, "notice", "note", message)
+}
+
+/// One line for the end of a run: the `command` annotation in GitHub-style Actions (one command
+/// line: its data cannot start another, see `escape_data`), `<label>: …` elsewhere.
+fn end_line(ci: crate::ci::Ci, command: &str, label: &str, message: &str) -> String {
     use crate::ci::Ci;
     let message = sanitize::clean(
         message,
@@ -146,9 +137,9 @@ pub(crate) fn notice_line(ci: crate::ci::Ci, message: &str) -> String {
     );
     match ci {
         Ci::Github | Ci::Gitea | Ci::Forgejo => format!(
-            "::notice title=ferry::{}",
+            "::{command} title=ferry::{}",
             workflow_commands::escape_data(&message)
         ),
-        _ => format!("note: {message}"),
+        _ => format!("{label}: {message}"),
     }
 }

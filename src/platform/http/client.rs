@@ -279,11 +279,7 @@ fn auth_header(platform: &str, auth: &Auth) -> Result<Option<(HeaderName, Header
     };
     let name =
         HeaderName::from_bytes(name.as_bytes()).map_err(|_| unusable("its header name is one"))?;
-    let mut value = HeaderValue::from_str(&value)
-        .ok()
-        .filter(|_| value.is_ascii())
-        .ok_or_else(|| unusable("it has characters"))?;
-    value.set_sensitive(true);
+    let value = net::secret_value(&value).ok_or_else(|| unusable("it has characters"))?;
     Ok(Some((name, value)))
 }
 

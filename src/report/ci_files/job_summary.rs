@@ -7,14 +7,13 @@
 //! left of that after anything already in the file.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
 use crate::ci::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::platform::RunOutcome;
 use crate::report::findings::Findings;
 use crate::report::markdown;
@@ -77,15 +76,7 @@ pub(crate) fn append(path: &Path, outcome: &RunOutcome, row: Row, notes: &[Strin
     let room = GITHUB_SUMMARY_LIMIT.saturating_sub(usize::try_from(used).unwrap_or(usize::MAX));
     let mut text = render(outcome, row, notes, room.saturating_sub(1));
     text.push('\n');
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|source| Error::Io {
-            path: format!("$GITHUB_STEP_SUMMARY ({})", path.display()),
-            source,
-        })
+    super::append(path, "$GITHUB_STEP_SUMMARY", &text)
 }
 
 #[cfg(test)]

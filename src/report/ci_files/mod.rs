@@ -81,6 +81,21 @@ fn check_dotenv_folder(path: &Path) -> Result<()> {
     }
 }
 
+/// Appends `text` to the runner's file at `path` (`$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`):
+/// other steps append to the same file, so it is never truncated. `variable` names it in errors.
+fn append(path: &Path, variable: &str, text: &str) -> Result<()> {
+    use std::io::Write as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|source| Error::Io {
+            path: format!("{variable} ({})", path.display()),
+            source,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

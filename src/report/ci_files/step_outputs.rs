@@ -8,13 +8,12 @@
 //! value cannot end the heredoc early and set another output.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
 use crate::ci::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::platform::{Phase, RunOutcome};
 use crate::report::findings::Findings;
 use crate::report::{Sink, Stamped};
@@ -96,16 +95,7 @@ pub(crate) fn render(outputs: &[(&str, String)]) -> String {
 
 /// Appends the outputs to the file named by `$GITHUB_OUTPUT`.
 pub(crate) fn append(path: &Path, outputs: &[(&str, String)]) -> Result<()> {
-    let text = render(outputs);
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|source| Error::Io {
-            path: format!("$GITHUB_OUTPUT ({})", path.display()),
-            source,
-        })
+    super::append(path, "$GITHUB_OUTPUT", &render(outputs))
 }
 
 #[cfg(test)]

@@ -343,15 +343,14 @@ impl Client {
             "x-github-api-version",
             HeaderValue::from_static(API_VERSION),
         );
-        let mut auth =
-            HeaderValue::from_str(&format!("Bearer {}", self.token.expose_secret().trim()))
-                .map_err(|_| Error::InvalidSetting {
-                    name: "token".into(),
-                    source_name: "token / FERRY_TOKEN".into(),
-                    problem: "the token has characters a header cannot carry".into(),
-                    hint: "check the token has no line breaks or spaces inside".into(),
-                })?;
-        auth.set_sensitive(true);
+        let auth = net::secret_value(&format!("Bearer {}", self.token.expose_secret().trim()))
+            .ok_or_else(|| Error::InvalidSetting {
+                name: "token".into(),
+                source_name: "token / FERRY_TOKEN".into(),
+                problem: "the token has characters a header cannot carry".into(),
+                hint: "check the token has no line breaks, control or non-ASCII characters inside"
+                    .into(),
+            })?;
         headers.insert(AUTHORIZATION, auth);
         Ok(headers)
     }

@@ -135,17 +135,15 @@ impl GitlabClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let mut token = HeaderValue::from_str(token.expose_secret().trim())
-            .ok()
-            .filter(|_| token.expose_secret().is_ascii())
-            .ok_or_else(|| Error::InvalidSetting {
+        let token = net::secret_value(token.expose_secret().trim()).ok_or_else(|| {
+            Error::InvalidSetting {
                 name: "token".into(),
                 source_name: "token / FERRY_TOKEN".into(),
                 problem: "the token has characters an HTTP header cannot carry".into(),
                 hint: "check the token has no line breaks, control or non-ASCII characters inside"
                     .into(),
-            })?;
-        token.set_sensitive(true);
+            }
+        })?;
         // Redirects stay on the API's origin; PRIVATE-TOKEN never follows one elsewhere.
         let http = net::build_client(&net::ClientOptions {
             timeout: Duration::from_secs(30),
