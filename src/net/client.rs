@@ -34,3 +34,12 @@ pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
             hint: "check that CA certificates are installed (SSL_CERT_FILE)".into(),
         })
 }
+
+/// A client for an API whose requests to `base`'s origin carry a credential: redirects are
+/// followed within that origin only (see [`Redirects::KeepCredential`]).
+pub(crate) fn credential_client(base: &url::Url, timeout: Duration) -> Result<reqwest::Client> {
+    build_client(&ClientOptions {
+        timeout,
+        redirects: Redirects::KeepCredential(base.origin()),
+    })
+}

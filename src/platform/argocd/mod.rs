@@ -170,13 +170,7 @@ impl ArgoBackend {
 
     async fn get_app(&self, spec: &ArgoPhase, app: &str) -> Result<Value> {
         let url = self.url(spec, &Self::app_path(app), &[])?;
-        let req = Request {
-            method: reqwest::Method::GET,
-            url,
-            headers: Vec::new(),
-            body: None,
-            expect: Vec::new(),
-        };
+        let req = Request::new(reqwest::Method::GET, url);
         self.json(req, app).await
     }
 
@@ -254,13 +248,7 @@ impl ArgoBackend {
             extra.push(("resourceVersion", v));
         }
         let url = self.url(spec, "/api/v1/stream/applications", &extra)?;
-        let req = Request {
-            method: reqwest::Method::GET,
-            url,
-            headers: Vec::new(),
-            body: None,
-            expect: Vec::new(),
-        };
+        let req = Request::new(reqwest::Method::GET, url);
         let resp = self
             .client
             .send(req)
@@ -539,13 +527,7 @@ impl Backend for ArgoBackend {
         }
         let spec = self.spec(op.phase)?;
         let url = self.url(spec, &format!("{}/operation", Self::app_path(&op.id)), &[])?;
-        let req = Request {
-            method: reqwest::Method::DELETE,
-            url,
-            headers: Vec::new(),
-            body: None,
-            expect: Vec::new(),
-        };
+        let req = Request::new(reqwest::Method::DELETE, url);
         match self.client.send(req).await {
             Ok(_) => Ok(()),
             // Nothing to terminate: the operation ended meanwhile.

@@ -53,6 +53,19 @@ pub(crate) struct Request {
     pub expect: Vec<u16>,
 }
 
+impl Request {
+    /// A plain request: no headers of its own, no body, any 2xx accepted.
+    pub(crate) fn new(method: reqwest::Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+            expect: Vec::new(),
+        }
+    }
+}
+
 /// A platform's HTTP client.
 #[derive(Clone, Debug)]
 pub(crate) struct Client {
@@ -83,10 +96,7 @@ impl Client {
             )?;
         }
         let auth = auth_header(&name, auth)?;
-        let http = net::build_client(&ClientOptions {
-            timeout: REQUEST_TIMEOUT,
-            redirects: Redirects::KeepCredential(base.origin()),
-        })?;
+        let http = net::credential_client(&base, REQUEST_TIMEOUT)?;
         Ok(Self {
             http,
             base,

@@ -121,13 +121,7 @@ impl JenkinsBackend {
     }
 
     fn get(url: Url) -> Request {
-        Request {
-            method: reqwest::Method::GET,
-            url,
-            headers: Vec::new(),
-            body: None,
-            expect: Vec::new(),
-        }
+        Request::new(reqwest::Method::GET, url)
     }
 
     fn post(url: Url, expect: Vec<u16>) -> Request {

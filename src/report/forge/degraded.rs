@@ -58,13 +58,7 @@ impl Degraded {
         why: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Self {
-            names,
-            skipped,
-            why: why.into(),
-            fix: fix.into(),
-            severity: Severity::Notice,
-        }
+        Self::new(Severity::Notice, names, skipped, why.into(), fix.into())
     }
 
     /// The forge refused the token, or a setting it needs cannot work: a failed report.
@@ -74,12 +68,22 @@ impl Degraded {
         why: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
+        Self::new(Severity::Failure, names, skipped, why.into(), fix.into())
+    }
+
+    fn new(
+        severity: Severity,
+        names: Names,
+        skipped: Vec<Surface>,
+        why: String,
+        fix: String,
+    ) -> Self {
         Self {
             names,
             skipped,
-            why: why.into(),
-            fix: fix.into(),
-            severity: Severity::Failure,
+            why,
+            fix,
+            severity,
         }
     }
 

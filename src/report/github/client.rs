@@ -107,10 +107,7 @@ impl Client {
         net::require_secure(&base, &setting)?;
         // Redirects stay on the API's origin (a renamed repository answers with one); the token
         // never follows one elsewhere.
-        let http = net::build_client(&net::ClientOptions {
-            timeout: REQUEST_TIMEOUT,
-            redirects: net::Redirects::KeepCredential(base.origin()),
-        })?;
+        let http = net::credential_client(&base, REQUEST_TIMEOUT)?;
         Ok(Self {
             http,
             base,

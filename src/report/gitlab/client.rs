@@ -145,10 +145,7 @@ impl GitlabClient {
             }
         })?;
         // Redirects stay on the API's origin; PRIVATE-TOKEN never follows one elsewhere.
-        let http = net::build_client(&net::ClientOptions {
-            timeout: Duration::from_secs(30),
-            redirects: net::Redirects::KeepCredential(base.origin()),
-        })?;
+        let http = net::credential_client(&base, Duration::from_secs(30))?;
         Ok(Self {
             http,
             base,
