@@ -445,7 +445,20 @@ fn error(status: u16, message: &str) -> Response {
     )
 }
 
-#[allow(clippy::too_many_lines)] // one route per arm; to be split into handlers
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Records a violation: the test fails when the fake is dropped.
+fn violation(state: &Mutex<State>, text: String) {
+    lock(state).violations.push(text);
+}
+
+/// Serves one request: records it, checks it as GitHub would (its description, the headers every
+/// client sends, the token, injected faults, a read-only token's writes, the repository), answers
+/// it with its operation's handler, and checks the answer against the description's schema.
 async fn handle(
     state: &Arc<Mutex<State>>,
     prefix: &str,
@@ -454,390 +467,566 @@ async fn handle(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let lock = || {
-        state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    let full_path = uri.path();
+    record(state, prefix, method, uri, headers, body);
+    let latency = lock(state).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let Some(path) = full_path
+        .strip_prefix(prefix)
+        .filter(|p| p.starts_with('/'))
+    else {
+        violation(
+            state,
+            format!("{method} {full_path}: not under the API base {prefix:?}"),
+        );
+        return error(404, "Not Found");
     };
-    let full_path = uri.path().to_owned();
-    let query_text = uri.query().unwrap_or_default().to_owned();
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    if let Some(refusal) = check_request(state, method, path, &query, headers, body) {
+        return refusal;
+    }
+    let Some(who) = authenticate(state, headers) else {
+        violation(state, format!("{method} {path}: unknown or missing token"));
+        return error(401, "Bad credentials");
+    };
+    if let Some(fault) = injected_fault(state, method, path) {
+        return fault;
+    }
+    if *method != Method::GET && who.read_only {
+        return refuse_write(path);
+    }
+    let (template, params) = openapi::operation(method.as_str(), path).unwrap();
+    let call = Call {
+        state,
+        prefix,
+        headers,
+        template,
+        params,
+        query,
+        sent: serde_json::from_slice(body).unwrap_or(Value::Null),
+        who,
+    };
+    if call.template.starts_with("/repos/")
+        && format!("{}/{}", call.param("owner"), call.param("repo")) != REPO
+    {
+        return error(404, "Not Found");
+    }
+    match route(&call, method, path).await {
+        Reply::Checked(status, answer, extra) => {
+            let problems =
+                openapi::check_response(method.as_str(), &call.template, status, &answer);
+            if !problems.is_empty() {
+                violation(state, problems.join("\n"));
+            }
+            json_response(status, &answer, &extra)
+        }
+        Reply::AsIs(response) => response,
+    }
+}
+
+/// Records the request as received, before anything can refuse it.
+fn record(
+    state: &Mutex<State>,
+    prefix: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) {
+    let full_path = uri.path();
     let recorded = Recorded {
         method: method.to_string(),
         path: full_path
             .strip_prefix(prefix)
-            .unwrap_or(&full_path)
+            .unwrap_or(full_path)
             .to_owned(),
-        query: query_text.clone(),
+        query: uri.query().unwrap_or_default().to_owned(),
         headers: headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
             .collect(),
         body: String::from_utf8_lossy(body).into_owned(),
     };
-    lock().requests.push(recorded.clone());
-    let latency = lock().latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let violation = |text: String| {
-        lock().violations.push(text);
-    };
-    let Some(path) = full_path
-        .strip_prefix(prefix)
-        .filter(|p| p.starts_with('/'))
-    else {
-        violation(format!(
-            "{method} {full_path}: not under the API base {prefix:?}"
-        ));
-        return error(404, "Not Found");
-    };
-    let query: Vec<(String, String)> = url::form_urlencoded::parse(query_text.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    lock(state).requests.push(recorded);
+}
 
-    // GitHub's description.
+/// Checks the request against GitHub's description (refused with a 422 when invalid: the
+/// answer returned) and for the headers every GitHub client must send (a violation, not a
+/// refusal).
+fn check_request(
+    state: &Mutex<State>,
+    method: &Method,
+    path: &str,
+    query: &[(String, String)],
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Option<Response> {
     let problems = openapi::check(
         method.as_str(),
         path,
-        &query,
+        query,
         headers.get("content-type").and_then(|v| v.to_str().ok()),
         body,
     );
     if !problems.is_empty() {
-        violation(problems.join("\n"));
-        return error(422, &format!("Invalid request: {}", problems.join("; ")));
-    }
-    // What every GitHub client must send.
-    if headers.get("accept").and_then(|v| v.to_str().ok()) != Some("application/vnd.github+json") {
-        violation(format!(
-            "{method} {path}: Accept is not application/vnd.github+json"
+        violation(state, problems.join("\n"));
+        return Some(error(
+            422,
+            &format!("Invalid request: {}", problems.join("; ")),
         ));
+    }
+    if headers.get("accept").and_then(|v| v.to_str().ok()) != Some("application/vnd.github+json") {
+        violation(
+            state,
+            format!("{method} {path}: Accept is not application/vnd.github+json"),
+        );
     }
     if headers.get("user-agent").is_none() {
-        violation(format!(
-            "{method} {path}: no User-Agent (GitHub refuses those)"
-        ));
+        violation(
+            state,
+            format!("{method} {path}: no User-Agent (GitHub refuses those)"),
+        );
     }
+    None
+}
+
+/// The holder of the `Authorization: Bearer …` token, if the fake knows it.
+fn authenticate(state: &Mutex<State>, headers: &HeaderMap) -> Option<Token> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned);
-    let Some(who) = token.and_then(|t| lock().tokens.get(&t).cloned()) else {
-        violation(format!("{method} {path}: unknown or missing token"));
-        return error(401, "Bad credentials");
-    };
+        .and_then(|v| v.strip_prefix("Bearer "))?;
+    lock(state).tokens.get(token).cloned()
+}
 
-    // Injected faults.
-    {
-        let mut s = lock();
-        for f in &mut s.faults {
-            if f.method == method.as_str() && path.contains(&f.path_contains) {
-                f.seen += 1;
-                if f.seen >= f.after && f.seen - f.after < f.count {
-                    return raw_response(f.status, &f.headers, &f.body);
-                }
+/// The answer of the first injected fault that applies to this request; every matching fault up
+/// to that one counts the request.
+fn injected_fault(state: &Mutex<State>, method: &Method, path: &str) -> Option<Response> {
+    let mut s = lock(state);
+    for f in &mut s.faults {
+        if f.method == method.as_str() && path.contains(&f.path_contains) {
+            f.seen += 1;
+            if f.seen >= f.after && f.seen - f.after < f.count {
+                return Some(raw_response(f.status, &f.headers, &f.body));
             }
         }
     }
+    None
+}
 
-    let write = *method != Method::GET;
-    if write && who.read_only {
-        return json_response(
-            403,
-            &json!({"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest", "status": "403"}),
-            &[(
-                "x-accepted-github-permissions".into(),
-                permission_for(path).into(),
-            )],
-        );
+/// A fork pull request's `GITHUB_TOKEN` writing: 403, naming the permission it lacks.
+fn refuse_write(path: &str) -> Response {
+    json_response(
+        403,
+        &json!({"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest", "status": "403"}),
+        &[(
+            "x-accepted-github-permissions".into(),
+            permission_for(path).into(),
+        )],
+    )
+}
+
+/// A request that passed the checks, as the operations' handlers see it.
+struct Call<'a> {
+    state: &'a Mutex<State>,
+    /// The API base's path (`/api/v3` on GHES), for the links the fake writes.
+    prefix: &'a str,
+    headers: &'a HeaderMap,
+    /// The description's path the request matched (`/repos/{owner}/{repo}/…`).
+    template: String,
+    /// The path parameters by name.
+    params: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    /// The JSON body as sent (`null` when there is none).
+    sent: Value,
+    /// The token's holder.
+    who: Token,
+}
+
+impl Call<'_> {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(self.state)
     }
-    let (template, params) = openapi::operation(method.as_str(), path).unwrap();
-    let param = |name: &str| {
-        params
+
+    fn violation(&self, text: String) {
+        violation(self.state, text);
+    }
+
+    /// Path parameter `name` (empty when absent).
+    fn param(&self, name: &str) -> String {
+        self.params
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
-    };
-    if template.starts_with("/repos/") && format!("{}/{}", param("owner"), param("repo")) != REPO {
-        return error(404, "Not Found");
     }
-    let sent: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let (status, answer, extra): (u16, Value, Vec<(String, String)>) = match (
-        method.as_str(),
-        template.as_str(),
-    ) {
-        ("GET", "/user") => {
-            if who.bot {
-                return error(403, "Resource not accessible by integration");
-            }
-            let mut user = openapi::example("GET", &template, 200);
-            user["login"] = json!(who.login);
-            // The example is a private user; keep the public shape's fields.
-            (200, user, vec![])
-        }
-        ("POST", "/repos/{owner}/{repo}/statuses/{sha}") => {
-            let sha = param("sha");
-            let desc = sent["description"].as_str().unwrap_or_default();
-            if desc.chars().count() > 140 {
-                return error(
-                    422,
-                    "Validation Failed: description is too long (maximum is 140 characters)",
-                );
-            }
-            let mut s = lock();
-            s.next_id += 1;
-            let mut answer = openapi::example("POST", &template, 201);
-            answer["id"] = json!(s.next_id);
-            answer["state"] = sent["state"].clone();
-            answer["context"] = sent.get("context").cloned().unwrap_or(json!("default"));
-            answer["description"] = sent.get("description").cloned().unwrap_or(Value::Null);
-            answer["target_url"] = sent.get("target_url").cloned().unwrap_or(Value::Null);
-            answer["creator"]["login"] = json!(who.login);
-            answer["creator"]["type"] = json!(if who.bot { "Bot" } else { "User" });
-            s.statuses.push((sha, sent.clone()));
-            (201, answer, vec![])
-        }
-        ("POST", "/repos/{owner}/{repo}/deployments") => {
-            if sent.get("auto_merge") != Some(&json!(false)) {
-                // GitHub would try to merge the default branch in: answer as it does.
-                return json_response(
-                    202,
-                    &json!({"message": "Auto-merged master into topic-branch on deployment."}),
-                    &[],
-                );
-            }
-            if sent.get("required_contexts") != Some(&json!([])) {
-                return error(
-                    409,
-                    "Conflict: Commit status checks failed for topic-branch.",
-                );
-            }
-            let mut s = lock();
-            s.next_id += 1;
-            let id = s.next_id;
-            let mut answer = openapi::example("POST", &template, 201);
-            answer["id"] = json!(id);
-            answer["sha"] = sent["ref"].clone();
-            answer["ref"] = sent["ref"].clone();
-            answer["environment"] = sent
-                .get("environment")
-                .cloned()
-                .unwrap_or(json!("production"));
-            answer["creator"]["login"] = json!(who.login);
-            s.deployments.push(Deployment {
-                id,
-                body: sent.clone(),
-                statuses: Vec::new(),
-            });
-            (201, answer, vec![])
-        }
-        ("GET", "/repos/{owner}/{repo}/deployments") => {
-            let env = query
-                .iter()
-                .find(|(k, _)| k == "environment")
-                .map(|(_, v)| v.clone());
-            let s = lock();
-            let template_item = openapi::example("GET", &template, 200)[0].clone();
-            let list: Vec<Value> = s
-                .deployments
-                .iter()
-                .rev()
-                .filter(|d| {
-                    env.as_ref()
-                        .is_none_or(|e| d.body["environment"] == e.as_str())
-                })
-                .map(|d| {
-                    let mut item = template_item.clone();
-                    item["id"] = json!(d.id);
-                    item["environment"] = d.body["environment"].clone();
-                    item["ref"] = d.body["ref"].clone();
-                    item["sha"] = d.body["ref"].clone();
-                    item
-                })
-                .collect();
-            (200, Value::Array(list), vec![])
-        }
+
+    /// The first query parameter `name`.
+    fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The description's example answer of this operation for `status`.
+    fn example(&self, method: &str, status: u16) -> Value {
+        openapi::example(method, &self.template, status)
+    }
+}
+
+/// What an operation's handler answers.
+enum Reply {
+    /// Status, body and extra headers: checked against the description's schema, then sent.
+    Checked(u16, Value, Vec<(String, String)>),
+    /// Sent as is: errors, and answers without a JSON body from the description.
+    AsIs(Response),
+}
+
+impl Reply {
+    /// An error answer, as GitHub words it.
+    fn error(status: u16, message: &str) -> Self {
+        Self::AsIs(error(status, message))
+    }
+}
+
+/// Answers a checked request with the handler of its operation; an operation the fake does not
+/// serve is a violation.
+async fn route(call: &Call<'_>, method: &Method, path: &str) -> Reply {
+    match (method.as_str(), call.template.as_str()) {
+        ("GET", "/user") => get_user(call),
+        ("POST", "/repos/{owner}/{repo}/statuses/{sha}") => create_status(call),
+        ("POST", "/repos/{owner}/{repo}/deployments") => create_deployment(call),
+        ("GET", "/repos/{owner}/{repo}/deployments") => list_deployments(call),
         ("POST", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses") => {
-            let id: u64 = param("deployment_id").parse().unwrap_or(0);
-            let mut s = lock();
-            s.next_id += 1;
-            let status_id = s.next_id;
-            let Some(d) = s.deployments.iter_mut().find(|d| d.id == id) else {
-                return error(404, "Not Found");
-            };
-            d.statuses.push(sent.clone());
-            let mut answer = openapi::example("POST", &template, 201);
-            answer["id"] = json!(status_id);
-            answer["state"] = sent["state"].clone();
-            answer["creator"]["login"] = json!(who.login);
-            (201, answer, vec![])
+            create_deployment_status(call)
         }
-        ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments") => {
-            let issue: u64 = param("issue_number").parse().unwrap_or(0);
-            let per_page: usize = query
-                .iter()
-                .find(|(k, _)| k == "per_page")
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(30);
-            let page: usize = query
-                .iter()
-                .find(|(k, _)| k == "page")
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(1)
-                .max(1);
-            let s = lock();
-            let all: Vec<&Comment> = s.comments.values().filter(|c| c.issue == issue).collect();
-            let pages = all.len().div_ceil(per_page).max(1);
-            let item = openapi::example(
-                "GET",
-                "/repos/{owner}/{repo}/issues/comments/{comment_id}",
-                200,
-            );
-            let list: Vec<Value> = all
-                .iter()
-                .skip((page - 1) * per_page)
-                .take(per_page)
-                .map(|c| comment_json(&item, c))
-                .collect();
-            // GitHub's links name the repository by id.
-            let link = |p: usize, rel: &str| {
-                format!(
-                    "<http://{}{prefix}/repositories/1296269/issues/{issue}/comments?per_page={per_page}&page={p}>; rel=\"{rel}\"",
-                    headers
-                        .get("host")
-                        .and_then(|h| h.to_str().ok())
-                        .unwrap_or("127.0.0.1")
-                )
-            };
-            let mut links = Vec::new();
-            if page < pages {
-                links.push(link(page + 1, "next"));
-                links.push(link(pages, "last"));
-            }
-            if page > 1 {
-                links.push(link(1, "first"));
-                links.push(link(page - 1, "prev"));
-            }
-            let extra = if links.is_empty() {
-                vec![]
-            } else {
-                vec![("link".to_owned(), links.join(", "))]
-            };
-            (200, Value::Array(list), extra)
-        }
+        ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments") => list_comments(call),
         ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments") => {
-            let delay = lock().write_delay;
-            tokio::time::sleep(delay).await;
-            let issue: u64 = param("issue_number").parse().unwrap_or(0);
-            let text = sent["body"].as_str().unwrap_or_default();
-            if text.chars().count() > 65_536 {
-                return error(
-                    422,
-                    "Validation Failed: body is too long (maximum is 65536 characters)",
-                );
-            }
-            let mut s = lock();
-            s.next_id += 1;
-            let c = Comment {
-                id: s.next_id,
-                issue,
-                login: who.login.clone(),
-                body: text.to_owned(),
-            };
-            s.comments.insert(c.id, c.clone());
-            let item = openapi::example("POST", &template, 201);
-            (201, comment_json(&item, &c), vec![])
+            create_comment(call).await
         }
-        ("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}") => {
-            let id: u64 = param("comment_id").parse().unwrap_or(0);
-            let s = lock();
-            let Some(c) = s.comments.get(&id) else {
-                return error(404, "Not Found");
-            };
-            let item = openapi::example("GET", &template, 200);
-            (200, comment_json(&item, c), vec![])
-        }
+        ("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}") => get_comment(call),
         ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}") => {
-            let delay = lock().write_delay;
-            tokio::time::sleep(delay).await;
-            let id: u64 = param("comment_id").parse().unwrap_or(0);
-            let text = sent["body"].as_str().unwrap_or_default();
-            if text.chars().count() > 65_536 {
-                return error(
-                    422,
-                    "Validation Failed: body is too long (maximum is 65536 characters)",
-                );
-            }
-            let mut s = lock();
-            let Some(c) = s.comments.get_mut(&id) else {
-                return error(404, "Not Found");
-            };
-            if c.login != who.login {
-                drop(s);
-                violation(format!("PATCH of comment {id} written by someone else"));
-                return error(403, "You cannot edit this comment");
-            }
-            text.clone_into(&mut c.body);
-            let c = c.clone();
-            let item = openapi::example("PATCH", &template, 200);
-            (200, comment_json(&item, &c), vec![])
+            update_comment(call).await
         }
-        ("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}") => {
-            let id: u64 = param("comment_id").parse().unwrap_or(0);
-            let mut s = lock();
-            match s.comments.get(&id) {
-                Some(c) if c.login == who.login => {
-                    s.comments.remove(&id);
-                    return StatusCode::NO_CONTENT.into_response();
-                }
-                Some(_) => {
-                    drop(s);
-                    violation(format!("DELETE of comment {id} written by someone else"));
-                    return error(403, "You cannot delete this comment");
-                }
-                None => return error(404, "Not Found"),
-            }
-        }
-        ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}") => {
-            let n: u64 = param("pull_number").parse().unwrap_or(0);
-            let s = lock();
-            let Some(p) = s.pulls.iter().find(|p| p.number == n) else {
-                return error(404, "Not Found");
-            };
-            let mut answer = openapi::example("GET", &template, 200);
-            pull_json(&mut answer, p);
-            (200, answer, vec![])
-        }
-        ("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls") => {
-            let sha = param("commit_sha");
-            let s = lock();
-            let item = openapi::example("GET", &template, 200)[0].clone();
-            let list: Vec<Value> = s
-                .pulls
-                .iter()
-                .filter(|p| p.head_sha == sha)
-                .map(|p| {
-                    let mut v = item.clone();
-                    pull_json(&mut v, p);
-                    v
-                })
-                .collect();
-            (200, Value::Array(list), vec![])
-        }
+        ("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}") => delete_comment(call),
+        ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}") => get_pull(call),
+        ("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls") => list_commit_pulls(call),
         _ => {
-            violation(format!(
-                "{method} {path}: the fake does not serve {template}"
+            call.violation(format!(
+                "{method} {path}: the fake does not serve {}",
+                call.template
             ));
-            return error(404, "Not Found");
+            Reply::error(404, "Not Found")
         }
-    };
-    let problems = openapi::check_response(method.as_str(), &template, status, &answer);
-    if !problems.is_empty() {
-        violation(problems.join("\n"));
     }
-    json_response(status, &answer, &extra)
+}
+
+/// `GET /user`: the token's holder; refused for a bot, as for the Actions `GITHUB_TOKEN`.
+fn get_user(call: &Call<'_>) -> Reply {
+    if call.who.bot {
+        return Reply::error(403, "Resource not accessible by integration");
+    }
+    let mut user = call.example("GET", 200);
+    user["login"] = json!(call.who.login);
+    // The example is a private user; keep the public shape's fields.
+    Reply::Checked(200, user, vec![])
+}
+
+/// `POST …/statuses/{sha}`: stores a commit status; a description over 140 characters is a 422.
+fn create_status(call: &Call<'_>) -> Reply {
+    let sent = &call.sent;
+    let sha = call.param("sha");
+    let desc = sent["description"].as_str().unwrap_or_default();
+    if desc.chars().count() > 140 {
+        return Reply::error(
+            422,
+            "Validation Failed: description is too long (maximum is 140 characters)",
+        );
+    }
+    let mut s = call.lock();
+    s.next_id += 1;
+    let mut answer = call.example("POST", 201);
+    answer["id"] = json!(s.next_id);
+    answer["state"] = sent["state"].clone();
+    answer["context"] = sent.get("context").cloned().unwrap_or(json!("default"));
+    answer["description"] = sent.get("description").cloned().unwrap_or(Value::Null);
+    answer["target_url"] = sent.get("target_url").cloned().unwrap_or(Value::Null);
+    answer["creator"]["login"] = json!(call.who.login);
+    answer["creator"]["type"] = json!(if call.who.bot { "Bot" } else { "User" });
+    s.statuses.push((sha, sent.clone()));
+    Reply::Checked(201, answer, vec![])
+}
+
+/// `POST …/deployments`: stores a deployment; without `auto_merge: false` GitHub would merge
+/// the default branch in (202), without `required_contexts: []` it checks statuses (409).
+fn create_deployment(call: &Call<'_>) -> Reply {
+    let sent = &call.sent;
+    if sent.get("auto_merge") != Some(&json!(false)) {
+        // GitHub would try to merge the default branch in: answer as it does.
+        return Reply::AsIs(json_response(
+            202,
+            &json!({"message": "Auto-merged master into topic-branch on deployment."}),
+            &[],
+        ));
+    }
+    if sent.get("required_contexts") != Some(&json!([])) {
+        return Reply::error(
+            409,
+            "Conflict: Commit status checks failed for topic-branch.",
+        );
+    }
+    let mut s = call.lock();
+    s.next_id += 1;
+    let id = s.next_id;
+    let mut answer = call.example("POST", 201);
+    answer["id"] = json!(id);
+    answer["sha"] = sent["ref"].clone();
+    answer["ref"] = sent["ref"].clone();
+    answer["environment"] = sent
+        .get("environment")
+        .cloned()
+        .unwrap_or(json!("production"));
+    answer["creator"]["login"] = json!(call.who.login);
+    s.deployments.push(Deployment {
+        id,
+        body: sent.clone(),
+        statuses: Vec::new(),
+    });
+    Reply::Checked(201, answer, vec![])
+}
+
+/// `GET …/deployments`: the deployments, newest first, of `?environment=` if given.
+fn list_deployments(call: &Call<'_>) -> Reply {
+    let env = call.query("environment");
+    let s = call.lock();
+    let template_item = call.example("GET", 200)[0].clone();
+    let list: Vec<Value> = s
+        .deployments
+        .iter()
+        .rev()
+        .filter(|d| env.is_none_or(|e| d.body["environment"] == e))
+        .map(|d| {
+            let mut item = template_item.clone();
+            item["id"] = json!(d.id);
+            item["environment"] = d.body["environment"].clone();
+            item["ref"] = d.body["ref"].clone();
+            item["sha"] = d.body["ref"].clone();
+            item
+        })
+        .collect();
+    Reply::Checked(200, Value::Array(list), vec![])
+}
+
+/// `POST …/deployments/{deployment_id}/statuses`: adds a status to a stored deployment.
+fn create_deployment_status(call: &Call<'_>) -> Reply {
+    let id: u64 = call.param("deployment_id").parse().unwrap_or(0);
+    let mut s = call.lock();
+    s.next_id += 1;
+    let status_id = s.next_id;
+    let Some(d) = s.deployments.iter_mut().find(|d| d.id == id) else {
+        return Reply::error(404, "Not Found");
+    };
+    d.statuses.push(call.sent.clone());
+    let mut answer = call.example("POST", 201);
+    answer["id"] = json!(status_id);
+    answer["state"] = call.sent["state"].clone();
+    answer["creator"]["login"] = json!(call.who.login);
+    Reply::Checked(201, answer, vec![])
+}
+
+/// `GET …/issues/{issue_number}/comments`: one page of the comments, oldest first (30 a page
+/// by default), with GitHub's `Link` header.
+fn list_comments(call: &Call<'_>) -> Reply {
+    let issue: u64 = call.param("issue_number").parse().unwrap_or(0);
+    let per_page: usize = call
+        .query("per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let page: usize = call
+        .query("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let s = call.lock();
+    let all: Vec<&Comment> = s.comments.values().filter(|c| c.issue == issue).collect();
+    let pages = all.len().div_ceil(per_page).max(1);
+    let item = openapi::example(
+        "GET",
+        "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+        200,
+    );
+    let list: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|c| comment_json(&item, c))
+        .collect();
+    let links = comment_page_links(call, issue, per_page, page, pages);
+    let extra = if links.is_empty() {
+        vec![]
+    } else {
+        vec![("link".to_owned(), links.join(", "))]
+    };
+    Reply::Checked(200, Value::Array(list), extra)
+}
+
+/// The `Link` entries of comment page `page` of `pages` (next and last, first and prev).
+fn comment_page_links(
+    call: &Call<'_>,
+    issue: u64,
+    per_page: usize,
+    page: usize,
+    pages: usize,
+) -> Vec<String> {
+    let prefix = call.prefix;
+    let host = call
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    // GitHub's links name the repository by id.
+    let link = |p: usize, rel: &str| {
+        format!(
+            "<http://{host}{prefix}/repositories/1296269/issues/{issue}/comments?per_page={per_page}&page={p}>; rel=\"{rel}\""
+        )
+    };
+    let mut links = Vec::new();
+    if page < pages {
+        links.push(link(page + 1, "next"));
+        links.push(link(pages, "last"));
+    }
+    if page > 1 {
+        links.push(link(1, "first"));
+        links.push(link(page - 1, "prev"));
+    }
+    links
+}
+
+/// Waits the configured latency of comment writes (widening the windows concurrent jobs race in).
+async fn comment_write_delay(call: &Call<'_>) {
+    let delay = call.lock().write_delay;
+    tokio::time::sleep(delay).await;
+}
+
+/// GitHub's 422 for a comment body over 65,536 characters.
+fn comment_too_long(text: &str) -> Option<Reply> {
+    (text.chars().count() > 65_536).then(|| {
+        Reply::error(
+            422,
+            "Validation Failed: body is too long (maximum is 65536 characters)",
+        )
+    })
+}
+
+/// `POST …/issues/{issue_number}/comments`: a new comment by the token's holder.
+async fn create_comment(call: &Call<'_>) -> Reply {
+    comment_write_delay(call).await;
+    let issue: u64 = call.param("issue_number").parse().unwrap_or(0);
+    let text = call.sent["body"].as_str().unwrap_or_default();
+    if let Some(refusal) = comment_too_long(text) {
+        return refusal;
+    }
+    let mut s = call.lock();
+    s.next_id += 1;
+    let c = Comment {
+        id: s.next_id,
+        issue,
+        login: call.who.login.clone(),
+        body: text.to_owned(),
+    };
+    s.comments.insert(c.id, c.clone());
+    let item = call.example("POST", 201);
+    Reply::Checked(201, comment_json(&item, &c), vec![])
+}
+
+/// `GET …/issues/comments/{comment_id}`: one comment.
+fn get_comment(call: &Call<'_>) -> Reply {
+    let id: u64 = call.param("comment_id").parse().unwrap_or(0);
+    let s = call.lock();
+    let Some(c) = s.comments.get(&id) else {
+        return Reply::error(404, "Not Found");
+    };
+    let item = call.example("GET", 200);
+    Reply::Checked(200, comment_json(&item, c), vec![])
+}
+
+/// `PATCH …/issues/comments/{comment_id}`: edits a comment; editing someone else's is a
+/// violation (ferry must only touch its own).
+async fn update_comment(call: &Call<'_>) -> Reply {
+    comment_write_delay(call).await;
+    let id: u64 = call.param("comment_id").parse().unwrap_or(0);
+    let text = call.sent["body"].as_str().unwrap_or_default();
+    if let Some(refusal) = comment_too_long(text) {
+        return refusal;
+    }
+    let mut s = call.lock();
+    let Some(c) = s.comments.get_mut(&id) else {
+        return Reply::error(404, "Not Found");
+    };
+    if c.login != call.who.login {
+        drop(s);
+        call.violation(format!("PATCH of comment {id} written by someone else"));
+        return Reply::error(403, "You cannot edit this comment");
+    }
+    text.clone_into(&mut c.body);
+    let c = c.clone();
+    let item = call.example("PATCH", 200);
+    Reply::Checked(200, comment_json(&item, &c), vec![])
+}
+
+/// `DELETE …/issues/comments/{comment_id}`: deletes a comment (204); deleting someone else's
+/// is a violation.
+fn delete_comment(call: &Call<'_>) -> Reply {
+    let id: u64 = call.param("comment_id").parse().unwrap_or(0);
+    let mut s = call.lock();
+    match s.comments.get(&id) {
+        Some(c) if c.login == call.who.login => {
+            s.comments.remove(&id);
+            Reply::AsIs(StatusCode::NO_CONTENT.into_response())
+        }
+        Some(_) => {
+            drop(s);
+            call.violation(format!("DELETE of comment {id} written by someone else"));
+            Reply::error(403, "You cannot delete this comment")
+        }
+        None => Reply::error(404, "Not Found"),
+    }
+}
+
+/// `GET …/pulls/{pull_number}`: one pull request.
+fn get_pull(call: &Call<'_>) -> Reply {
+    let n: u64 = call.param("pull_number").parse().unwrap_or(0);
+    let s = call.lock();
+    let Some(p) = s.pulls.iter().find(|p| p.number == n) else {
+        return Reply::error(404, "Not Found");
+    };
+    let mut answer = call.example("GET", 200);
+    pull_json(&mut answer, p);
+    Reply::Checked(200, answer, vec![])
+}
+
+/// `GET …/commits/{commit_sha}/pulls`: the pull requests whose head is the commit.
+fn list_commit_pulls(call: &Call<'_>) -> Reply {
+    let sha = call.param("commit_sha");
+    let s = call.lock();
+    let item = call.example("GET", 200)[0].clone();
+    let list: Vec<Value> = s
+        .pulls
+        .iter()
+        .filter(|p| p.head_sha == sha)
+        .map(|p| {
+            let mut v = item.clone();
+            pull_json(&mut v, p);
+            v
+        })
+        .collect();
+    Reply::Checked(200, Value::Array(list), vec![])
 }
 
 /// The permission a write needs, as GitHub names it in `x-accepted-github-permissions`.

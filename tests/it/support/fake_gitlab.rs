@@ -422,7 +422,8 @@ fn lock(world: &Shared) -> std::sync::MutexGuard<'_, World> {
     world.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-#[allow(clippy::too_many_lines)] // one route per arm; to be split into handlers
+/// Serves one request: a text outside the API, or an API request that is recorded, checked
+/// (token, injected faults, route, the documented parameters) and answered by its route's handler.
 async fn handle(
     State(world): State<Shared>,
     method: Method,
@@ -432,11 +433,7 @@ async fn handle(
 ) -> Response {
     let path = uri.path().to_string();
     if method == Method::GET && path.starts_with("/_text/") {
-        let text = lock(&world).texts.get(&path).cloned();
-        return match text {
-            Some(t) => (StatusCode::OK, t).into_response(),
-            None => (StatusCode::NOT_FOUND, "no such text").into_response(),
-        };
+        return serve_text(&world, &path);
     }
     let latency = lock(&world).latency;
     if !latency.is_zero() {
@@ -448,6 +445,47 @@ async fn handle(
         w.unexpected.push(problem);
         return error(StatusCode::NOT_FOUND, "fake GitLab: not below the API root");
     };
+    let seen = record(&mut w, &method, &uri, &headers, &body, api_path);
+    if let Some(fault) = injected_fault(&mut w, &method, &seen.path) {
+        return fault;
+    }
+    let Some(user) = seen.token.as_ref().and_then(|t| w.tokens.get(t).cloned()) else {
+        return error(StatusCode::UNAUTHORIZED, "401 Unauthorized");
+    };
+    let segments: Vec<&str> = seen.path.trim_start_matches('/').split('/').collect();
+    let Some(route) = Route::of(method.as_str(), &segments) else {
+        w.unexpected.push(format!("{method} {uri}"));
+        return error(StatusCode::NOT_FOUND, "fake GitLab: unexpected request");
+    };
+    let mut all = seen.query.clone();
+    all.extend(seen.params.clone());
+    if let Some(problem) = check(route.documented(), &all) {
+        w.violations
+            .push(format!("{method} {}: {problem}", seen.path));
+        return error(StatusCode::BAD_REQUEST, &problem);
+    }
+    answer(&mut w, route, &segments, &all, &user, &uri)
+}
+
+/// `GET /_text/<name>`: a text served outside the API (not recorded).
+fn serve_text(world: &Shared, path: &str) -> Response {
+    let text = lock(world).texts.get(path).cloned();
+    match text {
+        Some(t) => (StatusCode::OK, t).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such text").into_response(),
+    }
+}
+
+/// Records an API request (its query, body parameters and token) before anything can refuse
+/// it; a `JOB-TOKEN` header is a violation.
+fn record(
+    w: &mut World,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    api_path: String,
+) -> Seen {
     let query: BTreeMap<String, String> = uri
         .query()
         .map(|q| {
@@ -456,115 +494,175 @@ async fn handle(
                 .collect()
         })
         .unwrap_or_default();
-    let params = body_params(&headers, &body);
-    let token = headers
-        .get("private-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
     let seen = Seen {
         method: method.to_string(),
-        path: api_path.clone(),
-        query: query.clone(),
-        params: params.clone(),
-        token: token.clone(),
+        path: api_path,
+        query,
+        params: body_params(headers, body),
+        token: headers
+            .get("private-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     };
     w.seen.push(seen.clone());
     if headers.contains_key("job-token") {
         w.violations
-            .push(format!("{method} {api_path}: sent a JOB-TOKEN header"));
+            .push(format!("{method} {}: sent a JOB-TOKEN header", seen.path));
     }
-    if let Some(i) = w
+    seen
+}
+
+/// The answer of the first scripted failure matching the request, if one is left (and counts it).
+fn injected_fault(w: &mut World, method: &Method, api_path: &str) -> Option<Response> {
+    let f = w
         .faults
-        .iter()
-        .position(|f| f.method == method.as_str() && api_path.contains(&f.path_part) && f.count > 0)
-    {
-        let f = &mut w.faults[i];
-        f.count -= 1;
-        let mut r = (
-            StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            f.body.clone(),
-        )
-            .into_response();
-        for (k, v) in &f.headers {
-            if let (Ok(k), Ok(v)) = (
-                axum::http::HeaderName::try_from(k.as_str()),
-                HeaderValue::from_str(v),
-            ) {
-                r.headers_mut().insert(k, v);
+        .iter_mut()
+        .find(|f| f.method == method.as_str() && api_path.contains(&f.path_part) && f.count > 0)?;
+    f.count -= 1;
+    let mut r = (
+        StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        f.body.clone(),
+    )
+        .into_response();
+    for (k, v) in &f.headers {
+        if let (Ok(k), Ok(v)) = (
+            axum::http::HeaderName::try_from(k.as_str()),
+            HeaderValue::from_str(v),
+        ) {
+            r.headers_mut().insert(k, v);
+        }
+    }
+    Some(r)
+}
+
+/// The API routes the fake serves.
+#[derive(Clone, Copy)]
+enum Route {
+    /// `GET /user`
+    CurrentUser,
+    /// `POST /projects/:id/statuses/:sha`
+    PostStatus,
+    /// `GET /projects/:id/repository/commits/:sha/merge_requests`
+    CommitMergeRequests,
+    /// `/projects/:id/merge_requests/:merge_request_iid/notes…`
+    Notes(NoteRoute),
+}
+
+/// The routes on the notes of a merge request.
+#[derive(Clone, Copy)]
+enum NoteRoute {
+    List,
+    Create,
+    Get,
+    Edit,
+    Delete,
+}
+
+impl Route {
+    /// The route of `method` on the API path's `segments`, if the fake serves it.
+    fn of(method: &str, segments: &[&str]) -> Option<Self> {
+        Some(match (method, segments) {
+            ("GET", ["user"]) => Self::CurrentUser,
+            ("POST", ["projects", _, "statuses", _]) => Self::PostStatus,
+            ("GET", ["projects", _, "merge_requests", _, "notes"]) => Self::Notes(NoteRoute::List),
+            ("POST", ["projects", _, "merge_requests", _, "notes"]) => {
+                Self::Notes(NoteRoute::Create)
+            }
+            ("GET", ["projects", _, "merge_requests", _, "notes", _]) => {
+                Self::Notes(NoteRoute::Get)
+            }
+            ("PUT", ["projects", _, "merge_requests", _, "notes", _]) => {
+                Self::Notes(NoteRoute::Edit)
+            }
+            ("DELETE", ["projects", _, "merge_requests", _, "notes", _]) => {
+                Self::Notes(NoteRoute::Delete)
+            }
+            ("GET", ["projects", _, "repository", "commits", _, "merge_requests"]) => {
+                Self::CommitMergeRequests
+            }
+            _ => return None,
+        })
+    }
+
+    /// The route as GitLab's documentation names it (the keys of `parameters.json`).
+    fn documented(self) -> &'static str {
+        match self {
+            Self::CurrentUser => "GET /user",
+            Self::PostStatus => "POST /projects/:id/statuses/:sha",
+            Self::CommitMergeRequests => "GET /projects/:id/repository/commits/:sha/merge_requests",
+            Self::Notes(NoteRoute::List) => {
+                "GET /projects/:id/merge_requests/:merge_request_iid/notes"
+            }
+            Self::Notes(NoteRoute::Create) => {
+                "POST /projects/:id/merge_requests/:merge_request_iid/notes"
+            }
+            Self::Notes(NoteRoute::Get) => {
+                "GET /projects/:id/merge_requests/:merge_request_iid/notes/:note_id"
+            }
+            Self::Notes(NoteRoute::Edit) => {
+                "PUT /projects/:id/merge_requests/:merge_request_iid/notes/:note_id"
+            }
+            Self::Notes(NoteRoute::Delete) => {
+                "DELETE /projects/:id/merge_requests/:merge_request_iid/notes/:note_id"
             }
         }
-        return r;
     }
-    let Some(user) = token.as_ref().and_then(|t| w.tokens.get(t).cloned()) else {
-        return error(StatusCode::UNAUTHORIZED, "401 Unauthorized");
-    };
-    let segments: Vec<&str> = api_path.trim_start_matches('/').split('/').collect();
-    let route = match (method.as_str(), segments.as_slice()) {
-        ("GET", ["user"]) => "GET /user",
-        ("POST", ["projects", _, "statuses", _]) => "POST /projects/:id/statuses/:sha",
-        ("GET", ["projects", _, "merge_requests", _, "notes"]) => {
-            "GET /projects/:id/merge_requests/:merge_request_iid/notes"
-        }
-        ("POST", ["projects", _, "merge_requests", _, "notes"]) => {
-            "POST /projects/:id/merge_requests/:merge_request_iid/notes"
-        }
-        ("GET", ["projects", _, "merge_requests", _, "notes", _]) => {
-            "GET /projects/:id/merge_requests/:merge_request_iid/notes/:note_id"
-        }
-        ("PUT", ["projects", _, "merge_requests", _, "notes", _]) => {
-            "PUT /projects/:id/merge_requests/:merge_request_iid/notes/:note_id"
-        }
-        ("DELETE", ["projects", _, "merge_requests", _, "notes", _]) => {
-            "DELETE /projects/:id/merge_requests/:merge_request_iid/notes/:note_id"
-        }
-        ("GET", ["projects", _, "repository", "commits", _, "merge_requests"]) => {
-            "GET /projects/:id/repository/commits/:sha/merge_requests"
-        }
-        _ => {
-            w.unexpected.push(format!("{method} {uri}"));
-            return error(StatusCode::NOT_FOUND, "fake GitLab: unexpected request");
-        }
-    };
-    let mut all = query.clone();
-    all.extend(params.clone());
-    if let Some(problem) = check(route, &all) {
-        w.violations.push(format!("{method} {api_path}: {problem}"));
-        return error(StatusCode::BAD_REQUEST, &problem);
-    }
+}
+
+/// Answers a checked API request with its route's handler; `params` are the query and body
+/// parameters together.
+fn answer(
+    w: &mut World,
+    route: Route,
+    segments: &[&str],
+    params: &BTreeMap<String, String>,
+    user: &(u64, String),
+    uri: &Uri,
+) -> Response {
     let project = segments
         .get(1)
         .map(|p| p.replace("%2F", "/"))
         .unwrap_or_default();
     match route {
-        "GET /user" => {
-            let mut u: Value = serde_json::from_str(USER).unwrap();
-            u["id"] = json!(user.0);
-            u["username"] = json!(user.1);
-            (StatusCode::OK, axum::Json(u)).into_response()
-        }
-        "POST /projects/:id/statuses/:sha" => {
-            post_status(&mut w, &project, segments[3], &all, user.0)
-        }
-        "GET /projects/:id/repository/commits/:sha/merge_requests" => {
-            let mrs = w.commit_mrs.get(segments[4]).cloned().unwrap_or_default();
-            (StatusCode::OK, axum::Json(Value::Array(mrs))).into_response()
-        }
-        _ => {
+        Route::CurrentUser => current_user(user),
+        Route::PostStatus => post_status(w, &project, segments[3], params, user.0),
+        Route::CommitMergeRequests => commit_merge_requests(w, segments[4]),
+        Route::Notes(route) => {
             let Ok(iid) = segments[3].parse::<u64>() else {
                 return error(StatusCode::NOT_FOUND, "404 Not found");
             };
-            notes(
-                &mut w,
-                route,
-                &project,
+            let request = NoteRequest {
+                project: &project,
                 iid,
-                segments.get(5).copied(),
-                &all,
-                user.0,
-                &uri,
-            )
+                note: segments.get(5).copied(),
+                params,
+                user: user.0,
+                uri,
+            };
+            match route {
+                NoteRoute::List => list_notes(w, &request),
+                NoteRoute::Create => create_note(w, &request),
+                NoteRoute::Get => get_note(w, &request),
+                NoteRoute::Edit => edit_note(w, &request),
+                NoteRoute::Delete => delete_note(w, &request),
+            }
         }
     }
+}
+
+/// `GET /user`: the documented user, with the token holder's id and username.
+fn current_user(user: &(u64, String)) -> Response {
+    let mut u: Value = serde_json::from_str(USER).unwrap();
+    u["id"] = json!(user.0);
+    u["username"] = json!(user.1);
+    (StatusCode::OK, axum::Json(u)).into_response()
+}
+
+/// `GET /projects/:id/repository/commits/:sha/merge_requests`: the merge requests containing
+/// the commit.
+fn commit_merge_requests(w: &World, sha: &str) -> Response {
+    let mrs = w.commit_mrs.get(sha).cloned().unwrap_or_default();
+    (StatusCode::OK, axum::Json(Value::Array(mrs))).into_response()
 }
 
 fn body_params(headers: &HeaderMap, body: &Bytes) -> BTreeMap<String, String> {
@@ -639,6 +737,8 @@ fn check(route: &str, params: &BTreeMap<String, String>) -> Option<String> {
     None
 }
 
+/// `POST /projects/:id/statuses/:sha`: creates a status, or moves an existing pending or running
+/// one of the same pipeline, name and user on, with GitLab's refusals.
 fn post_status(
     w: &mut World,
     project: &str,
@@ -736,127 +836,178 @@ fn note_json(n: &Note, project: &str, iid: u64) -> Value {
     v
 }
 
-#[allow(clippy::too_many_arguments)]
-#[allow(clippy::too_many_lines)] // one route per arm; to be split into handlers
-fn notes(
-    w: &mut World,
-    route: &str,
-    project: &str,
+/// A request on the notes of a merge request, as their handlers see it.
+struct NoteRequest<'a> {
+    project: &'a str,
     iid: u64,
-    note: Option<&str>,
-    params: &BTreeMap<String, String>,
+    /// The `:note_id` segment, on the routes to one note.
+    note: Option<&'a str>,
+    /// The query and body parameters.
+    params: &'a BTreeMap<String, String>,
+    /// The token holder's id.
     user: u64,
-    uri: &Uri,
-) -> Response {
-    let key = (project.to_string(), iid);
-    let note_id = note.and_then(|n| n.parse::<u64>().ok());
-    match route {
-        "GET /projects/:id/merge_requests/:merge_request_iid/notes" => {
-            let mut all = w.notes.get(&key).cloned().unwrap_or_default();
-            let by_updated = params.get("order_by").map(String::as_str) == Some("updated_at");
-            let _ = by_updated; // notes here are created in id order; updates do not reorder
-            if params.get("sort").map(String::as_str) != Some("asc") {
-                all.reverse(); // GitLab's default is desc
-            }
-            let per_page = params
-                .get("per_page")
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(20)
-                .clamp(1, 100);
-            let page = params
-                .get("page")
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(1)
-                .max(1);
-            let total_pages = all.len().div_ceil(per_page).max(1);
-            let items: Vec<Value> = all
-                .iter()
-                .skip((page - 1) * per_page)
-                .take(per_page)
-                .map(|n| note_json(n, project, iid))
-                .collect();
-            let mut response = (StatusCode::OK, axum::Json(Value::Array(items))).into_response();
-            let h = response.headers_mut();
-            let next = if page < total_pages {
-                (page + 1).to_string()
-            } else {
-                String::new()
-            };
-            let set = |h: &mut HeaderMap, k: &'static str, v: String| {
-                if let Ok(v) = HeaderValue::from_str(&v) {
-                    h.insert(k, v);
-                }
-            };
-            set(h, "x-page", page.to_string());
-            set(h, "x-per-page", per_page.to_string());
-            set(h, "x-total", all.len().to_string());
-            set(h, "x-total-pages", total_pages.to_string());
-            set(h, "x-next-page", next.clone());
-            set(
-                h,
-                "x-prev-page",
-                if page > 1 {
-                    (page - 1).to_string()
-                } else {
-                    String::new()
-                },
-            );
-            let link_to = |n: usize| {
-                let mut q: BTreeMap<String, String> = params.clone();
-                q.insert("page".into(), n.to_string());
-                q.insert("per_page".into(), per_page.to_string());
-                let qs: String = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(q.iter())
-                    .finish();
-                format!("<http://gitlab.invalid{}?{qs}>", uri.path())
-            };
-            let mut links = Vec::new();
-            if !next.is_empty() {
-                links.push(format!("{}; rel=\"next\"", link_to(page + 1)));
-            }
-            links.push(format!("{}; rel=\"first\"", link_to(1)));
-            links.push(format!("{}; rel=\"last\"", link_to(total_pages)));
-            set(h, "link", links.join(", "));
-            response
-        }
-        "POST /projects/:id/merge_requests/:merge_request_iid/notes" => {
-            w.next_id += 1;
-            let n = Note {
-                id: w.next_id,
-                body: params.get("body").cloned().unwrap_or_default(),
-                author: user,
-                system: false,
-            };
-            w.notes.entry(key).or_default().push(n.clone());
-            (StatusCode::CREATED, axum::Json(note_json(&n, project, iid))).into_response()
-        }
-        _ => {
-            let notes = w.notes.entry(key).or_default();
-            let Some(i) = notes.iter().position(|n| Some(n.id) == note_id) else {
-                return error(StatusCode::NOT_FOUND, "404 Note Not Found");
-            };
-            match route {
-                "GET /projects/:id/merge_requests/:merge_request_iid/notes/:note_id" => (
-                    StatusCode::OK,
-                    axum::Json(note_json(&notes[i], project, iid)),
-                )
-                    .into_response(),
-                _ if notes[i].author != user => error(StatusCode::FORBIDDEN, "403 Forbidden"),
-                "PUT /projects/:id/merge_requests/:merge_request_iid/notes/:note_id" => {
-                    notes[i].body = params.get("body").cloned().unwrap_or_default();
-                    (
-                        StatusCode::OK,
-                        axum::Json(note_json(&notes[i], project, iid)),
-                    )
-                        .into_response()
-                }
-                _ => {
-                    notes.remove(i);
-                    StatusCode::NO_CONTENT.into_response()
-                }
-            }
-        }
+    uri: &'a Uri,
+}
+
+impl NoteRequest<'_> {
+    /// The merge request's key in [`World::notes`].
+    fn key(&self) -> (String, u64) {
+        (self.project.to_string(), self.iid)
     }
+
+    fn json(&self, n: &Note) -> Value {
+        note_json(n, self.project, self.iid)
+    }
+}
+
+/// `GET …/notes`: one page of the notes, newest first unless `sort=asc` (20 a page by default),
+/// with GitLab's pagination headers.
+fn list_notes(w: &World, request: &NoteRequest<'_>) -> Response {
+    let params = request.params;
+    let mut all = w.notes.get(&request.key()).cloned().unwrap_or_default();
+    // `order_by=updated_at` changes nothing: notes here are created in id order and updates do
+    // not reorder them.
+    if params.get("sort").map(String::as_str) != Some("asc") {
+        all.reverse(); // GitLab's default is desc
+    }
+    let per_page = params
+        .get("per_page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(20)
+        .clamp(1, 100);
+    let page = params
+        .get("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let total_pages = all.len().div_ceil(per_page).max(1);
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|n| request.json(n))
+        .collect();
+    let mut response = (StatusCode::OK, axum::Json(Value::Array(items))).into_response();
+    set_pagination(
+        response.headers_mut(),
+        request,
+        (page, per_page),
+        all.len(),
+        total_pages,
+    );
+    response
+}
+
+/// GitLab's offset-pagination headers (`X-Page` … `X-Next-Page`, `Link`) for `page` of
+/// `per_page` notes.
+fn set_pagination(
+    h: &mut HeaderMap,
+    request: &NoteRequest<'_>,
+    (page, per_page): (usize, usize),
+    total: usize,
+    total_pages: usize,
+) {
+    let next = if page < total_pages {
+        (page + 1).to_string()
+    } else {
+        String::new()
+    };
+    let set = |h: &mut HeaderMap, k: &'static str, v: String| {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    };
+    set(h, "x-page", page.to_string());
+    set(h, "x-per-page", per_page.to_string());
+    set(h, "x-total", total.to_string());
+    set(h, "x-total-pages", total_pages.to_string());
+    set(h, "x-next-page", next.clone());
+    set(
+        h,
+        "x-prev-page",
+        if page > 1 {
+            (page - 1).to_string()
+        } else {
+            String::new()
+        },
+    );
+    let link_to = |n: usize| {
+        let mut q: BTreeMap<String, String> = request.params.clone();
+        q.insert("page".into(), n.to_string());
+        q.insert("per_page".into(), per_page.to_string());
+        let qs: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(q.iter())
+            .finish();
+        format!("<http://gitlab.invalid{}?{qs}>", request.uri.path())
+    };
+    let mut links = Vec::new();
+    if !next.is_empty() {
+        links.push(format!("{}; rel=\"next\"", link_to(page + 1)));
+    }
+    links.push(format!("{}; rel=\"first\"", link_to(1)));
+    links.push(format!("{}; rel=\"last\"", link_to(total_pages)));
+    set(h, "link", links.join(", "));
+}
+
+/// `POST …/notes`: a new note by the token's holder.
+fn create_note(w: &mut World, request: &NoteRequest<'_>) -> Response {
+    w.next_id += 1;
+    let n = Note {
+        id: w.next_id,
+        body: request.params.get("body").cloned().unwrap_or_default(),
+        author: request.user,
+        system: false,
+    };
+    w.notes.entry(request.key()).or_default().push(n.clone());
+    (StatusCode::CREATED, axum::Json(request.json(&n))).into_response()
+}
+
+/// The notes of the merge request and the index of the requested note.
+fn find_note<'w>(
+    w: &'w mut World,
+    request: &NoteRequest<'_>,
+) -> Option<(&'w mut Vec<Note>, usize)> {
+    let note_id = request.note.and_then(|n| n.parse::<u64>().ok());
+    let notes = w.notes.entry(request.key()).or_default();
+    let i = notes.iter().position(|n| Some(n.id) == note_id)?;
+    Some((notes, i))
+}
+
+/// GitLab's answer for a note that does not exist.
+fn note_not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "404 Note Not Found")
+}
+
+/// `GET …/notes/:note_id`: one note, whoever wrote it.
+fn get_note(w: &mut World, request: &NoteRequest<'_>) -> Response {
+    let Some((notes, i)) = find_note(w, request) else {
+        return note_not_found();
+    };
+    (StatusCode::OK, axum::Json(request.json(&notes[i]))).into_response()
+}
+
+/// `PUT …/notes/:note_id`: edits a note of the token's holder (403 for anyone else's).
+fn edit_note(w: &mut World, request: &NoteRequest<'_>) -> Response {
+    let Some((notes, i)) = find_note(w, request) else {
+        return note_not_found();
+    };
+    if notes[i].author != request.user {
+        return error(StatusCode::FORBIDDEN, "403 Forbidden");
+    }
+    notes[i].body = request.params.get("body").cloned().unwrap_or_default();
+    (StatusCode::OK, axum::Json(request.json(&notes[i]))).into_response()
+}
+
+/// `DELETE …/notes/:note_id`: deletes a note of the token's holder (403 for anyone else's).
+fn delete_note(w: &mut World, request: &NoteRequest<'_>) -> Response {
+    let Some((notes, i)) = find_note(w, request) else {
+        return note_not_found();
+    };
+    if notes[i].author != request.user {
+        return error(StatusCode::FORBIDDEN, "403 Forbidden");
+    }
+    notes.remove(i);
+    StatusCode::NO_CONTENT.into_response()
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
