@@ -146,10 +146,25 @@ impl Redactor {
         RedactorBuilder::default()
     }
 
+    /// Redacts `text` where it is, allocating only when there is something to mask (the path
+    /// every log line takes).
+    pub fn redact_in_place(&self, text: &mut String) {
+        if self.inner.forms.is_none() && !text.contains("://") {
+            return;
+        }
+        let redacted = self.redact(text);
+        if redacted != *text {
+            *text = redacted;
+        }
+    }
+
     /// `text` with every known secret (in every form) and every URL password replaced by
     /// [`MASK`].
     pub fn redact(&self, text: &str) -> String {
         let spans = self.spans(text.as_bytes());
+        if spans.is_empty() && !text.contains("://") {
+            return text.to_string();
+        }
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
         for (start, end) in spans {

@@ -188,7 +188,7 @@ impl PhaseOutcome {
             .chain(self.message.iter_mut())
             .chain(self.log_tail.iter_mut())
         {
-            *text = redactor.redact(text);
+            redactor.redact_in_place(text);
         }
     }
 
@@ -201,7 +201,7 @@ impl PhaseOutcome {
 impl Event {
     /// Removes every secret `redactor` knows from the event's texts.
     pub fn redact(&mut self, redactor: &Redactor) {
-        let clean = |text: &mut String| *text = redactor.redact(text);
+        let clean = |text: &mut String| redactor.redact_in_place(text);
         match self {
             Event::PhaseStarted { platform, .. } => clean(platform),
             Event::Triggered { id, url, .. } => {
