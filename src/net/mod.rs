@@ -30,6 +30,6 @@ pub(crate) use header::secret_value;
 pub(crate) use origin::credential_may_travel;
 pub(crate) use redirect::{RedirectRefused, Redirects};
 pub(crate) use replay::Replay;
-pub(crate) use text::{error_chain, shorten};
+pub(crate) use text::{error_chain, fit, shorten};
 pub(crate) use url::{UrlSetting, base_url, require_secure};
 pub(crate) use wait::{reset_wait, retry_after, retry_after_value, server_wait};

@@ -61,12 +61,7 @@ pub(crate) fn text(s: &str) -> String {
 
 /// Shortens `s` to at most `max` characters, ending with `…` when it cut something.
 pub(crate) fn shorten(s: &str, max: usize) -> Cow<'_, str> {
-    if s.chars().count() <= max {
-        return Cow::Borrowed(s);
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    Cow::Owned(out)
+    crate::net::fit(s, max)
 }
 
 /// The URL as a Markdown link destination, or `None` when it is not an absolute http(s) URL.

@@ -404,13 +404,8 @@ pub(crate) fn message_of(text: &str) -> String {
             format!("(not JSON) {t}")
         }
     };
-    message
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(BODY_CHARS)
-        .collect()
+    let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    net::shorten(&one_line, BODY_CHARS)
 }
 
 /// Text from GitHub shown in the job log: the legacy `##[command]` syntax works anywhere in a

@@ -234,16 +234,13 @@ impl GitlabClient {
     }
 
     fn shorten(&self, text: &str) -> String {
-        let text = self.redactor.redact(text.trim());
-        let mut out: String = text
+        let text: String = self
+            .redactor
+            .redact(text)
             .chars()
             .filter(|c| !c.is_control() || *c == ' ')
-            .take(BODY_MAX)
             .collect();
-        if text.chars().count() > BODY_MAX {
-            out.push('…');
-        }
-        out
+        net::shorten(&text, BODY_MAX)
     }
 
     fn seen(&self) -> Seen {
