@@ -485,14 +485,17 @@ mod tests {
     #[test]
     fn plain_http_is_refused_except_to_loopback() {
         let token = || SecretString::from("ghp_x".to_owned());
-        assert!(
-            Client::new(
-                "http://github.example.com/api/v3",
-                token(),
-                Redactor::default()
-            )
-            .is_err()
-        );
+        match Client::new(
+            "http://github.example.com/api/v3",
+            token(),
+            Redactor::default(),
+        ) {
+            Err(Error::InvalidSetting { name, problem, .. }) => {
+                assert_eq!(name, "GITHUB_API_URL");
+                assert!(problem.contains("not https"), "{problem}");
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(Client::new("http://127.0.0.1:9/", token(), Redactor::default()).is_ok());
         let ghes = Client::new(
             "https://ghes.example.com/api/v3/",
