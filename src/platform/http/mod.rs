@@ -4,9 +4,12 @@
 //! running / success / failure sets, an optional log request (offset, full re-read or cursor),
 //! an optional cancel request, and outputs. See [`spec`] for the description language.
 
+mod check;
 pub(crate) mod client;
 pub(crate) mod condition;
 pub(crate) mod lines;
+mod log_spec;
+mod logs;
 pub(crate) mod plan;
 pub(crate) mod source;
 pub(crate) mod spec;
@@ -15,11 +18,11 @@ pub(crate) mod template;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
 
+use self::check::check_phase;
 use self::client::{Client, Request};
-use self::source::{Source, truthy};
-use self::spec::{LogMode, PhaseSpec, RequestSpec, StatusSpec, UnknownPolicy};
+use self::source::Source;
+use self::spec::{PhaseSpec, RequestSpec, UnknownPolicy};
 use self::template::{MissingVar, Target, render, render_json};
 use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
 use super::event::{Phase, StateClass};
@@ -185,174 +188,6 @@ impl HttpBackend {
         }
         Ok(())
     }
-
-    async fn read_offset(
-        &self,
-        op: &mut Operation,
-        spec: &spec::LogSpec,
-        sink: &mut dyn LogSink,
-    ) -> Result<LogRead> {
-        let mut vars = op.vars.clone();
-        vars.insert("offset".into(), op.log.offset.to_string());
-        let req = self.request("[logs]", "GET", &spec.path, &spec.headers, None, &[], &vars)?;
-        let url = self.client.redact(req.url.as_str());
-        let resp = self.client.send(req).await?;
-        let headers = header_list(resp.headers());
-        let (read, mut lines) = self
-            .stream_lines(resp, &url, 0, &mut op.log.carry, sink)
-            .await?;
-        let next = match &spec.next_offset {
-            Some(src) => {
-                let src =
-                    Source::parse(src).ok_or_else(|| bad_source("[logs]", "next_offset", src))?;
-                let text = src.extract(None, &headers, &vars);
-                text.as_deref().and_then(|t| t.trim().parse::<u64>().ok()).ok_or_else(|| Error::BadResponse {
-                    platform: self.name.clone(),
-                    url: url.clone(),
-                    problem: format!("next_offset {src:?} is missing or not a number ({text:?})"),
-                    hint: "point next_offset at the header holding the next offset, or remove it to count bytes".into(),
-                })?
-            }
-            None => op.log.offset + read,
-        };
-        if next < op.log.offset {
-            // The log restarted (Jenkins "rolled over"): the next read starts at `next`.
-            op.log.carry.clear();
-        }
-        op.log.offset = next;
-        let complete = completion(spec, None, &headers, &vars);
-        if complete == Some(true) {
-            lines += lines::flush(&mut op.log.carry, sink).await;
-        }
-        Ok(LogRead { lines, complete })
-    }
-
-    /// Streams a response body into `sink` line by line, skipping its first `skip` bytes.
-    /// Returns the body's size and the lines delivered; memory stays at one line whatever the
-    /// body's size.
-    async fn stream_lines(
-        &self,
-        resp: reqwest::Response,
-        url: &str,
-        skip: u64,
-        carry: &mut Vec<u8>,
-        sink: &mut dyn LogSink,
-    ) -> Result<(u64, u64)> {
-        let mut total: u64 = 0;
-        let mut lines = 0;
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| Error::Unreachable {
-                platform: self.name.clone(),
-                url: url.to_string(),
-                message: format!("the log response was cut off: {e}"),
-                hint: crate::error::UNREACHABLE_FIX.into(),
-            })?;
-            let start = total;
-            total += chunk.len() as u64;
-            if total <= skip {
-                continue;
-            }
-            let from = usize::try_from(skip.saturating_sub(start)).unwrap_or(0);
-            lines += lines::feed(carry, &chunk[from..], sink).await;
-        }
-        Ok((total, lines))
-    }
-
-    async fn read_full(
-        &self,
-        op: &mut Operation,
-        spec: &spec::LogSpec,
-        sink: &mut dyn LogSink,
-    ) -> Result<LogRead> {
-        let req = self.request(
-            "[logs]",
-            "GET",
-            &spec.path,
-            &spec.headers,
-            None,
-            &[],
-            &op.vars,
-        )?;
-        let url = self.client.redact(req.url.as_str());
-        let resp = self.client.send(req).await?;
-        let headers = header_list(resp.headers());
-        let seen = op.log.offset;
-        let mut carry = std::mem::take(&mut op.log.carry);
-        let (total, mut lines) = self
-            .stream_lines(resp, &url, seen, &mut carry, sink)
-            .await?;
-        if total < seen {
-            // Shorter than what was shown: the platform started the log again. Show it anew
-            // next time rather than guess.
-            carry.clear();
-            op.log.offset = 0;
-        } else {
-            op.log.offset = total;
-        }
-        op.log.carry = carry;
-        let complete = completion(spec, None, &headers, &op.vars);
-        if complete == Some(true) {
-            lines += lines::flush(&mut op.log.carry, sink).await;
-        }
-        Ok(LogRead { lines, complete })
-    }
-
-    async fn read_cursor(
-        &self,
-        op: &mut Operation,
-        spec: &spec::LogSpec,
-        sink: &mut dyn LogSink,
-    ) -> Result<LogRead> {
-        let mut vars = op.vars.clone();
-        vars.insert("cursor".into(), op.log.cursor.clone().unwrap_or_default());
-        let req = self.request("[logs]", "GET", &spec.path, &spec.headers, None, &[], &vars)?;
-        let (body, headers) = self.json(req, "[logs] path").await?;
-        let mut lines = 0;
-        let pointer = spec.lines.as_deref().unwrap_or("");
-        match body.pointer(pointer) {
-            Some(serde_json::Value::Array(items)) => {
-                for item in items {
-                    let text = source::value_text(item).unwrap_or_default();
-                    for line in text.lines() {
-                        sink.line(line).await;
-                        lines += 1;
-                    }
-                }
-            }
-            Some(serde_json::Value::String(text)) => {
-                for line in text.lines() {
-                    sink.line(line).await;
-                    lines += 1;
-                }
-            }
-            _ => {}
-        }
-        if let Some(src) = &spec.cursor {
-            let src = Source::parse(src).ok_or_else(|| bad_source("[logs]", "cursor", src))?;
-            if let Some(next) = src.extract(Some(&body), &headers, &vars) {
-                op.log.cursor = Some(next);
-            }
-        }
-        let complete = completion(spec, Some(&body), &headers, &vars);
-        Ok(LogRead { lines, complete })
-    }
-}
-
-/// Whether the log is complete, from `complete` or `more`; `None` when neither is described.
-fn completion(
-    spec: &spec::LogSpec,
-    body: Option<&serde_json::Value>,
-    headers: &[(String, String)],
-    vars: &Vars,
-) -> Option<bool> {
-    if let Some(src) = spec.complete.as_deref().and_then(Source::parse) {
-        return Some(truthy(src.extract(body, headers, vars).as_deref()));
-    }
-    if let Some(src) = spec.more.as_deref().and_then(Source::parse) {
-        return Some(!truthy(src.extract(body, headers, vars).as_deref()));
-    }
-    None
 }
 
 fn header_list(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
@@ -390,77 +225,6 @@ fn bad_source(section: &str, name: &str, text: &str) -> Error {
             quote(text)
         ),
     }
-}
-
-fn check_source(section: &str, name: &str, text: &str) -> Result<()> {
-    Source::parse(text)
-        .map(|_| ())
-        .ok_or_else(|| bad_source(section, name, text))
-}
-
-fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
-    let s = |part: &str| format!("[{phase}.{part}]");
-    check_source(&s("trigger"), "id", &spec.trigger.id)?;
-    for (name, text) in &spec.trigger.capture {
-        check_source(&s("trigger"), name, text)?;
-    }
-    if let Some(r) = &spec.resolve {
-        check_source(&s("resolve"), "until", &r.until)?;
-        for (name, text) in &r.capture {
-            check_source(&s("resolve"), name, text)?;
-        }
-    }
-    check_status(&s("status"), &spec.status)?;
-    if let Some(l) = &spec.logs {
-        for (name, text) in [
-            ("next_offset", &l.next_offset),
-            ("complete", &l.complete),
-            ("more", &l.more),
-            ("lines", &l.lines),
-            ("cursor", &l.cursor),
-        ] {
-            if let Some(text) = text {
-                check_source(&s("logs"), name, text)?;
-            }
-        }
-        if l.mode == LogMode::Cursor && l.lines.is_none() {
-            return Err(Error::ConfigFile {
-                path: format!("ferry.toml {}", s("logs")),
-                message: "mode = \"cursor\" needs `lines` (where the lines are) and usually `cursor`\n  fix: add lines = \"/lines\" and cursor = \"/next\"".into(),
-            });
-        }
-    }
-    for (name, text) in &spec.outputs {
-        check_source(&s("outputs"), name, text)?;
-    }
-    Ok(())
-}
-
-fn check_status(section: &str, spec: &StatusSpec) -> Result<()> {
-    let has_value = spec
-        .running
-        .iter()
-        .chain(&spec.success)
-        .chain(&spec.failure)
-        .any(|c| matches!(c, spec::Condition::Value(_)));
-    if has_value && spec.field.is_none() {
-        return Err(Error::ConfigFile {
-            path: format!("ferry.toml {section}"),
-            message: "plain values in running/success/failure need `field` (the JSON Pointer they are compared with)\n  fix: add field = \"/status\", or write each condition as a table like { \"/status\" = [\"done\"] }".into(),
-        });
-    }
-    if spec.success.is_empty() {
-        return Err(Error::ConfigFile {
-            path: format!("ferry.toml {section}"),
-            message: "`success` is empty, so the operation could never succeed\n  fix: list the values that mean success, e.g. success = [\"succeeded\"]".into(),
-        });
-    }
-    for p in condition::pointers(spec) {
-        if !p.is_empty() && !p.starts_with('/') {
-            return Err(bad_source(section, "field", &p));
-        }
-    }
-    Ok(())
 }
 
 #[async_trait]
@@ -586,11 +350,7 @@ impl Backend for HttpBackend {
                 complete: Some(true),
             });
         };
-        match l.mode {
-            LogMode::Offset => self.read_offset(op, l, sink).await,
-            LogMode::Full => self.read_full(op, l, sink).await,
-            LogMode::Cursor => self.read_cursor(op, l, sink).await,
-        }
+        self.read_log(op, l, sink).await
     }
 
     /// A trigger that sends `{{ idempotency_key }}` is sent again with the same key: a platform
