@@ -115,7 +115,17 @@ impl FileConfig {
                 return Err(secret_in_file(name, path));
             }
         }
-        let file: FileConfig = toml::from_str(text).map_err(|e| {
+        // A preset goes under the user's file; without one the text is read as it is (so that
+        // errors point at their line).
+        let preset = match text.parse::<toml::Table>() {
+            Ok(table) => super::preset::apply(&table, path)?,
+            Err(_) => None,
+        };
+        let parsed = match preset {
+            Some(merged) => FileConfig::deserialize(toml::Value::Table(merged)),
+            None => toml::from_str(text),
+        };
+        let file: FileConfig = parsed.map_err(|e| {
             let message = clip_lines(e.to_string().trim_end());
             // A message of ferry's own (a key a platform's kind does not take) has its fix.
             let fix = if message.contains("\n  fix: ") {
