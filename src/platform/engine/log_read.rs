@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::Engine;
 use super::log_tail::LogTail;
 use super::stop::Failure;
-use super::timing::later;
+use super::timing::{asked_wait, later};
 use crate::error::Error;
 use crate::platform::backend::Operation;
 use crate::platform::event::{Level, Phase};
@@ -64,7 +64,10 @@ impl Engine<'_> {
     /// A failed log read: warn, retry transient errors a few times, then stop reading logs
     /// (the state still decides the outcome). Returns whether to keep reading.
     pub(super) async fn log_error(&self, phase: Phase, e: &Error, errors: &mut u32) -> bool {
-        *errors += 1;
+        // A rate limit's wait is honoured by the caller and not counted (as in `retry.rs`).
+        if asked_wait(e).is_none() {
+            *errors += 1;
+        }
         if e.is_transient() && *errors <= self.timing.max_errors {
             tracing::debug!(error = %self.redactor.redact(&e.to_string()), "log read failed; will retry");
             return true;
