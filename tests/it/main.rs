@@ -14,6 +14,7 @@ mod hostile;
 mod hostile_input;
 mod jenkins;
 mod platforms;
+mod request_shapes;
 mod report;
 mod secrets;
 mod settings;

@@ -40,6 +40,7 @@ pub(super) fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
         for (name, text) in &r.capture {
             check_source(&s("resolve"), name, text)?;
         }
+        check_conditions(&s("resolve"), "failure", &r.failure)?;
     }
     check_status(&s("status"), &spec.status)?;
     if let Some(l) = &spec.logs {
@@ -315,6 +316,13 @@ fn check_status(section: &str, spec: &StatusSpec) -> Result<()> {
             message: "`success` is empty, so the operation could never succeed\n  fix: list the values that mean success, e.g. success = [\"succeeded\"]".into(),
         });
     }
+    for (key, conds) in [
+        ("running", &spec.running),
+        ("success", &spec.success),
+        ("failure", &spec.failure),
+    ] {
+        check_conditions(section, key, conds)?;
+    }
     for p in condition::all_pointers(spec) {
         if !p.is_empty() && !p.starts_with('/') {
             return Err(bad_source(section, "field", &p));
@@ -322,6 +330,42 @@ fn check_status(section: &str, spec: &StatusSpec) -> Result<()> {
     }
     if let Some(message) = &spec.message {
         check_source(section, "message", message)?;
+    }
+    Ok(())
+}
+
+/// Every condition table tests something, each test a pointer (or an operator naming one), and
+/// a list of values is not empty: a table that tests nothing would hold for every answer, a test
+/// against no value for none.
+fn check_conditions(section: &str, key: &str, conds: &[spec::Condition]) -> Result<()> {
+    let example = "e.g. { \"/status\" = [\"done\"] } or { present = \"/finished_at\" }";
+    for cond in conds {
+        let spec::Condition::AllOf(tests) = cond else {
+            continue;
+        };
+        if tests.is_empty() {
+            return Err(config(
+                section,
+                format!("`{key}` has a condition that tests nothing ({{}}), which every answer would meet\n  fix: say what it tests, {example}"),
+            ));
+        }
+        for t in tests {
+            match t {
+                spec::Test::OneOf(p, _) if !p.starts_with('/') => {
+                    return Err(config(
+                        section,
+                        format!("`{key}` tests {}, which is neither a JSON Pointer nor an operator (present, absent, null)\n  fix: write a pointer with a leading slash, or one of the operators, {example}", quote(p)),
+                    ));
+                }
+                spec::Test::OneOf(p, values) if values.is_empty() => {
+                    return Err(config(
+                        section,
+                        format!("`{key}` compares {} with no value at all (an empty list), which no answer would meet\n  fix: list the values, e.g. {{ {} = [\"done\"] }}", quote(p), quote(p)),
+                    ));
+                }
+                _ => {}
+            }
+        }
     }
     Ok(())
 }

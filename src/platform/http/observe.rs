@@ -110,7 +110,8 @@ impl HttpBackend {
         let path = spec.path.as_deref().unwrap_or_default();
         let until = later(tokio::time::Instant::now(), limit);
         let mut pause = FIRST_PAUSE;
-        let mut last = String::from("no answer yet");
+        // What the last read gave, for the message when nothing fits in time.
+        let mut last: String;
         loop {
             let req = self.request(section, "GET", path, &spec.headers, None, &[], vars)?;
             let url = req.url.clone();
