@@ -70,7 +70,6 @@ capture = { put_url = "/source_blob/put_url", get_url = "/source_blob/get_url" }
 method = "PUT"
 url = "{{ put_url | raw }}"
 body_file = "app.tgz"
-content_type = ""
 
 [build.trigger]
 path = "/apps/{{ vars.app }}/builds"
@@ -152,7 +151,11 @@ fn a_source_is_created_uploaded_to_another_origin_built_and_its_release_observed
         "/bucket/src.tgz?X-Amz-Signature=a%2Fb%3D&X-Amz-Expires=3600"
     );
     assert_eq!(put[0].body, ARCHIVE);
-    assert_eq!(put[0].header("content-length"), Some("17"));
+    assert_eq!(
+        put[0].header("content-length"),
+        Some(ARCHIVE.len().to_string().as_str())
+    );
+    assert_eq!(put[0].header("content-type"), None);
     assert!(!put[0].all_headers().contains(TOKEN), "{put:?}");
     assert_eq!(put[0].header("x-platform-version"), None);
     assert_eq!(put[0].header("authorization"), None);
