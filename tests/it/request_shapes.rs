@@ -287,6 +287,60 @@ fn a_zip_trigger_answered_without_an_id_is_found_and_its_failure_told_in_the_pla
     assert!(!seen.iter().any(|s| s.contains("dep-old") || s.contains("dep-other")), "{seen:?}");
 }
 
+/// DigitalOcean-shaped: a push to the repository starts the deployment; ferry sends nothing
+/// that starts one, and finds it in the list by its commit.
+#[test]
+fn an_observed_phase_finds_the_operation_in_a_list_and_starts_nothing() {
+    let platform = FakeHttp::start(move |seen: &Seen| {
+        match (seen.method.as_str(), seen.target.as_str()) {
+            ("GET", "/v2/apps/a-1/deployments") => Answer::json(
+                200,
+                &json!({ "deployments": [
+                    { "id": "dep-9", "spec_sha": "ffff", "created_at": "2026-01-02T00:00:00Z" },
+                    { "id": "dep-8", "spec_sha": SHA, "created_at": "2026-01-01T10:00:00+02:00" },
+                    { "id": "dep-7", "spec_sha": SHA, "created_at": "2025-12-31T00:00:00Z" }
+                ] }),
+            ),
+            ("GET", "/v2/apps/a-1/deployments/dep-8") => Answer::json(
+                200,
+                &json!({ "deployment": { "phase": "ACTIVE", "live_url": "https://a-1.example.app" } }),
+            ),
+            _ => Answer::json(404, &json!({ "id": "not_found" })),
+        }
+    });
+    let work = Workdir::with_config(&format!(
+        "{POLL}\n{}",
+        r#"
+[deploy.observe]
+path = "/v2/apps/a-1/deployments"
+items = "/deployments"
+match = { "/spec_sha" = ["{{ sha }}"] }
+newest = "/created_at"
+id = "/id"
+
+[deploy.status]
+path = "/v2/apps/a-1/deployments/{{ id }}"
+field = "/deployment/phase"
+running = ["PENDING_BUILD", "BUILDING", "DEPLOYING"]
+success = ["ACTIVE"]
+failure = ["ERROR", "CANCELED"]
+
+[deploy.outputs]
+url = "/deployment/live_url"
+"#
+    ));
+    let r = deploy(&work, &platform.url());
+    r.assert_code(0);
+    let out = r.json();
+    assert_eq!(out["phases"][0]["id"], "dep-8");
+    assert_eq!(out["url"], "https://a-1.example.app");
+    assert!(
+        platform.requests().iter().all(|s| s.method == "GET"),
+        "{:?}",
+        targets(&platform)
+    );
+}
+
 /// A status that answers `429` with `Retry-After` or a reset header many more times than the
 /// error budget allows: ferry waits as asked and follows the deploy to its end.
 #[test]
