@@ -106,7 +106,10 @@ version = "/version"
 #[test]
 fn a_source_is_created_uploaded_to_another_origin_built_and_its_release_observed() {
     let store = FakeHttp::start(|_| Answer::text(200, ""));
-    let put_url = format!("{}/bucket/src.tgz?X-Amz-Signature=a%2Fb%3D&X-Amz-Expires=3600", store.url());
+    let put_url = format!(
+        "{}/bucket/src.tgz?X-Amz-Signature=a%2Fb%3D&X-Amz-Expires=3600",
+        store.url()
+    );
     let get_url = format!("{}/bucket/src.tgz?sig=get%2F1", store.url());
     let polls = Arc::new(AtomicU32::new(0));
     let platform = FakeHttp::start(move |seen: &Seen| {
@@ -115,12 +118,17 @@ fn a_source_is_created_uploaded_to_another_origin_built_and_its_release_observed
                 201,
                 &json!({ "source_blob": { "put_url": put_url, "get_url": get_url } }),
             ),
-            ("POST", "/apps/shop/builds") => Answer::json(201, &json!({ "id": "b-1", "status": "pending" })),
+            ("POST", "/apps/shop/builds") => {
+                Answer::json(201, &json!({ "id": "b-1", "status": "pending" }))
+            }
             ("GET", "/apps/shop/builds/b-1") => {
                 if polls.fetch_add(1, Ordering::SeqCst) < 1 {
                     Answer::json(200, &json!({ "status": "pending", "release": null }))
                 } else {
-                    Answer::json(200, &json!({ "status": "succeeded", "release": { "id": "r-9" } }))
+                    Answer::json(
+                        200,
+                        &json!({ "status": "succeeded", "release": { "id": "r-9" } }),
+                    )
                 }
             }
             // A release is `succeeded` before it is current: only `present` tells them apart.
@@ -128,7 +136,9 @@ fn a_source_is_created_uploaded_to_another_origin_built_and_its_release_observed
                 200,
                 &json!({ "status": "succeeded", "current": true, "version": 42 }),
             ),
-            ("GET", "/apps/shop") => Answer::json(200, &json!({ "web_url": "https://shop.example.com/" })),
+            ("GET", "/apps/shop") => {
+                Answer::json(200, &json!({ "web_url": "https://shop.example.com/" }))
+            }
             _ => Answer::json(404, &json!({ "id": "not_found" })),
         }
     });
@@ -165,12 +175,22 @@ fn a_source_is_created_uploaded_to_another_origin_built_and_its_release_observed
     let seen = targets(&platform);
     assert_eq!(seen[0], "POST /apps/shop/sources");
     assert_eq!(seen[1], "POST /apps/shop/builds");
-    assert!(seen.contains(&"GET /apps/shop/releases/r-9".to_string()), "{seen:?}");
+    assert!(
+        seen.contains(&"GET /apps/shop/releases/r-9".to_string()),
+        "{seen:?}"
+    );
     assert_eq!(seen.last().map(String::as_str), Some("GET /apps/shop"));
-    assert_eq!(seen.iter().filter(|s| s.starts_with("POST")).count(), 2, "{seen:?}");
+    assert_eq!(
+        seen.iter().filter(|s| s.starts_with("POST")).count(),
+        2,
+        "{seen:?}"
+    );
     for s in platform.requests() {
         assert_eq!(s.header("x-platform-version"), Some("3"), "{}", s.target);
-        assert_eq!(s.header("authorization").map(|a| a.contains(TOKEN)), Some(true));
+        assert_eq!(
+            s.header("authorization").map(|a| a.contains(TOKEN)),
+            Some(true)
+        );
     }
     let build = platform
         .requests()
@@ -178,7 +198,10 @@ fn a_source_is_created_uploaded_to_another_origin_built_and_its_release_observed
         .find(|s| s.target == "/apps/shop/builds")
         .unwrap();
     let body: serde_json::Value = serde_json::from_slice(&build.body).unwrap();
-    assert_eq!(body["source_blob"]["url"], format!("{}/bucket/src.tgz?sig=get%2F1", store.url()));
+    assert_eq!(
+        body["source_blob"]["url"],
+        format!("{}/bucket/src.tgz?sig=get%2F1", store.url())
+    );
 }
 
 /// Netlify- and Render-shaped: a zip as the trigger's body, answered `202` without an id; the
@@ -266,7 +289,8 @@ fn a_zip_trigger_answered_without_an_id_is_found_and_its_failure_told_in_the_pla
         "{message}"
     );
     assert!(
-        r.stderr.contains("Build script returned non-zero exit code: 2"),
+        r.stderr
+            .contains("Build script returned non-zero exit code: 2"),
         "the failure line gives the platform's words:\n{}",
         r.stderr
     );
@@ -284,7 +308,12 @@ fn a_zip_trigger_answered_without_an_id_is_found_and_its_failure_told_in_the_pla
         2,
         "the list is read until the new deploy is in it: {seen:?}"
     );
-    assert!(!seen.iter().any(|s| s.contains("dep-old") || s.contains("dep-other")), "{seen:?}");
+    assert!(
+        !seen
+            .iter()
+            .any(|s| s.contains("dep-old") || s.contains("dep-other")),
+        "{seen:?}"
+    );
 }
 
 /// DigitalOcean-shaped: a push to the repository starts the deployment; ferry sends nothing
@@ -357,7 +386,10 @@ fn rate_limits_are_waited_out_beyond_the_error_budget() {
                     0..=5 => limited.header("Retry-After", "0"),
                     6..=9 => limited.header("RateLimit-Reset", "0"),
                     10 => limited.header("X-RateLimit-Reset", "1700000000"),
-                    _ => Answer::json(200, &json!({ "status": "done", "url": "https://s.example.com" })),
+                    _ => Answer::json(
+                        200,
+                        &json!({ "status": "done", "url": "https://s.example.com" }),
+                    ),
                 }
             }
             _ => Answer::json(404, &json!({})),
@@ -409,7 +441,11 @@ fn refused(body: &str, parts: &[&str]) {
     let r = check(&work);
     r.assert_code(2);
     for part in parts {
-        assert!(r.stderr.contains(part), "missing {part:?} in:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains(part),
+            "missing {part:?} in:\n{}",
+            r.stderr
+        );
     }
     assert!(r.stderr.contains("fix:"), "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
@@ -418,18 +454,29 @@ fn refused(body: &str, parts: &[&str]) {
 #[test]
 fn check_refuses_a_phase_with_both_trigger_and_observe_or_neither() {
     refused(
-        &format!("[deploy.trigger]\npath = \"/d\"\nid = \"/id\"\n\n[deploy.observe]\nid = \"{{{{ build.release }}}}\"\n{STATUS}"),
+        &format!(
+            "[deploy.trigger]\npath = \"/d\"\nid = \"/id\"\n\n[deploy.observe]\nid = \"{{{{ build.release }}}}\"\n{STATUS}"
+        ),
         &["[deploy]", "both [deploy.trigger] and [deploy.observe]"],
     );
-    refused(STATUS, &["[deploy]", "neither [deploy.trigger] nor [deploy.observe]"]);
+    refused(
+        STATUS,
+        &["[deploy]", "neither [deploy.trigger] nor [deploy.observe]"],
+    );
 }
 
 #[test]
 fn check_refuses_a_find_that_cannot_pick_an_operation() {
     let trigger = "[deploy.trigger]\npath = \"/d\"\nexpect = [202]\n";
     refused(
-        &format!("{trigger}\n[deploy.trigger.find]\npath = \"/d\"\nnewest = \"/createdAt\"\n{STATUS}"),
-        &["[deploy.trigger.find]", "what the operation's id is", "id = \"/id\""],
+        &format!(
+            "{trigger}\n[deploy.trigger.find]\npath = \"/d\"\nnewest = \"/createdAt\"\n{STATUS}"
+        ),
+        &[
+            "[deploy.trigger.find]",
+            "what the operation's id is",
+            "id = \"/id\"",
+        ],
     );
     refused(
         &format!("{trigger}\n[deploy.trigger.find]\npath = \"/d\"\nid = \"/id\"\n{STATUS}"),
@@ -441,7 +488,11 @@ fn check_refuses_a_find_that_cannot_pick_an_operation() {
     );
     refused(
         &format!("{trigger}\n{STATUS}"),
-        &["[deploy.trigger]", "neither where the operation's id is", "find"],
+        &[
+            "[deploy.trigger]",
+            "neither where the operation's id is",
+            "find",
+        ],
     );
 }
 
@@ -465,11 +516,18 @@ fn check_refuses_a_condition_that_tests_nothing() {
 #[test]
 fn check_refuses_an_upload_whose_file_is_missing() {
     refused(
-        &format!("[[deploy.before]]\nmethod = \"PUT\"\nurl = \"https://store.example.com/x\"\nbody_file = \"dist/app.tgz\"\n\n[deploy.trigger]\npath = \"/d\"\nid = \"/id\"\n{STATUS}"),
-        &["[[deploy.before]] #1 body_file", "\"dist/app.tgz\" is not a file"],
+        &format!(
+            "[[deploy.before]]\nmethod = \"PUT\"\nurl = \"https://store.example.com/x\"\nbody_file = \"dist/app.tgz\"\n\n[deploy.trigger]\npath = \"/d\"\nid = \"/id\"\n{STATUS}"
+        ),
+        &[
+            "[[deploy.before]] #1 body_file",
+            "\"dist/app.tgz\" is not a file",
+        ],
     );
     refused(
-        &format!("[deploy.trigger]\npath = \"/d\"\nid = \"/id\"\nbody_file = \"site.zip\"\ncontent_type = \"application/zip\"\n{STATUS}"),
+        &format!(
+            "[deploy.trigger]\npath = \"/d\"\nid = \"/id\"\nbody_file = \"site.zip\"\ncontent_type = \"application/zip\"\n{STATUS}"
+        ),
         &["[deploy.trigger] body_file", "\"site.zip\" is not a file"],
     );
 }
@@ -477,8 +535,14 @@ fn check_refuses_an_upload_whose_file_is_missing() {
 #[test]
 fn check_refuses_an_output_reading_a_fetch_the_phase_does_not_describe() {
     refused(
-        &format!("[deploy.trigger]\npath = \"/d\"\nid = \"/id\"\n{STATUS}\n[deploy.outputs]\nurl = \"app:/web_url\"\n"),
-        &["[deploy.outputs]", "reads the fetch `app`", "[deploy.fetch.app]"],
+        &format!(
+            "[deploy.trigger]\npath = \"/d\"\nid = \"/id\"\n{STATUS}\n[deploy.outputs]\nurl = \"app:/web_url\"\n"
+        ),
+        &[
+            "[deploy.outputs]",
+            "reads the fetch `app`",
+            "[deploy.fetch.app]",
+        ],
     );
 }
 
@@ -498,8 +562,8 @@ const LRO_TRIGGER: &str = "/v1/projects/my-project/services/shop:deploy";
 /// An operation that runs for `running` reads, then ends as `end` says.
 fn lro(running: u32, end: serde_json::Value) -> FakeHttp {
     let reads = Arc::new(AtomicU32::new(0));
-    FakeHttp::start(move |seen: &Seen| {
-        match (seen.method.as_str(), seen.target.as_str()) {
+    FakeHttp::start(
+        move |seen: &Seen| match (seen.method.as_str(), seen.target.as_str()) {
             ("POST", LRO_TRIGGER) => Answer::json(
                 200,
                 &json!({ "name": "operations/op-1", "metadata": { "@type": "type.googleapis.com/Deploy" } }),
@@ -520,8 +584,8 @@ fn lro(running: u32, end: serde_json::Value) -> FakeHttp {
                 404,
                 &json!({ "error": { "code": 404, "message": "not found", "status": "NOT_FOUND" } }),
             ),
-        }
-    })
+        },
+    )
 }
 
 #[test]
@@ -575,7 +639,10 @@ fn lro_an_operation_that_fails_says_why_in_the_platforms_words() {
         "{}",
         r.stderr
     );
-    assert!(out["url"].is_null(), "a failed deploy has no environment URL: {out}");
+    assert!(
+        out["url"].is_null(),
+        "a failed deploy has no environment URL: {out}"
+    );
     assert!(!targets(&platform).iter().any(|t| t.ends_with(":cancel")));
 }
 
@@ -597,7 +664,10 @@ fn lro_a_signal_cancels_the_operation() {
         .count()
         < 2
     {
-        assert!(std::time::Instant::now() < until, "the operation was never polled");
+        assert!(
+            std::time::Instant::now() < until,
+            "the operation was never polled"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     crate::support::signal(&child, "TERM");

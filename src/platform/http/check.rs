@@ -73,11 +73,15 @@ fn check_start(phase: Phase, spec: &PhaseSpec) -> Result<()> {
     match (&spec.trigger, &spec.observe) {
         (Some(_), Some(_)) => Err(config(
             &format!("[{phase}]"),
-            format!("the phase has both [{phase}.trigger] and [{phase}.observe], and can only start its operation one way\n  fix: keep [{phase}.trigger] to start an operation, or [{phase}.observe] to follow one started elsewhere")
+            format!(
+                "the phase has both [{phase}.trigger] and [{phase}.observe], and can only start its operation one way\n  fix: keep [{phase}.trigger] to start an operation, or [{phase}.observe] to follow one started elsewhere"
+            ),
         )),
         (None, None) => Err(config(
             &format!("[{phase}]"),
-            format!("the phase has neither [{phase}.trigger] nor [{phase}.observe]\n  fix: add [{phase}.trigger] (the request that starts the operation) or [{phase}.observe] (to follow one another phase started)")
+            format!(
+                "the phase has neither [{phase}.trigger] nor [{phase}.observe]\n  fix: add [{phase}.trigger] (the request that starts the operation) or [{phase}.observe] (to follow one another phase started)"
+            ),
         )),
         (Some(t), None) => check_trigger(phase, t),
         (None, Some(o)) => check_find(&format!("[{phase}.observe]"), o, Look::Observe),
@@ -196,7 +200,10 @@ fn check_find(section: &str, f: &FindSpec, look: Look) -> Result<()> {
         if !matches!(Source::parse(id), Some(Source::Template(_))) {
             return Err(config(
                 section,
-                format!("id = {} names no value, and without `path` nothing is read\n  fix: name the id with a template (id = \"{{{{ build.release }}}}\"), or add path = \"…\" to find it in a list", quote(id)),
+                format!(
+                    "id = {} names no value, and without `path` nothing is read\n  fix: name the id with a template (id = \"{{{{ build.release }}}}\"), or add path = \"…\" to find it in a list",
+                    quote(id)
+                ),
             ));
         }
         if f.items.is_some() || !f.matches.is_empty() || f.newest.is_some() {
@@ -210,7 +217,10 @@ fn check_find(section: &str, f: &FindSpec, look: Look) -> Result<()> {
     if !matches!(Source::parse(id), Some(Source::Pointer(_))) {
         return Err(config(
             section,
-            format!("id = {} is not a JSON Pointer into one item of the list\n  fix: write id = \"/id\"", quote(id)),
+            format!(
+                "id = {} is not a JSON Pointer into one item of the list\n  fix: write id = \"/id\"",
+                quote(id)
+            ),
         ));
     }
     check_search(section, f)?;
@@ -224,7 +234,10 @@ fn check_search(section: &str, f: &FindSpec) -> Result<()> {
         if not_pointer(pointer) {
             return Err(config(
                 &format!("{section} match"),
-                format!("{} is not a JSON Pointer into an item\n  fix: write it with a leading slash, e.g. match = {{ \"/commit/id\" = [\"{{{{ sha }}}}\"] }}", quote(pointer)),
+                format!(
+                    "{} is not a JSON Pointer into an item\n  fix: write it with a leading slash, e.g. match = {{ \"/commit/id\" = [\"{{{{ sha }}}}\"] }}",
+                    quote(pointer)
+                ),
             ));
         }
     }
@@ -234,7 +247,11 @@ fn check_search(section: &str, f: &FindSpec) -> Result<()> {
         {
             return Err(config(
                 &format!("{section} {key}"),
-                format!("{} is not a JSON Pointer\n  fix: write it with a leading slash, e.g. {key} = \"/{}\"", quote(p), if key == "items" { "items" } else { "createdAt" }),
+                format!(
+                    "{} is not a JSON Pointer\n  fix: write it with a leading slash, e.g. {key} = \"/{}\"",
+                    quote(p),
+                    if key == "items" { "items" } else { "createdAt" }
+                ),
             ));
         }
     }
@@ -249,7 +266,10 @@ fn check_search(section: &str, f: &FindSpec) -> Result<()> {
     {
         return Err(config(
             &format!("{section} timeout"),
-            format!("{} is not a duration\n  fix: write it like \"2m\" or \"90s\"", quote(t)),
+            format!(
+                "{} is not a duration\n  fix: write it like \"2m\" or \"90s\"",
+                quote(t)
+            ),
         ));
     }
     Ok(())
@@ -269,7 +289,10 @@ fn check_outputs(phase: Phase, spec: &PhaseSpec) -> Result<()> {
         if !is_fetch_name(name) || name == "header" {
             return Err(config(
                 &format!("[{phase}.fetch]"),
-                format!("{} cannot name a fetch (outputs read it as <name>:/pointer)\n  fix: use letters, digits, _ and - only, and not `header`", quote(name)),
+                format!(
+                    "{} cannot name a fetch (outputs read it as <name>:/pointer)\n  fix: use letters, digits, _ and - only, and not `header`",
+                    quote(name)
+                ),
             ));
         }
     }
@@ -283,12 +306,19 @@ fn check_outputs(phase: Phase, spec: &PhaseSpec) -> Result<()> {
                 } else {
                     format!(
                         "the phase's fetches are {}",
-                        spec.fetch.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+                        spec.fetch
+                            .keys()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 };
                 return Err(config(
                     &section,
-                    format!("`{name}` = {} reads the fetch `{fetch}`, but {known}\n  fix: add a [{phase}.fetch.{fetch}] request (path = \"…\"), or correct the name", quote(text)),
+                    format!(
+                        "`{name}` = {} reads the fetch `{fetch}`, but {known}\n  fix: add a [{phase}.fetch.{fetch}] request (path = \"…\"), or correct the name",
+                        quote(text)
+                    ),
                 ));
             }
             Some(_) => {}
@@ -346,7 +376,9 @@ fn check_conditions(section: &str, key: &str, conds: &[spec::Condition]) -> Resu
         if tests.is_empty() {
             return Err(config(
                 section,
-                format!("`{key}` has a condition that tests nothing ({{}}), which every answer would meet\n  fix: say what it tests, {example}"),
+                format!(
+                    "`{key}` has a condition that tests nothing ({{}}), which every answer would meet\n  fix: say what it tests, {example}"
+                ),
             ));
         }
         for t in tests {
@@ -354,13 +386,20 @@ fn check_conditions(section: &str, key: &str, conds: &[spec::Condition]) -> Resu
                 spec::Test::OneOf(p, _) if !p.starts_with('/') => {
                     return Err(config(
                         section,
-                        format!("`{key}` tests {}, which is neither a JSON Pointer nor an operator (present, absent, null)\n  fix: write a pointer with a leading slash, or one of the operators, {example}", quote(p)),
+                        format!(
+                            "`{key}` tests {}, which is neither a JSON Pointer nor an operator (present, absent, null)\n  fix: write a pointer with a leading slash, or one of the operators, {example}",
+                            quote(p)
+                        ),
                     ));
                 }
                 spec::Test::OneOf(p, values) if values.is_empty() => {
                     return Err(config(
                         section,
-                        format!("`{key}` compares {} with no value at all (an empty list), which no answer would meet\n  fix: list the values, e.g. {{ {} = [\"done\"] }}", quote(p), quote(p)),
+                        format!(
+                            "`{key}` compares {} with no value at all (an empty list), which no answer would meet\n  fix: list the values, e.g. {{ {} = [\"done\"] }}",
+                            quote(p),
+                            quote(p)
+                        ),
                     ));
                 }
                 _ => {}

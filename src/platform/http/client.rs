@@ -223,7 +223,10 @@ impl Client {
             headers.insert(name.clone(), value.clone());
         }
         if let Some(upload) = &upload {
-            headers.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(upload.len));
+            headers.insert(
+                reqwest::header::CONTENT_LENGTH,
+                HeaderValue::from(upload.len),
+            );
             if let Some(kind) = &upload.content_type {
                 let value = HeaderValue::from_str(kind).map_err(|_| Error::BadResponse {
                     platform: self.name.clone(),

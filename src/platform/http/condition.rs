@@ -32,7 +32,9 @@ fn holds(test: &Test, body: &serde_json::Value) -> bool {
         }
         Test::Present(pointer) => body.pointer(pointer).is_some_and(|v| !v.is_null()),
         Test::Absent(pointer) => body.pointer(pointer).is_none_or(serde_json::Value::is_null),
-        Test::Null(pointer) => body.pointer(pointer).is_some_and(serde_json::Value::is_null),
+        Test::Null(pointer) => body
+            .pointer(pointer)
+            .is_some_and(serde_json::Value::is_null),
     }
 }
 

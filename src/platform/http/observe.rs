@@ -36,11 +36,17 @@ pub(super) struct Found {
 
 impl HttpBackend {
     /// The operation `[<phase>.observe]` names or finds.
-    pub(super) async fn observe(&self, phase: Phase, spec: &FindSpec, vars: Vars) -> Result<Operation> {
+    pub(super) async fn observe(
+        &self,
+        phase: Phase,
+        spec: &FindSpec,
+        vars: Vars,
+    ) -> Result<Operation> {
         let section = format!("[{phase}.observe]");
         let id_text = spec.id.as_deref().unwrap_or_default();
         if spec.path.is_none() {
-            let id = render(id_text, &vars, Target::Text).map_err(|e| Self::missing(&section, &e))?;
+            let id =
+                render(id_text, &vars, Target::Text).map_err(|e| Self::missing(&section, &e))?;
             if id.trim().is_empty() {
                 return Err(Error::ConfigFile {
                     path: format!("ferry.toml {section} id"),
@@ -53,7 +59,8 @@ impl HttpBackend {
             let mut op = Operation::new(phase, id.trim(), vars);
             op.vars.insert("id".into(), op.id.clone());
             for (name, text) in &spec.capture {
-                let value = render(text, &op.vars, Target::Text).map_err(|e| Self::missing(&section, &e))?;
+                let value = render(text, &op.vars, Target::Text)
+                    .map_err(|e| Self::missing(&section, &e))?;
                 op.vars.insert(name.clone(), value);
             }
             return Ok(op);
@@ -83,11 +90,20 @@ impl HttpBackend {
                     quote(id_text),
                     preview(&found.item)
                 ),
-                hint: "point `id` at the field holding the operation's id inside one item (e.g. /id)".into(),
+                hint:
+                    "point `id` at the field holding the operation's id inside one item (e.g. /id)"
+                        .into(),
             })?;
         let mut op = Operation::new(phase, id, vars);
         op.vars.insert("id".into(), op.id.clone());
-        self.capture(section, &spec.capture, &found.item, &found.headers, &mut op, &found.url)?;
+        self.capture(
+            section,
+            &spec.capture,
+            &found.item,
+            &found.headers,
+            &mut op,
+            &found.url,
+        )?;
         Ok(op)
     }
 
@@ -103,10 +119,12 @@ impl HttpBackend {
         after: Option<SystemTime>,
     ) -> Result<Found> {
         let limit = match &spec.timeout {
-            Some(text) => humantime::parse_duration(text).map_err(|e| bad_timeout(section, text, &e))?,
+            Some(text) => {
+                humantime::parse_duration(text).map_err(|e| bad_timeout(section, text, &e))?
+            }
             None => LOOK_LIMIT,
         };
-        let wanted = self.wanted(section, spec, vars, after)?;
+        let wanted = Self::wanted(section, spec, vars, after)?;
         let path = spec.path.as_deref().unwrap_or_default();
         let until = later(tokio::time::Instant::now(), limit);
         let mut pause = FIRST_PAUSE;
@@ -118,7 +136,11 @@ impl HttpBackend {
             match self.json(req, &format!("{section} path")).await {
                 Ok((body, headers)) => match search::pick(&body, &wanted) {
                     Ok(Some(item)) => {
-                        return Ok(Found { item: item.clone(), headers, url });
+                        return Ok(Found {
+                            item: item.clone(),
+                            headers,
+                            url,
+                        });
                     }
                     Ok(None) => last = format!("the last answer was {}", preview(&body)),
                     Err(misfit) => return Err(self.misfit(section, spec, &url, &body, &misfit)),
@@ -127,7 +149,10 @@ impl HttpBackend {
                     if let Some(asked) = e.retry_after() {
                         pause = pause.max(asked.min(limit));
                     }
-                    last = format!("the last read failed: {}", self.client.redact(&e.to_string()));
+                    last = format!(
+                        "the last read failed: {}",
+                        self.client.redact(&e.to_string())
+                    );
                 }
                 Err(e) => return Err(e),
             }
@@ -151,7 +176,6 @@ impl HttpBackend {
 
     /// The search with its templates filled.
     fn wanted<'s>(
-        &self,
         section: &str,
         spec: &'s FindSpec,
         vars: &Vars,

@@ -61,7 +61,8 @@ pub(super) fn pick<'b>(
         let Some(value) = item.pointer(newest).filter(|v| !v.is_null()) else {
             continue;
         };
-        let when = time(value).ok_or_else(|| Misfit::NotATime(crate::net::shorten(&value.to_string(), 60)))?;
+        let when = time(value)
+            .ok_or_else(|| Misfit::NotATime(crate::net::shorten(&value.to_string(), 60)))?;
         if floor.is_some_and(|f| when < f) {
             continue;
         }
@@ -163,9 +164,23 @@ mod tests {
         let got = pick(&body, &wanted(vec![], Some("2024-05-01T12:00:00Z"))).unwrap();
         assert_eq!(id(got), Some("dep-3"));
         // A deploy created a little before (clocks differ) still counts; an hour before never.
-        let got = pick(&body, &wanted(vec![("/deploy/commit/id", vec!["aaa".into()])], Some("2024-05-01T12:00:06Z"))).unwrap();
+        let got = pick(
+            &body,
+            &wanted(
+                vec![("/deploy/commit/id", vec!["aaa".into()])],
+                Some("2024-05-01T12:00:06Z"),
+            ),
+        )
+        .unwrap();
         assert_eq!(id(got), Some("dep-2"));
-        let got = pick(&body, &wanted(vec![("/deploy/commit/id", vec!["aaa".into()])], Some("2024-05-01T12:05:00Z"))).unwrap();
+        let got = pick(
+            &body,
+            &wanted(
+                vec![("/deploy/commit/id", vec!["aaa".into()])],
+                Some("2024-05-01T12:05:00Z"),
+            ),
+        )
+        .unwrap();
         assert_eq!(id(got), None);
     }
 

@@ -33,7 +33,9 @@ impl HttpBackend {
             (None, None) => {
                 return Err(Error::ConfigFile {
                     path: format!("ferry.toml [{phase}]"),
-                    message: format!("the phase has neither [{phase}.trigger] nor [{phase}.observe]\n  fix: describe one of them"),
+                    message: format!(
+                        "the phase has neither [{phase}.trigger] nor [{phase}.observe]\n  fix: describe one of them"
+                    ),
                 });
             }
         };
@@ -45,7 +47,9 @@ impl HttpBackend {
 
     /// One request sent before the trigger; its captures join `vars`.
     async fn before(&self, section: &str, spec: &BeforeSpec, vars: &mut Vars) -> Result<()> {
-        let (req, upload) = self.prepare(section, &Described::before(spec), vars).await?;
+        let (req, upload) = self
+            .prepare(section, &Described::before(spec), vars)
+            .await?;
         let url = req.url.clone();
         // An answer is read as JSON only when a capture looks into it: an object store answers
         // an upload with an empty body, or XML.
@@ -54,7 +58,8 @@ impl HttpBackend {
             .values()
             .any(|c| matches!(Source::parse(c), Some(Source::Pointer(_))));
         let (body, headers) = if reads_body {
-            self.json_with(req, upload, &format!("{section} path")).await?
+            self.json_with(req, upload, &format!("{section} path"))
+                .await?
         } else {
             let resp = self.client.send_with(req, upload).await?;
             (serde_json::Value::Null, header_list(resp.headers()))
@@ -65,7 +70,9 @@ impl HttpBackend {
     /// The trigger request, then, when its answer names no operation, the `find`.
     async fn send_trigger(&self, phase: Phase, t: &TriggerSpec, vars: Vars) -> Result<Operation> {
         let section = format!("[{phase}.trigger]");
-        let (req, upload) = self.prepare(&section, &Described::trigger(t), &vars).await?;
+        let (req, upload) = self
+            .prepare(&section, &Described::trigger(t), &vars)
+            .await?;
         let url = req.url.clone();
         let sent = SystemTime::now();
         let (body, headers) = self
@@ -138,14 +145,18 @@ impl HttpBackend {
             } => Error::BadResponse {
                 platform,
                 url,
-                problem: format!("the platform accepted the {phase} trigger, but ferry could not find the operation it started: {problem}"),
+                problem: format!(
+                    "the platform accepted the {phase} trigger, but ferry could not find the operation it started: {problem}"
+                ),
                 hint: format!("{hint}; the {phase} may be running on the platform"),
             },
             config @ Error::ConfigFile { .. } => config,
             other => Error::BadResponse {
                 platform: self.name.clone(),
                 url: format!("[{phase}.trigger.find] path"),
-                problem: format!("the platform accepted the {phase} trigger, but ferry could not find the operation it started: {other}"),
+                problem: format!(
+                    "the platform accepted the {phase} trigger, but ferry could not find the operation it started: {other}"
+                ),
                 hint: format!("the {phase} may be running on the platform; check it there"),
             },
         }
