@@ -172,4 +172,29 @@ mod tests {
             .count();
         assert!(statuses_between >= 2, "{statuses_between}");
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limited_log_is_read_again_however_often_the_platform_asks() {
+        // Five rate-limited answers with max_errors = 2: each wait is honoured and none counts,
+        // so the log is still read when it answers.
+        let timing = Timing {
+            max_errors: 2,
+            ..Timing::default()
+        };
+        let mut fake = Fake::new().status_running(60).then_success();
+        for _ in 0..5 {
+            fake = fake.log_fails_after(429, Duration::from_secs(1));
+        }
+        let fake = fake.log_lines(&["built"]).log_done();
+        let ran = Harness::new().timing(timing).run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        assert_eq!(ran.logs(), ["built"]);
+        assert!(
+            !ran.notices()
+                .iter()
+                .any(|n| n.starts_with("stopped reading")),
+            "{:?}",
+            ran.notices()
+        );
+    }
 }
