@@ -683,3 +683,23 @@ fn lro_a_signal_cancels_the_operation() {
     assert_eq!(cancels[0].method, "POST");
     assert!(cancels[0].all_headers().contains(TOKEN));
 }
+
+/// A file named through a template is known only when the run starts: it is looked for before
+/// any request is sent, so a missing one starts nothing.
+#[test]
+fn a_templated_upload_whose_file_is_missing_sends_nothing() {
+    let platform = FakeHttp::start(|_| Answer::json(201, &json!({ "id": "d-1" })));
+    let work = Workdir::with_config(&format!(
+        "{POLL}\n[vars]\nout = \"dist\"\n\n[[deploy.before]]\npath = \"/sources\"\n\n[[deploy.before]]\nmethod = \"PUT\"\npath = \"/upload\"\nbody_file = \"{{{{ vars.out }}}}/app.tgz\"\n\n[deploy.trigger]\npath = \"/d\"\nid = \"/id\"\n{STATUS}"
+    ));
+    let r = deploy(&work, &platform.url());
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    for part in ["[[deploy.before]] #2 body_file", "\"dist/app.tgz\"", "fix:"] {
+        assert!(
+            r.stderr.contains(part),
+            "missing {part:?} in:\n{}",
+            r.stderr
+        );
+    }
+    assert_eq!(targets(&platform), Vec::<String>::new());
+}

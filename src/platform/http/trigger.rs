@@ -23,6 +23,7 @@ impl HttpBackend {
     pub(super) async fn start(&self, phase: Phase, vars: &Vars) -> Result<Operation> {
         let spec = self.spec(phase)?;
         let mut vars = vars.clone();
+        self.files_ready(phase, spec, &vars).await?;
         for (n, before) in spec.before.iter().enumerate() {
             self.before(&format!("[[{phase}.before]] #{}", n + 1), before, &mut vars)
                 .await?;

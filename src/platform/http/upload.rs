@@ -10,10 +10,11 @@ use std::path::Path;
 
 use super::HttpBackend;
 use super::client::{Request, Upload};
-use super::spec::{BeforeSpec, TriggerSpec};
+use super::spec::{BeforeSpec, PhaseSpec, TriggerSpec};
 use super::template::{Target, render};
 use crate::error::{Error, Result, quote};
 use crate::platform::backend::Vars;
+use crate::platform::event::Phase;
 
 /// A request as `before` and `trigger` describe it.
 pub(super) struct Described<'a> {
@@ -77,6 +78,36 @@ impl HttpBackend {
                 ..upload
             }),
         ))
+    }
+}
+
+impl HttpBackend {
+    /// Opens every file the phase will send whose path is known before anything is sent (a
+    /// path naming a value a `before` request captures is opened when its turn comes), so that
+    /// a missing file stops the phase before any request.
+    pub(super) async fn files_ready(
+        &self,
+        phase: Phase,
+        spec: &PhaseSpec,
+        vars: &Vars,
+    ) -> Result<()> {
+        let befores = spec.before.iter().enumerate().map(|(n, b)| {
+            (
+                format!("[[{phase}.before]] #{}", n + 1),
+                b.body_file.as_deref(),
+            )
+        });
+        let trigger = spec
+            .trigger
+            .iter()
+            .map(|t| (format!("[{phase}.trigger]"), t.body_file.as_deref()));
+        for (section, file) in befores.chain(trigger) {
+            let Some(path) = file.and_then(|f| render(f, vars, Target::Text).ok()) else {
+                continue;
+            };
+            open(&section, &path).await?;
+        }
+        Ok(())
     }
 }
 
