@@ -479,8 +479,20 @@ fn check_refuses_a_find_that_cannot_pick_an_operation() {
         ],
     );
     refused(
-        &format!("{trigger}\n[deploy.trigger.find]\npath = \"/d\"\nid = \"/id\"\n{STATUS}"),
+        &format!(
+            "{trigger}\n[deploy.trigger.find]\npath = \"/d\"\nitems = \"\"\nid = \"/id\"\n{STATUS}"
+        ),
         &["[deploy.trigger.find]", "`match`", "`newest`"],
+    );
+    refused(
+        &format!(
+            "{trigger}\n[deploy.trigger.find]\npath = \"/d\"\nid = \"/id\"\nnewest = \"/t\"\n{STATUS}"
+        ),
+        &["[deploy.trigger.find]", "`items`", "items = \"\""],
+    );
+    refused(
+        &format!("[deploy.observe]\npath = \"/d\"\nid = \"/id\"\nnewest = \"/t\"\n{STATUS}"),
+        &["[deploy.observe]", "`items`"],
     );
     refused(
         &format!("{trigger}\n[deploy.trigger.find]\nid = \"/id\"\nnewest = \"/t\"\n{STATUS}"),

@@ -223,6 +223,12 @@ fn check_find(section: &str, f: &FindSpec, look: Look) -> Result<()> {
             ),
         ));
     }
+    if f.items.is_none() {
+        return Err(config(
+            section,
+            "says nowhere where the list is in the answer (`items`)\n  fix: add items = \"/deploys\" (a JSON Pointer to the array), or items = \"\" when the answer is the array itself".into(),
+        ));
+    }
     check_search(section, f)?;
     check_captures(section, f)
 }

@@ -269,7 +269,7 @@ pub(crate) struct FindSpec {
     pub path: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// Where the array is in the answer (default: the whole answer).
+    /// Where the array is in the answer (`""`: the whole answer); required with `path`.
     pub items: Option<String>,
     /// Fields an item must have: pointer (inside the item) → accepted values (templated).
     #[serde(default, rename = "match")]
