@@ -445,10 +445,12 @@ fn summarise(
         None => Status::Succeeded,
     };
     let message = bad.and_then(|p| p.message.clone());
+    // Only a deploy that did not fail has the environment's URL.
     let url = phases
         .iter()
         .rev()
         .find(|p| p.phase == Phase::Deploy)
+        .filter(|p| p.status.is_good())
         .and_then(|p| p.url().map(str::to_string));
     let mut outcome = RunOutcome {
         schema: RunOutcome::SCHEMA,

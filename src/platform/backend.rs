@@ -34,6 +34,9 @@ pub struct Operation {
     pub last_body: Option<serde_json::Value>,
     /// The last status response's headers (names lowercased), for outputs.
     pub last_headers: Vec<(String, String)>,
+    /// Answers read once after the operation succeeded ([`Backend::fetch`]), by name, for
+    /// outputs.
+    pub fetched: BTreeMap<String, serde_json::Value>,
     /// What the backend keeps about it between calls (never a template value).
     pub state: BackendState,
 }
@@ -49,6 +52,7 @@ impl Operation {
             log: LogCursor::default(),
             last_body: None,
             last_headers: Vec::new(),
+            fetched: BTreeMap::new(),
             state: BackendState::None,
         }
     }
@@ -215,8 +219,24 @@ pub trait Backend: Send + Sync {
     /// tells them apart by what [`Operation`] holds).
     async fn cancel(&self, op: &Operation) -> Result<()>;
 
-    /// The phase's outputs (`url`, `artifact`, …) from the last status reading.
+    /// Reads what the outputs need besides the last status reading, once, after the operation
+    /// succeeded (the app whose URL is the environment's), into [`Operation::fetched`]. Only
+    /// reads: the engine retries it like a status read. Default: nothing to read.
+    async fn fetch(&self, op: &mut Operation) -> Result<()> {
+        let _ = op;
+        Ok(())
+    }
+
+    /// The phase's outputs (`url`, `artifact`, …) from the last status reading (and what
+    /// [`Backend::fetch`] read).
     fn outputs(&self, op: &Operation) -> Result<BTreeMap<String, String>>;
+
+    /// The platform's own words about how the operation ended (why it failed), from the last
+    /// status reading, when it gives them. Default: none.
+    fn message(&self, op: &Operation) -> Option<String> {
+        let _ = op;
+        None
+    }
 }
 
 #[cfg(test)]

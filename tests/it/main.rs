@@ -15,6 +15,7 @@ mod hostile_input;
 mod jenkins;
 mod platforms;
 mod report;
+mod request_shapes;
 mod secrets;
 mod settings;
 mod shapes;

@@ -30,6 +30,7 @@ pub(super) enum Call {
     Status,
     Logs,
     Watch,
+    Fetch,
     Cancel,
 }
 
@@ -137,16 +138,21 @@ pub(super) struct Fake {
     log_count: Mutex<u64>,
     idempotent: bool,
     has_logs: bool,
+    /// Whether the backend reads anything after a success (else `fetch` is the trait's
+    /// default: nothing read, no call recorded).
+    fetches: bool,
     latency: Duration,
     trigger: Mutex<Script<Trigger>>,
     status: Mutex<Script<Status>>,
     resolve: Mutex<Script<Resolve>>,
     logs: Mutex<Script<Log>>,
     watch: Mutex<Script<Watch>>,
+    fetch: Mutex<Script<Fault>>,
     recover: Option<Result<(), Fault>>,
     cancel: Option<Fault>,
     cancel_hangs: bool,
     outputs: BTreeMap<String, String>,
+    message: Option<String>,
 }
 
 /// The operation every trigger starts (and `recover` finds).
@@ -168,16 +174,19 @@ impl Fake {
             log_count: Mutex::new(0),
             idempotent: false,
             has_logs: false,
+            fetches: false,
             latency: Duration::ZERO,
             trigger: Mutex::new(Script::new()),
             status: Mutex::new(Script::new()),
             resolve: Mutex::new(Script::new()),
             logs: Mutex::new(Script::new()),
             watch: Mutex::new(Script::new()),
+            fetch: Mutex::new(Script::new()),
             recover: None,
             cancel: None,
             cancel_hangs: false,
             outputs: BTreeMap::new(),
+            message: None,
         }
     }
 
@@ -265,6 +274,12 @@ impl Fake {
     /// The next status read answers HTTP `status` with a `Retry-After`.
     pub(super) fn status_fails_after(self, status: u16, retry_after: Duration) -> Self {
         self.status_answer(Status::Fails(Fault::Api(status, Some(retry_after))))
+    }
+
+    /// After the scripted reads, every status read answers 429 with this `Retry-After`.
+    pub(super) fn status_rate_limited_forever(self, retry_after: Duration) -> Self {
+        lock(&self.status).forever = Some(Status::Fails(Fault::Api(429, Some(retry_after))));
+        self
     }
 
     /// The next status read never answers.
@@ -407,6 +422,30 @@ impl Fake {
     /// After the scripted watches, every watch stream breaks with HTTP `status`.
     pub(super) fn watch_fails_forever(self, status: u16) -> Self {
         lock(&self.watch).forever = Some(Watch::Fails(Fault::Api(status, None)));
+        self
+    }
+
+    /// The backend reads something after a success; each read succeeds unless scripted.
+    pub(super) fn fetching(mut self) -> Self {
+        self.fetches = true;
+        self
+    }
+
+    /// The next read after a success answers HTTP `status`.
+    pub(super) fn fetch_fails(self, status: u16) -> Self {
+        lock(&self.fetch).push(Fault::Api(status, None));
+        self.fetching()
+    }
+
+    /// The next read after a success answers HTTP `status` with a `Retry-After`.
+    pub(super) fn fetch_fails_after(self, status: u16, retry_after: Duration) -> Self {
+        lock(&self.fetch).push(Fault::Api(status, Some(retry_after)));
+        self.fetching()
+    }
+
+    /// The platform's words about how the operation ended.
+    pub(super) fn message(mut self, message: &str) -> Self {
+        self.message = Some(message.into());
         self
     }
 
@@ -624,7 +663,23 @@ impl Backend for Fake {
         }
     }
 
+    async fn fetch(&self, _: &mut Operation) -> Result<()> {
+        if !self.fetches {
+            return Ok(());
+        }
+        self.called(Call::Fetch).await;
+        let answer = lock(&self.fetch).next();
+        match answer {
+            None => Ok(()),
+            Some(fault) => Err(fault.error(Call::Fetch)),
+        }
+    }
+
     fn outputs(&self, _: &Operation) -> Result<BTreeMap<String, String>> {
         Ok(self.outputs.clone())
+    }
+
+    fn message(&self, _: &Operation) -> Option<String> {
+        self.message.clone()
     }
 }

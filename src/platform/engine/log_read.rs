@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::Engine;
 use super::log_tail::LogTail;
 use super::stop::Failure;
-use super::timing::later;
+use super::timing::{asked_wait, later};
 use crate::error::Error;
 use crate::platform::backend::Operation;
 use crate::platform::event::{Level, Phase};
@@ -64,7 +64,10 @@ impl Engine<'_> {
     /// A failed log read: warn, retry transient errors a few times, then stop reading logs
     /// (the state still decides the outcome). Returns whether to keep reading.
     pub(super) async fn log_error(&self, phase: Phase, e: &Error, errors: &mut u32) -> bool {
-        *errors += 1;
+        // A rate limit's wait is honoured by the caller and not counted (as in `retry.rs`).
+        if asked_wait(e).is_none() {
+            *errors += 1;
+        }
         if e.is_transient() && *errors <= self.timing.max_errors {
             tracing::debug!(error = %self.redactor.redact(&e.to_string()), "log read failed; will retry");
             return true;
@@ -168,5 +171,30 @@ mod tests {
             .filter(|t| **t > logs[0] && **t < logs[1])
             .count();
         assert!(statuses_between >= 2, "{statuses_between}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limited_log_is_read_again_however_often_the_platform_asks() {
+        // Five rate-limited answers with max_errors = 2: each wait is honoured and none counts,
+        // so the log is still read when it answers.
+        let timing = Timing {
+            max_errors: 2,
+            ..Timing::default()
+        };
+        let mut fake = Fake::new().status_running(60).then_success();
+        for _ in 0..5 {
+            fake = fake.log_fails_after(429, Duration::from_secs(1));
+        }
+        let fake = fake.log_lines(&["built"]).log_done();
+        let ran = Harness::new().timing(timing).run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        assert_eq!(ran.logs(), ["built"]);
+        assert!(
+            !ran.notices()
+                .iter()
+                .any(|n| n.starts_with("stopped reading")),
+            "{:?}",
+            ran.notices()
+        );
     }
 }

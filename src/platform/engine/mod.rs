@@ -12,7 +12,9 @@
 //!    most (`retry.rs`); between two reads, a platform's watch stream replaces the sleep
 //!    (`watch.rs`).
 //! 4. `drain.rs` — read the log's tail after the end, bounded, never touching the outcome.
-//! 5. The verdict ([`Engine::run_phase`]): the terminal state, the outputs, the status.
+//! 5. `fetch.rs` — after a success, read once what the outputs need besides the last state.
+//! 6. The verdict ([`Engine::run_phase`]): the terminal state, the outputs (a failed phase never
+//!    reports the environment's `url`), the status and the platform's own words on a failure.
 //!
 //! Throughout, a signal or a time limit stops the waiting (`stop.rs`) and cancels the remote
 //! operation (`cancel.rs`) — even one whose trigger was still in flight, when the backend can
@@ -25,6 +27,7 @@
 
 mod cancel;
 mod drain;
+mod fetch;
 mod heartbeat;
 mod log_read;
 mod log_tail;
@@ -248,15 +251,16 @@ impl<'a> Engine<'a> {
         if end.logs_on {
             self.drain(op, deadline, tail).await;
         }
-        self.conclude(op, &end.last, outcome, tail).await
+        self.conclude(op, &end.last, deadline, outcome, tail).await
     }
 
     /// The terminal state (shown after the log's tail, so the log reads in order), the outputs,
     /// and the status.
     async fn conclude(
         &self,
-        op: &Operation,
+        op: &mut Operation,
         last: &Observation,
+        deadline: Instant,
         outcome: &mut PhaseOutcome,
         tail: &LogTail,
     ) -> Result<(), Failure> {
@@ -264,12 +268,23 @@ impl<'a> Engine<'a> {
         self.state_changed(tail, phase, &last.state, last.class)
             .await;
         outcome.state = Some(self.redactor.redact(&last.state));
+        let succeeded = last.class == StateClass::Success;
+        if succeeded {
+            self.fetch(op, deadline).await?;
+        }
         outcome.outputs = self.backend.outputs(op).map_err(Failure::Error)?;
-        outcome.status = if last.class == StateClass::Success {
+        outcome.status = if succeeded {
             Status::Succeeded
         } else {
+            // A failed phase's `url` is not the environment's.
+            outcome.outputs.remove("url");
+            let said = self
+                .backend
+                .message(op)
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
             outcome.message = Some(format!(
-                "the platform reported {phase} state {:?}",
+                "the platform reported {phase} state {:?}{said}",
                 outcome.state.clone().unwrap_or_default()
             ));
             Status::Failed

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use super::Engine;
 use super::log_tail::LogTail;
+use super::retry::Errors;
 use super::stop::Failure;
 use super::timing::{asked_wait, later};
 use super::watch::Watch;
@@ -34,7 +35,7 @@ struct Rounds {
     phase: Phase,
     interval: Duration,
     /// Failed status reads in a row.
-    errors: u32,
+    errors: Errors,
     /// Failed log reads in a row.
     log_errors: u32,
     logs_on: bool,
@@ -65,7 +66,7 @@ impl Engine<'_> {
         let mut r = Rounds {
             phase,
             interval: self.timing.poll_initial,
-            errors: 0,
+            errors: Errors::default(),
             log_errors: 0,
             logs_on: self.backend.has_logs(phase),
             logs_after: None,
@@ -117,7 +118,7 @@ impl Engine<'_> {
                 return Ok(Read::NotYet(Some(wait)));
             }
         };
-        r.errors = 0;
+        r.errors = Errors::default();
         if obs.class != StateClass::Running {
             return Ok(Read::Terminal(obs));
         }

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use super::Engine;
 use super::log_tail::LogTail;
+use super::retry::Errors;
 use super::stop::Failure;
 use super::timing::jitter;
 use crate::platform::backend::{Operation, Resolved};
@@ -32,14 +33,14 @@ impl Engine<'_> {
         tail: &LogTail,
     ) -> Result<Start, Failure> {
         let mut interval = self.timing.poll_initial;
-        let mut errors = 0;
+        let mut errors = Errors::default();
         let mut last_why: Option<Option<String>> = None;
         loop {
             let mut asked = None;
             match self.guard(self.backend.resolve(op), deadline).await? {
                 Ok(Resolved::Ready) => return Ok(Start::Ready),
                 Ok(Resolved::Waiting(why)) => {
-                    errors = 0;
+                    errors = Errors::default();
                     if last_why.as_ref() != Some(&why) {
                         let state = why.clone().unwrap_or_else(|| "queued".into());
                         self.state_changed(tail, phase, &state, StateClass::Running)

@@ -1,6 +1,9 @@
-//! A failed request while waiting for the operation (resolve, status): transient errors are
-//! tolerated up to [`Timing::max_errors`] in a row, each followed by the platform's
-//! `Retry-After` or the next back-off step, announced as an [`Event::Retrying`].
+//! A failed request while waiting for the operation (resolve, status, fetch): transient errors
+//! are tolerated up to [`Timing::max_errors`] in a row, each followed by the platform's
+//! `Retry-After` or the next back-off step, announced as an [`Event::Retrying`]. A failure the
+//! platform answered with a wait (a rate limit: `Retry-After`, a reset header) does not count
+//! toward that limit: ferry waits as asked (at most 5 minutes each time, never past the deadline)
+//! as often as the platform asks, rather than give up and leave the remote work running.
 //!
 //! Must not sleep (the caller pauses for the returned wait, so that a signal can cut it short),
 //! and must not retry a trigger: whether repeating a trigger is safe is `trigger.rs`'s rule.
@@ -11,28 +14,51 @@ use std::time::Duration;
 
 use super::Engine;
 use super::stop::Failure;
+use super::timing::asked_wait;
 use crate::error::Error;
 use crate::platform::event::{Event, Phase};
 
+/// Failed requests in a row, as [`Engine::tolerate`] counts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Errors {
+    /// Those that count toward the limit: every failure the platform did not answer with a wait.
+    counted: u32,
+    /// Every failure (the attempt number shown).
+    all: u32,
+}
+
+impl Errors {
+    /// Whether `e` is one failure too many, counting it.
+    pub(super) fn one_too_many(&mut self, e: &Error, max: u32) -> bool {
+        self.all += 1;
+        if asked_wait(e).is_some() {
+            return false;
+        }
+        self.counted += 1;
+        self.counted > max
+    }
+
+    /// The number of the failure last counted, as the retry announces it.
+    pub(super) fn attempt(self) -> u32 {
+        self.all
+    }
+}
+
 impl Engine<'_> {
-    /// Handles a failed request while waiting: transient errors are retried up to a limit.
-    /// Returns how long to wait before the next attempt; `errors` counts failures in a row.
+    /// Handles a failed request while waiting: transient errors are retried up to a limit (a
+    /// rate limit's wait is never counted). Returns how long to wait before the next attempt.
     pub(super) async fn tolerate(
         &self,
         phase: Phase,
         e: Error,
-        errors: &mut u32,
+        errors: &mut Errors,
         interval: Duration,
     ) -> Result<Duration, Failure> {
-        if !e.is_transient() {
-            return Err(Failure::Error(e));
-        }
-        *errors += 1;
-        if *errors > self.timing.max_errors {
+        if !e.is_transient() || errors.one_too_many(&e, self.timing.max_errors) {
             return Err(Failure::Error(e));
         }
         let wait = self.timing.backoff_after(&e, interval);
-        self.retrying(phase, *errors, wait, &e).await;
+        self.retrying(phase, errors.attempt(), wait, &e).await;
         // The caller pauses for exactly this long before the next attempt.
         Ok(wait)
     }
@@ -174,5 +200,64 @@ mod tests {
             within_jitter(gaps[1], Duration::from_millis(2250)),
             "{gaps:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limit_is_waited_out_however_often_it_comes() {
+        // Twenty rate-limited answers in a row, with max_errors = 3: ferry waits each time as
+        // asked, and the operation is followed to its end.
+        let mut fake = Fake::new();
+        for _ in 0..20 {
+            fake = fake.status_fails_after(429, Duration::from_secs(30));
+        }
+        let fake = fake.status_running(1).then_success();
+        let ran = Harness::new().timing(timing()).run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        assert_eq!(fake.count(Call::Status), 22);
+        assert_eq!(fake.gaps(Call::Status)[..20], [Duration::from_secs(30); 20]);
+        let attempts: Vec<u32> = ran.retries().iter().map(|(a, _, _)| *a).collect();
+        assert_eq!(attempts, (1..=20).collect::<Vec<u32>>());
+        assert_eq!(fake.count(Call::Cancel), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limit_neither_resets_nor_adds_to_the_count_of_errors() {
+        // 503, 429 (wait), 503, 429 (wait), 503: three errors that count, within max_errors.
+        // One more 503 is one too many.
+        let fake = Fake::new()
+            .status_fails(503)
+            .status_fails_after(429, Duration::from_secs(5))
+            .status_fails(503)
+            .status_fails_after(503, Duration::from_secs(5))
+            .status_fails(503)
+            .status_fails(503)
+            .then_success();
+        let ran = Harness::new().timing(timing()).run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Errored);
+        assert_eq!(fake.count(Call::Status), 6);
+        assert_eq!(ran.retries().len(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limit_never_keeps_ferry_past_the_deadline() {
+        // The platform keeps asking for five minutes (and more): ferry waits within the phase's
+        // limit, then times out and cancels the operation it was following.
+        let fake = Fake::new()
+            .status_running(1)
+            .status_rate_limited_forever(Duration::from_secs(3_600));
+        let ran = Harness::new()
+            .timing(timing())
+            .timeout(Duration::from_secs(1_000))
+            .run(&fake)
+            .await;
+        assert_eq!(ran.outcome.status, Status::TimedOut);
+        assert_eq!(ran.took, Duration::from_secs(1_000));
+        // 5 min at most each time.
+        let gaps = fake.gaps(Call::Status);
+        assert!(
+            gaps[1..].iter().all(|g| *g == Duration::from_secs(300)),
+            "{gaps:?}"
+        );
+        assert_eq!(fake.count(Call::Cancel), 1);
     }
 }

@@ -1,13 +1,18 @@
 //! Starting the remote operation, and when a failed trigger may be sent again: only when that
 //! cannot start a second operation — the backend's trigger is idempotent (the platform honours an
 //! idempotency key) and the error is transient, or the platform answered 429 (it did nothing).
+//! A rate limit's wait (`Retry-After`) is honoured as often as the platform asks, within the
+//! deadline; only the other failures count toward [`Timing::max_errors`].
 //!
 //! Must not wait on a trigger in flight past a signal or the deadline: it is abandoned at once
 //! and reported as [`Failure::InFlight`], so that the phase can look for what it may have
 //! started (`cancel.rs`).
+//!
+//! [`Timing::max_errors`]: super::Timing::max_errors
 
 use tokio::time::Instant;
 
+use super::retry::Errors;
 use super::stop::{Failure, Stop};
 use super::{Engine, PhaseRequest};
 use crate::error::Error;
@@ -22,10 +27,9 @@ impl Engine<'_> {
         deadline: Instant,
     ) -> Result<Operation, Failure> {
         let idempotent = self.backend.trigger_replay(req.phase).is_safe();
-        let mut attempt = 0;
+        let mut errors = Errors::default();
         let mut wait = self.timing.poll_initial;
         loop {
-            attempt += 1;
             // A trigger in flight is abandoned at once on a signal or the deadline (GitHub kills
             // the job 7.5 s after its first signal); what it may have started is looked for
             // and cancelled by the caller.
@@ -43,11 +47,12 @@ impl Engine<'_> {
             if e.is_transient() && !safe {
                 return Err(Failure::Error(self.not_retried(&e, req.phase)));
             }
-            if !safe || attempt > self.timing.max_errors {
+            // A rate limit's wait is not counted: ferry waits as often as it is asked.
+            if !safe || errors.one_too_many(&e, self.timing.max_errors) {
                 return Err(Failure::Error(e));
             }
             wait = self.timing.backoff_after(&e, wait);
-            self.retrying(req.phase, attempt, wait, &e).await;
+            self.retrying(req.phase, errors.attempt(), wait, &e).await;
             self.pause(wait, deadline).await?;
             wait = self.timing.grow(wait);
         }
@@ -211,5 +216,24 @@ mod tests {
             ran.outcome.message.as_deref(),
             Some("the deploy was cancelled by a signal")
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limited_trigger_is_sent_again_as_often_as_the_platform_asks() {
+        let timing = Timing {
+            max_errors: 2,
+            ..Timing::default()
+        };
+        let mut fake = Fake::new();
+        for _ in 0..10 {
+            fake = fake.trigger_fails_after(429, secs(20));
+        }
+        let fake = fake.then_success();
+        let ran = Harness::new().timing(timing).run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        assert_eq!(fake.count(Call::Trigger), 11);
+        assert_eq!(fake.gaps(Call::Trigger), [secs(20); 10]);
+        let attempts: Vec<u32> = ran.retries().iter().map(|(a, _, _)| *a).collect();
+        assert_eq!(attempts, (1..=10).collect::<Vec<u32>>());
     }
 }

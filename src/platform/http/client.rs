@@ -66,6 +66,38 @@ impl Request {
     }
 }
 
+/// A file sent as a request's body as it is (`body_file`), streamed: never held in memory.
+#[derive(Debug)]
+pub(crate) struct Upload {
+    pub file: tokio::fs::File,
+    /// Its size, sent as `Content-Length` (object stores refuse a chunked upload).
+    pub len: u64,
+    /// The `Content-Type` to send with it, if any.
+    pub content_type: Option<String>,
+}
+
+/// The most bytes read from an uploaded file at a time.
+const UPLOAD_CHUNK: usize = 64 * 1024;
+
+impl Upload {
+    fn into_body(self) -> reqwest::Body {
+        use tokio::io::AsyncReadExt as _;
+        let chunks = futures_util::stream::unfold(Some(self.file), |file| async move {
+            let mut file = file?;
+            let mut buf = vec![0; UPLOAD_CHUNK];
+            match file.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(bytes::Bytes::from(buf)), Some(file)))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        });
+        reqwest::Body::wrap_stream(chunks)
+    }
+}
+
 /// A platform's HTTP client.
 #[derive(Clone, Debug)]
 pub(crate) struct Client {
@@ -79,6 +111,9 @@ pub(crate) struct Client {
 
 /// How long one request may take (a log chunk included).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a request sending a file may take (the phase's own limit still applies).
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 impl Client {
     /// A client for the platform at `base`. Refuses to send a credential over plain http to a
@@ -146,13 +181,24 @@ impl Client {
         })
     }
 
-    fn same_origin(&self, url: &Url) -> bool {
+    /// Whether `url` is on the platform's origin (where the credential and `[platform] headers`
+    /// go).
+    pub(crate) fn same_origin(&self, url: &Url) -> bool {
         url.origin() == self.base.origin()
     }
 
     /// Sends a request and checks its status. Transport errors become [`Error::Unreachable`];
     /// unexpected statuses [`Error::PlatformApi`] with the body and any `Retry-After`.
     pub(crate) async fn send(&self, req: Request) -> Result<reqwest::Response> {
+        self.send_with(req, None).await
+    }
+
+    /// [`Client::send`], with a file as the body instead of `req.body`.
+    pub(crate) async fn send_with(
+        &self,
+        req: Request,
+        upload: Option<Upload>,
+    ) -> Result<reqwest::Response> {
         let shown = self.redactor.redact(req.url.as_str());
         let method = req.method.to_string();
         let mut builder = self.http.request(req.method, req.url.clone());
@@ -176,8 +222,25 @@ impl Client {
         {
             headers.insert(name.clone(), value.clone());
         }
+        if let Some(upload) = &upload {
+            headers.insert(
+                reqwest::header::CONTENT_LENGTH,
+                HeaderValue::from(upload.len),
+            );
+            if let Some(kind) = &upload.content_type {
+                let value = HeaderValue::from_str(kind).map_err(|_| Error::BadResponse {
+                    platform: self.name.clone(),
+                    url: shown.clone(),
+                    problem: format!("content_type {kind:?} is not a value HTTP allows"),
+                    hint: "check content_type in ferry.toml (e.g. \"application/zip\")".into(),
+                })?;
+                headers.insert(reqwest::header::CONTENT_TYPE, value);
+            }
+        }
         builder = builder.headers(headers);
-        if let Some(body) = &req.body {
+        if let Some(upload) = upload {
+            builder = builder.timeout(UPLOAD_TIMEOUT).body(upload.into_body());
+        } else if let Some(body) = &req.body {
             builder = builder.json(body);
         }
         tracing::debug!(method = %method, url = %shown, "request");

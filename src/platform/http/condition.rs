@@ -3,11 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use super::spec::{Condition, StatusSpec};
+use super::spec::{Condition, StatusSpec, Test};
 use crate::platform::event::StateClass;
 
 /// A JSON field as comparable text (`null` for absent or null).
-fn field_text(body: &serde_json::Value, pointer: &str) -> String {
+pub(crate) fn field_text(body: &serde_json::Value, pointer: &str) -> String {
     match body.pointer(pointer) {
         None | Some(serde_json::Value::Null) => "null".into(),
         Some(serde_json::Value::String(s)) => s.clone(),
@@ -16,38 +16,79 @@ fn field_text(body: &serde_json::Value, pointer: &str) -> String {
 }
 
 /// An expected value from `ferry.toml` as comparable text.
-fn expected_text(value: &toml::Value) -> String {
+pub(crate) fn expected_text(value: &toml::Value) -> String {
     match value {
         toml::Value::String(s) => s.clone(),
         other => other.to_string(),
     }
 }
 
-fn matches(cond: &Condition, field: Option<&str>, body: &serde_json::Value) -> bool {
-    match cond {
-        Condition::Value(v) => field.is_some_and(|f| field_text(body, f) == expected_text(v)),
-        Condition::AllOf(fields) => fields.iter().all(|(pointer, allowed)| {
+/// Whether one test of a condition table holds for `body`.
+fn holds(test: &Test, body: &serde_json::Value) -> bool {
+    match test {
+        Test::OneOf(pointer, allowed) => {
             let actual = field_text(body, pointer);
             allowed.iter().any(|v| expected_text(v) == actual)
-        }),
+        }
+        Test::Present(pointer) => body.pointer(pointer).is_some_and(|v| !v.is_null()),
+        Test::Absent(pointer) => body.pointer(pointer).is_none_or(serde_json::Value::is_null),
+        Test::Null(pointer) => body
+            .pointer(pointer)
+            .is_some_and(serde_json::Value::is_null),
     }
 }
 
-/// Every pointer the spec looks at, in a stable order.
-pub(crate) fn pointers(spec: &StatusSpec) -> Vec<String> {
-    let mut set = BTreeSet::new();
-    for cond in spec
-        .running
+fn matches(cond: &Condition, field: Option<&str>, body: &serde_json::Value) -> bool {
+    match cond {
+        Condition::Value(v) => field.is_some_and(|f| field_text(body, f) == expected_text(v)),
+        Condition::AllOf(tests) => tests.iter().all(|t| holds(t, body)),
+    }
+}
+
+fn conditions(spec: &StatusSpec) -> impl Iterator<Item = &Condition> {
+    spec.running
         .iter()
         .chain(&spec.success)
         .chain(&spec.failure)
-    {
-        if let Condition::AllOf(fields) = cond {
-            set.extend(fields.keys().cloned());
+}
+
+/// Every pointer the spec compares values of, in a stable order: the state people see. The
+/// pointers only tested for presence count only when there is nothing else to show.
+pub(crate) fn pointers(spec: &StatusSpec) -> Vec<String> {
+    let mut compared = BTreeSet::new();
+    let mut tested = BTreeSet::new();
+    for cond in conditions(spec) {
+        if let Condition::AllOf(tests) = cond {
+            for t in tests {
+                let set = if matches!(t, Test::OneOf(..)) {
+                    &mut compared
+                } else {
+                    &mut tested
+                };
+                set.insert(t.pointer().to_string());
+            }
         }
     }
+    if spec.field.is_none() && compared.is_empty() {
+        compared = tested;
+    }
     let mut out: Vec<String> = spec.field.iter().cloned().collect();
-    out.extend(set.into_iter().filter(|p| Some(p) != spec.field.as_ref()));
+    out.extend(
+        compared
+            .into_iter()
+            .filter(|p| Some(p) != spec.field.as_ref()),
+    );
+    out
+}
+
+/// Every pointer the spec looks at, operators' included (for checks).
+pub(crate) fn all_pointers(spec: &StatusSpec) -> Vec<String> {
+    let mut out: Vec<String> = spec.field.iter().cloned().collect();
+    for cond in conditions(spec) {
+        if let Condition::AllOf(tests) = cond {
+            out.extend(tests.iter().map(|t| t.pointer().to_string()));
+        }
+    }
     out
 }
 
@@ -149,5 +190,61 @@ failure = [{ "/building" = [false], "/result" = ["FAILURE", "ABORTED", "null"] }
         assert_eq!(classify(&s, &body), Some(StateClass::Running));
         let body = serde_json::json!({ "building": false, "result": "SUCCESS" });
         assert_eq!(classify(&s, &body), Some(StateClass::Success));
+    }
+
+    #[test]
+    fn operators_test_presence_absence_and_null() {
+        let s = spec(
+            r#"path = "/x"
+field = "/status"
+success = [{ "/status" = ["done"], present = "/finished_at", absent = "/error" }]
+failure = [{ present = ["/error", "/finished_at"] }]
+running = [{ null = "/finished_at" }, { absent = "/finished_at" }]"#,
+        );
+        let c = |body: serde_json::Value| classify(&s, &body);
+        assert_eq!(
+            c(serde_json::json!({ "status": "done", "finished_at": null })),
+            Some(StateClass::Running)
+        );
+        assert_eq!(
+            c(serde_json::json!({ "status": "done" })),
+            Some(StateClass::Running)
+        );
+        assert_eq!(
+            c(serde_json::json!({ "status": "done", "finished_at": "t", "error": null })),
+            Some(StateClass::Success)
+        );
+        assert_eq!(
+            c(serde_json::json!({ "status": "done", "finished_at": "t", "error": "boom" })),
+            Some(StateClass::Failure)
+        );
+        // `null` is "there, and null"; absent is "not there, or null".
+        let n = spec(
+            r#"path = "/x"
+success = [{ null = "/x" }]"#,
+        );
+        assert_eq!(classify(&n, &serde_json::json!({})), None);
+        assert_eq!(
+            classify(&n, &serde_json::json!({ "x": null })),
+            Some(StateClass::Success)
+        );
+        // The state people see leaves presence tests out when a field says more.
+        assert_eq!(pointers(&s), ["/status"]);
+        let all = all_pointers(&s);
+        for p in ["/status", "/finished_at", "/error"] {
+            assert!(all.iter().any(|a| a == p), "{all:?}");
+        }
+        assert_eq!(pointers(&n), ["/x"]);
+    }
+
+    #[test]
+    fn an_operator_names_pointers_only() {
+        let e = toml::from_str::<StatusSpec>(
+            r#"path = "/x"
+success = [{ present = 3 }]"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`present` names a JSON Pointer"), "{e}");
     }
 }

@@ -1,26 +1,34 @@
 //! The `http` backend: any REST platform, described in `ferry.toml` instead of coded.
 //!
-//! Each phase is a trigger request, an optional resolve step, a status request with explicit
-//! running / success / failure sets, an optional log request (offset, full re-read or cursor),
-//! an optional cancel request, and outputs. See [`spec`] for the description language.
+//! Each phase is optional requests sent first (`before`: a source, an upload), a trigger request
+//! (with a `find` when its answer has no id) or the `observe` of an operation started elsewhere,
+//! an optional resolve step, a status request with explicit running / success / failure sets, an
+//! optional log request (offset, full re-read or cursor), an optional cancel request, requests
+//! read once after success (`fetch`), and outputs. See [`spec`] for the description language;
+//! `trigger.rs`, `observe.rs` (with `search.rs`), `upload.rs` and `fetch.rs` send the requests.
 
 mod check;
 pub(crate) mod client;
 pub(crate) mod condition;
+mod fetch;
 pub(crate) mod lines;
 mod log_spec;
 mod logs;
+mod observe;
 pub(crate) mod plan;
+mod search;
 pub(crate) mod source;
 pub(crate) mod spec;
 pub(crate) mod template;
+mod trigger;
+mod upload;
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
 use self::check::check_phase;
-use self::client::{Client, Request};
+use self::client::{Client, Request, Upload};
 use self::source::Source;
 use self::spec::{PhaseSpec, RequestSpec, UnknownPolicy};
 use self::template::{MissingVar, Target, render, render_json};
@@ -79,8 +87,14 @@ impl HttpBackend {
         let url = self
             .client
             .url(&render(path, vars, Target::Url).map_err(missing)?)?;
+        // `[platform] headers` go to the platform only; a request's own go where it goes.
+        let platform = if self.client.same_origin(&url) {
+            Some(&self.headers)
+        } else {
+            None
+        };
         let mut all = Vec::new();
-        for (name, value) in self.headers.iter().chain(headers) {
+        for (name, value) in platform.into_iter().flatten().chain(headers) {
             all.push((
                 name.clone(),
                 render(value, vars, Target::Text).map_err(missing)?,
@@ -146,8 +160,18 @@ impl HttpBackend {
         req: Request,
         section: &str,
     ) -> Result<(serde_json::Value, Vec<(String, String)>)> {
+        self.json_with(req, None, section).await
+    }
+
+    /// [`HttpBackend::json`], sending a file as the body when there is one.
+    async fn json_with(
+        &self,
+        req: Request,
+        upload: Option<Upload>,
+        section: &str,
+    ) -> Result<(serde_json::Value, Vec<(String, String)>)> {
         let url = self.client.redact(req.url.as_str());
-        let resp = self.client.send(req).await?;
+        let resp = self.client.send_with(req, upload).await?;
         let headers = header_list(resp.headers());
         let bytes = self.client.body(resp, &url).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -175,16 +199,29 @@ impl HttpBackend {
         op: &mut Operation,
         request_url: &url::Url,
     ) -> Result<()> {
+        self.capture_into(section, captures, body, headers, &mut op.vars, request_url)
+    }
+
+    /// Keeps the values `captures` names as template values.
+    fn capture_into(
+        &self,
+        section: &str,
+        captures: &BTreeMap<String, String>,
+        body: &serde_json::Value,
+        headers: &[(String, String)],
+        vars: &mut Vars,
+        request_url: &url::Url,
+    ) -> Result<()> {
         for (name, text) in captures {
             let src = Source::parse(text).ok_or_else(|| bad_source(section, name, text))?;
-            let value = src.extract(Some(body), headers, &op.vars).ok_or_else(|| Error::BadResponse {
+            let value = src.extract(Some(body), headers, vars).ok_or_else(|| Error::BadResponse {
                 platform: self.name.clone(),
                 url: self.client.redact(request_url.as_str()),
                 problem: format!("{section} capture `{name}` = {} matched nothing in {}", quote(text), preview(body)),
                 hint: "point it at a field the response has (a JSON Pointer such as /data/id) or a header (header:Location)".into(),
             })?;
             let value = absolutise(&src, &value, request_url);
-            op.vars.insert(name.clone(), value);
+            vars.insert(name.clone(), value);
         }
         Ok(())
     }
@@ -233,12 +270,15 @@ impl Backend for HttpBackend {
         &self.name
     }
 
-    /// Safe when the trigger sends `{{ idempotency_key }}` (in its path, a header or its body).
+    /// Safe when the trigger sends `{{ idempotency_key }}` (in its path, a header or its body),
+    /// and for a phase that observes (it starts nothing).
     fn trigger_replay(&self, phase: Phase) -> Replay {
         let Some(spec) = self.phases.get(&phase) else {
             return Replay::Never;
         };
-        let t = &spec.trigger;
+        let Some(t) = &spec.trigger else {
+            return Replay::Safe;
+        };
         let uses = |text: &str| template::names(text).iter().any(|n| n == "idempotency_key");
         if uses(&t.path)
             || t.headers.values().any(|v| uses(v))
@@ -251,34 +291,7 @@ impl Backend for HttpBackend {
     }
 
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation> {
-        let spec = self.spec(phase)?;
-        let t = &spec.trigger;
-        let section = format!("[{phase}.trigger]");
-        let req = self.request(
-            &section,
-            &t.method,
-            &t.path,
-            &t.headers,
-            t.body.as_ref(),
-            &t.expect,
-            vars,
-        )?;
-        let url = req.url.clone();
-        let (body, headers) = self.json(req, &format!("{section} path")).await?;
-        let src = Source::parse(&t.id).ok_or_else(|| bad_source(&section, "id", &t.id))?;
-        let id = src.extract(Some(&body), &headers, vars).ok_or_else(|| Error::BadResponse {
-            platform: self.name.clone(),
-            url: self.client.redact(url.as_str()),
-            problem: format!("{section} id = {} matched nothing in the response {}", quote(&t.id), preview(&body)),
-            hint: "point `id` at the field holding the operation's id (a JSON Pointer such as /data/id) or a header such as header:Location".into(),
-        })?;
-        let mut op = Operation::new(phase, absolutise(&src, &id, &url), vars.clone());
-        op.vars.insert("id".into(), op.id.clone());
-        self.capture(&section, &t.capture, &body, &headers, &mut op, &url)?;
-        if let Some(web) = &spec.web_url {
-            op.web_url = render(web, &op.vars, Target::Url).ok();
-        }
-        Ok(op)
+        self.start(phase, vars).await
     }
 
     async fn resolve(&self, op: &mut Operation) -> Result<Resolved> {
@@ -378,6 +391,10 @@ impl Backend for HttpBackend {
         self.client.send(req).await.map(|_| ())
     }
 
+    async fn fetch(&self, op: &mut Operation) -> Result<()> {
+        self.fetch_all(op).await
+    }
+
     fn outputs(&self, op: &Operation) -> Result<BTreeMap<String, String>> {
         let phase = op.phase;
         let spec = self.spec(phase)?;
@@ -385,10 +402,19 @@ impl Backend for HttpBackend {
         for (name, text) in &spec.outputs {
             let src = Source::parse(text)
                 .ok_or_else(|| bad_source(&format!("[{phase}.outputs]"), name, text))?;
-            if let Some(v) = src.extract(op.last_body.as_ref(), &op.last_headers, &op.vars) {
+            if let Some(v) = src.extract_with(
+                op.last_body.as_ref(),
+                &op.last_headers,
+                &op.vars,
+                &op.fetched,
+            ) {
                 out.insert(name.clone(), v);
             }
         }
         Ok(out)
+    }
+
+    fn message(&self, op: &Operation) -> Option<String> {
+        self.failure_message(op)
     }
 }

@@ -165,21 +165,33 @@ impl Default for PollSpec {
 }
 
 /// What an `http` phase takes, for messages.
-pub(crate) const PHASE_FIX: &str = "describe the phase as for [platform]: trigger, status, and optionally resolve, logs, cancel, outputs";
+pub(crate) const PHASE_FIX: &str = "describe the phase as for [platform]: trigger (or observe), status, and optionally before, resolve, logs, cancel, fetch, outputs";
 
 /// `[build]`, `[deploy]` or `[stop]`: one remote operation.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PhaseSpec {
-    pub trigger: TriggerSpec,
+    /// Requests sent in order before the trigger (`[[build.before]]`): a source to create, an
+    /// archive to upload. Their captures are template values of the requests after them.
+    #[serde(default)]
+    pub before: Vec<BeforeSpec>,
+    /// The request that starts the operation; a phase has it or `observe`, never both.
+    pub trigger: Option<TriggerSpec>,
+    /// Instead of `trigger`: the phase follows an operation another phase or the platform
+    /// started (a release a build created), found by its id or by a list request.
+    pub observe: Option<FindSpec>,
     pub resolve: Option<ResolveSpec>,
     pub status: StatusSpec,
     pub logs: Option<LogSpec>,
     pub cancel: Option<RequestSpec>,
+    /// Requests read once after the operation succeeded (`[deploy.fetch.app]`), for outputs
+    /// written `<name>:/pointer`.
+    #[serde(default)]
+    pub fetch: BTreeMap<String, RequestSpec>,
     /// Outputs captured from the last status response: name → source (`/pointer`,
-    /// `header:Name`, or a `{{ template }}`). `url` is the environment URL; `log_url` and
-    /// `artifact` are conventional; every output is available to later phases as
-    /// `{{ <phase>.<name> }}`.
+    /// `header:Name`, `<fetch>:/pointer`, or a `{{ template }}`). `url` is the environment URL
+    /// (never reported by a phase that failed); `log_url` and `artifact` are conventional;
+    /// every output is available to later phases as `{{ <phase>.<name> }}`.
     #[serde(default)]
     pub outputs: BTreeMap<String, String>,
     /// A human link to the operation (templated), shown when it is triggered.
@@ -198,17 +210,83 @@ pub(crate) struct TriggerSpec {
     pub headers: BTreeMap<String, String>,
     /// A JSON body; string values are templated.
     pub body: Option<toml::Value>,
+    /// Instead of `body`: a file sent as it is (templated path, streamed).
+    pub body_file: Option<String>,
+    /// The `Content-Type` of `body_file` (default: none).
+    pub content_type: Option<String>,
     /// Accepted statuses (default: any 2xx).
     #[serde(default)]
     pub expect: Vec<u16>,
-    /// Where the operation's id is: `/pointer` into the body or `header:Location`.
-    pub id: String,
+    /// Where the operation's id is: `/pointer` into the body or `header:Location`. Optional
+    /// with `find`, which looks for the operation when the answer has no id.
+    pub id: Option<String>,
     /// More values to keep from the response (name → source), usable as `{{ name }}`.
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+    /// When the answer has no id (Render answers `202 Queued`): the list request that finds
+    /// the operation.
+    pub find: Option<FindSpec>,
+}
+
+/// One request of `[[<phase>.before]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BeforeSpec {
+    /// Default: `POST`.
+    pub method: Option<String>,
+    /// Where it goes (templated): `path` or `url`, the same thing under two names (a whole URL
+    /// captured earlier reads better as `url = "{{ put_url | raw }}"`).
+    pub path: Option<String>,
+    pub url: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body; string values are templated.
+    pub body: Option<toml::Value>,
+    /// Instead of `body`: a file sent as it is (templated path, streamed).
+    pub body_file: Option<String>,
+    /// The `Content-Type` of `body_file` (default: none).
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub expect: Vec<u16>,
+    /// Values to keep from the answer (name → source), usable as `{{ name }}` from here on.
     #[serde(default)]
     pub capture: BTreeMap<String, String>,
 }
 
-/// Any other request (resolve, status, logs, cancel).
+impl BeforeSpec {
+    /// Where the request goes, whichever key names it.
+    pub(crate) fn target(&self) -> Option<&str> {
+        self.path.as_deref().or(self.url.as_deref())
+    }
+}
+
+/// Finding an operation in a list (`[<phase>.trigger.find]`, `[<phase>.observe]`), or, for
+/// `observe` without `path`, naming it (`id = "{{ build.release }}"`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FindSpec {
+    /// The list request (GET, templated); required by `find`.
+    pub path: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Where the array is in the answer (`""`: the whole answer); required with `path`.
+    pub items: Option<String>,
+    /// Fields an item must have: pointer (inside the item) → accepted values (templated).
+    #[serde(default, rename = "match")]
+    pub matches: BTreeMap<String, Vec<toml::Value>>,
+    /// A time field (RFC 3339 or Unix seconds): the newest item is picked, and under
+    /// `trigger.find` only one created after the trigger was sent.
+    pub newest: Option<String>,
+    /// The operation's id: a pointer inside the item, or (observe without `path`) a template.
+    pub id: Option<String>,
+    /// More values to keep from the item (name → source), usable as `{{ name }}`.
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+    /// How long to look before giving up (default `2m`).
+    pub timeout: Option<String>,
+}
+
+/// Any other request (resolve, status, logs, cancel, fetch).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RequestSpec {
@@ -257,16 +335,90 @@ pub(crate) struct StatusSpec {
     /// What a state in none of the lists means: `fail` (default) or `running`. Never success.
     #[serde(default)]
     pub unknown: UnknownPolicy,
+    /// Where the platform says why the operation failed (a value source, e.g. `/error_message`):
+    /// shown in the phase's message.
+    pub message: Option<String>,
 }
 
-/// One condition: a plain value compared with `field`, or a table of `pointer = [values]` that
-/// must all match at once.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+/// One condition: a plain value compared with `field`, or a table of tests that must all hold
+/// at once: `"/pointer" = [values]`, and the operators `present`, `absent` and `null` (keys that
+/// do not start with `/`) naming a pointer or a list of them.
+#[derive(Clone, Debug)]
 pub(crate) enum Condition {
-    // Tables first: a table is also a `toml::Value`.
-    AllOf(BTreeMap<String, Vec<toml::Value>>),
+    AllOf(Vec<Test>),
     Value(toml::Value),
+}
+
+/// One test of a condition table.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Test {
+    /// `"/pointer" = [values]`: the field is one of the values (compared as text).
+    OneOf(String, Vec<toml::Value>),
+    /// `present = "/pointer"`: the field is there and not null.
+    Present(String),
+    /// `absent = "/pointer"`: the field is not there, or null.
+    Absent(String),
+    /// `null = "/pointer"`: the field is there, and null.
+    Null(String),
+}
+
+impl Test {
+    /// The pointer it looks at.
+    pub(crate) fn pointer(&self) -> &str {
+        match self {
+            Test::OneOf(p, _) | Test::Present(p) | Test::Absent(p) | Test::Null(p) => p,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Condition {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let value = toml::Value::deserialize(de)?;
+        let toml::Value::Table(table) = value else {
+            return Ok(Condition::Value(value));
+        };
+        let mut tests = Vec::new();
+        for (key, value) in table {
+            let operator: Option<fn(String) -> Test> = match key.as_str() {
+                "present" => Some(Test::Present),
+                "absent" => Some(Test::Absent),
+                "null" => Some(Test::Null),
+                // Anything else is a pointer (`check` refuses one that is not).
+                _ => None,
+            };
+            let Some(operator) = operator else {
+                let values = match value {
+                    toml::Value::Array(values) => values,
+                    other => vec![other],
+                };
+                tests.push(Test::OneOf(key, values));
+                continue;
+            };
+            let pointers = match value {
+                toml::Value::String(p) => vec![p],
+                toml::Value::Array(items) => items
+                    .into_iter()
+                    .map(|i| match i {
+                        toml::Value::String(p) => Ok(p),
+                        other => Err(other),
+                    })
+                    .collect::<Result<_, _>>()
+                    .map_err(|other| {
+                        D::Error::custom(format!(
+                            "`{key}` names JSON Pointers (\"/finished_at\"), not {other}"
+                        ))
+                    })?,
+                other => {
+                    return Err(D::Error::custom(format!(
+                        "`{key}` names a JSON Pointer (\"/finished_at\") or a list of them, not {other}"
+                    )));
+                }
+            };
+            tests.extend(pointers.into_iter().map(operator));
+        }
+        Ok(Condition::AllOf(tests))
+    }
 }
 
 /// What to do with a state in none of the lists.

@@ -19,6 +19,8 @@ pub(crate) struct Seen {
     pub(crate) target: String,
     /// Header names lowercased.
     pub(crate) headers: BTreeMap<String, String>,
+    /// The body as it arrived (an upload is checked byte for byte).
+    pub(crate) body: Vec<u8>,
 }
 
 impl Seen {
@@ -180,8 +182,8 @@ async fn handle(
                 )
             })
             .collect(),
+        body: body.to_vec(),
     };
-    drop(body);
     let answer = (state.handler)(&seen);
     state
         .seen
