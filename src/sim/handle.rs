@@ -13,7 +13,7 @@ use super::call::Call;
 use super::endpoint::{Endpoint, Miss};
 use super::recorded::RecordedRequest;
 use super::world::Shared;
-use super::{argocd, gitops, jenkins, paas, pipeline, reply};
+use super::{argocd, digitalocean, gitops, jenkins, paas, pipeline, render, reply};
 
 /// Request bodies larger than this are refused (they are recorded, so keep them bounded).
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -52,13 +52,18 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         );
     }
     let fault = shared.world().fault_for(route);
+    let answer = |fault: &super::Fault| {
+        let own = parsed.as_ref().ok().and_then(|e| e.fault_reply(fault));
+        own.unwrap_or_else(|| reply::fault(fault))
+    };
     match fault {
         Some(fault) if fault.apply_first => {
+            let answer = answer(&fault);
             // Served, then the response is "lost": the client sees only the fault.
             drop(serve(&shared, &parts, &body, parsed));
-            reply::fault(&fault)
+            answer
         }
-        Some(fault) => reply::fault(&fault),
+        Some(fault) => answer(&fault),
         None => serve(&shared, &parts, &body, parsed),
     }
 }
@@ -115,6 +120,10 @@ fn serve(
         Endpoint::GitOps(e) => gitops::handle(&mut world, &call, e),
         Endpoint::Pipeline(e) => pipeline::handle(&mut world, &call, e),
         Endpoint::ArgoCd(e) => argocd::handle(&mut world, &call, e, shared),
+        Endpoint::Render(e) => render::handle(&mut world, &call, e),
+        Endpoint::DigitalOcean(e) => {
+            digitalocean::handle(&mut world, &call, e, shared, &parts.extensions)
+        }
         Endpoint::AppPage { app, environment } => {
             if world.store.is_live(&app, &environment, call.now) {
                 let page = format!(
