@@ -128,7 +128,9 @@ impl Chain {
             Stage::Building => build.started_at(),
             Stage::BuildFailed | Stage::PendingRelease => build.ends_at(),
             Stage::Releasing => release.map_or(build.ends_at(), super::op::Op::started_at),
-            Stage::Live | Stage::ReleaseFailed => release.map_or(build.ends_at(), |r| r.ends_at()),
+            Stage::Live | Stage::ReleaseFailed => {
+                release.map_or(build.ends_at(), super::op::Op::ends_at)
+            }
             Stage::Cancelled => build
                 .cancelled_at()
                 .or_else(|| release.and_then(super::op::Op::cancelled_at))

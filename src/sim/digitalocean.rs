@@ -157,14 +157,15 @@ pub(crate) fn parse(method: &Method, segs: &[&str]) -> Result<Endpoint, super::e
             deployment: s(id),
         },
         (&Method::GET, ["v2", "apps", app]) => Endpoint::App { app: s(app) },
-        (&Method::GET, ["live", id, log]) if !log.ends_with(".log") => match log_phase(log) {
+        (&Method::GET, ["live", id, log @ ("build" | "deploy")]) => match log_phase(log) {
             Some(phase) => Endpoint::Live {
                 deployment: s(id),
                 phase,
             },
             None => Endpoint::Unknown,
         },
-        (&Method::GET, ["archive", id, log]) if log.ends_with(".log") => match log_phase(log) {
+        (&Method::GET, ["archive", id, log @ ("build.log" | "deploy.log")]) => match log_phase(log)
+        {
             Some(phase) => Endpoint::Archive {
                 deployment: s(id),
                 phase,
@@ -350,16 +351,14 @@ fn deployment_doc(world: &World, i: usize, now: Instant) -> Response {
 
 fn cancel(world: &mut World, i: usize, now: Instant) -> Response {
     let chain = world.digitalocean.deployments[i].chain;
-    match chain.cancel(&mut world.store, now) {
-        Ok(()) => deployment_doc(world, i, now),
-        Err(_) => {
-            let message = format!(
-                "deployment is {} and can no longer be canceled",
-                phase(world, i, now)
-            );
-            error(StatusCode::BAD_REQUEST, "bad_request", &message)
-        }
+    if chain.cancel(&mut world.store, now).is_ok() {
+        return deployment_doc(world, i, now);
     }
+    let message = format!(
+        "deployment is {} and can no longer be canceled",
+        phase(world, i, now)
+    );
+    error(StatusCode::BAD_REQUEST, "bad_request", &message)
 }
 
 /// When a later deployment of the same app became `ACTIVE`, if one did.
@@ -402,7 +401,7 @@ fn steps(world: &World, i: usize, now: Instant) -> (Step, Step) {
     let store = &world.store;
     let build = store.get(chain.build);
     let release = chain.release.map(|r| store.get(r));
-    let built = Some(build.ends_at());
+    let build_end = Some(build.ends_at());
     let released = release.map(super::op::Op::ends_at);
     let release_started = release.map(super::op::Op::started_at);
     let reason = |code: &str, message: &str| Some(json!({ "code": code, "message": message }));
@@ -417,7 +416,7 @@ fn steps(world: &World, i: usize, now: Instant) -> (Step, Step) {
             (
                 "ERROR",
                 Some(build.started_at()),
-                built,
+                build_end,
                 reason(
                     "BuildJobExitNonZero",
                     "Your build job failed because it returned a non-zero exit code.",
@@ -426,19 +425,19 @@ fn steps(world: &World, i: usize, now: Instant) -> (Step, Step) {
             ("PENDING", None, None, None),
         ),
         Stage::PendingRelease => (
-            ("SUCCESS", Some(build.started_at()), built, None),
+            ("SUCCESS", Some(build.started_at()), build_end, None),
             ("PENDING", None, None, None),
         ),
         Stage::Releasing => (
-            ("SUCCESS", Some(build.started_at()), built, None),
+            ("SUCCESS", Some(build.started_at()), build_end, None),
             ("RUNNING", release_started, None, None),
         ),
         Stage::Live => (
-            ("SUCCESS", Some(build.started_at()), built, None),
+            ("SUCCESS", Some(build.started_at()), build_end, None),
             ("SUCCESS", release_started, released, None),
         ),
         Stage::ReleaseFailed => (
-            ("SUCCESS", Some(build.started_at()), built, None),
+            ("SUCCESS", Some(build.started_at()), build_end, None),
             (
                 "ERROR",
                 release_started,
@@ -457,7 +456,7 @@ fn steps(world: &World, i: usize, now: Instant) -> (Step, Step) {
                     ("PENDING", None, None, None),
                 ),
                 None => (
-                    ("SUCCESS", Some(build.started_at()), built, None),
+                    ("SUCCESS", Some(build.started_at()), build_end, None),
                     ("ERROR", release_started, Some(at), cancelled()),
                 ),
             }

@@ -367,18 +367,15 @@ fn describe(world: &World, i: usize, now: Instant) -> Value {
         "createdAt": time(created),
         "updatedAt": time(updated),
     });
-    match &d.image {
-        Some(image) => {
-            doc["image"] = json!({ "ref": image, "sha": format!("sha256:{:064x}", i + 1) });
-        }
-        None => {
-            let before = clock.wall(created) - std::time::Duration::from_secs(60);
-            doc["commit"] = json!({
-                "id": d.commit.as_deref().unwrap_or(BRANCH_HEAD),
-                "message": "Deploy from ferry",
-                "createdAt": clock::rfc3339_micros(before),
-            });
-        }
+    if let Some(image) = &d.image {
+        doc["image"] = json!({ "ref": image, "sha": format!("sha256:{:064x}", i + 1) });
+    } else {
+        let before = clock.wall(created) - std::time::Duration::from_secs(60);
+        doc["commit"] = json!({
+            "id": d.commit.as_deref().unwrap_or(BRANCH_HEAD),
+            "message": "Deploy from ferry",
+            "createdAt": clock::rfc3339_micros(before),
+        });
     }
     if let Some(started) = d.chain.started_at(store, now) {
         doc["startedAt"] = json!(time(started));
@@ -391,17 +388,15 @@ fn describe(world: &World, i: usize, now: Instant) -> Value {
 
 fn cancel(world: &mut World, i: usize, now: Instant) -> Response {
     let chain = world.render.deploys[i].chain;
-    match chain.cancel(&mut world.store, now) {
-        Ok(()) => reply::json(StatusCode::OK, describe(world, i, now)),
-        Err(_) => {
-            let message = format!(
-                "deploy {} is {}; only a deploy in progress can be canceled",
-                world.render.deploys[i].id,
-                status(world, i, now)
-            );
-            error(StatusCode::BAD_REQUEST, &message)
-        }
+    if chain.cancel(&mut world.store, now).is_ok() {
+        return reply::json(StatusCode::OK, describe(world, i, now));
     }
+    let message = format!(
+        "deploy {} is {}; only a deploy in progress can be canceled",
+        world.render.deploys[i].id,
+        status(world, i, now)
+    );
+    error(StatusCode::BAD_REQUEST, &message)
 }
 
 /// The query parameters, in order (a parameter may repeat: `status=live&status=canceled`).
@@ -416,29 +411,24 @@ fn query_pairs(call: &Call<'_>) -> Vec<(String, String)> {
 }
 
 /// `limit` as the description bounds it: 1–100, 20 by default (more is served as 100).
-fn limit(pairs: &[(String, String)]) -> Result<usize, Response> {
+/// A malformed one is a `400` with the returned message.
+fn limit(pairs: &[(String, String)]) -> Result<usize, String> {
     match pairs.iter().find(|(k, _)| k == "limit") {
         None => Ok(20),
         Some((_, v)) => match v.parse::<usize>() {
             Ok(n) if n >= 1 => Ok(n.min(100)),
-            _ => Err(error(
-                StatusCode::BAD_REQUEST,
-                &format!("limit must be an integer from 1 to 100, not {v:?}"),
-            )),
+            _ => Err(format!("limit must be an integer from 1 to 100, not {v:?}")),
         },
     }
 }
 
-/// A time query parameter (RFC 3339); a malformed one is a `400`.
-fn time_param(pairs: &[(String, String)], name: &str) -> Result<Option<SystemTime>, Response> {
+/// A time query parameter (RFC 3339); a malformed one is a `400` with the returned message.
+fn time_param(pairs: &[(String, String)], name: &str) -> Result<Option<SystemTime>, String> {
     match pairs.iter().find(|(k, _)| k == name) {
         None => Ok(None),
-        Some((_, v)) => clock::parse_rfc3339(v).map(Some).ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("{name} must be an RFC 3339 time, not {v:?}"),
-            )
-        }),
+        Some((_, v)) => clock::parse_rfc3339(v)
+            .map(Some)
+            .ok_or_else(|| format!("{name} must be an RFC 3339 time, not {v:?}")),
     }
 }
 
@@ -447,7 +437,7 @@ fn list(world: &World, call: &Call<'_>, service: &str) -> Response {
     let pairs = query_pairs(call);
     let limit = match limit(&pairs) {
         Ok(limit) => limit,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
     let statuses: Vec<&str> = pairs
         .iter()
@@ -466,7 +456,7 @@ fn list(world: &World, call: &Call<'_>, service: &str) -> Response {
         match time_param(&pairs, name) {
             Ok(Some(t)) => bounds.push((name, t)),
             Ok(None) => {}
-            Err(response) => return response,
+            Err(message) => return error(StatusCode::BAD_REQUEST, &message),
         }
     }
     let cursor = pairs.iter().find(|(k, _)| k == "cursor").map(|(_, v)| v);

@@ -194,16 +194,18 @@ fn assert_rate_limited(answer: &Answer, secs: u64) {
     );
 }
 
-#[test]
-fn the_validator_refuses_what_the_descriptions_do() {
-    let render = openapi3::render();
-    let auth = vec![
+/// `d.check_request` with a bearer token and a JSON content type.
+fn check(d: &Description, method: &str, path: &str, body: &str) -> Vec<String> {
+    let auth = [
         ("authorization".to_owned(), "Bearer t".to_owned()),
         ("content-type".to_owned(), "application/json".to_owned()),
     ];
-    let check = |d: &Description, method: &str, path: &str, body: &str| {
-        d.check_request(method, path, &auth, body.as_bytes())
-    };
+    d.check_request(method, path, &auth, body.as_bytes())
+}
+
+#[test]
+fn the_validator_refuses_render_requests_the_description_does_not_allow() {
+    let render = openapi3::render();
     let deploys = "/v1/services/srv-1/deploys";
     assert_eq!(
         check(
@@ -272,7 +274,13 @@ fn the_validator_refuses_what_the_descriptions_do() {
             .is_empty(),
         "no credential"
     );
-    // Answers: a 202 has no body, a deploy has no invented fields.
+}
+
+#[test]
+fn the_validator_refuses_render_answers_the_description_does_not_allow() {
+    let render = openapi3::render();
+    let deploys = "/v1/services/srv-1/deploys";
+    // A 202 has no body, a deploy has no invented fields.
     assert!(
         !render
             .check_response("POST", deploys, 202, Some("application/json"), b"{}")
@@ -317,7 +325,10 @@ fn the_validator_refuses_what_the_descriptions_do() {
             )
             .is_empty()
     );
+}
 
+#[test]
+fn the_validator_refuses_what_the_digitalocean_description_does_not_allow() {
     let digitalocean = openapi3::digitalocean();
     let create = "/v2/apps/a-1/deployments";
     assert_eq!(

@@ -68,7 +68,9 @@ struct Query {
     impossible: bool,
 }
 
-fn query(world: &World, call: &Call<'_>) -> Result<Query, Response> {
+/// A refused query is `Err((status, message))`.
+fn query(world: &World, call: &Call<'_>) -> Result<Query, (StatusCode, String)> {
+    let bad = |message: String| (StatusCode::BAD_REQUEST, message);
     let pairs = query_pairs(call);
     let all = |name: &str| -> Vec<String> {
         pairs
@@ -79,26 +81,28 @@ fn query(world: &World, call: &Call<'_>) -> Result<Query, Response> {
     };
     let owner = all("ownerId");
     if owner.is_empty() {
-        return Err(error(StatusCode::BAD_REQUEST, "ownerId is required"));
+        return Err(bad("ownerId is required".into()));
     }
     if owner.iter().any(|o| *o != world.script.render.owner) {
-        return Err(error(StatusCode::FORBIDDEN, "forbidden"));
+        return Err((StatusCode::FORBIDDEN, "forbidden".into()));
     }
     let resources = all("resource");
     if resources.is_empty() {
-        return Err(error(StatusCode::BAD_REQUEST, "resource is required"));
+        return Err(bad("resource is required".into()));
     }
     let forward = match all("direction").first().map(String::as_str) {
         None | Some("backward") => false,
         Some("forward") => true,
         Some(other) => {
             let message = format!("direction must be \"forward\" or \"backward\", not {other:?}");
-            return Err(error(StatusCode::BAD_REQUEST, &message));
+            return Err(bad(message));
         }
     };
     let now = std::time::SystemTime::now();
-    let end = time_param(&pairs, "endTime")?.unwrap_or(now);
-    let start = time_param(&pairs, "startTime")?.unwrap_or(now - Duration::from_secs(3600));
+    let end = time_param(&pairs, "endTime").map_err(bad)?.unwrap_or(now);
+    let start = time_param(&pairs, "startTime")
+        .map_err(bad)?
+        .unwrap_or(now - Duration::from_secs(3600));
     let impossible = [
         "instance",
         "host",
@@ -114,7 +118,7 @@ fn query(world: &World, call: &Call<'_>) -> Result<Query, Response> {
         start: clock::micros(start),
         end: clock::micros(end),
         forward,
-        limit: limit(&pairs)?,
+        limit: limit(&pairs).map_err(bad)?,
         resources,
         types: all("type"),
         levels: all("level"),
@@ -262,7 +266,7 @@ fn merged(world: &World, sources: &[Source<'_>], q: &Query, want: usize) -> Vec<
 pub(super) fn list(world: &World, call: &Call<'_>) -> Response {
     let q = match query(world, call) {
         Ok(q) => q,
-        Err(response) => return response,
+        Err((status, message)) => return error(status, &message),
     };
     // Entries of the current microsecond are not settled yet: a line written a moment later
     // would get the same time, and a page that ended there would skip it.

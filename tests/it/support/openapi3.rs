@@ -201,9 +201,13 @@ impl Description {
                 .iter()
                 .find(|p| p["in"] == "path" && p["name"] == name.as_str())
             {
-                Some(p) => {
-                    self.check_param(&id, name, &[value.clone()], &p["schema"], &mut problems)
-                }
+                Some(p) => self.check_param(
+                    &id,
+                    name,
+                    std::slice::from_ref(value),
+                    &p["schema"],
+                    &mut problems,
+                ),
                 None => problems.push(format!("{id}: path parameter {name} is not declared")),
             }
         }
