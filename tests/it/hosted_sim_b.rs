@@ -5,6 +5,7 @@
 //! fail here, whatever ferry does with it.
 
 mod digitalocean;
+mod examples;
 mod render;
 
 use std::time::Duration;
