@@ -3,7 +3,6 @@
 
 use axum::http::Method;
 
-use super::fault::Fault;
 use super::route::Route;
 use super::{argocd, digitalocean, gitops, jenkins, paas, pipeline, render};
 
@@ -84,16 +83,6 @@ impl Endpoint {
             Endpoint::Render(e) => e.route(),
             Endpoint::DigitalOcean(e) => e.route(),
             Endpoint::AppPage { .. } => None,
-        }
-    }
-
-    /// The answer to a scripted fault in the platform's own shape, for the dialects of platforms
-    /// that document one (error document, rate-limit headers); `None` for the generic answer.
-    pub(crate) fn fault_reply(&self, fault: &Fault) -> Option<axum::response::Response> {
-        match self {
-            Endpoint::Render(_) => Some(render::fault(fault)),
-            Endpoint::DigitalOcean(_) => Some(digitalocean::fault(fault)),
-            _ => None,
         }
     }
 }

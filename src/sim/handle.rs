@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::call::Call;
 use super::endpoint::{Endpoint, Miss};
+use super::fault::Fault;
 use super::recorded::RecordedRequest;
 use super::world::Shared;
 use super::{argocd, digitalocean, gitops, jenkins, paas, pipeline, render, reply};
@@ -52,19 +53,24 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         );
     }
     let fault = shared.world().fault_for(route);
-    let answer = |fault: &super::Fault| {
-        let own = parsed.as_ref().ok().and_then(|e| e.fault_reply(fault));
-        own.unwrap_or_else(|| reply::fault(fault))
+    let Some(fault) = fault else {
+        return serve(&shared, &parts, &body, parsed);
     };
-    match fault {
-        Some(fault) if fault.apply_first => {
-            let answer = answer(&fault);
-            // Served, then the response is "lost": the client sees only the fault.
-            drop(serve(&shared, &parts, &body, parsed));
-            answer
-        }
-        Some(fault) => answer(&fault),
-        None => serve(&shared, &parts, &body, parsed),
+    let answer = fault_answer(parsed.as_ref().ok(), &fault);
+    if fault.apply_first {
+        // Served, then the response is "lost": the client sees only the fault.
+        drop(serve(&shared, &parts, &body, parsed));
+    }
+    answer
+}
+
+/// A scripted fault in the words of the dialect it hits (a hosted platform's error document and
+/// rate-limit headers), or the simulator's own.
+fn fault_answer(endpoint: Option<&Endpoint>, fault: &Fault) -> Response {
+    match endpoint {
+        Some(Endpoint::Render(_)) => render::fault(fault),
+        Some(Endpoint::DigitalOcean(_)) => digitalocean::fault(fault),
+        _ => reply::fault(fault),
     }
 }
 
