@@ -293,13 +293,14 @@ async fn start_operation(
     capture(find, &item, values);
 }
 
-/// Plays one phase of a draft against a dialect; returns its outputs.
+/// Plays one phase of a draft against a dialect; returns its outputs, or the failed status
+/// answer (whose `message`, when the draft describes one, must be there).
 async fn play(
     api: &Api<'_>,
     prefix: &str,
     phase: &toml::Table,
     values: &mut BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
+) -> Result<BTreeMap<String, String>, Value> {
     start_operation(api, prefix, phase, values).await;
     if let Some(resolve) = sub(phase, "resolve") {
         let until = text(resolve, "until").unwrap();
@@ -312,9 +313,9 @@ async fn play(
     }
     let logs = read_logs(api, prefix, phase, values).await;
     assert!(!logs.is_empty(), "no log lines");
-    // Poll the status until it succeeds; every answer must be running, success or failure.
+    // Poll the status until it ends; every answer must be running, success or failure.
     let status = sub(phase, "status").unwrap();
-    let doc = eventually("the phase to succeed", async || {
+    let (doc, succeeded) = eventually("the phase to end", async || {
         let answer = api.get(&request_path(prefix, status, values)).await;
         let doc = answer.body;
         let known = ["running", "success", "failure"].map(|k| holds(status, k, &doc));
@@ -322,10 +323,23 @@ async fn play(
             known.iter().any(|k| *k),
             "a status no condition knows: {doc}"
         );
-        assert!(!known[2], "the phase failed: {doc}");
-        known[1].then_some(doc)
+        assert!(
+            !(known[1] && known[2]),
+            "success and failure at once: {doc}"
+        );
+        (known[1] || known[2]).then_some((doc, known[1]))
     })
     .await;
+    if !succeeded {
+        if let Some(pointer) = text(status, "message") {
+            let message = doc.pointer(pointer).and_then(Value::as_str);
+            assert!(
+                message.is_some_and(|m| !m.is_empty()),
+                "message = {pointer}: nothing in {doc}"
+            );
+        }
+        return Err(doc);
+    }
     let mut fetched = BTreeMap::new();
     for (name, table) in sub(phase, "fetch").into_iter().flatten() {
         let path = request_path(prefix, table.as_table().unwrap(), values);
@@ -338,7 +352,7 @@ async fn play(
         let value = value.unwrap_or_else(|| panic!("output {name} = {spec}: nothing in {doc}"));
         outputs.insert(name.clone(), value.to_owned());
     }
-    outputs
+    Ok(outputs)
 }
 
 /// Reads the phase's log as its `[<phase>.logs]` says (the modes the drafts use), to its end.
@@ -404,33 +418,75 @@ async fn read_logs(
     lines
 }
 
-fn script() -> Script {
-    let op = |lines| OpScript {
+/// Operations that end in `build` and `deploy`.
+fn script_ending(build: Outcome, deploy: Outcome) -> Script {
+    let op = |lines, outcome| OpScript {
         queue: Duration::from_millis(50),
         duration: Duration::from_millis(300),
         log_lines: lines,
         tail_lines: 0,
         tail_delay: Duration::ZERO,
-        outcome: Outcome::Success,
+        outcome,
     };
     Script {
-        build: op(6),
-        deploy: op(4),
+        build: op(6, build),
+        deploy: op(4, deploy),
         ..Script::fast()
     }
 }
 
-async fn play_draft(api: &Api<'_>, file: &str, prefix: &str, mut values: BTreeMap<String, String>) {
+fn script() -> Script {
+    script_ending(Outcome::Success, Outcome::Success)
+}
+
+/// Plays the draft's build and deploy phases; the outputs of the deploy, or which phase failed
+/// (`build`, `deploy`).
+async fn play_phases(
+    api: &Api<'_>,
+    file: &str,
+    prefix: &str,
+    mut values: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, &'static str> {
     let draft = draft(file);
     let built = play(api, prefix, sub(&draft, "build").unwrap(), &mut values).await;
-    for (name, value) in built {
+    for (name, value) in built.map_err(|_| "build")? {
         values.insert(format!("build.{name}"), value);
     }
     let deployed = play(api, prefix, sub(&draft, "deploy").unwrap(), &mut values).await;
+    api.assert_requests_follow_the_description();
+    deployed.map_err(|_| "deploy")
+}
+
+async fn play_draft(api: &Api<'_>, file: &str, prefix: &str, values: BTreeMap<String, String>) {
+    let deployed = play_phases(api, file, prefix, values).await.unwrap();
     let url = deployed.get("url").expect("the deploy phase's url output");
     let page = reqwest::get(url).await.unwrap();
     assert_eq!(page.status(), 200, "{url}");
-    api.assert_requests_follow_the_description();
+}
+
+#[tokio::test]
+async fn platform_drafts_fail_the_phase_that_failed_with_the_platforms_reason() {
+    let render = || {
+        values(&[
+            ("vars.service", RENDER_SERVICE),
+            ("vars.owner", RENDER_OWNER),
+            ("sha", SHA),
+        ])
+    };
+    let digitalocean = || values(&[("vars.app_id", DO_APP)]);
+    for (build, deploy, failed) in [
+        (Outcome::Failure, Outcome::Success, "build"),
+        (Outcome::Success, Outcome::Failure, "deploy"),
+    ] {
+        let sim = start(script_ending(build, deploy)).await;
+        let api = Api::render(&sim);
+        let ended = play_phases(&api, "render.toml", "/v1", render()).await;
+        assert_eq!(ended, Err(failed), "render");
+        let sim = start(script_ending(build, deploy)).await;
+        let api = Api::digitalocean(&sim);
+        let ended = play_phases(&api, "digitalocean.toml", "", digitalocean()).await;
+        assert_eq!(ended, Err(failed), "digitalocean");
+    }
 }
 
 #[tokio::test]
