@@ -527,3 +527,48 @@ async fn digitalocean_draft_reads_what_the_digitalocean_dialect_serves() {
     )
     .await;
 }
+
+/// Starts the draft's build, cancels it as `[build.cancel]` says, and expects the status to say
+/// the build failed.
+async fn cancel_build(
+    api: &Api<'_>,
+    file: &str,
+    prefix: &str,
+    mut values: BTreeMap<String, String>,
+) {
+    let draft = draft(file);
+    let build = sub(&draft, "build").unwrap();
+    start_operation(api, prefix, build, &mut values).await;
+    let cancel = sub(build, "cancel").unwrap();
+    let answer = api
+        .send(Method::POST, &request_path(prefix, cancel, &values), None)
+        .await;
+    assert_eq!(answer.status, 200, "{file}: {}", answer.text);
+    let status = sub(build, "status").unwrap();
+    let answer = api.get(&request_path(prefix, status, &values)).await;
+    assert!(
+        holds(status, "failure", &answer.body),
+        "{file}: {}",
+        answer.text
+    );
+    api.assert_requests_follow_the_description();
+}
+
+#[tokio::test]
+async fn platform_drafts_cancel_the_build_they_started() {
+    let sim = start(script()).await;
+    let render = values(&[
+        ("vars.service", RENDER_SERVICE),
+        ("vars.owner", RENDER_OWNER),
+        ("sha", SHA),
+    ]);
+    cancel_build(&Api::render(&sim), "render.toml", "/v1", render).await;
+    let digitalocean = values(&[("vars.app_id", DO_APP)]);
+    cancel_build(
+        &Api::digitalocean(&sim),
+        "digitalocean.toml",
+        "",
+        digitalocean,
+    )
+    .await;
+}
