@@ -4,7 +4,7 @@
 use axum::http::Method;
 
 use super::route::Route;
-use super::{argocd, gitops, jenkins, paas, pipeline};
+use super::{argocd, digitalocean, gitops, jenkins, paas, pipeline, render};
 
 /// A known endpoint with its path parameters (percent-decoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub(crate) enum Endpoint {
     GitOps(gitops::Endpoint),
     Pipeline(pipeline::Endpoint),
     ArgoCd(argocd::Endpoint),
+    Render(render::Endpoint),
+    DigitalOcean(digitalocean::Endpoint),
     /// `GET /apps/{app}/{environment}`: the deployed app itself.
     AppPage {
         app: String,
@@ -49,6 +51,8 @@ impl Endpoint {
             gitops::parse(method, &segs).map(Endpoint::GitOps),
             pipeline::parse(method, &segs).map(Endpoint::Pipeline),
             argocd::parse(method, &segs).map(Endpoint::ArgoCd),
+            render::parse(method, &segs).map(Endpoint::Render),
+            digitalocean::parse(method, &segs).map(Endpoint::DigitalOcean),
             match segs.as_slice() {
                 ["apps", app, environment] => only(method, &Method::GET, || Endpoint::AppPage {
                     app: (*app).to_owned(),
@@ -76,6 +80,8 @@ impl Endpoint {
             Endpoint::GitOps(e) => Some(e.route()),
             Endpoint::Pipeline(e) => Some(e.route()),
             Endpoint::ArgoCd(e) => Some(e.route()),
+            Endpoint::Render(e) => e.route(),
+            Endpoint::DigitalOcean(e) => e.route(),
             Endpoint::AppPage { .. } => None,
         }
     }

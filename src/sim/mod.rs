@@ -7,7 +7,8 @@
 //! tail that appears after the terminal state) and, when scripted, like a misbehaving one
 //! ([`Fault`]s: 5xx bursts, 429 with `Retry-After`, lost trigger responses, garbage bodies).
 //!
-//! One operation state machine (`op`) serves four API dialects on the same server:
+//! One operation state machine (`op`) serves these API dialects on the same server (the hosted
+//! platforms' under a prefix of their own, so their paths never meet the others'):
 //!
 //! | dialect | trigger | state | log |
 //! |---|---|---|---|
@@ -16,6 +17,8 @@
 //! | GitOps-like | `POST /gitops/apps/{app}/sync` | `sync` + `health` of `GET /gitops/apps/{app}` | none |
 //! | pipeline | `POST /ci/pipelines` | `GET /ci/pipelines/{n}` | whole `trace` every time |
 //! | Argo CD | `POST /api/v1/applications/{app}/sync` | `GET /api/v1/applications/{app}`, watch `/api/v1/stream/applications` | none (resource health) |
+//! | Render, under `/render` | `POST /render/v1/services/{id}/deploys` | `GET /render/v1/services/{id}/deploys/{deploy}` | `GET /render/v1/logs`, paged by time |
+//! | DigitalOcean App Platform, under `/digitalocean` | `POST /digitalocean/v2/apps/{id}/deployments` | `GET /digitalocean/v2/apps/{id}/deployments/{deployment}` | `…/logs` → a WebSocket `live_url`, then `historic_urls` |
 //!
 //! Logs are generated from arithmetic, never stored ([`LINE_WIDTH`]-byte lines), so any size is
 //! served with flat memory; [`expected_log`] gives tests the exact text. Control endpoints:
@@ -23,7 +26,10 @@
 
 mod argocd;
 mod call;
+mod chain;
+mod clock;
 mod control;
+mod digitalocean;
 mod duration;
 mod endpoint;
 mod fault;
@@ -35,7 +41,9 @@ mod op;
 mod op_script;
 mod paas;
 mod pipeline;
+mod rate_limit;
 mod recorded;
+mod render;
 mod reply;
 mod route;
 mod script;
@@ -43,10 +51,12 @@ mod server;
 mod store;
 mod world;
 
+pub use digitalocean::DigitalOceanScript;
 pub use fault::Fault;
 pub use log::{LINE_WIDTH, expected_log};
 pub use op_script::{OpScript, Outcome};
 pub use recorded::RecordedRequest;
+pub use render::RenderScript;
 pub use route::Route;
 pub use script::{ArgoScript, DEFAULT_MAX_CHUNK_BYTES, JenkinsScript, Script};
 pub use server::SimServer;

@@ -219,6 +219,36 @@ impl Op {
     pub(crate) fn ends_at(&self) -> Instant {
         self.created + self.script.terminal_after()
     }
+
+    /// When the operation was created.
+    pub(crate) fn created_at(&self) -> Instant {
+        self.created
+    }
+
+    /// When a cancel stopped the operation, if one did.
+    pub(crate) fn cancelled_at(&self) -> Option<Instant> {
+        self.cancel.map(|cancel| self.created + cancel.at)
+    }
+
+    /// When line `index` (0-based) of the log was or will be written, so that a dialect can stamp
+    /// log entries with times: exactly the moment [`Op::log`] starts including it (the cancel
+    /// line at the cancel, tail lines `tail_delay` after the terminal state).
+    pub(crate) fn written_at(&self, index: u64) -> Instant {
+        let s = &self.script;
+        if let Some(cancel) = self.cancel
+            && index >= cancel.written
+        {
+            return self.created + cancel.at;
+        }
+        let run = self.created + s.queue;
+        if index < s.log_lines {
+            // Line i is in `lines_at` once log_lines * ran >= duration * (i + 1): round up.
+            let n = u128::from(s.log_lines);
+            let nanos = (s.duration.as_nanos() * u128::from(index + 1)).div_ceil(n);
+            return run + Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+        }
+        run + s.duration + s.tail_delay
+    }
 }
 
 #[cfg(test)]
@@ -269,6 +299,28 @@ mod tests {
         assert_eq!((view.written, view.finished), (5 * LINE_WIDTH, true));
         assert!(view.text.line(4).contains("cancelled by request"));
         assert_eq!(op.cancel(t0), Err(State::Cancelled));
+    }
+
+    #[test]
+    fn written_at_is_when_the_log_first_shows_the_line() {
+        let mut op = op(OpScript {
+            queue: Duration::from_millis(7),
+            duration: Duration::from_millis(90),
+            log_lines: 7,
+            tail_lines: 2,
+            tail_delay: Duration::from_millis(5),
+            ..OpScript::fast()
+        });
+        for i in 0..9 {
+            let at = op.written_at(i);
+            assert!(op.log(at).written > i * LINE_WIDTH, "line {i}");
+            let before = at - Duration::from_nanos(1);
+            assert!(op.log(before).written <= i * LINE_WIDTH, "line {i}");
+        }
+        let t0 = op.created;
+        op.cancel(t0 + Duration::from_millis(40)).unwrap();
+        assert_eq!(op.cancelled_at(), Some(t0 + Duration::from_millis(40)));
+        assert_eq!(op.written_at(3), t0 + Duration::from_millis(40));
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub struct Script {
     pub jenkins: JenkinsScript,
     /// What only the Argo CD dialect does.
     pub argocd: ArgoScript,
+    /// What only the Render dialect does.
+    pub render: super::RenderScript,
+    /// What only the DigitalOcean App Platform dialect does.
+    pub digitalocean: super::DigitalOceanScript,
 }
 
 /// Jenkins-only behaviour.
@@ -107,6 +111,8 @@ impl Default for Script {
             max_chunk_bytes: DEFAULT_MAX_CHUNK_BYTES,
             jenkins: JenkinsScript::default(),
             argocd: ArgoScript::default(),
+            render: super::RenderScript::default(),
+            digitalocean: super::DigitalOceanScript::default(),
         }
     }
 }

@@ -8,7 +8,7 @@ use super::recorded::RecordedRequest;
 use super::route::Route;
 use super::script::Script;
 use super::store::Store;
-use super::{argocd, gitops, jenkins, pipeline};
+use super::{argocd, digitalocean, gitops, jenkins, pipeline, render};
 
 /// Everything requests change, behind one lock (held only while a handler computes a response;
 /// log bodies are generated after it is released).
@@ -22,10 +22,12 @@ pub(crate) struct World {
     pub(crate) gitops: gitops::Registry,
     pub(crate) pipelines: pipeline::Registry,
     pub(crate) argocd: argocd::Registry,
+    pub(crate) render: render::Registry,
+    pub(crate) digitalocean: digitalocean::Registry,
 }
 
 impl World {
-    fn new(script: Script) -> Self {
+    pub(crate) fn new(script: Script) -> Self {
         Self {
             fault_hits: vec![0; script.faults.len()],
             script,
@@ -34,6 +36,8 @@ impl World {
             gitops: gitops::Registry::default(),
             pipelines: pipeline::Registry::default(),
             argocd: argocd::Registry::default(),
+            render: render::Registry::default(),
+            digitalocean: digitalocean::Registry::default(),
         }
     }
 
