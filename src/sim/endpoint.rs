@@ -4,7 +4,7 @@
 use axum::http::Method;
 
 use super::route::Route;
-use super::{argocd, gitops, jenkins, paas, pipeline};
+use super::{argocd, gitops, heroku, jenkins, netlify, paas, pipeline};
 
 /// A known endpoint with its path parameters (percent-decoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +14,10 @@ pub(crate) enum Endpoint {
     GitOps(gitops::Endpoint),
     Pipeline(pipeline::Endpoint),
     ArgoCd(argocd::Endpoint),
+    /// Under `/heroku` (and Heroku's object store and output streams).
+    Heroku(heroku::Endpoint),
+    /// Under `/netlify` (and Netlify's log WebSocket).
+    Netlify(netlify::Endpoint),
     /// `GET /apps/{app}/{environment}`: the deployed app itself.
     AppPage {
         app: String,
@@ -44,6 +48,9 @@ impl Endpoint {
             .collect();
         let segs: Vec<&str> = decoded.iter().map(String::as_str).collect();
         let attempts = [
+            // Hosted platforms first: each is served under a prefix of its own.
+            heroku::parse(method, &segs).map(Endpoint::Heroku),
+            netlify::parse(method, &segs).map(Endpoint::Netlify),
             paas::parse(method, &segs).map(Endpoint::Paas),
             jenkins::parse(method, &segs).map(Endpoint::Jenkins),
             gitops::parse(method, &segs).map(Endpoint::GitOps),
@@ -76,6 +83,8 @@ impl Endpoint {
             Endpoint::GitOps(e) => Some(e.route()),
             Endpoint::Pipeline(e) => Some(e.route()),
             Endpoint::ArgoCd(e) => Some(e.route()),
+            Endpoint::Heroku(e) => e.route(),
+            Endpoint::Netlify(e) => e.route(),
             Endpoint::AppPage { .. } => None,
         }
     }

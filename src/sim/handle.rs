@@ -11,9 +11,10 @@ use tokio::time::Instant;
 
 use super::call::Call;
 use super::endpoint::{Endpoint, Miss};
+use super::fault::Fault;
 use super::recorded::RecordedRequest;
 use super::world::Shared;
-use super::{argocd, gitops, jenkins, paas, pipeline, reply};
+use super::{argocd, gitops, heroku, jenkins, netlify, paas, pipeline, reply};
 
 /// Request bodies larger than this are refused (they are recorded, so keep them bounded).
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -52,14 +53,24 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         );
     }
     let fault = shared.world().fault_for(route);
-    match fault {
-        Some(fault) if fault.apply_first => {
-            // Served, then the response is "lost": the client sees only the fault.
-            drop(serve(&shared, &parts, &body, parsed));
-            reply::fault(&fault)
-        }
-        Some(fault) => reply::fault(&fault),
-        None => serve(&shared, &parts, &body, parsed),
+    let Some(fault) = fault else {
+        return serve(&shared, &parts, &body, parsed);
+    };
+    let answer = fault_answer(parsed.as_ref().ok(), &fault);
+    if fault.apply_first {
+        // Served, then the response is "lost": the client sees only the fault.
+        drop(serve(&shared, &parts, &body, parsed));
+    }
+    answer
+}
+
+/// A scripted fault in the words of the dialect it hits (a hosted platform's error document and
+/// rate-limit headers), or the simulator's own.
+fn fault_answer(endpoint: Option<&Endpoint>, fault: &Fault) -> Response {
+    match endpoint {
+        Some(Endpoint::Heroku(e)) => heroku::fault(e, fault),
+        Some(Endpoint::Netlify(e)) => netlify::fault(e, fault),
+        _ => reply::fault(fault),
     }
 }
 
@@ -115,6 +126,11 @@ fn serve(
         Endpoint::GitOps(e) => gitops::handle(&mut world, &call, e),
         Endpoint::Pipeline(e) => pipeline::handle(&mut world, &call, e),
         Endpoint::ArgoCd(e) => argocd::handle(&mut world, &call, e, shared),
+        Endpoint::Heroku(e) => heroku::handle(&mut world, &call, e, shared),
+        Endpoint::Netlify(e) => {
+            let upgrade = parts.extensions.get::<hyper::upgrade::OnUpgrade>().cloned();
+            netlify::handle(&mut world, &call, e, shared, upgrade)
+        }
         Endpoint::AppPage { app, environment } => {
             if world.store.is_live(&app, &environment, call.now) {
                 let page = format!(

@@ -7,7 +7,7 @@
 //! tail that appears after the terminal state) and, when scripted, like a misbehaving one
 //! ([`Fault`]s: 5xx bursts, 429 with `Retry-After`, lost trigger responses, garbage bodies).
 //!
-//! One operation state machine (`op`) serves four API dialects on the same server:
+//! One operation state machine (`op`) serves every API dialect on the same server:
 //!
 //! | dialect | trigger | state | log |
 //! |---|---|---|---|
@@ -16,6 +16,12 @@
 //! | GitOps-like | `POST /gitops/apps/{app}/sync` | `sync` + `health` of `GET /gitops/apps/{app}` | none |
 //! | pipeline | `POST /ci/pipelines` | `GET /ci/pipelines/{n}` | whole `trace` every time |
 //! | Argo CD | `POST /api/v1/applications/{app}/sync` | `GET /api/v1/applications/{app}`, watch `/api/v1/stream/applications` | none (resource health) |
+//! | Heroku, under `/heroku` | `POST /heroku/sources`, `PUT` the archive, `POST /heroku/apps/{app}/builds` | `GET …/builds/{id}`, then `GET …/releases/{id}` | `output_stream_url`: streamed text (`Range`) or SSE |
+//! | Netlify, under `/netlify/api/v1` | `POST …/sites/{site}/builds` or `…/deploys` (a zip) | `GET …/deploys/{id}` `state` | WebSocket `/netlify-socketeer/build/logs` |
+//!
+//! The hosted dialects (Heroku, Netlify) follow their platforms' official API descriptions
+//! (`tests/fixtures/hosted/`) and are served under a prefix each, so their paths never meet the
+//! others': a client's platform URL is the simulator's URL plus the prefix.
 //!
 //! Logs are generated from arithmetic, never stored ([`LINE_WIDTH`]-byte lines), so any size is
 //! served with flat memory; [`expected_log`] gives tests the exact text. Control endpoints:
@@ -29,10 +35,13 @@ mod endpoint;
 mod fault;
 mod gitops;
 mod handle;
+mod heroku;
 mod jenkins;
 mod log;
+mod netlify;
 mod op;
 mod op_script;
+mod output_stream;
 mod paas;
 mod pipeline;
 mod recorded;
@@ -40,11 +49,14 @@ mod reply;
 mod route;
 mod script;
 mod server;
+mod stamp;
 mod store;
 mod world;
 
 pub use fault::Fault;
+pub use heroku::HerokuScript;
 pub use log::{LINE_WIDTH, expected_log};
+pub use netlify::NetlifyScript;
 pub use op_script::{OpScript, Outcome};
 pub use recorded::RecordedRequest;
 pub use route::Route;

@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::fault::Fault;
+use super::heroku::HerokuScript;
+use super::netlify::NetlifyScript;
 use super::op_script::{self, OpScript, Outcome};
 
 /// Everything the simulator does that a test or a demo may want to change.
@@ -47,6 +49,10 @@ pub struct Script {
     pub jenkins: JenkinsScript,
     /// What only the Argo CD dialect does.
     pub argocd: ArgoScript,
+    /// What only the Heroku dialect does.
+    pub heroku: HerokuScript,
+    /// What only the Netlify dialect does.
+    pub netlify: NetlifyScript,
 }
 
 /// Jenkins-only behaviour.
@@ -107,6 +113,8 @@ impl Default for Script {
             max_chunk_bytes: DEFAULT_MAX_CHUNK_BYTES,
             jenkins: JenkinsScript::default(),
             argocd: ArgoScript::default(),
+            heroku: HerokuScript::default(),
+            netlify: NetlifyScript::default(),
         }
     }
 }

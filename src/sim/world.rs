@@ -8,7 +8,7 @@ use super::recorded::RecordedRequest;
 use super::route::Route;
 use super::script::Script;
 use super::store::Store;
-use super::{argocd, gitops, jenkins, pipeline};
+use super::{argocd, gitops, heroku, jenkins, netlify, pipeline};
 
 /// Everything requests change, behind one lock (held only while a handler computes a response;
 /// log bodies are generated after it is released).
@@ -22,6 +22,8 @@ pub(crate) struct World {
     pub(crate) gitops: gitops::Registry,
     pub(crate) pipelines: pipeline::Registry,
     pub(crate) argocd: argocd::Registry,
+    pub(crate) heroku: heroku::Registry,
+    pub(crate) netlify: netlify::Registry,
 }
 
 impl World {
@@ -34,6 +36,8 @@ impl World {
             gitops: gitops::Registry::default(),
             pipelines: pipeline::Registry::default(),
             argocd: argocd::Registry::default(),
+            heroku: heroku::Registry::default(),
+            netlify: netlify::Registry::default(),
         }
     }
 
