@@ -181,7 +181,7 @@ pub(crate) fn handle(
     upgrade: Option<OnUpgrade>,
 ) -> Response {
     if endpoint == Endpoint::Socket {
-        return socketeer::accept(world, call, shared, upgrade);
+        return socketeer::accept(call, shared, upgrade);
     }
     world.netlify.api_requests = world.netlify.api_requests.saturating_add(1);
     let remaining = RATE_LIMIT - world.netlify.api_requests % RATE_LIMIT;

@@ -135,6 +135,9 @@ impl Reader {
         }
         if self.cut && self.sent {
             self.done = true;
+            // Let the server flush the head and the first chunk before the connection breaks
+            // (an error polled at once would lose them with it).
+            tokio::time::sleep(POLL).await;
             let error = std::io::Error::other("stream cut by the script");
             return Some((Err(error), self));
         }

@@ -11,8 +11,8 @@ pub struct NetlifyScript {
     /// The sites that exist, by name: a site is addressed by its name, `{name}.netlify.app` or
     /// its id (derived from the name); any other is `404`.
     pub sites: Vec<String>,
-    /// The first this many log WebSockets are cut (closed without a close frame) after their
-    /// first line.
+    /// The first this many log WebSockets whose subscription is accepted are cut (closed
+    /// without a close frame) after their first line.
     pub drop_sockets: u32,
 }
 

@@ -48,7 +48,6 @@ const SUBSCRIBE_WITHIN: Duration = Duration::from_secs(10);
 
 /// Answers the upgrade and serves the socket in a task of its own.
 pub(super) fn accept(
-    world: &mut World,
     call: &Call<'_>,
     shared: &Arc<Shared>,
     upgrade: Option<OnUpgrade>,
@@ -65,15 +64,13 @@ pub(super) fn accept(
         )
             .into_response();
     };
-    world.netlify.opened_sockets += 1;
-    let cut = world.netlify.opened_sockets <= world.script.netlify.drop_sockets;
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else {
             return;
         };
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-        serve(ws, &shared, cut).await;
+        serve(ws, &shared).await;
     });
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -156,10 +153,16 @@ async fn subscribe(ws: &mut Socket, shared: &Shared) -> Result<Follow, String> {
     }
 }
 
-async fn serve(mut ws: Socket, shared: &Shared, cut: bool) {
+async fn serve(mut ws: Socket, shared: &Shared) {
     let follow = match subscribe(&mut ws, shared).await {
         Ok(follow) => follow,
         Err(reason) => return close(&mut ws, CloseCode::Policy, &reason).await,
+    };
+    // Only subscriptions that were accepted count towards the sockets the script cuts.
+    let cut = {
+        let mut world = shared.world();
+        world.netlify.opened_sockets += 1;
+        world.netlify.opened_sockets <= world.script.netlify.drop_sockets
     };
     let mut sent: u64 = 0;
     loop {

@@ -110,6 +110,9 @@ fn validate(root: &Value, schema: &Value, value: &Value, strict_all: bool) -> Re
     let validator = jsonschema::draft4::options()
         .should_validate_formats(true)
         .should_ignore_unknown_formats(true)
+        // Draft 4 has no `uuid` format, but Heroku's ids use it: without this an app name that
+        // breaks its pattern would still pass as an "id".
+        .with_format("uuid", is_uuid)
         .build(&whole)
         .map_err(|e| format!("the description's schema does not compile: {e}"))?;
     let errors: Vec<String> = validator
@@ -121,6 +124,15 @@ fn validate(root: &Value, schema: &Value, value: &Value, strict_all: bool) -> Re
     } else {
         Err(errors.join("; "))
     }
+}
+
+/// Whether `s` is a UUID in its hyphenated text form (RFC 9562, any version).
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The path (after `prefix` and `base`) and query of a request path.
@@ -225,7 +237,14 @@ fn hyper_link<'s>(schema: &'s Value, method: &str, path: &str) -> Result<&'s Val
         .map(|(.., l)| *l)
         .ok_or("unreachable")?;
     for (reference, value) in params {
-        validate(schema, &json!({ "$ref": reference }), &json!(value), false)
+        let schema_ref = json!({ "$ref": reference });
+        // A path segment is text; an identity may also be an integer (a release's `version`).
+        let as_number = value.parse::<i64>().ok().map(|n| json!(n));
+        validate(schema, &schema_ref, &json!(value), false)
+            .or_else(|e| match &as_number {
+                Some(n) => validate(schema, &schema_ref, n, false),
+                None => Err(e),
+            })
             .map_err(|e| format!("{method} {href}: path parameter {value:?}: {e}"))?;
     }
     Ok(link)
