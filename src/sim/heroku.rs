@@ -122,11 +122,12 @@ pub(crate) fn parse(method: &Method, segs: &[&str]) -> Result<Endpoint, Miss> {
                 put: method == Method::PUT,
             })
         }
-        ["s3", "heroku-sources", _] => Err(Miss::MethodNotAllowed),
         ["heroku-output", "streams", id] if method == Method::GET => {
             Ok(Endpoint::Output { id: owned(id) })
         }
-        ["heroku-output", "streams", _] => Err(Miss::MethodNotAllowed),
+        ["s3", "heroku-sources", _] | ["heroku-output", "streams", _] => {
+            Err(Miss::MethodNotAllowed)
+        }
         _ => Err(Miss::NotFound),
     }
 }

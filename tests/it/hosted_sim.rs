@@ -566,7 +566,7 @@ async fn heroku_refuses_what_heroku_refuses() {
     // The object store wants the signature it issued for that method.
     let (_, source) = h.api(Method::POST, "/sources", None).await;
     let put = source["source_blob"]["put_url"].as_str().unwrap();
-    let forged = format!("{}0", put);
+    let forged = format!("{put}0");
     let response = h.client.put(forged).body("x").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(

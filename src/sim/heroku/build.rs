@@ -147,7 +147,7 @@ pub(super) fn create_build(world: &mut World, call: &Call<'_>, app: &str) -> Res
     }
     let id = uuid();
     let op = world.store.create(Phase::Build, app, script.clone());
-    world.store.get_mut(op).label = id[..8].to_owned();
+    id[..8].clone_into(&mut world.store.get_mut(op).label);
     let release = (script.outcome == Outcome::Success).then(|| {
         let release_id = uuid();
         let version = world.heroku.apps.get(app).map_or(0, |a| a.releases.len()) as u64 + 2;

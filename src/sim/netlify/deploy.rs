@@ -37,18 +37,19 @@ fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
 }
 
-/// The upload of a build or deploy request: `Ok(true)` a zip, `Ok(false)` none, or the refusal.
-fn upload(call: &Call<'_>, multipart: bool) -> Result<bool, Response> {
+/// The upload of a build or deploy request: `Ok(true)` a zip, `Ok(false)` none, or the
+/// refusal (`422`).
+fn upload(call: &Call<'_>, multipart: bool) -> Result<bool, Box<Response>> {
     let kind = call.header("content-type").unwrap_or_default();
     let empty = call.body.is_empty();
     if kind.starts_with("application/zip") {
         return if is_zip(call.body) {
             Ok(true)
         } else {
-            Err(error(
+            Err(Box::new(error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "the body is not a zip archive",
-            ))
+            )))
         };
     }
     if multipart && kind.starts_with("multipart/form-data") {
@@ -56,19 +57,19 @@ fn upload(call: &Call<'_>, multipart: bool) -> Result<bool, Response> {
         return if text.contains("name=\"zip\"") {
             Ok(true)
         } else {
-            Err(error(
+            Err(Box::new(error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "the form has no zip field",
-            ))
+            )))
         };
     }
     if empty {
         return Ok(false);
     }
-    Err(error(
+    Err(Box::new(error(
         StatusCode::UNPROCESSABLE_ENTITY,
         "send the site as a zip archive (Content-Type: application/zip)",
-    ))
+    )))
 }
 
 fn new_deploy(world: &mut World, call: &Call<'_>, site: &str) -> (String, DeployRec) {
@@ -88,13 +89,13 @@ fn new_deploy(world: &mut World, call: &Call<'_>, site: &str) -> (String, Deploy
 /// `POST /sites/{site_id}/builds`: a build, then the processing of what it built.
 pub(super) fn create_build(world: &mut World, call: &Call<'_>, site: &str) -> Response {
     if let Err(refused) = upload(call, true) {
-        return refused;
+        return *refused;
     }
     let (deploy_id, mut record) = new_deploy(world, call, site);
     let build_id = object_id();
     let script = world.script.build.clone();
     let build = world.store.create(Phase::Build, site, script.clone());
-    world.store.get_mut(build).label = build_id[..8].to_owned();
+    build_id[..8].clone_into(&mut world.store.get_mut(build).label);
     if script.outcome == crate::sim::Outcome::Success {
         let mut processing = world.script.deploy.clone();
         processing.queue = script.terminal_after().saturating_add(processing.queue);
@@ -111,7 +112,7 @@ pub(super) fn create_build(world: &mut World, call: &Call<'_>, site: &str) -> Re
 
 fn processing_op(world: &mut World, site: &str, deploy_id: &str, script: OpScript) -> usize {
     let op = world.store.create(Phase::Deploy, site, script);
-    world.store.get_mut(op).label = deploy_id[..8].to_owned();
+    deploy_id[..8].clone_into(&mut world.store.get_mut(op).label);
     op
 }
 
@@ -125,7 +126,7 @@ pub(super) fn create_deploy(world: &mut World, call: &Call<'_>, site: &str) -> R
                 "file digest deploys are not simulated: send the site as a zip archive (Content-Type: application/zip)",
             );
         }
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     }
     let (deploy_id, mut record) = new_deploy(world, call, site);
     let script = world.script.deploy.clone();

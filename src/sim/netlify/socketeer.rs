@@ -204,16 +204,17 @@ async fn serve(mut ws: Socket, shared: &Shared) {
 /// The last frame: how the build (or the processing) ended.
 fn report(world: &World, follow: &Follow, ts: &str, now: Instant) -> String {
     let message = match world.netlify.deploys.get(&follow.deploy) {
-        Some(d) => match state(world, d, now) {
-            (_, Some(error)) => format!("Failed during stage '{}': {error}", follow.section),
-            _ => {
+        Some(d) => {
+            if let (_, Some(error)) = state(world, d, now) {
+                format!("Failed during stage '{}': {error}", follow.section)
+            } else {
                 let op = world.store.get(follow.op);
                 format!(
                     "Finished processing build request in {:.1}s",
                     op.ran(now).as_secs_f64()
                 )
             }
-        },
+        }
         None => "Finished".to_owned(),
     };
     json!({ "type": "report", "section": follow.section, "message": message, "ts": ts }).to_string()

@@ -171,14 +171,20 @@ fn parameter(seg: &str) -> Option<String> {
     )
 }
 
+/// Path parameters: (template parameter, value).
+type PathParams = Vec<(String, String)>;
+
+/// A Swagger operation, its path template, its parameters (resolved) and the path parameters.
+type SwaggerOperation<'s> = (&'s Value, &'s str, Vec<&'s Value>, PathParams);
+
 /// The template among `templates` that `path` matches, preferring literal segments, with the
 /// path parameters (template parameter, value).
 fn best_match<'t>(
     templates: impl Iterator<Item = &'t str>,
     path: &str,
-) -> Option<(&'t str, Vec<(String, String)>)> {
+) -> Option<(&'t str, PathParams)> {
     let segs = segments(path);
-    let mut best: Option<(usize, &str, Vec<(String, String)>)> = None;
+    let mut best: Option<(usize, &str, PathParams)> = None;
     for template in templates {
         let t: Vec<&str> = template.trim_matches('/').split('/').collect();
         if t.len() != segs.len() {
@@ -186,12 +192,11 @@ fn best_match<'t>(
         }
         let mut literal = 0;
         let mut params = Vec::new();
-        let fits = t.iter().zip(&segs).all(|(a, b)| match parameter(a) {
-            Some(p) => {
+        let fits = t.iter().zip(&segs).all(|(a, b)| {
+            if let Some(p) = parameter(a) {
                 params.push((p, b.clone()));
                 true
-            }
-            None => {
+            } else {
                 literal += 1;
                 a == b
             }
@@ -336,7 +341,7 @@ fn swagger_operation<'s>(
     spec: &'s Value,
     method: &str,
     path: &str,
-) -> Result<(&'s Value, &'s str, Vec<&'s Value>, Vec<(String, String)>), String> {
+) -> Result<SwaggerOperation<'s>, String> {
     let method = method.to_ascii_lowercase();
     let paths = spec["paths"]
         .as_object()
@@ -430,14 +435,14 @@ fn swagger2_body(
         };
     }
     if is_json(Some(&media)) {
-        let p = body_param.ok_or_else(|| format!("{at} takes no JSON body"))?;
+        let param = body_param.ok_or_else(|| format!("{at} takes no JSON body"))?;
         let body: Value = serde_json::from_str(&req.body)
             .map_err(|e| format!("{at}: the body is not JSON: {e}"))?;
-        return validate(spec, &p["schema"], &body, true)
+        return validate(spec, &param["schema"], &body, true)
             .map_err(|e| format!("{at}: body {body}: {e}"));
     }
     let consumes = op["consumes"].as_array().or(spec["consumes"].as_array());
-    let consumed = consumes.is_some_and(|c| c.iter().any(|t| t.as_str() == Some(media.as_str())));
+    let declared = consumes.is_some_and(|c| c.iter().any(|t| t.as_str() == Some(media.as_str())));
     let mut texts = vec![&op["description"]];
     if let Some(p) = body_param {
         texts.push(&p["description"]);
@@ -447,7 +452,7 @@ fn swagger2_body(
         .iter()
         .filter_map(|d| d.as_str())
         .any(|d| d.contains(&format!("'{media}'")) || d.contains(&format!("`{media}`")));
-    if !(consumed || described) {
+    if !(declared || described) {
         return Err(format!("{at} does not take a {media} body"));
     }
     if media == "multipart/form-data" {
