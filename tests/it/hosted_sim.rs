@@ -305,6 +305,31 @@ async fn heroku_fails_a_build_and_makes_no_release() {
 }
 
 #[tokio::test]
+async fn heroku_fails_a_release_phase_after_a_good_build() {
+    let script = Script {
+        deploy: hosted_script().deploy.with_outcome(Outcome::Failure),
+        ..hosted_script()
+    };
+    let h = Heroku::start(script.clone()).await;
+    let build = h.start_build(&h.upload(&archive()).await).await;
+    let id = build["id"].as_str().unwrap().to_owned();
+    let build = h.wait_for_build(&id, "succeeded").await;
+    let release = build["release"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/apps/demo-app/releases/{release}");
+    let (_, pending) = h.api(Method::GET, &path, None).await;
+    let log = read_stream(&h.client, pending["output_stream_url"].as_str().unwrap()).await;
+    assert_eq!(log, expected(Phase::Deploy, "v2", &script.deploy));
+    let done = eventually("the release phase to end", async || {
+        let (_, r) = h.api(Method::GET, &path, None).await;
+        (r["status"] != "pending").then_some(r)
+    })
+    .await;
+    assert_eq!(done["status"], "failed");
+    assert_eq!(done["current"], false);
+    h.assert_requests_follow_the_description();
+}
+
+#[tokio::test]
 async fn heroku_cancels_a_running_build() {
     let script = Script {
         build: endless(),
@@ -866,6 +891,34 @@ async fn netlify_reports_a_failed_build() {
         .await;
     assert_eq!(build["done"], true);
     assert!(build["error"].is_string());
+    n.assert_requests_follow_the_description();
+}
+
+#[tokio::test]
+async fn netlify_reports_a_failed_deploy_after_its_build() {
+    let script = Script {
+        deploy: hosted_script().deploy.with_outcome(Outcome::Failure),
+        ..hosted_script()
+    };
+    let n = Netlify::start(script).await;
+    let (_, build) = n.post_zip("/sites/demo-site/builds").await;
+    let deploy_id = build["deploy_id"].as_str().unwrap().to_owned();
+    let (seen, deploy) = n.follow(&deploy_id, "error").await;
+    assert!(seen.iter().any(|s| s == "building"), "{seen:?}");
+    assert!(
+        deploy["error_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Failed during stage 'deploying site'"),
+        "{deploy}"
+    );
+    // The build itself succeeded; the failed deploy is never published.
+    let (_, build) = n
+        .get(&format!("/builds/{}", build["id"].as_str().unwrap()))
+        .await;
+    assert_eq!((&build["done"], build.get("error")), (&json!(true), None));
+    let (_, site) = n.get("/sites/demo-site").await;
+    assert!(site.get("published_deploy").is_none(), "{site}");
     n.assert_requests_follow_the_description();
 }
 
