@@ -19,8 +19,9 @@
 //! | `GET /netlify/api/v1/sites/{site_id}` | the site: `url`, `ssl_url` (`https://{name}.netlify.app`), `published_deploy` |
 //! | `GET /netlify-socketeer/build/logs` (WebSocket) | the log of a deploy's build (see `socketeer`) |
 //!
-//! `state` words are those of the description's `state` enum; a cancelled deploy is `error`
-//! (the enum has no cancelled state). With `require_token`, every API request needs
+//! `state` words are those the description lists (the enum of `listSiteDeploys`' `state` query
+//! parameter; the deploy's own `state` is a plain string); a cancelled deploy is `error` (the
+//! list has no cancelled state). With `require_token`, every API request needs
 //! `Authorization: Bearer <token>` (`401` otherwise). Errors are the description's `error`
 //! (`{"code", "message"}`); unknown paths and ids are `404`. Every API answer carries Netlify's
 //! documented `X-RateLimit-Limit` / `X-RateLimit-Remaining` / `X-RateLimit-Reset` (a Unix

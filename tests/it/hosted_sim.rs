@@ -1091,3 +1091,155 @@ async fn ferry_sim_serves_the_hosted_dialects() {
     let app: Value = heroku.json().await.unwrap();
     assert_eq!(app["name"], "demo-app");
 }
+
+// ---- the preset drafts (examples/platforms/) ---------------------------------------------
+
+const HEROKU_DRAFT: &str = include_str!("../../examples/platforms/heroku.toml");
+const NETLIFY_DRAFT: &str = include_str!("../../examples/platforms/netlify.toml");
+
+/// `text` with every `{{ name }}` (or `{{ name | filter }}`) filled from `values`; a name that
+/// is not there fails the test, so a misspelt template cannot pass.
+fn fill(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("}}").expect("an unclosed {{") + start;
+        let name = rest[start + 2..end].split('|').next().unwrap().trim();
+        let value = values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no value for {{{{ {name} }}}} in {text}"));
+        out.push_str(value.1);
+        rest = &rest[end + 2..];
+    }
+    out + rest
+}
+
+fn fill_json(value: &Value, values: &[(&str, &str)]) -> Value {
+    match value {
+        Value::String(s) => Value::String(fill(s, values)),
+        Value::Array(a) => a.iter().map(|v| fill_json(v, values)).collect(),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| (k.clone(), fill_json(v, values)))
+            .collect(),
+        other => other.clone(),
+    }
+}
+
+/// One described request to the platform's own origin as the simulator would record it
+/// (`prefix` + path); `None` for one with a `url` (another origin) or without a path.
+fn draft_request(
+    table: &Value,
+    default_method: &str,
+    prefix: &str,
+    values: &[(&str, &str)],
+) -> Option<RecordedRequest> {
+    let path = table.get("path")?.as_str()?;
+    let mut headers = Vec::new();
+    let body = if let Some(body) = table.get("body") {
+        headers.push(("content-type".to_owned(), "application/json".to_owned()));
+        fill_json(body, values).to_string()
+    } else if table.get("body_file").is_some() {
+        let kind = table["content_type"].as_str().unwrap_or_default();
+        headers.push(("content-type".to_owned(), kind.to_owned()));
+        "PK\u{3}\u{4} the file's bytes".to_owned()
+    } else {
+        String::new()
+    };
+    Some(RecordedRequest {
+        method: table["method"]
+            .as_str()
+            .unwrap_or(default_method)
+            .to_owned(),
+        path: format!("{prefix}{}", fill(path, values)),
+        headers,
+        body,
+        route: None,
+        at_ms: 0,
+    })
+}
+
+/// Every request a draft describes on the platform's origin, per phase in the order sent.
+fn draft_requests(draft: &str, prefix: &str, values: &[(&str, &str)]) -> Vec<RecordedRequest> {
+    let doc: Value = toml::from_str(draft).unwrap();
+    let mut out = Vec::new();
+    for phase in ["build", "deploy", "stop"] {
+        let Some(p) = doc.get(phase) else { continue };
+        let befores = p["before"].as_array().cloned().unwrap_or_default();
+        let mut steps: Vec<(&Value, &str)> = befores.iter().map(|b| (b, "POST")).collect();
+        steps.extend([
+            (&p["trigger"], "POST"),
+            (&p["observe"], "GET"),
+            (&p["status"], "GET"),
+            (&p["cancel"], "POST"),
+        ]);
+        let fetches = p["fetch"].as_object().cloned().unwrap_or_default();
+        steps.extend(fetches.values().map(|f| (f, "GET")));
+        out.extend(
+            steps
+                .into_iter()
+                .filter_map(|(t, m)| draft_request(t, m, prefix, values)),
+        );
+    }
+    out
+}
+
+const HEROKU_VALUES: &[(&str, &str)] = &[
+    ("vars.app", "demo-app"),
+    ("vars.source", "source.tar.gz"),
+    ("sha", SHA),
+    ("id", "01234567-89ab-4cde-8f01-23456789abcd"),
+    ("build.release", "01234567-89ab-4cde-8f01-23456789abce"),
+    (
+        "get_url",
+        "https://s3.example/heroku-sources/x?X-Amz-Signature=y",
+    ),
+    (
+        "put_url",
+        "https://s3.example/heroku-sources/x?X-Amz-Signature=z",
+    ),
+];
+
+const NETLIFY_VALUES: &[(&str, &str)] = &[
+    ("vars.site", "demo-site"),
+    ("vars.source", "source.zip"),
+    ("sha", SHA),
+    ("id", "0123456789abcdef01234567"),
+    ("build.id", "0123456789abcdef01234567"),
+];
+
+#[test]
+fn the_preset_drafts_ask_only_what_the_descriptions_allow() {
+    let heroku = draft_requests(HEROKU_DRAFT, "/heroku", HEROKU_VALUES);
+    let shapes: Vec<String> = heroku
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            "POST /heroku/sources",
+            "POST /heroku/apps/demo-app/builds",
+            "GET /heroku/apps/demo-app/builds/01234567-89ab-4cde-8f01-23456789abcd",
+            "DELETE /heroku/apps/demo-app/builds/01234567-89ab-4cde-8f01-23456789abcd",
+            "GET /heroku/apps/demo-app/releases/01234567-89ab-4cde-8f01-23456789abcd",
+            "GET /heroku/apps/demo-app",
+        ]
+    );
+    for r in &heroku {
+        hyper_schema_request(heroku_schema(), r, "/heroku")
+            .unwrap_or_else(|e| panic!("heroku.toml: {e}"));
+    }
+    let netlify = draft_requests(NETLIFY_DRAFT, "/netlify/api/v1", NETLIFY_VALUES);
+    assert_eq!(netlify.len(), 5);
+    for r in &netlify {
+        swagger2_request(netlify_swagger(), r, "/netlify")
+            .unwrap_or_else(|e| panic!("netlify.toml: {e}"));
+    }
+    // The same check fails a draft that misspells a field of the build's body.
+    let typo = HEROKU_DRAFT.replace("version = \"{{ sha }}\"", "verison = \"{{ sha }}\"");
+    let trigger = &draft_requests(&typo, "/heroku", HEROKU_VALUES)[1];
+    assert!(hyper_schema_request(heroku_schema(), trigger, "/heroku").is_err());
+}
