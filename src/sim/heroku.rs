@@ -11,7 +11,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `POST /heroku/sources` | `201` `source_blob.get_url` / `put_url`: pre-signed URLs on the object store below |
-//! | `PUT /s3/heroku-sources/{id}?X-Amz-…&X-Amz-Signature=…` | `200` with an `ETag`; no credential, the archive as is; `403 SignatureDoesNotMatch` (S3's XML) for another signature |
+//! | `PUT /s3/heroku-sources/{id}?X-Amz-…&X-Amz-Signature=…` | `200` with an `ETag`; no credential, the archive as is; `403 SignatureDoesNotMatch` (S3's XML) for another signature, `400 InvalidArgument` with an `Authorization` header (a token sent along) |
 //! | `GET /s3/heroku-sources/{id}?…` | the uploaded archive (with `get_url`'s signature) |
 //! | `POST /heroku/apps/{app}/builds` | `201` the build, `status` `pending`; a `source_blob.url` of this store that was never uploaded makes the build fail |
 //! | `GET /heroku/apps/{app}/builds/{id}` | `pending` → `succeeded` (with `release.id`, `slug.id`) or `failed` |

@@ -603,6 +603,23 @@ async fn heroku_refuses_what_heroku_refuses() {
     );
     let get_with_put = h.client.get(put).send().await.unwrap();
     assert_eq!(get_with_put.status(), StatusCode::FORBIDDEN);
+    // A token sent along to the object store is refused, as S3 does.
+    let with_token = h
+        .client
+        .put(put)
+        .bearer_auth(TOKEN)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_token.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        with_token
+            .text()
+            .await
+            .unwrap()
+            .contains("<Code>InvalidArgument</Code>")
+    );
 }
 
 #[tokio::test]

@@ -78,6 +78,14 @@ pub(super) fn blob(world: &mut World, call: &Call<'_>, id: &str, put: bool) -> R
             "The specified key does not exist.",
         );
     };
+    if call.header("authorization").is_some() {
+        // S3 refuses a pre-signed URL that also carries a credential of its own.
+        return s3_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
+        );
+    }
     let expected = if put { &blob.put } else { &blob.get };
     if query_value(call.query, "X-Amz-Signature").as_deref() != Some(expected.as_str())
         || query_value(call.query, "X-Amz-Credential")
