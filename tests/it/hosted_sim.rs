@@ -1074,12 +1074,13 @@ async fn netlify_refuses_what_netlify_refuses() {
 
 // ---- both, from the real binary ------------------------------------------------------------
 
-#[tokio::test]
-async fn ferry_sim_serves_the_hosted_dialects() {
+/// `ferry sim` with `args`, and the URL it prints once it listens.
+fn spawn_sim(args: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead as _;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
         .env_clear()
         .args(["sim", "--listen", "127.0.0.1:0"])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -1089,6 +1090,22 @@ async fn ferry_sim_serves_the_hosted_dialects() {
         .read_line(&mut line)
         .unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    (child, url)
+}
+
+async fn get_status(client: &Client, url: String) -> StatusCode {
+    client
+        .get(url)
+        .header("accept", HEROKU_ACCEPT)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn ferry_sim_serves_the_hosted_dialects() {
+    let (mut child, url) = spawn_sim(&[]);
     let client = Client::new();
     let heroku = client
         .get(format!("{url}/heroku/apps/demo-app"))
@@ -1096,17 +1113,49 @@ async fn ferry_sim_serves_the_hosted_dialects() {
         .send()
         .await
         .unwrap();
-    let netlify = client
-        .get(format!("{url}/netlify/api/v1/sites/demo-site"))
-        .send()
-        .await
-        .unwrap();
+    let netlify = get_status(&client, format!("{url}/netlify/api/v1/sites/demo-site")).await;
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(heroku.status(), StatusCode::OK);
-    assert_eq!(netlify.status(), StatusCode::OK);
+    assert_eq!(netlify, StatusCode::OK);
     let app: Value = heroku.json().await.unwrap();
     assert_eq!(app["name"], "demo-app");
+}
+
+#[tokio::test]
+async fn ferry_sim_scripts_the_hosted_apps_and_sites_and_refuses_a_misspelt_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("sim.toml");
+    std::fs::write(
+        &script,
+        "[heroku]\napps = [\"shop\"]\nrelease_phase = false\n[netlify]\nsites = [\"docs\"]\n",
+    )
+    .unwrap();
+    let (mut child, url) = spawn_sim(&["--script", script.to_str().unwrap()]);
+    let client = Client::new();
+    let shop = get_status(&client, format!("{url}/heroku/apps/shop")).await;
+    let demo = get_status(&client, format!("{url}/heroku/apps/demo-app")).await;
+    let docs = get_status(&client, format!("{url}/netlify/api/v1/sites/docs")).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        (shop, demo, docs),
+        (StatusCode::OK, StatusCode::NOT_FOUND, StatusCode::OK)
+    );
+
+    std::fs::write(&script, "[heroku]\napp = [\"shop\"]\n").unwrap();
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .env_clear()
+        .args(["sim", "--listen", "127.0.0.1:0", "--script"])
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("unknown field `app`, expected one of `apps`"),
+        "{stderr}"
+    );
 }
 
 // ---- the preset drafts (examples/platforms/) ---------------------------------------------
