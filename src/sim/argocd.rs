@@ -269,7 +269,7 @@ fn terminate(world: &mut World, call: &Call<'_>, name: &str) -> Response {
 
 /// RFC 3339 in whole seconds (UTC), as Kubernetes writes `metav1.Time`.
 #[allow(clippy::many_single_char_names)]
-fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);

@@ -4,7 +4,7 @@
 use axum::http::Method;
 
 use super::route::Route;
-use super::{argocd, digitalocean, gitops, jenkins, paas, pipeline, render};
+use super::{argocd, digitalocean, gitops, heroku, jenkins, netlify, paas, pipeline, render};
 
 /// A known endpoint with its path parameters (percent-decoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +16,10 @@ pub(crate) enum Endpoint {
     ArgoCd(argocd::Endpoint),
     Render(render::Endpoint),
     DigitalOcean(digitalocean::Endpoint),
+    /// Under `/heroku` (and Heroku's object store and output streams).
+    Heroku(heroku::Endpoint),
+    /// Under `/netlify` (and Netlify's log WebSocket).
+    Netlify(netlify::Endpoint),
     /// `GET /apps/{app}/{environment}`: the deployed app itself.
     AppPage {
         app: String,
@@ -46,6 +50,9 @@ impl Endpoint {
             .collect();
         let segs: Vec<&str> = decoded.iter().map(String::as_str).collect();
         let attempts = [
+            // Hosted platforms first: each is served under a prefix of its own.
+            heroku::parse(method, &segs).map(Endpoint::Heroku),
+            netlify::parse(method, &segs).map(Endpoint::Netlify),
             paas::parse(method, &segs).map(Endpoint::Paas),
             jenkins::parse(method, &segs).map(Endpoint::Jenkins),
             gitops::parse(method, &segs).map(Endpoint::GitOps),
@@ -82,6 +89,8 @@ impl Endpoint {
             Endpoint::ArgoCd(e) => Some(e.route()),
             Endpoint::Render(e) => e.route(),
             Endpoint::DigitalOcean(e) => e.route(),
+            Endpoint::Heroku(e) => e.route(),
+            Endpoint::Netlify(e) => e.route(),
             Endpoint::AppPage { .. } => None,
         }
     }

@@ -14,7 +14,9 @@ use super::endpoint::{Endpoint, Miss};
 use super::fault::Fault;
 use super::recorded::RecordedRequest;
 use super::world::Shared;
-use super::{argocd, digitalocean, gitops, jenkins, paas, pipeline, render, reply};
+use super::{
+    argocd, digitalocean, gitops, heroku, jenkins, netlify, paas, pipeline, render, reply,
+};
 
 /// Request bodies larger than this are refused (they are recorded, so keep them bounded).
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -70,6 +72,8 @@ fn fault_answer(endpoint: Option<&Endpoint>, fault: &Fault) -> Response {
     match endpoint {
         Some(Endpoint::Render(_)) => render::fault(fault),
         Some(Endpoint::DigitalOcean(_)) => digitalocean::fault(fault),
+        Some(Endpoint::Heroku(e)) => heroku::fault(e, fault),
+        Some(Endpoint::Netlify(e)) => netlify::fault(e, fault),
         _ => reply::fault(fault),
     }
 }
@@ -129,6 +133,11 @@ fn serve(
         Endpoint::Render(e) => render::handle(&mut world, &call, e),
         Endpoint::DigitalOcean(e) => {
             digitalocean::handle(&mut world, &call, e, shared, &parts.extensions)
+        }
+        Endpoint::Heroku(e) => heroku::handle(&mut world, &call, e, shared),
+        Endpoint::Netlify(e) => {
+            let upgrade = parts.extensions.get::<hyper::upgrade::OnUpgrade>().cloned();
+            netlify::handle(&mut world, &call, e, shared, upgrade)
         }
         Endpoint::AppPage { app, environment } => {
             if world.store.is_live(&app, &environment, call.now) {

@@ -19,6 +19,12 @@
 //! | Argo CD | `POST /api/v1/applications/{app}/sync` | `GET /api/v1/applications/{app}`, watch `/api/v1/stream/applications` | none (resource health) |
 //! | Render, under `/render` | `POST /render/v1/services/{id}/deploys` | `GET /render/v1/services/{id}/deploys/{deploy}` | `GET /render/v1/logs`, paged by time |
 //! | DigitalOcean App Platform, under `/digitalocean` | `POST /digitalocean/v2/apps/{id}/deployments` | `GET /digitalocean/v2/apps/{id}/deployments/{deployment}` | `…/logs` → a WebSocket `live_url`, then `historic_urls` |
+//! | Heroku, under `/heroku` | `POST /heroku/sources`, `PUT` the archive, `POST /heroku/apps/{app}/builds` | `GET …/builds/{id}`, then `GET …/releases/{id}` | `output_stream_url`: streamed text (`Range`) or SSE |
+//! | Netlify, under `/netlify/api/v1` | `POST …/sites/{site}/builds` or `…/deploys` (a zip) | `GET …/deploys/{id}` `state` | WebSocket `/netlify-socketeer/build/logs` |
+//!
+//! The hosted dialects (Heroku, Netlify, Render, DigitalOcean) follow their platforms' official API
+//! descriptions (`tests/fixtures/hosted/`); a client's platform URL is the simulator's URL plus the
+//! dialect's prefix.
 //!
 //! Logs are generated from arithmetic, never stored ([`LINE_WIDTH`]-byte lines), so any size is
 //! served with flat memory; [`expected_log`] gives tests the exact text. Control endpoints:
@@ -35,10 +41,13 @@ mod endpoint;
 mod fault;
 mod gitops;
 mod handle;
+mod heroku;
 mod jenkins;
 mod log;
+mod netlify;
 mod op;
 mod op_script;
+mod output_stream;
 mod paas;
 mod pipeline;
 mod rate_limit;
@@ -48,12 +57,15 @@ mod reply;
 mod route;
 mod script;
 mod server;
+mod stamp;
 mod store;
 mod world;
 
 pub use digitalocean::DigitalOceanScript;
 pub use fault::Fault;
+pub use heroku::HerokuScript;
 pub use log::{LINE_WIDTH, expected_log};
+pub use netlify::NetlifyScript;
 pub use op_script::{OpScript, Outcome};
 pub use recorded::RecordedRequest;
 pub use render::RenderScript;

@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::fault::Fault;
+use super::heroku::HerokuScript;
+use super::netlify::NetlifyScript;
 use super::op_script::{self, OpScript, Outcome};
 
 /// Everything the simulator does that a test or a demo may want to change.
@@ -51,6 +53,10 @@ pub struct Script {
     pub render: super::RenderScript,
     /// What only the DigitalOcean App Platform dialect does.
     pub digitalocean: super::DigitalOceanScript,
+    /// What only the Heroku dialect does.
+    pub heroku: HerokuScript,
+    /// What only the Netlify dialect does.
+    pub netlify: NetlifyScript,
 }
 
 /// Jenkins-only behaviour.
@@ -113,6 +119,8 @@ impl Default for Script {
             argocd: ArgoScript::default(),
             render: super::RenderScript::default(),
             digitalocean: super::DigitalOceanScript::default(),
+            heroku: HerokuScript::default(),
+            netlify: NetlifyScript::default(),
         }
     }
 }

@@ -8,7 +8,7 @@ use super::recorded::RecordedRequest;
 use super::route::Route;
 use super::script::Script;
 use super::store::Store;
-use super::{argocd, digitalocean, gitops, jenkins, pipeline, render};
+use super::{argocd, digitalocean, gitops, heroku, jenkins, netlify, pipeline, render};
 
 /// Everything requests change, behind one lock (held only while a handler computes a response;
 /// log bodies are generated after it is released).
@@ -24,6 +24,8 @@ pub(crate) struct World {
     pub(crate) argocd: argocd::Registry,
     pub(crate) render: render::Registry,
     pub(crate) digitalocean: digitalocean::Registry,
+    pub(crate) heroku: heroku::Registry,
+    pub(crate) netlify: netlify::Registry,
 }
 
 impl World {
@@ -38,6 +40,8 @@ impl World {
             argocd: argocd::Registry::default(),
             render: render::Registry::default(),
             digitalocean: digitalocean::Registry::default(),
+            heroku: heroku::Registry::default(),
+            netlify: netlify::Registry::default(),
         }
     }
 

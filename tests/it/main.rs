@@ -10,6 +10,7 @@ mod docs;
 mod github;
 mod gitlab;
 mod gitlab_ci_local;
+mod hosted_sim;
 mod hosted_sim_b;
 mod hostile;
 mod hostile_input;
