@@ -13,6 +13,7 @@ mod gitlab_ci_local;
 mod hostile;
 mod hostile_input;
 mod jenkins;
+mod log_shapes;
 mod platforms;
 mod report;
 mod secrets;

@@ -9,7 +9,7 @@ pub(crate) mod client;
 pub(crate) mod condition;
 pub(crate) mod lines;
 mod log_spec;
-mod logs;
+pub(crate) mod logs;
 pub(crate) mod plan;
 pub(crate) mod source;
 pub(crate) mod spec;
@@ -364,6 +364,7 @@ impl Backend for HttpBackend {
     }
 
     async fn cancel(&self, op: &Operation) -> Result<()> {
+        logs::stop(op);
         let phase = op.phase;
         let spec = self.spec(phase)?;
         let Some(c) = &spec.cancel else {

@@ -1,10 +1,11 @@
 //! A scriptable HTTP server for hostile tests: each test answers every request with a closure
 //! (redirect elsewhere, echo a header back, answer slowly, stream a log that never ends, send a
-//! gzip bomb…), and reads back what arrived, headers included. Two of them are two origins.
+//! gzip bomb, stream a body in timed chunks and drop the connection in the middle…), and reads
+//! back what arrived, headers included, and when. Two of them are two origins.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -19,6 +20,8 @@ pub(crate) struct Seen {
     pub(crate) target: String,
     /// Header names lowercased.
     pub(crate) headers: BTreeMap<String, String>,
+    /// When it arrived.
+    pub(crate) at: Instant,
 }
 
 impl Seen {
@@ -45,6 +48,10 @@ pub(crate) struct Answer {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
     pub(crate) delay: Duration,
+    /// Sent after `body`, as they come: each chunk after its wait (a streamed answer).
+    pub(crate) chunks: Vec<(Duration, Vec<u8>)>,
+    /// The connection drops after the chunks (the answer is cut off).
+    pub(crate) cut: bool,
 }
 
 impl Answer {
@@ -54,6 +61,8 @@ impl Answer {
             headers: vec![("content-type".into(), "application/json".into())],
             body: value.to_string().into_bytes(),
             delay: Duration::ZERO,
+            chunks: Vec::new(),
+            cut: false,
         }
     }
 
@@ -63,6 +72,8 @@ impl Answer {
             headers: Vec::new(),
             body: text.as_bytes().to_vec(),
             delay: Duration::ZERO,
+            chunks: Vec::new(),
+            cut: false,
         }
     }
 
@@ -79,6 +90,23 @@ impl Answer {
     #[must_use]
     pub(crate) fn after(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// A streamed answer: each text sent `every` after the one before.
+    pub(crate) fn streamed(status: u16, every: Duration, texts: &[&str]) -> Self {
+        let mut answer = Self::text(status, "");
+        answer.chunks = texts
+            .iter()
+            .map(|t| (every, t.as_bytes().to_vec()))
+            .collect();
+        answer
+    }
+
+    /// The connection drops after the chunks, in the middle of the answer.
+    #[must_use]
+    pub(crate) fn cut(mut self) -> Self {
+        self.cut = true;
         self
     }
 }
@@ -180,6 +208,7 @@ async fn handle(
                 )
             })
             .collect(),
+        at: Instant::now(),
     };
     drop(body);
     let answer = (state.handler)(&seen);
@@ -196,7 +225,29 @@ async fn handle(
     for (name, value) in &answer.headers {
         response = response.header(name.as_str(), value.as_str());
     }
+    if answer.chunks.is_empty() && !answer.cut {
+        return response
+            .body(Body::from(answer.body))
+            .unwrap_or_else(|_| Response::new(Body::empty()));
+    }
     response
-        .body(Body::from(answer.body))
+        .body(Body::from_stream(streamed(answer)))
         .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// The body of a streamed answer, chunk by chunk; an error at the end drops the connection.
+fn streamed(
+    answer: Answer,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    use futures_util::StreamExt as _;
+    let first = (!answer.body.is_empty()).then(|| (Duration::ZERO, answer.body));
+    let cut = answer
+        .cut
+        .then(|| Err(std::io::Error::other("the fake drops the connection")));
+    futures_util::stream::iter(first.into_iter().chain(answer.chunks))
+        .then(|(wait, bytes)| async move {
+            tokio::time::sleep(wait).await;
+            Ok(Bytes::from(bytes))
+        })
+        .chain(futures_util::stream::iter(cut))
 }

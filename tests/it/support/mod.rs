@@ -3,6 +3,7 @@
 
 pub(crate) mod fake_github;
 pub(crate) mod fake_http;
+pub(crate) mod fake_ws;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
