@@ -240,14 +240,17 @@ fn streamed(
     answer: Answer,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
     use futures_util::StreamExt as _;
-    let first = (!answer.body.is_empty()).then(|| (Duration::ZERO, answer.body));
-    let cut = answer
-        .cut
-        .then(|| Err(std::io::Error::other("the fake drops the connection")));
+    let first = (!answer.body.is_empty()).then_some((Duration::ZERO, answer.body));
+    // The drop comes a moment after the last chunk: an error at once would close the
+    // connection before the server has flushed that chunk.
+    let cut = answer.cut.then_some(());
     futures_util::stream::iter(first.into_iter().chain(answer.chunks))
         .then(|(wait, bytes)| async move {
             tokio::time::sleep(wait).await;
             Ok(Bytes::from(bytes))
         })
-        .chain(futures_util::stream::iter(cut))
+        .chain(futures_util::stream::iter(cut).then(|()| async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Err(std::io::Error::other("the fake drops the connection"))
+        }))
 }

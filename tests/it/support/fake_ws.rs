@@ -45,6 +45,8 @@ impl FakeWs {
                 let kept = Arc::clone(&kept);
                 let frames = frames.clone();
                 tokio::spawn(async move {
+                    // The callback's type is tungstenite's, its error an HTTP answer.
+                    #[allow(clippy::result_large_err)]
                     let record = |req: &Request, resp: Response| {
                         kept.lock()
                             .unwrap_or_else(PoisonError::into_inner)
