@@ -217,6 +217,33 @@ fn entries_that_do_not_fit_are_a_warning_naming_the_key_not_a_loop() {
     assert_eq!(count(&fake, "/logs"), 1);
 }
 
+#[test]
+fn a_whole_array_read_again_shows_each_entry_once_and_warns_once_about_an_entry_without_text() {
+    // No cursor and no key: the whole list every time, growing while the deploy runs, with
+    // one entry that has no message.
+    let fake = platform(4, json!({}), |_, reads| {
+        let mut logs = vec![json!({"message": "first"}), json!({"msg": "odd"})];
+        logs.extend((1..=reads.min(4)).map(|n| json!({"message": format!("step {n}")})));
+        Answer::json(200, &json!(logs))
+    });
+    let work = Workdir::with_config(&description(
+        &fake.url(),
+        "mode = \"entries\"\npath = \"/deploy/{{ id }}/logs\"\ntext = \"/message\"",
+    ));
+    let r = deploy(&work);
+    assert_ok(&r);
+    assert_eq!(
+        log_lines(&work),
+        ["first", "step 1", "step 2", "step 3", "step 4"]
+    );
+    assert_eq!(
+        r.stderr.matches("[deploy.logs] text").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+}
+
 // ---- a URL from the status answer ----
 
 #[test]

@@ -58,7 +58,9 @@ impl HttpBackend {
                 _ => 0,
             };
             let shown = match spec.mode {
-                Some(LogMode::Entries) => entries::show(&body, spec, st, before, sink).await,
+                Some(LogMode::Entries) => {
+                    entries::show(&body, (spec, section), st, before, sink).await
+                }
                 _ => show_lines(&body, spec, before, sink).await,
             }
             .map_err(|m| misfit(self, &url, section, m.key, &m.problem, &m.fix))?;

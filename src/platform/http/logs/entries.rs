@@ -55,7 +55,7 @@ pub(super) fn items<'a>(
 /// page's entries were shown when it was last read.
 pub(super) async fn show(
     body: &serde_json::Value,
-    spec: &LogSpec,
+    (spec, section): (&LogSpec, &str),
     st: &mut HttpState,
     before: usize,
     sink: &mut dyn LogSink,
@@ -104,7 +104,7 @@ pub(super) async fn show(
     if missing > 0 && !st.warned {
         st.warned = true;
         tracing::warn!(
-            "{missing} log entries have no text at [logs] text = {text:?}; they are skipped"
+            "{missing} log entries have no text at {section} text = {text:?}; they are skipped (fix: point text at the field holding an entry's message)"
         );
     }
     Ok(shown)
@@ -166,7 +166,9 @@ pub(super) mod tests {
         ]});
         let mut sink = Collect::default();
         let mut st = HttpState::default();
-        let shown = show(&body, &spec, &mut st, 0, &mut sink).await.unwrap();
+        let shown = show(&body, (&spec, "[deploy.logs]"), &mut st, 0, &mut sink)
+            .await
+            .unwrap();
         assert_eq!(shown, Shown { lines: 4, items: 3 });
         assert_eq!(sink.0, ["10:00 info one", "10:01 two", "10:01 three", ""]);
     }
@@ -178,10 +180,18 @@ pub(super) mod tests {
         let mut sink = Collect::default();
         let first = json!([{"m": "a"}, {"m": "b"}]);
         let again = json!([{"m": "a"}, {"m": "b"}, {"m": "c"}]);
-        let s = show(&first, &spec, &mut st, 0, &mut sink).await.unwrap();
-        show(&again, &spec, &mut st, s.items, &mut sink)
+        let s = show(&first, (&spec, "[deploy.logs]"), &mut st, 0, &mut sink)
             .await
             .unwrap();
+        show(
+            &again,
+            (&spec, "[deploy.logs]"),
+            &mut st,
+            s.items,
+            &mut sink,
+        )
+        .await
+        .unwrap();
         assert_eq!(sink.0, ["a", "b", "c"]);
     }
 
@@ -193,8 +203,12 @@ pub(super) mod tests {
         let first = json!([{"id": 1, "m": "a"}, {"id": 2, "m": "b"}]);
         // A window that moved on: "a" fell out, "b" is read again, "c" is new.
         let moved = json!([{"id": 2, "m": "b"}, {"id": 3, "m": "c"}]);
-        show(&first, &spec, &mut st, 0, &mut sink).await.unwrap();
-        show(&moved, &spec, &mut st, 0, &mut sink).await.unwrap();
+        show(&first, (&spec, "[deploy.logs]"), &mut st, 0, &mut sink)
+            .await
+            .unwrap();
+        show(&moved, (&spec, "[deploy.logs]"), &mut st, 0, &mut sink)
+            .await
+            .unwrap();
         assert_eq!(sink.0, ["a", "b", "c"]);
     }
 
@@ -204,14 +218,20 @@ pub(super) mod tests {
             spec("mode = \"entries\"\npath = \"/l\"\nitems = \"/logs\"\ntext = \"/message\"");
         let mut st = HttpState::default();
         let mut sink = Collect::default();
-        let e = show(&json!({"logs": {"a": 1}}), &spec, &mut st, 0, &mut sink)
-            .await
-            .unwrap_err();
+        let e = show(
+            &json!({"logs": {"a": 1}}),
+            (&spec, "[deploy.logs]"),
+            &mut st,
+            0,
+            &mut sink,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.key, "items");
         assert!(e.problem.contains("an object"), "{e:?}");
         let e = show(
             &json!({"logs": [{"msg": "x"}]}),
-            &spec,
+            (&spec, "[deploy.logs]"),
             &mut st,
             0,
             &mut sink,
@@ -221,11 +241,13 @@ pub(super) mod tests {
         assert_eq!(e.key, "text");
         // One odd entry among good ones is skipped, with one warning.
         let mixed = json!({"logs": [{"message": "ok"}, {"msg": "odd"}]});
-        let s = show(&mixed, &spec, &mut st, 0, &mut sink).await.unwrap();
+        let s = show(&mixed, (&spec, "[deploy.logs]"), &mut st, 0, &mut sink)
+            .await
+            .unwrap();
         assert_eq!(s, Shown { lines: 1, items: 2 });
         assert!(st.warned);
         // An absent array is an empty page.
-        let s = show(&json!({}), &spec, &mut st, 0, &mut sink)
+        let s = show(&json!({}), (&spec, "[deploy.logs]"), &mut st, 0, &mut sink)
             .await
             .unwrap();
         assert_eq!(s, Shown::default());
