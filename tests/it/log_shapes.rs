@@ -553,3 +553,35 @@ fn ferry_check_refuses_a_log_without_what_its_mode_needs() {
         assert!(r.stderr.contains("fix:"), "{}", r.stderr);
     }
 }
+
+#[test]
+fn every_log_example_of_the_readme_passes_ferry_check() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("**Logs of every shape.**")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("the README's log examples");
+    let examples: Vec<&str> = section
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .collect();
+    assert!(examples.len() >= 5, "{examples:?}");
+    for example in examples {
+        // Each example is one phase's table: the rest of the description is the test's own.
+        let logs = example.split_once('\n').map_or("", |(_, rest)| rest);
+        let config = description("http://127.0.0.1:9", logs).replace(
+            "[deploy.trigger]\npath = \"/deploy\"",
+            "[deploy.trigger]\npath = \"/deploy\"\ncapture = { created_at = \"/created_at\" }",
+        );
+        let work = Workdir::with_config(&config);
+        let r = run(work
+            .ferry()
+            .arg("check")
+            .env("FERRY_ENVIRONMENT", "staging")
+            .env("FERRY_PLATFORM_TOKEN", TOKEN));
+        assert_eq!(r.code, 0, "{example}\n{}", r.stderr);
+    }
+}
