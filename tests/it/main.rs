@@ -14,6 +14,7 @@ mod hostile;
 mod hostile_input;
 mod jenkins;
 mod log_shapes;
+mod log_volume;
 mod platforms;
 mod report;
 mod secrets;
