@@ -23,16 +23,29 @@ pub(crate) const USER_AGENT: &str = concat!("ferry/", env!("CARGO_PKG_VERSION"))
 
 /// A reqwest client with ferry's user agent, time limits and redirect policy.
 pub(crate) fn build_client(options: &ClientOptions) -> Result<reqwest::Client> {
+    finish(builder(&options.redirects).timeout(options.timeout))
+}
+
+/// A client for long answers read as they come (a log streamed while the operation runs): no
+/// limit on the whole request, only on each wait for more (`read_timeout`), with the same user
+/// agent and the same redirect policy as [`credential_client`].
+pub(crate) fn stream_client(base: &url::Url, read_timeout: Duration) -> Result<reqwest::Client> {
+    finish(builder(&Redirects::KeepCredential(base.origin())).read_timeout(read_timeout))
+}
+
+/// What every client shares: the user agent, the time to connect, the redirect policy.
+fn builder(redirects: &Redirects) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(options.timeout)
-        .redirect(options.redirects.policy())
-        .build()
-        .map_err(|e| Error::Unsupported {
-            what: format!("an HTTP client ({})", super::error_chain(&e)),
-            hint: "check that CA certificates are installed (SSL_CERT_FILE)".into(),
-        })
+        .redirect(redirects.policy())
+}
+
+fn finish(builder: reqwest::ClientBuilder) -> Result<reqwest::Client> {
+    builder.build().map_err(|e| Error::Unsupported {
+        what: format!("an HTTP client ({})", super::error_chain(&e)),
+        hint: "check that CA certificates are installed (SSL_CERT_FILE)".into(),
+    })
 }
 
 /// A client for an API whose requests to `base`'s origin carry a credential: redirects are

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 use super::argocd::state::ArgoState;
 use super::event::{Phase, StateClass};
+use super::http::logs::state::HttpState;
 use super::jenkins::state::JenkinsState;
 use crate::error::Result;
 use crate::net::Replay;
@@ -69,6 +70,8 @@ pub enum BackendState {
     Jenkins(JenkinsState),
     /// An Argo CD sync.
     Argo(ArgoState),
+    /// An `http` operation's log: pages shown, the live reader, the archived logs.
+    Http(HttpState),
 }
 
 impl BackendState {

@@ -586,6 +586,8 @@ fn a_gzip_bomb_is_refused_at_the_body_limit() {
                     ],
                     body: bomb.clone(),
                     delay: Duration::ZERO,
+                    chunks: Vec::new(),
+                    cut: false,
                 },
             },
         );

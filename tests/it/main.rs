@@ -15,6 +15,8 @@ mod hosted_sim_b;
 mod hostile;
 mod hostile_input;
 mod jenkins;
+mod log_shapes;
+mod log_volume;
 mod platforms;
 mod report;
 mod request_shapes;

@@ -1,11 +1,13 @@
 //! Checking a phase's description before anything is sent (so `ferry check` fails first): every
 //! value source parses and reads only what exists where it is read, the phase starts its
 //! operation one way (trigger or observe), a request sends one body, a `find` or `observe` says
-//! where the id is and how to pick an item, the status lists can match something, a cursor log
-//! says where its lines are.
+//! where the id is and how to pick an item, the status lists can match something, a log has what
+//! its mode needs.
 
 use super::source::{Source, is_fetch_name};
-use super::spec::{self, BeforeSpec, FindSpec, LogMode, PhaseSpec, StatusSpec, TriggerSpec};
+use super::spec::{
+    self, BeforeSpec, FindSpec, LogMode, LogSpec, PhaseSpec, StatusSpec, TriggerSpec,
+};
 use super::{bad_source, condition, template};
 use crate::error::{Error, Result, quote};
 use crate::platform::event::Phase;
@@ -44,23 +46,7 @@ pub(super) fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
     }
     check_status(&s("status"), &spec.status)?;
     if let Some(l) = &spec.logs {
-        for (name, text) in [
-            ("next_offset", &l.next_offset),
-            ("complete", &l.complete),
-            ("more", &l.more),
-            ("lines", &l.lines),
-            ("cursor", &l.cursor),
-        ] {
-            if let Some(text) = text {
-                check_source(&s("logs"), name, text)?;
-            }
-        }
-        if l.mode == LogMode::Cursor && l.lines.is_none() {
-            return Err(Error::ConfigFile {
-                path: format!("ferry.toml {}", s("logs")),
-                message: "mode = \"cursor\" needs `lines` (where the lines are) and usually `cursor`\n  fix: add lines = \"/lines\" and cursor = \"/next\"".into(),
-            });
-        }
+        check_logs(&s("logs"), l)?;
     }
     check_outputs(phase, spec)
 }
@@ -411,6 +397,108 @@ fn check_conditions(section: &str, key: &str, conds: &[spec::Condition]) -> Resu
                 _ => {}
             }
         }
+    }
+    Ok(())
+}
+
+/// The `[<phase>.logs]` table: where the log is (`path` or `url`, exactly one), what its mode
+/// needs (`lines`, `text`), keys that belong to another mode, and every source and pointer.
+pub(super) fn check_logs(section: &str, l: &LogSpec) -> Result<()> {
+    let bad = |message: String| Error::ConfigFile {
+        path: format!("ferry.toml {section}"),
+        message,
+    };
+    for (name, text) in [
+        ("next_offset", &l.next_offset),
+        ("complete", &l.complete),
+        ("more", &l.more),
+        ("lines", &l.lines),
+        ("cursor", &l.cursor),
+        ("url", &l.url),
+        ("archived", &l.archived),
+    ] {
+        if let Some(text) = text {
+            check_source(section, name, text)?;
+        }
+    }
+    for (name, text) in [
+        ("items", &l.items),
+        ("text", &l.text),
+        ("time", &l.time),
+        ("level", &l.level),
+        ("key", &l.key),
+    ] {
+        if let Some(text) = text
+            && !(text.is_empty() || text.starts_with('/'))
+        {
+            return Err(bad(format!(
+                "`{name}` = {} is not a JSON Pointer\n  fix: write it as a pointer such as \"/message\" (\"\" is the whole value)",
+                crate::error::quote(text)
+            )));
+        }
+    }
+    let Some(mode) = l.mode else {
+        if l.archived.is_none() {
+            return Err(bad("says neither how to read the live log nor where archived logs are\n  fix: add mode = \"offset\" (or full, cursor, entries, stream, websocket) with path or url, or archived = \"/pointer\" to a list of log URLs".into()));
+        }
+        if l.path.is_some() || l.url.is_some() {
+            return Err(bad("has a path or url but no mode\n  fix: add mode = \"offset\", \"full\", \"cursor\", \"entries\", \"stream\" or \"websocket\"".into()));
+        }
+        return Ok(());
+    };
+    let name = mode.name();
+    match (&l.path, &l.url) {
+        (Some(_), Some(_)) => {
+            return Err(bad(format!(
+                "has both `path` and `url`; mode = \"{name}\" reads one log\n  fix: keep path (a template joined to the platform URL) or url (a value read from the status answer, e.g. url = \"/log_url\"), not both"
+            )));
+        }
+        (None, None) => {
+            return Err(bad(format!(
+                "mode = \"{name}\" needs where the log is\n  fix: add path = \"/builds/{{{{ id }}}}/log\", or url = \"/log_url\" to read it from the status answer"
+            )));
+        }
+        _ => {}
+    }
+    if mode == LogMode::Cursor && l.lines.is_none() {
+        return Err(bad("mode = \"cursor\" needs `lines` (where the lines are) and usually `cursor`\n  fix: add lines = \"/lines\" and cursor = \"/next\"".into()));
+    }
+    if mode == LogMode::Entries && l.text.is_none() {
+        return Err(bad("mode = \"entries\" needs `text` (where an entry's message is, inside one entry)\n  fix: add text = \"/message\" (and items = \"/logs\" when the entries are not the whole answer)".into()));
+    }
+    check_mode_keys(l, mode).map_err(bad)
+}
+
+/// Keys that only some modes read: one given to another mode is a mistake, not a no-op.
+fn check_mode_keys(l: &LogSpec, mode: LogMode) -> std::result::Result<(), String> {
+    use LogMode::{Cursor, Entries, Offset, Stream, Websocket};
+    let keys: [(&str, bool, &[LogMode]); 10] = [
+        ("next_offset", l.next_offset.is_some(), &[Offset]),
+        ("lines", l.lines.is_some(), &[Cursor]),
+        ("cursor", l.cursor.is_some(), &[Cursor, Entries]),
+        ("start", l.start.is_some(), &[Cursor, Entries]),
+        ("items", l.items.is_some(), &[Entries]),
+        ("text", l.text.is_some(), &[Entries, Websocket]),
+        ("time", l.time.is_some(), &[Entries]),
+        ("level", l.level.is_some(), &[Entries]),
+        ("key", l.key.is_some(), &[Entries]),
+        ("format", l.format.is_some(), &[Stream]),
+    ];
+    for (key, given, modes) in keys {
+        if given && !modes.contains(&mode) {
+            let names: Vec<&str> = modes.iter().map(|m| m.name()).collect();
+            return Err(format!(
+                "`{key}` is read only by mode = {}, not by mode = \"{}\"\n  fix: remove `{key}`, or use a mode that reads it",
+                names.join(" or "),
+                mode.name()
+            ));
+        }
+    }
+    if l.auth.is_some() && mode != Websocket {
+        return Err(format!(
+            "`auth` is for mode = \"websocket\"; mode = \"{}\" sends the credential to the platform's origin only, as every request does\n  fix: remove `auth`",
+            mode.name()
+        ));
     }
     Ok(())
 }

@@ -107,6 +107,8 @@ pub(crate) struct Client {
     auth: Option<(HeaderName, HeaderValue)>,
     name: String,
     redactor: Redactor,
+    /// The client of the logs read as they come (no limit on a whole request).
+    pub(crate) stream: super::logs::transport::StreamClient,
 }
 
 /// How long one request may take (a log chunk included).
@@ -132,12 +134,19 @@ impl Client {
         }
         let auth = auth_header(&name, auth)?;
         let http = net::credential_client(&base, REQUEST_TIMEOUT)?;
+        let stream = super::logs::transport::StreamClient::new(
+            name.clone(),
+            &base,
+            auth.clone(),
+            redactor.clone(),
+        )?;
         Ok(Self {
             http,
             base,
             auth,
             name,
             redactor,
+            stream,
         })
     }
 

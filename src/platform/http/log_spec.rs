@@ -1,4 +1,7 @@
 //! The `[<phase>.logs]` table of the `http` description: where the log is and how it is read.
+//!
+//! Only the shape of the table; what each key needs is checked in `check.rs` (`check_logs`),
+//! and how each mode reads in `logs/`.
 
 use std::collections::BTreeMap;
 
@@ -8,8 +11,14 @@ use serde::Deserialize;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LogSpec {
-    pub mode: LogMode,
-    pub path: String,
+    /// How the live log is read; absent when only `archived` logs are described.
+    pub mode: Option<LogMode>,
+    /// Where the log is: a templated path joined to the platform URL (or an absolute URL).
+    pub path: Option<String>,
+    /// Where the log is, instead of `path`: a value source evaluated against the last status
+    /// answer (`/output_stream_url`, `header:Link`); absent there = not there yet.
+    pub url: Option<String>,
+    /// Headers sent to the log. A log on another origin gets only these.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// `offset` mode: where the next offset is (`header:Name`; default: offset + bytes read).
@@ -21,8 +30,29 @@ pub(crate) struct LogSpec {
     pub more: Option<String>,
     /// `cursor` mode: where the lines are (`/pointer` to an array of strings or one string).
     pub lines: Option<String>,
-    /// `cursor` mode: where the next cursor is (`/pointer` or `header:Name`).
+    /// `cursor` and `entries` modes: where the next cursor is (`/pointer` or `header:Name`).
     pub cursor: Option<String>,
+    /// `cursor` and `entries` modes: the first cursor (a template, e.g. the creation time).
+    pub start: Option<String>,
+    /// `entries` mode: a pointer to the array of entries (`""`, the default, is the whole body).
+    pub items: Option<String>,
+    /// `entries` mode: the pointer to the text inside one entry (required); `websocket` mode:
+    /// the pointer to the text inside one JSON frame (without it, a frame's text is the lines).
+    pub text: Option<String>,
+    /// `entries` mode: a pointer to the entry's time, shown before its text.
+    pub time: Option<String>,
+    /// `entries` mode: a pointer to the entry's level, shown before its text.
+    pub level: Option<String>,
+    /// `entries` mode: a pointer to a unique id per entry (entries already shown are skipped).
+    pub key: Option<String>,
+    /// `stream` mode: `text` (default) or `sse` (Server-Sent Events: the `data:` lines).
+    pub format: Option<StreamFormat>,
+    /// `websocket` mode: whether the platform credential goes along (`platform`, only on the
+    /// platform's origin) or not (`none`, the default).
+    pub auth: Option<LogAuth>,
+    /// A value source for a list of URLs (or one URL) read once, in order, after the operation
+    /// ended, when the live log showed nothing.
+    pub archived: Option<String>,
 }
 
 /// The ways a log can be read.
@@ -35,4 +65,125 @@ pub(crate) enum LogMode {
     Full,
     /// JSON pages of lines with a continuation cursor (`{{ cursor }}`).
     Cursor,
+    /// JSON log entries (objects with a text field), paged like `cursor`.
+    Entries,
+    /// One long answer read as it comes, while the status is polled.
+    Stream,
+    /// A WebSocket whose frames are the log.
+    Websocket,
+}
+
+impl LogMode {
+    /// The name as written in `ferry.toml`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            LogMode::Offset => "offset",
+            LogMode::Full => "full",
+            LogMode::Cursor => "cursor",
+            LogMode::Entries => "entries",
+            LogMode::Stream => "stream",
+            LogMode::Websocket => "websocket",
+        }
+    }
+}
+
+/// How a `stream` log's body is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StreamFormat {
+    /// Lines of text; a dropped stream resumes with `Range`.
+    #[default]
+    Text,
+    /// Server-Sent Events; the `data:` lines are the log, a dropped stream resumes with
+    /// `Last-Event-ID`.
+    Sse,
+}
+
+/// Whether a WebSocket log gets the platform credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogAuth {
+    /// The credential, when the WebSocket is on the platform's origin (never elsewhere).
+    Platform,
+    /// No credential.
+    None,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::check::check_logs;
+    use super::*;
+
+    fn check(toml: &str) -> Result<(), String> {
+        let spec: LogSpec = toml::from_str(toml).map_err(|e| e.to_string())?;
+        check_logs("[build.logs]", &spec).map_err(|e| e.to_string())
+    }
+
+    #[track_caller]
+    fn refused(toml: &str, needles: &[&str]) {
+        let e = check(toml).unwrap_err();
+        assert!(e.starts_with("ferry.toml [build.logs]"), "{e}");
+        for needle in needles {
+            assert!(e.contains(needle), "{needle:?} not in {e}");
+        }
+        assert!(e.contains("fix:"), "{e}");
+    }
+
+    #[test]
+    fn every_mode_with_what_it_needs_is_accepted() {
+        for ok in [
+            "mode = \"offset\"\npath = \"/l?o={{ offset }}\"\nnext_offset = \"header:X-Next\"",
+            "mode = \"full\"\nurl = \"/log_url\"",
+            "mode = \"cursor\"\npath = \"/l\"\nlines = \"/lines\"\ncursor = \"/next\"\nstart = \"{{ id }}\"",
+            "mode = \"entries\"\npath = \"/l?c={{ cursor }}\"\nitems = \"/logs\"\ntext = \"/message\"\ntime = \"/t\"\nlevel = \"/l\"\nkey = \"/id\"\ncursor = \"header:X-Next\"\nmore = \"/hasMore\"",
+            "mode = \"stream\"\nurl = \"/output_stream_url\"\nformat = \"sse\"",
+            "mode = \"websocket\"\nurl = \"/live_url\"\ntext = \"/message\"\nauth = \"platform\"\narchived = \"/historic_urls\"",
+            "archived = \"/historic_urls\"",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn a_mode_without_what_it_needs_names_the_key_and_the_fix() {
+        refused("mode = \"stream\"", &["mode = \"stream\"", "path", "url"]);
+        refused("mode = \"websocket\"", &["mode = \"websocket\"", "url"]);
+        refused(
+            "mode = \"full\"\npath = \"/l\"\nurl = \"/u\"",
+            &["both `path` and `url`"],
+        );
+        refused(
+            "mode = \"entries\"\npath = \"/l\"",
+            &["`text`", "text = \"/message\""],
+        );
+        refused("mode = \"cursor\"\npath = \"/l\"", &["`lines`"]);
+        refused("headers = { A = \"b\" }", &["archived", "mode"]);
+        refused("archived = \"/h\"\nurl = \"/u\"", &["no mode"]);
+    }
+
+    #[test]
+    fn bad_sources_and_keys_of_another_mode_are_refused() {
+        refused(
+            "mode = \"stream\"\nurl = \"log_url\"",
+            &["`url`", "not a value source"],
+        );
+        refused(
+            "mode = \"entries\"\npath = \"/l\"\ntext = \"message\"",
+            &["`text`", "JSON Pointer"],
+        );
+        refused("archived = \"urls\"", &["`archived`"]);
+        refused(
+            "mode = \"offset\"\npath = \"/l\"\nformat = \"sse\"",
+            &["`format`", "mode = stream"],
+        );
+        refused(
+            "mode = \"stream\"\npath = \"/l\"\nauth = \"platform\"",
+            &["`auth`", "websocket"],
+        );
+        refused(
+            "mode = \"full\"\npath = \"/l\"\ntext = \"/m\"",
+            &["`text`", "entries or websocket"],
+        );
+        assert!(check("mode = \"stream\"\npath = \"/l\"\nformat = \"json\"").is_err());
+    }
 }

@@ -1,71 +1,203 @@
-//! Reading an `http` platform's log, in the mode its description names: from a byte offset, the
-//! whole log again (showing only what is new), or JSON pages with a continuation cursor.
+//! Reading an `http` platform's log, in the mode its description names (one file each in
+//! `logs/`): from a byte offset, the whole log again (showing only what is new), JSON pages of
+//! lines or of entries with a continuation cursor, one long answer or a WebSocket read in the
+//! background while the status is polled; and the archived logs, read once after the end.
 //!
-//! Must not decide when to read: the engine does. Memory stays at one line whatever the size of
-//! an answer (bodies are streamed line by line).
+//! Here: what every mode shares. Where the log is (`path`, or `url` taken from the last status
+//! answer: not there yet is not an error), which headers go to it (a log on another origin gets
+//! only `[<phase>.logs] headers`, never the platform's nor its credential), and the per-operation
+//! state ([`state::HttpState`]) taken out of the operation for the length of one read.
+//!
+//! Must not decide when to read: the engine does. Memory stays bounded whatever the size of an
+//! answer (bodies are streamed line by line, live readers hand over through a bounded channel).
+
+mod archived;
+mod cursor;
+mod entries;
+mod full;
+mod offset;
+mod sse;
+pub(crate) mod state;
+mod stream;
+pub(crate) mod transport;
+mod websocket;
 
 use futures_util::StreamExt;
+use url::Url;
 
+use self::state::HttpState;
+use super::client::Request;
 use super::source::{Source, truthy};
 use super::spec::{LogMode, LogSpec};
-use super::{HttpBackend, bad_source, header_list, lines, source};
+use super::template::{Target, render};
+use super::{HttpBackend, bad_source, condition, lines};
 use crate::error::{Error, Result};
-use crate::platform::backend::{LogRead, LogSink, Operation, Vars};
+use crate::platform::backend::{BackendState, LogRead, LogSink, Operation, Vars};
+use crate::platform::event::StateClass;
 
 impl HttpBackend {
-    /// Reads what is new in the log, as `spec`'s mode says.
+    /// Reads what is new in the log, as `spec`'s mode says; once the operation has ended and
+    /// the live log showed nothing, the archived logs.
     pub(super) async fn read_log(
         &self,
         op: &mut Operation,
         spec: &LogSpec,
         sink: &mut dyn LogSink,
     ) -> Result<LogRead> {
-        match spec.mode {
-            LogMode::Offset => self.read_offset(op, spec, sink).await,
-            LogMode::Full => self.read_full(op, spec, sink).await,
-            LogMode::Cursor => self.read_cursor(op, spec, sink).await,
-        }
+        let mut state = match std::mem::take(&mut op.state) {
+            BackendState::Http(state) => state,
+            _ => HttpState::default(),
+        };
+        let read = self.read_with(op, &mut state, spec, sink).await;
+        op.state = BackendState::Http(state);
+        read
     }
 
-    async fn read_offset(
+    async fn read_with(
         &self,
         op: &mut Operation,
+        st: &mut HttpState,
         spec: &LogSpec,
         sink: &mut dyn LogSink,
     ) -> Result<LogRead> {
-        let mut vars = op.vars.clone();
-        vars.insert("offset".into(), op.log.offset.to_string());
-        let req = self.request("[logs]", "GET", &spec.path, &spec.headers, None, &[], &vars)?;
-        let url = self.client.redact(req.url.as_str());
-        let resp = self.client.send(req).await?;
-        let headers = header_list(resp.headers());
-        let (read, mut lines) = self
-            .stream_lines(resp, &url, 0, &mut op.log.carry, sink)
-            .await?;
-        let next = match &spec.next_offset {
-            Some(src) => {
-                let src =
-                    Source::parse(src).ok_or_else(|| bad_source("[logs]", "next_offset", src))?;
-                let text = src.extract(None, &headers, &vars);
-                text.as_deref().and_then(|t| t.trim().parse::<u64>().ok()).ok_or_else(|| Error::BadResponse {
-                    platform: self.name.clone(),
-                    url: url.clone(),
-                    problem: format!("next_offset {src:?} is missing or not a number ({text:?})"),
-                    hint: "point next_offset at the header holding the next offset, or remove it to count bytes".into(),
-                })?
-            }
-            None => op.log.offset + read,
+        if st.archived_done {
+            return Ok(LogRead {
+                lines: 0,
+                complete: Some(true),
+            });
+        }
+        let section = format!("[{}.logs]", op.phase);
+        let live = match spec.mode {
+            Some(mode) => self.read_live(mode, op, st, spec, &section, sink).await,
+            None => Ok(LogRead::default()),
         };
-        if next < op.log.offset {
-            // The log restarted (Jenkins "rolled over"): the next read starts at `next`.
-            op.log.carry.clear();
+        if let Ok(read) = &live {
+            st.shown += read.lines;
         }
-        op.log.offset = next;
-        let complete = completion(spec, None, &headers, &vars);
-        if complete == Some(true) {
-            lines += lines::flush(&mut op.log.carry, sink).await;
+        let Some(archived) = &spec.archived else {
+            return live;
+        };
+        if st.shown > 0 || !self.ended(op) {
+            return live;
         }
-        Ok(LogRead { lines, complete })
+        // The live log showed nothing and the operation is over: the archived logs instead
+        // (a live log that is gone by now is no reason to miss them).
+        if let Some(live) = st.live.take() {
+            live.stop();
+        }
+        st.archived_done = true;
+        let lines = self
+            .read_archived(op, archived, &section, spec, sink)
+            .await?;
+        Ok(LogRead {
+            lines,
+            complete: Some(true),
+        })
+    }
+
+    async fn read_live(
+        &self,
+        mode: LogMode,
+        op: &mut Operation,
+        st: &mut HttpState,
+        spec: &LogSpec,
+        section: &str,
+        sink: &mut dyn LogSink,
+    ) -> Result<LogRead> {
+        match mode {
+            LogMode::Offset => self.read_offset(op, spec, section, sink).await,
+            LogMode::Full => self.read_full(op, spec, section, sink).await,
+            LogMode::Cursor | LogMode::Entries => {
+                self.read_pages(op, st, spec, section, sink).await
+            }
+            LogMode::Stream => self.read_stream(op, st, spec, section, sink).await,
+            LogMode::Websocket => self.read_websocket(op, st, spec, section, sink).await,
+        }
+    }
+
+    /// Whether the last status answer says the operation has ended.
+    fn ended(&self, op: &Operation) -> bool {
+        let Ok(spec) = self.spec(op.phase) else {
+            return false;
+        };
+        op.last_body
+            .as_ref()
+            .and_then(|body| condition::classify(&spec.status, body))
+            .is_some_and(|class| class != StateClass::Running)
+    }
+
+    /// Where the log is now: `path` rendered, or `url` taken from the last status answer;
+    /// `None` when that answer does not have it yet (the log is read later).
+    fn log_url(
+        &self,
+        spec: &LogSpec,
+        op: &Operation,
+        vars: &Vars,
+        section: &str,
+    ) -> Result<Option<Url>> {
+        let missing = |e| Self::missing(section, &e);
+        let text = if let Some(path) = &spec.path {
+            render(path, vars, Target::Url).map_err(missing)?
+        } else if let Some(url) = &spec.url {
+            match Source::parse(url).ok_or_else(|| bad_source(section, "url", url))? {
+                Source::Template(t) => render(&t, vars, Target::Url).map_err(missing)?,
+                src => match src.extract(op.last_body.as_ref(), &op.last_headers, vars) {
+                    Some(text) if !text.trim().is_empty() => text.trim().to_string(),
+                    _ => return Ok(None),
+                },
+            }
+        } else {
+            return Ok(None);
+        };
+        self.absolute(&text).map(Some)
+    }
+
+    /// An absolute URL from a path or URL: WebSocket URLs as they are, the rest as the platform
+    /// client joins them.
+    fn absolute(&self, text: &str) -> Result<Url> {
+        if text.starts_with("ws://") || text.starts_with("wss://") {
+            return Url::parse(text).map_err(|e| Error::BadResponse {
+                platform: self.name.clone(),
+                url: self.client.redact(text),
+                problem: format!("not a valid URL ({e})"),
+                hint: "check the log's url in ferry.toml and the answer it is read from".into(),
+            });
+        }
+        self.client.url(text)
+    }
+
+    /// The headers a log request carries: on the platform's origin, `[platform] headers` and
+    /// the log's; anywhere else, only the log's own.
+    fn log_headers(
+        &self,
+        spec: &LogSpec,
+        url: &Url,
+        vars: &Vars,
+        section: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let platform = self
+            .client
+            .stream
+            .same_origin(url)
+            .then_some(&self.headers)
+            .into_iter()
+            .flatten();
+        platform
+            .chain(&spec.headers)
+            .map(|(name, value)| {
+                let value =
+                    render(value, vars, Target::Text).map_err(|e| Self::missing(section, &e))?;
+                Ok((name.clone(), value))
+            })
+            .collect()
+    }
+
+    /// A GET of the log at `url`.
+    fn log_request(&self, spec: &LogSpec, url: Url, vars: &Vars, section: &str) -> Result<Request> {
+        let headers = self.log_headers(spec, &url, vars, section)?;
+        let mut req = Request::new(reqwest::Method::GET, url);
+        req.headers = headers;
+        Ok(req)
     }
 
     /// Streams a response body into `sink` line by line, skipping its first `skip` bytes.
@@ -99,84 +231,14 @@ impl HttpBackend {
         }
         Ok((total, lines))
     }
+}
 
-    async fn read_full(
-        &self,
-        op: &mut Operation,
-        spec: &LogSpec,
-        sink: &mut dyn LogSink,
-    ) -> Result<LogRead> {
-        let req = self.request(
-            "[logs]",
-            "GET",
-            &spec.path,
-            &spec.headers,
-            None,
-            &[],
-            &op.vars,
-        )?;
-        let url = self.client.redact(req.url.as_str());
-        let resp = self.client.send(req).await?;
-        let headers = header_list(resp.headers());
-        let seen = op.log.offset;
-        let mut carry = std::mem::take(&mut op.log.carry);
-        let (total, mut lines) = self
-            .stream_lines(resp, &url, seen, &mut carry, sink)
-            .await?;
-        if total < seen {
-            // Shorter than what was shown: the platform started the log again. Show it anew
-            // next time rather than guess.
-            carry.clear();
-            op.log.offset = 0;
-        } else {
-            op.log.offset = total;
-        }
-        op.log.carry = carry;
-        let complete = completion(spec, None, &headers, &op.vars);
-        if complete == Some(true) {
-            lines += lines::flush(&mut op.log.carry, sink).await;
-        }
-        Ok(LogRead { lines, complete })
-    }
-
-    async fn read_cursor(
-        &self,
-        op: &mut Operation,
-        spec: &LogSpec,
-        sink: &mut dyn LogSink,
-    ) -> Result<LogRead> {
-        let mut vars = op.vars.clone();
-        vars.insert("cursor".into(), op.log.cursor.clone().unwrap_or_default());
-        let req = self.request("[logs]", "GET", &spec.path, &spec.headers, None, &[], &vars)?;
-        let (body, headers) = self.json(req, "[logs] path").await?;
-        let mut lines = 0;
-        let pointer = spec.lines.as_deref().unwrap_or("");
-        match body.pointer(pointer) {
-            Some(serde_json::Value::Array(items)) => {
-                for item in items {
-                    let text = source::value_text(item).unwrap_or_default();
-                    for line in text.lines() {
-                        sink.line(line).await;
-                        lines += 1;
-                    }
-                }
-            }
-            Some(serde_json::Value::String(text)) => {
-                for line in text.lines() {
-                    sink.line(line).await;
-                    lines += 1;
-                }
-            }
-            _ => {}
-        }
-        if let Some(src) = &spec.cursor {
-            let src = Source::parse(src).ok_or_else(|| bad_source("[logs]", "cursor", src))?;
-            if let Some(next) = src.extract(Some(&body), &headers, &vars) {
-                op.log.cursor = Some(next);
-            }
-        }
-        let complete = completion(spec, Some(&body), &headers, &vars);
-        Ok(LogRead { lines, complete })
+/// Stops the live reader of a cancelled operation.
+pub(super) fn stop(op: &Operation) {
+    if let BackendState::Http(state) = &op.state
+        && let Some(live) = &state.live
+    {
+        live.stop();
     }
 }
 
@@ -194,4 +256,29 @@ fn completion(
         return Some(!truthy(src.extract(body, headers, vars).as_deref()));
     }
     None
+}
+
+/// The lines of one text, at least one (an empty text is an empty line).
+fn text_lines(text: &str) -> impl Iterator<Item = &str> {
+    let empty = text.is_empty();
+    std::iter::once("")
+        .filter(move |_| empty)
+        .chain(text.lines())
+}
+
+/// A JSON answer that does not fit the description: names the key and the fix.
+fn misfit(
+    backend: &HttpBackend,
+    url: &Url,
+    section: &str,
+    key: &str,
+    problem: &str,
+    fix: &str,
+) -> Error {
+    Error::BadResponse {
+        platform: backend.name.clone(),
+        url: backend.client.redact(url.as_str()),
+        problem: format!("{section} {key}: {problem}"),
+        hint: fix.to_string(),
+    }
 }

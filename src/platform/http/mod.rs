@@ -13,7 +13,7 @@ pub(crate) mod condition;
 mod fetch;
 pub(crate) mod lines;
 mod log_spec;
-mod logs;
+pub(crate) mod logs;
 mod observe;
 pub(crate) mod plan;
 mod search;
@@ -377,6 +377,7 @@ impl Backend for HttpBackend {
     }
 
     async fn cancel(&self, op: &Operation) -> Result<()> {
+        logs::stop(op);
         let phase = op.phase;
         let spec = self.spec(phase)?;
         let Some(c) = &spec.cancel else {

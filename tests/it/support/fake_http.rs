@@ -1,10 +1,11 @@
 //! A scriptable HTTP server for hostile tests: each test answers every request with a closure
 //! (redirect elsewhere, echo a header back, answer slowly, stream a log that never ends, send a
-//! gzip bomb…), and reads back what arrived, headers included. Two of them are two origins.
+//! gzip bomb, stream a body in timed chunks and drop the connection in the middle…), and reads
+//! back what arrived, headers included, and when. Two of them are two origins.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -21,6 +22,8 @@ pub(crate) struct Seen {
     pub(crate) headers: BTreeMap<String, String>,
     /// The body as it arrived (an upload is checked byte for byte).
     pub(crate) body: Vec<u8>,
+    /// When it arrived.
+    pub(crate) at: Instant,
 }
 
 impl Seen {
@@ -47,6 +50,10 @@ pub(crate) struct Answer {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
     pub(crate) delay: Duration,
+    /// Sent after `body`, as they come: each chunk after its wait (a streamed answer).
+    pub(crate) chunks: Vec<(Duration, Vec<u8>)>,
+    /// The connection drops after the chunks (the answer is cut off).
+    pub(crate) cut: bool,
 }
 
 impl Answer {
@@ -56,6 +63,8 @@ impl Answer {
             headers: vec![("content-type".into(), "application/json".into())],
             body: value.to_string().into_bytes(),
             delay: Duration::ZERO,
+            chunks: Vec::new(),
+            cut: false,
         }
     }
 
@@ -65,6 +74,8 @@ impl Answer {
             headers: Vec::new(),
             body: text.as_bytes().to_vec(),
             delay: Duration::ZERO,
+            chunks: Vec::new(),
+            cut: false,
         }
     }
 
@@ -81,6 +92,23 @@ impl Answer {
     #[must_use]
     pub(crate) fn after(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// A streamed answer: each text sent `every` after the one before.
+    pub(crate) fn streamed(status: u16, every: Duration, texts: &[&str]) -> Self {
+        let mut answer = Self::text(status, "");
+        answer.chunks = texts
+            .iter()
+            .map(|t| (every, t.as_bytes().to_vec()))
+            .collect();
+        answer
+    }
+
+    /// The connection drops after the chunks, in the middle of the answer.
+    #[must_use]
+    pub(crate) fn cut(mut self) -> Self {
+        self.cut = true;
         self
     }
 }
@@ -183,6 +211,7 @@ async fn handle(
             })
             .collect(),
         body: body.to_vec(),
+        at: Instant::now(),
     };
     let answer = (state.handler)(&seen);
     state
@@ -198,7 +227,32 @@ async fn handle(
     for (name, value) in &answer.headers {
         response = response.header(name.as_str(), value.as_str());
     }
+    if answer.chunks.is_empty() && !answer.cut {
+        return response
+            .body(Body::from(answer.body))
+            .unwrap_or_else(|_| Response::new(Body::empty()));
+    }
     response
-        .body(Body::from(answer.body))
+        .body(Body::from_stream(streamed(answer)))
         .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// The body of a streamed answer, chunk by chunk; an error at the end drops the connection.
+fn streamed(
+    answer: Answer,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    use futures_util::StreamExt as _;
+    let first = (!answer.body.is_empty()).then_some((Duration::ZERO, answer.body));
+    // The drop comes a moment after the last chunk: an error at once would close the
+    // connection before the server has flushed that chunk.
+    let cut = answer.cut.then_some(());
+    futures_util::stream::iter(first.into_iter().chain(answer.chunks))
+        .then(|(wait, bytes)| async move {
+            tokio::time::sleep(wait).await;
+            Ok(Bytes::from(bytes))
+        })
+        .chain(futures_util::stream::iter(cut).then(|()| async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Err(std::io::Error::other("the fake drops the connection"))
+        }))
 }

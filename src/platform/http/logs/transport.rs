@@ -1,0 +1,194 @@
+//! The client of the logs read as they come (`stream`, `websocket`, `archived`): the platform
+//! client's rules without its limit on a whole request. A long log answer may take the whole
+//! operation; only each wait for more is bounded ([`READ_TIMEOUT`]), and a dropped answer is
+//! resumed by the reader.
+//!
+//! The credential goes only to the platform's own origin (and, for a WebSocket, only when the
+//! description asks for it), redirects follow [`crate::net::redirect`]'s policy, and every
+//! error carries the platform's answer, redacted, as the platform client's do.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use url::{Origin, Url};
+
+use super::super::client::Request;
+use crate::error::{Error, Result};
+use crate::net::{self, RedirectRefused};
+use crate::secret::Redactor;
+
+/// The longest wait for the next part of a streamed log before the stream is taken as dropped
+/// (and resumed).
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The stream client of one platform (a field of the platform's [`Client`]).
+///
+/// [`Client`]: super::super::client::Client
+#[derive(Clone, Debug)]
+pub(crate) struct StreamClient {
+    http: reqwest::Client,
+    origin: Origin,
+    /// The credential as the header it travels in (marked sensitive), when there is one.
+    auth: Option<(HeaderName, HeaderValue)>,
+    name: String,
+    redactor: Redactor,
+}
+
+impl StreamClient {
+    /// The stream client of the platform `name` at `base`, sending `auth` to its origin only.
+    pub(crate) fn new(
+        name: String,
+        base: &Url,
+        auth: Option<(HeaderName, HeaderValue)>,
+        redactor: Redactor,
+    ) -> Result<Self> {
+        Ok(Self {
+            http: net::stream_client(base, READ_TIMEOUT)?,
+            origin: base.origin(),
+            auth,
+            name,
+            redactor,
+        })
+    }
+
+    /// Whether `url` is on the platform's origin (`ws`/`wss` count as `http`/`https`).
+    pub(crate) fn same_origin(&self, url: &Url) -> bool {
+        web_origin(url) == self.origin
+    }
+
+    /// The platform's display name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Redacts known secrets from text.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text)
+    }
+
+    /// Sends a request and checks its status, as the platform client does; the credential goes
+    /// along only when `credential` is true and the request is on the platform's origin.
+    pub(crate) async fn open(&self, req: Request, credential: bool) -> Result<reqwest::Response> {
+        let shown = self.redactor.redact(req.url.as_str());
+        let method = req.method.to_string();
+        let mut headers = HeaderMap::new();
+        for (name, value) in &req.headers {
+            let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) else {
+                return Err(Error::BadResponse {
+                    platform: self.name.clone(),
+                    url: shown,
+                    problem: format!("header {name:?} has a name or value HTTP does not allow"),
+                    hint: "check [<phase>.logs] headers in ferry.toml and the values they use"
+                        .into(),
+                });
+            };
+            headers.insert(n, v);
+        }
+        if credential
+            && self.same_origin(&req.url)
+            && let Some((name, value)) = &self.auth
+        {
+            headers.insert(name.clone(), value.clone());
+        }
+        tracing::debug!(method = %method, url = %shown, "log stream request");
+        let resp = self
+            .http
+            .request(req.method, req.url)
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&shown, &e))?;
+        let status = resp.status().as_u16();
+        let ok = if req.expect.is_empty() {
+            resp.status().is_success()
+        } else {
+            req.expect.contains(&status)
+        };
+        if ok {
+            return Ok(resp);
+        }
+        let retry_after = net::retry_after(resp.headers());
+        let body = net::read_prefix(resp, net::body::ERROR_LIMIT).await;
+        Err(Error::PlatformApi {
+            platform: self.name.clone(),
+            method,
+            url: shown,
+            status,
+            body: self.redactor.redact(&net::shorten(&body, 500)),
+            retry_after,
+        })
+    }
+
+    /// A failed request: a refused cross-origin redirect names where it led; any other failure
+    /// is [`Error::Unreachable`] (a stream that can be opened again).
+    pub(crate) fn transport_error(&self, shown: &str, e: &reqwest::Error) -> Error {
+        if let Some(refused) = RedirectRefused::find(e) {
+            return Error::BadResponse {
+                platform: self.name.clone(),
+                url: shown.to_string(),
+                problem: self.redactor.redact(&refused.to_string()),
+                hint: "point the log's url or path at where the log really is; ferry never sends a credential to another origin".into(),
+            };
+        }
+        self.unreachable(shown, &net::error_chain(e))
+    }
+
+    /// A stream that could not be read (cut off, silent too long).
+    pub(crate) fn unreachable(&self, shown: &str, message: &str) -> Error {
+        Error::Unreachable {
+            platform: self.name.clone(),
+            url: shown.to_string(),
+            message: self.redactor.redact(message),
+            hint: crate::error::UNREACHABLE_FIX.into(),
+        }
+    }
+}
+
+/// The origin a WebSocket URL shares with the web: `ws` is `http`, `wss` is `https`.
+pub(crate) fn web_origin(url: &Url) -> Origin {
+    match as_http(url) {
+        Some(http) => http.origin(),
+        None => url.origin(),
+    }
+}
+
+/// A `ws://`/`wss://` URL as the `http://`/`https://` URL its handshake is sent to.
+pub(crate) fn as_http(url: &Url) -> Option<Url> {
+    let scheme = match url.scheme() {
+        "ws" => "http",
+        "wss" => "https",
+        _ => return None,
+    };
+    let rest = url.as_str().split_once(':')?.1;
+    Url::parse(&format!("{scheme}:{rest}")).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_urls_share_the_origin_of_their_web_scheme() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            web_origin(&u("wss://paas.example.com/live")),
+            u("https://paas.example.com/api").origin()
+        );
+        assert_eq!(
+            web_origin(&u("ws://127.0.0.1:8080/live")),
+            u("http://127.0.0.1:8080").origin()
+        );
+        assert_ne!(
+            web_origin(&u("wss://logs.example.net/live")),
+            u("https://paas.example.com").origin()
+        );
+        assert_eq!(
+            as_http(&u("wss://h:444/a?b=1")).unwrap().as_str(),
+            "https://h:444/a?b=1"
+        );
+        assert!(as_http(&u("https://h/")).is_none());
+    }
+}
