@@ -11,7 +11,24 @@ use toml::{Table, Value};
 use crate::error::{Error, Result, quote};
 
 /// The presets ferry ships: name → description.
-pub(crate) const PRESETS: &[(&str, &str)] = &[];
+pub(crate) const PRESETS: &[(&str, &str)] = &[
+    (
+        "digitalocean",
+        include_str!("../../examples/platforms/digitalocean.toml"),
+    ),
+    (
+        "heroku",
+        include_str!("../../examples/platforms/heroku.toml"),
+    ),
+    (
+        "netlify",
+        include_str!("../../examples/platforms/netlify.toml"),
+    ),
+    (
+        "render",
+        include_str!("../../examples/platforms/render.toml"),
+    ),
+];
 
 /// `table` with its preset (if `[platform] preset` names one) merged under it, `preset` removed.
 /// `None` when the file names no preset.
