@@ -97,12 +97,8 @@ mod tests {
     use std::time::Duration;
 
     use super::super::fake::{Call, Fake};
-    use super::super::harness::Harness;
+    use super::super::harness::{Harness, secs};
     use crate::platform::event::{CancelReason, Status};
-
-    fn secs(n: u64) -> Duration {
-        Duration::from_secs(n)
-    }
 
     #[tokio::test(start_paused = true)]
     async fn a_signal_while_polling_cancels_the_operation_once() {

@@ -148,15 +148,11 @@ mod tests {
     use std::time::Duration;
 
     use super::super::fake::{Call, Fake};
-    use super::super::harness::Harness;
+    use super::super::harness::{Harness, secs};
     use crate::platform::event::Status;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
-    }
-
-    fn secs(n: u64) -> Duration {
-        Duration::from_secs(n)
     }
 
     #[tokio::test(start_paused = true)]

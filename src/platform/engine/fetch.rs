@@ -57,15 +57,9 @@ impl Engine<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::super::fake::{Call, Fake};
-    use super::super::harness::Harness;
+    use super::super::harness::{Harness, secs};
     use crate::platform::event::Status;
-
-    fn secs(n: u64) -> Duration {
-        Duration::from_secs(n)
-    }
 
     #[tokio::test(start_paused = true)]
     async fn a_success_is_fetched_once_and_a_failure_never() {

@@ -17,6 +17,11 @@ use crate::platform::event::{CancelReason, Emitter, Event, Phase, PhaseOutcome};
 use crate::secret::Redactor;
 
 /// How to run the phase.
+/// `n` seconds: the unit of every engine test's timeline.
+pub(super) fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
 pub(super) struct Harness {
     timing: Timing,
     timeout: Duration,

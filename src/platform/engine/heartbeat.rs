@@ -78,12 +78,8 @@ mod tests {
     use std::time::Duration;
 
     use super::super::fake::{Call, Fake};
-    use super::super::harness::Harness;
+    use super::super::harness::{Harness, secs};
     use crate::platform::event::Event;
-
-    fn secs(n: u64) -> Duration {
-        Duration::from_secs(n)
-    }
 
     #[tokio::test(start_paused = true)]
     async fn a_heartbeat_follows_each_heartbeat_of_silence() {

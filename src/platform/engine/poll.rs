@@ -167,13 +167,9 @@ mod tests {
     use std::time::Duration;
 
     use super::super::fake::{Call, Fake};
-    use super::super::harness::{Harness, within_jitter};
+    use super::super::harness::{Harness, secs, within_jitter};
     use super::super::timing::Timing;
     use crate::platform::event::Status;
-
-    fn secs(n: u64) -> Duration {
-        Duration::from_secs(n)
-    }
 
     /// 1 s, doubling, up to 8 s: the ±20 % ranges of two steps never overlap.
     fn timing() -> Timing {

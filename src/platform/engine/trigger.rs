@@ -79,13 +79,9 @@ mod tests {
     use std::time::Duration;
 
     use super::super::fake::{Call, Fake};
-    use super::super::harness::{Harness, tick, within_jitter};
+    use super::super::harness::{Harness, secs, tick, within_jitter};
     use super::super::timing::Timing;
     use crate::platform::event::Status;
-
-    fn secs(n: u64) -> Duration {
-        Duration::from_secs(n)
-    }
 
     #[tokio::test(start_paused = true)]
     async fn a_429_is_retried_even_when_the_trigger_is_not_idempotent() {

@@ -99,16 +99,10 @@ impl Engine<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::super::fake::{Call, Fake};
-    use super::super::harness::{Harness, within_jitter};
+    use super::super::harness::{Harness, secs, within_jitter};
     use super::super::timing::Timing;
     use crate::platform::event::Status;
-
-    fn secs(n: u64) -> Duration {
-        Duration::from_secs(n)
-    }
 
     #[tokio::test(start_paused = true)]
     async fn a_change_on_the_stream_skips_the_sleep() {
