@@ -671,7 +671,10 @@ fn lro_an_operation_that_succeeds_gives_its_response() {
 #[test]
 fn lro_logs_show_every_entry_once_in_order() {
     let running = 6;
-    let platform = lro(running, json!({ "response": { "uri": "https://shop-x7.example.app" } }));
+    let platform = lro(
+        running,
+        json!({ "response": { "uri": "https://shop-x7.example.app" } }),
+    );
     let work = lro_work();
     let r = deploy(&work, &platform.url());
     r.assert_code(0);

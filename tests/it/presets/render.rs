@@ -6,7 +6,9 @@
 use std::time::{Duration, Instant};
 
 use ferry::platform::Phase;
-use ferry::sim::{Fault, OpScript, Outcome, RecordedRequest, RenderScript, Route, Script, expected_log};
+use ferry::sim::{
+    Fault, OpScript, Outcome, RecordedRequest, RenderScript, Route, Script, expected_log,
+};
 use serde_json::Value;
 
 use crate::support::openapi3;
@@ -19,6 +21,11 @@ const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
 /// What a user writes: the preset, the ids, and (here) the simulator as the platform's URL.
 fn work(sim: &Sim) -> Workdir {
+    work_polling(sim, "20ms", "150ms")
+}
+
+/// [`work`], polling as `initial` and `max` say.
+fn work_polling(sim: &Sim, initial: &str, max: &str) -> Workdir {
     Workdir::with_config(&format!(
         r#"
 [platform]
@@ -26,8 +33,8 @@ preset = "render"
 url = "{}/render/v1"
 
 [platform.poll]
-initial = "20ms"
-max = "150ms"
+initial = "{initial}"
+max = "{max}"
 
 [vars]
 service = "{SERVICE}"
@@ -133,6 +140,12 @@ fn count(requests: &[RecordedRequest], method: &str, part: &str) -> usize {
         .count()
 }
 
+/// Reads of the service itself (`GET /services/{serviceId}`).
+fn service_reads(requests: &[RecordedRequest]) -> usize {
+    let path = format!("/render/v1/services/{SERVICE}");
+    requests.iter().filter(|r| r.path == path).count()
+}
+
 #[test]
 fn render_preset_builds_goes_live_and_reports_the_service_url() {
     let script = script();
@@ -153,7 +166,11 @@ fn render_preset_builds_goes_live_and_reports_the_service_url() {
     assert_eq!(deploy["id"], id);
     assert_eq!(deploy["state"], "live");
     assert_eq!(deploy["outputs"]["url"], url.as_str());
-    assert!(r.stderr.contains(&format!("deployed to {url}")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("deployed to {url}")),
+        "{}",
+        r.stderr
+    );
 
     // The build log, then the update's, line for line, nothing twice.
     assert_eq!(shown(&r), expected(&script, "#1", true), "{}", r.stderr);
@@ -165,17 +182,31 @@ fn render_preset_builds_goes_live_and_reports_the_service_url() {
         .unwrap();
     let body: Value = serde_json::from_str(&trigger.body).unwrap();
     assert_eq!(body["commitId"], SHA);
-    assert_eq!(count(&requests, "POST", "/deploys"), 1, "one deploy triggered");
-    assert_eq!(count(&requests, "GET", &format!("/services/{SERVICE}?")), 0);
     assert_eq!(
-        requests
-            .iter()
-            .filter(|r| r.path == format!("/render/v1/services/{SERVICE}"))
-            .count(),
+        count(&requests, "POST", "/deploys"),
         1,
-        "the service is read once, for its URL"
+        "one deploy triggered"
+    );
+    assert_eq!(
+        service_reads(&requests),
+        2,
+        "the service is read before the trigger (its workspace) and after success (its URL)"
     );
     assert_eq!(count(&requests, "POST", "/cancel"), 0);
+}
+
+/// Polled slowly, the build phase sees the deploy first when it is already live: the deploy
+/// phase still shows the whole update's log (it starts from the deploy's creation).
+#[test]
+fn render_preset_shows_the_whole_log_of_a_deploy_first_seen_live() {
+    let script = script();
+    let sim = start(script.clone());
+    let r = run(&mut ferry(&work_polling(&sim, "1500ms", "1500ms")));
+    r.assert_code(0);
+    let out = r.json();
+    assert_eq!(out["phases"][0]["state"], "live", "{out}");
+    assert_eq!(shown(&r), expected(&script, "#1", true), "{}", r.stderr);
+    assert_requests_follow_the_description(&sim);
 }
 
 #[test]
@@ -221,44 +252,52 @@ fn render_preset_deploy_failure_reports_the_failed_step_and_no_url() {
         assert!(r.stderr.contains(state), "{}", r.stderr);
         assert_eq!(shown(&r), expected(&script, "#1", true), "{}", r.stderr);
         let requests = assert_requests_follow_the_description(&sim);
-        assert!(
-            !requests
-                .iter()
-                .any(|r| r.path == format!("/render/v1/services/{SERVICE}")),
+        assert_eq!(
+            service_reads(&requests),
+            1,
             "the service's URL is not read after a failure"
         );
     }
 }
 
+/// SIGTERM while the build runs, then (another run) while the update runs: the deploy phase
+/// triggered nothing, but it follows the same deploy and cancels it too.
 #[test]
 fn render_preset_cancels_the_deploy_on_a_signal() {
-    let mut script = script();
-    script.build.duration = Duration::from_secs(60);
-    script.build.log_lines = 60;
-    let sim = start(script);
-    let work = work(&sim);
-    let child = spawn(&mut ferry(&work));
-    sim.wait_for("the build to be followed", |reqs| {
-        reqs.iter()
-            .filter(|r| r.route == Some(Route::Status) && r.path.contains("/deploys/dep-"))
-            .count()
-            >= 2
-    });
-    signal(&child, "TERM");
-    let r = Run::of(&child.wait_with_output().unwrap());
-    r.assert_code(130);
-    assert_eq!(r.json()["status"], "cancelled");
-    let requests = assert_requests_follow_the_description(&sim);
-    let cancels: Vec<&RecordedRequest> = requests
-        .iter()
-        .filter(|r| r.route == Some(Route::Cancel))
-        .collect();
-    assert_eq!(cancels.len(), 1, "{cancels:#?}");
-    assert_eq!(cancels[0].method, "POST");
-    assert_eq!(
-        cancels[0].path,
-        format!("/render/v1/services/{SERVICE}/deploys/dep-sim00000000000000001/cancel")
-    );
+    for in_update in [false, true] {
+        let mut script = script();
+        if in_update {
+            script.deploy.duration = Duration::from_secs(60);
+            script.deploy.log_lines = 60;
+        } else {
+            script.build.duration = Duration::from_secs(60);
+            script.build.log_lines = 60;
+        }
+        let sim = start(script);
+        let work = work(&sim);
+        let child = spawn(&mut ferry(&work));
+        sim.wait_for("the deploy to be followed", |reqs| {
+            let marker = if in_update { "type=app" } else { "type=build" };
+            reqs.iter().filter(|r| r.path.contains(marker)).count() >= 2
+        });
+        signal(&child, "TERM");
+        let r = Run::of(&child.wait_with_output().unwrap());
+        r.assert_code(130);
+        let out = r.json();
+        assert_eq!(out["status"], "cancelled");
+        assert!(out["url"].is_null(), "{out}");
+        let requests = assert_requests_follow_the_description(&sim);
+        let cancels: Vec<&RecordedRequest> = requests
+            .iter()
+            .filter(|r| r.route == Some(Route::Cancel))
+            .collect();
+        assert_eq!(cancels.len(), 1, "{cancels:#?}");
+        assert_eq!(cancels[0].method, "POST");
+        assert_eq!(
+            cancels[0].path,
+            format!("/render/v1/services/{SERVICE}/deploys/dep-sim00000000000000001/cancel")
+        );
+    }
 }
 
 /// Render answers `202` with no body when it queues a deploy: the preset finds it in the list,
@@ -307,7 +346,11 @@ fn render_preset_waits_out_a_rate_limit_until_its_reset() {
     let started = Instant::now();
     let r = run(&mut ferry(&work(&sim)));
     r.assert_code(0);
-    assert!(started.elapsed() >= Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(shown(&r), expected(&script, "#1", true), "{}", r.stderr);
     let requests = assert_requests_follow_the_description(&sim);
     let triggers: Vec<&RecordedRequest> = requests
