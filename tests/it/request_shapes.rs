@@ -571,11 +571,45 @@ fn lro_work() -> Workdir {
 
 const LRO_TRIGGER: &str = "/v1/projects/my-project/services/shop:deploy";
 
-/// An operation that runs for `running` reads, then ends as `end` says.
+/// The operation's log: one entry more at every read of the operation (`lro_entry`).
+const LRO_LOGS: &str = "/v1/operations/op-1/logs";
+
+/// Entries a log page holds at most.
+const LRO_PAGE: usize = 2;
+
+/// The log entry number `n` (from 0), Cloud Logging-shaped.
+fn lro_entry(n: usize) -> serde_json::Value {
+    json!({
+        "insertId": format!("e{n:04}"),
+        "timestamp": format!("2024-05-01T12:00:{n:02}Z"),
+        "severity": if n == 0 { "NOTICE" } else { "INFO" },
+        "textPayload": format!("step {n} of the rollout"),
+    })
+}
+
+/// A page of the log from `token` (an index) on: [`LRO_PAGE`] entries of the `written` so far,
+/// with a `nextPageToken` only when more are written after them.
+fn lro_page(target: &str, written: usize) -> serde_json::Value {
+    let from: usize = target
+        .split_once("pageToken=")
+        .and_then(|(_, t)| t.parse().ok())
+        .unwrap_or(0);
+    let to = (from + LRO_PAGE).min(written);
+    let entries: Vec<serde_json::Value> = (from.min(to)..to).map(lro_entry).collect();
+    let mut page = json!({ "entries": entries });
+    if to < written {
+        page["nextPageToken"] = json!(to.to_string());
+    }
+    page
+}
+
+/// An operation that runs for `running` reads, then ends as `end` says; its log has one entry
+/// per read of the operation, up to `running + 1`.
 fn lro(running: u32, end: serde_json::Value) -> FakeHttp {
     let reads = Arc::new(AtomicU32::new(0));
-    FakeHttp::start(
-        move |seen: &Seen| match (seen.method.as_str(), seen.target.as_str()) {
+    FakeHttp::start(move |seen: &Seen| {
+        let written = (reads.load(Ordering::SeqCst).min(running.saturating_add(1))) as usize;
+        match (seen.method.as_str(), seen.target.as_str()) {
             ("POST", LRO_TRIGGER) => Answer::json(
                 200,
                 &json!({ "name": "operations/op-1", "metadata": { "@type": "type.googleapis.com/Deploy" } }),
@@ -591,13 +625,16 @@ fn lro(running: u32, end: serde_json::Value) -> FakeHttp {
                     Answer::json(200, &op)
                 }
             }
+            ("GET", target) if target.starts_with(LRO_LOGS) => {
+                Answer::json(200, &lro_page(target, written))
+            }
             ("POST", "/v1/operations/op-1:cancel") => Answer::json(200, &json!({})),
             _ => Answer::json(
                 404,
                 &json!({ "error": { "code": 404, "message": "not found", "status": "NOT_FOUND" } }),
             ),
-        },
-    )
+        }
+    })
 }
 
 #[test]
@@ -626,6 +663,53 @@ fn lro_an_operation_that_succeeds_gives_its_response() {
             .filter(|t| *t == "GET /v1/operations/op-1")
             .count(),
         3
+    );
+}
+
+/// The log is read page by page while the operation runs; a page without a next token is the
+/// end for now, read again later from the last token: every entry shows once, in order.
+#[test]
+fn lro_logs_show_every_entry_once_in_order() {
+    let running = 6;
+    let platform = lro(
+        running,
+        json!({ "response": { "uri": "https://shop-x7.example.app" } }),
+    );
+    let work = lro_work();
+    let r = deploy(&work, &platform.url());
+    r.assert_code(0);
+    let shown: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("  | "))
+        .collect();
+    let expected: Vec<String> = (0..=running as usize)
+        .map(|n| {
+            let e = lro_entry(n);
+            format!(
+                "{} {} {}",
+                e["timestamp"].as_str().unwrap(),
+                e["severity"].as_str().unwrap(),
+                e["textPayload"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(shown, expected, "{}", r.stderr);
+    let pages: Vec<String> = targets(&platform)
+        .into_iter()
+        .filter(|t| t.contains("/logs?"))
+        .collect();
+    assert!(
+        pages.iter().any(|t| t.ends_with("pageToken=2")),
+        "the next page is asked for by its token: {pages:#?}"
+    );
+    assert!(
+        platform
+            .requests()
+            .iter()
+            .filter(|s| s.target.contains("/logs?"))
+            .all(|s| s.all_headers().contains(TOKEN)),
+        "the log is on the platform's origin: its credential goes with it"
     );
 }
 

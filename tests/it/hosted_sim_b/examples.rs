@@ -1,8 +1,8 @@
-//! The drafts `examples/platforms/render.toml` and `examples/platforms/digitalocean.toml`,
-//! checked without ferry's backend (their keys are not all merged yet): every request they
-//! describe must be one the platform's description allows, and played by hand against the
-//! simulator's dialect, step by step as the design says ferry will, every pointer they read must
-//! find what the dialect serves.
+//! The draft `examples/platforms/digitalocean.toml`, checked without ferry's backend: every
+//! request it describes must be one the platform's description allows, and played by hand
+//! against the simulator's dialect, step by step as the design says ferry will, every pointer it
+//! reads must find what the dialect serves. (The Render preset is run by the real binary in
+//! `tests/it/presets/render.rs`.)
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,10 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::{Api, eventually, start};
 use crate::support::openapi3::{self, Description};
 
-const RENDER_SERVICE: &str = "srv-sim00000000000000001";
-const RENDER_OWNER: &str = "tea-sim00000000000000001";
 const DO_APP: &str = "5a1d0c3e-0000-4000-8000-000000000001";
-const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
 fn draft(name: &str) -> toml::Table {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -157,18 +154,6 @@ fn assert_drafted_requests_allowed(
 
 #[test]
 fn platform_drafts_send_only_what_the_descriptions_allow() {
-    let time = "2026-11-30T12:00:00.000000Z";
-    let render = values(&[
-        ("vars.service", "srv-d0000000000000000001"),
-        ("vars.owner", "tea-d0000000000000000001"),
-        ("sha", SHA),
-        ("id", "dep-d0000000000000000001"),
-        ("cursor", time),
-        ("created_at", time),
-        ("build.built_at", time),
-        ("build.deploy", "dep-d0000000000000000001"),
-    ]);
-    assert_drafted_requests_allowed("render.toml", openapi3::render(), "/v1", &render);
     let digitalocean = values(&[
         ("vars.app_id", DO_APP),
         ("id", "b6bdf840-2854-4f87-a36c-5f231c617c84"),
@@ -466,53 +451,16 @@ async fn play_draft(api: &Api<'_>, file: &str, prefix: &str, values: BTreeMap<St
 
 #[tokio::test]
 async fn platform_drafts_fail_the_phase_that_failed_with_the_platforms_reason() {
-    let render = || {
-        values(&[
-            ("vars.service", RENDER_SERVICE),
-            ("vars.owner", RENDER_OWNER),
-            ("sha", SHA),
-        ])
-    };
     let digitalocean = || values(&[("vars.app_id", DO_APP)]);
     for (build, deploy, failed) in [
         (Outcome::Failure, Outcome::Success, "build"),
         (Outcome::Success, Outcome::Failure, "deploy"),
     ] {
         let sim = start(script_ending(build, deploy)).await;
-        let api = Api::render(&sim);
-        let ended = play_phases(&api, "render.toml", "/v1", render()).await;
-        assert_eq!(ended, Err(failed), "render");
-        let sim = start(script_ending(build, deploy)).await;
         let api = Api::digitalocean(&sim);
         let ended = play_phases(&api, "digitalocean.toml", "", digitalocean()).await;
         assert_eq!(ended, Err(failed), "digitalocean");
     }
-}
-
-#[tokio::test]
-async fn render_draft_reads_what_the_render_dialect_serves() {
-    let sim = start(script()).await;
-    let api = Api::render(&sim);
-    let values = values(&[
-        ("vars.service", RENDER_SERVICE),
-        ("vars.owner", RENDER_OWNER),
-        ("sha", SHA),
-    ]);
-    play_draft(&api, "render.toml", "/v1", values).await;
-}
-
-#[tokio::test]
-async fn render_draft_finds_a_queued_deploy_in_the_list() {
-    let mut script = script();
-    script.render.queued = true;
-    let sim = start(script).await;
-    let api = Api::render(&sim);
-    let values = values(&[
-        ("vars.service", RENDER_SERVICE),
-        ("vars.owner", RENDER_OWNER),
-        ("sha", SHA),
-    ]);
-    play_draft(&api, "render.toml", "/v1", values).await;
 }
 
 #[tokio::test]
@@ -557,12 +505,6 @@ async fn cancel_build(
 #[tokio::test]
 async fn platform_drafts_cancel_the_build_they_started() {
     let sim = start(script()).await;
-    let render = values(&[
-        ("vars.service", RENDER_SERVICE),
-        ("vars.owner", RENDER_OWNER),
-        ("sha", SHA),
-    ]);
-    cancel_build(&Api::render(&sim), "render.toml", "/v1", render).await;
     let digitalocean = values(&[("vars.app_id", DO_APP)]);
     cancel_build(
         &Api::digitalocean(&sim),
