@@ -402,8 +402,14 @@ mod tests {
 
     #[test]
     fn the_other_hosts_are_another_origin_of_the_same_server() {
-        assert_eq!(other_origin("http://127.0.0.1:4000"), "http://localhost:4000");
-        assert_eq!(other_origin("http://localhost:4000"), "http://127.0.0.1:4000");
+        assert_eq!(
+            other_origin("http://127.0.0.1:4000"),
+            "http://localhost:4000"
+        );
+        assert_eq!(
+            other_origin("http://localhost:4000"),
+            "http://127.0.0.1:4000"
+        );
         assert_eq!(other_origin("http://sim.test:80"), "http://sim.test:80");
     }
 

@@ -95,7 +95,10 @@ fn assert_requests_follow_the_description(sim: &Sim, out: &Run) {
     for r in &requests {
         if r.path.starts_with("/heroku/") {
             if let Err(problem) = hyper_schema_request(heroku_schema(), r, "/heroku") {
-                panic!("{} {} breaks heroku-schema.json: {problem}", r.method, r.path);
+                panic!(
+                    "{} {} breaks heroku-schema.json: {problem}",
+                    r.method, r.path
+                );
             }
             assert_eq!(
                 r.header("authorization"),
@@ -184,9 +187,13 @@ fn heroku_preset_uploads_builds_releases_and_reports_the_apps_url() {
             .unwrap()
             .contains("/s3/heroku-sources/")
     );
-    // Nothing is cancelled after a success, and nothing but the app is read for the URL.
+    // Nothing is cancelled after a success.
     assert_eq!(sim.count_route(Route::Cancel, "/heroku/"), 0);
     assert_requests_follow_the_description(&sim, &out);
+    // The check is strict: the same build with a misspelt field of its body would fail it.
+    let mut typo = trigger.clone();
+    typo.body = typo.body.replace("\"version\"", "\"verison\"");
+    assert!(hyper_schema_request(heroku_schema(), &typo, "/heroku").is_err());
 }
 
 #[test]
@@ -227,7 +234,11 @@ fn heroku_preset_without_a_release_phase_ends_the_deploy_log_at_once() {
         "took {:?}",
         started.elapsed()
     );
-    assert!(!out.stderr.to_lowercase().contains("warning"), "{}", out.stderr);
+    assert!(
+        !out.stderr.to_lowercase().contains("warning"),
+        "{}",
+        out.stderr
+    );
     let result = out.json();
     // The release is final at its first read: the phase ends without the drain's quiet second.
     let took = phase(&result, "deploy")["duration_ms"].as_u64().unwrap();
@@ -357,7 +368,11 @@ fn heroku_preset_waits_out_a_429_as_heroku_sends_it() {
     let out = deploy(&sim, &work);
     out.assert_code(0);
     assert_eq!(sim.count_route(Route::Trigger, "/builds"), 3);
-    assert!(out.json()["url"].as_str().unwrap().contains(".herokuapp.com"));
+    assert!(
+        out.json()["url"]
+            .as_str()
+            .unwrap()
+            .contains(".herokuapp.com")
+    );
     assert_requests_follow_the_description(&sim, &out);
 }
-
