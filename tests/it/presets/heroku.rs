@@ -376,3 +376,44 @@ fn heroku_preset_waits_out_a_429_as_heroku_sends_it() {
     );
     assert_requests_follow_the_description(&sim, &out);
 }
+
+#[test]
+fn heroku_preset_leaves_a_release_phase_it_cannot_cancel_on_sigterm() {
+    let mut script = script();
+    script.deploy = OpScript {
+        queue: Duration::ZERO,
+        duration: Duration::from_secs(60),
+        log_lines: 600,
+        ..OpScript::fast()
+    };
+    let sim = Sim::start(script);
+    let work = workdir("demo-app");
+    let child = spawn(&mut ferry(&sim, &work));
+    sim.wait_for("the release phase's log to be read", |reqs| {
+        let release = reqs.iter().position(|r| r.path.contains("/releases/"));
+        release.is_some_and(|at| reqs[at..].iter().any(|r| r.route == Some(Route::Log)))
+    });
+    signal(&child, "TERM");
+    let out = Run::of(&child.wait_with_output().unwrap());
+    assert_ne!(out.code, 0);
+    // Heroku has no request that stops a release phase: nothing is sent, nothing is claimed.
+    assert_eq!(sim.count_route(Route::Cancel, "/"), 0);
+    let result = out.json();
+    assert_eq!(phase(&result, "build")["status"], "succeeded");
+    assert_ne!(phase(&result, "deploy")["status"], "succeeded");
+    assert!(result["url"].is_null());
+    // Said plainly: the release phase may run on; ferry does not claim it asked to stop it.
+    let message = phase(&result, "deploy")["message"].as_str().unwrap();
+    assert_eq!(message, "the deploy was cancelled by a signal");
+    assert!(
+        out.stderr
+            .contains("follows an operation ferry did not start"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("it may still be running on the platform")
+    );
+    assert_requests_follow_the_description(&sim, &out);
+}
