@@ -6,7 +6,10 @@
 //!
 //! Heroku is served under the prefix `/heroku` (the sim's own `GET /apps/{app}/{environment}`
 //! would otherwise take `GET /apps/{app}/builds`): point the platform URL at `{sim}/heroku`. The
-//! two other hosts Heroku hands URLs for are simulated on the same server:
+//! two other hosts Heroku hands URLs for (the object store and the output streams) are simulated
+//! on the same server, but on another origin, as on Heroku: their URLs name the loopback address
+//! by its other name (`127.0.0.1` ↔ `localhost`, see `other_origin`), so a client that keeps its
+//! credential to the API's origin sends none to them.
 //!
 //! | request | answer |
 //! |---|---|
@@ -321,6 +324,18 @@ fn refuse(world: &World, call: &Call<'_>) -> Option<Response> {
     }
 }
 
+/// `base` (`http://host:port`, as the API was reached) under another origin that reaches this
+/// same server: the loopback address by its other name. Any other host is kept as it is.
+pub(crate) fn other_origin(base: &str) -> String {
+    if let Some(rest) = base.strip_prefix("http://127.0.0.1") {
+        format!("http://localhost{rest}")
+    } else if let Some(rest) = base.strip_prefix("http://localhost") {
+        format!("http://127.0.0.1{rest}")
+    } else {
+        base.to_owned()
+    }
+}
+
 /// The app named (or whose id is) `app`, recorded on first use; `None` when the script has no
 /// such app.
 fn touch(world: &mut World, app: &str, now: Instant) -> Option<String> {
@@ -384,6 +399,19 @@ pub(crate) fn fault(endpoint: &Endpoint, fault: &Fault) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_other_hosts_are_another_origin_of_the_same_server() {
+        assert_eq!(
+            other_origin("http://127.0.0.1:4000"),
+            "http://localhost:4000"
+        );
+        assert_eq!(
+            other_origin("http://localhost:4000"),
+            "http://127.0.0.1:4000"
+        );
+        assert_eq!(other_origin("http://sim.test:80"), "http://sim.test:80");
+    }
 
     #[test]
     fn parses_the_api_under_its_prefix_and_the_other_hosts() {

@@ -16,15 +16,16 @@ use crate::platform::backend::Operation;
 use crate::platform::event::{Event, Level, PhaseOutcome};
 
 impl Engine<'_> {
-    /// Asks the platform to stop `op`, within the cancel grace.
-    pub(super) async fn cancel_remote(&self, op: &Operation, stop: Stop) {
+    /// Asks the platform to stop `op`, within the cancel grace; whether the platform took the
+    /// request (when it did not, or cannot be asked, a warning says what may still run).
+    pub(super) async fn cancel_remote(&self, op: &Operation, stop: Stop) -> bool {
         let phase = phase_of(op);
         let reason = stop.reason();
         self.emitter.emit(Event::Cancelling { phase, reason }).await;
         let warning = match tokio::time::timeout(self.timing.cancel_grace, self.backend.cancel(op))
             .await
         {
-            Ok(Ok(())) => return,
+            Ok(Ok(())) => return true,
             Ok(Err(e)) => format!(
                 "could not cancel {phase} {}: {}; it may still be running on the platform",
                 op.id,
@@ -37,6 +38,7 @@ impl Engine<'_> {
             ),
         };
         self.notice(Level::Warning, warning).await;
+        false
     }
 
     /// After a trigger was abandoned in flight: finds what it may have started and cancels it,
@@ -177,6 +179,11 @@ mod tests {
             "{notices:?}"
         );
         assert!(notices[0].contains("HTTP 409"), "{notices:?}");
+        // A cancel the platform did not take is not claimed in the phase's message.
+        assert_eq!(
+            ran.outcome.message.as_deref(),
+            Some("the deploy was cancelled by a signal")
+        );
 
         let silent = Fake::new().status_running_forever().cancel_hangs();
         let ran = Harness::new().signal_at(secs(5)).run(&silent).await;

@@ -196,9 +196,9 @@ impl<'a> Engine<'a> {
         match self.observe(&mut op, deadline, outcome, tail).await {
             Ok(()) => {}
             Err(Failure::Stop(stop) | Failure::InFlight(stop)) => {
-                self.cancel_remote(&op, stop).await;
+                let asked = self.cancel_remote(&op, stop).await;
                 outcome.status = stop.status();
-                outcome.message = Some(stop.message(phase, true));
+                outcome.message = Some(stop.message(phase, asked));
             }
             Err(Failure::Error(e)) => {
                 outcome.status = Status::Errored;

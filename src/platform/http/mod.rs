@@ -381,11 +381,19 @@ impl Backend for HttpBackend {
         let phase = op.phase;
         let spec = self.spec(phase)?;
         let Some(c) = &spec.cancel else {
+            let hint = if spec.observe.is_some() {
+                // Heroku's release phase: the platform started it and offers no way to stop it.
+                format!(
+                    "the {phase} follows an operation ferry did not start ([{phase}.observe]) and describes no [{phase}.cancel]; stop it on the platform if it must not finish"
+                )
+            } else {
+                format!(
+                    "add a [{phase}.cancel] request to ferry.toml so ferry can stop remote work"
+                )
+            };
             return Err(Error::Unsupported {
                 what: format!("cancelling the {phase}"),
-                hint: format!(
-                    "add a [{phase}.cancel] request to ferry.toml so ferry can stop remote work"
-                ),
+                hint,
             });
         };
         let req = self.plain(&format!("[{phase}.cancel]"), c, "POST", &op.vars)?;

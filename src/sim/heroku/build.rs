@@ -46,7 +46,7 @@ pub(super) fn create_source(world: &mut World, call: &Call<'_>) -> Response {
              &X-Amz-Credential={ACCESS_KEY}%2F{day}%2Fus-east-1%2Fs3%2Faws4_request\
              &X-Amz-Date={stamp}&X-Amz-Expires=3600&X-Amz-SignedHeaders=host\
              &X-Amz-Signature={signature}",
-            base = call.base,
+            base = super::other_origin(&call.base),
             day = &stamp[..8],
         )
     };
@@ -211,7 +211,7 @@ pub(super) fn create_build(world: &mut World, call: &Call<'_>, app: &str) -> Res
 }
 
 fn stream_url(base: &str, id: &str) -> String {
-    format!("{base}/heroku-output/streams/{id}")
+    format!("{}/heroku-output/streams/{id}", super::other_origin(base))
 }
 
 /// The build's state in Heroku's words (a cancelled build is `failed`).

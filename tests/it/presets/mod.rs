@@ -1,4 +1,5 @@
 //! The presets (`[platform] preset = "<name>"`), each run end to end by the real binary against
 //! its simulator dialect, every request checked against the platform's own description.
 
+mod heroku;
 mod render;

@@ -62,7 +62,13 @@ impl HttpBackend {
         if st.live.is_none() && !st.live_done {
             let vars = op.vars.clone();
             let Some(url) = self.log_url(spec, op, &vars, section)? else {
-                return Ok(LogRead::default());
+                // Not there yet; but when the final answer has none (Heroku's release without a
+                // release phase: `output_stream_url: null`), there is no log to wait for.
+                let ended = self.ended(op);
+                return Ok(LogRead {
+                    lines: 0,
+                    complete: ended.then_some(true),
+                });
             };
             let headers = self.log_headers(spec, &url, &vars, section)?;
             let opener = HttpOpener {
