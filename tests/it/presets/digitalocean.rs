@@ -1,0 +1,179 @@
+//! The `digitalocean` preset, end to end: the real binary with `[platform] preset =
+//! "digitalocean"` against the simulator's DigitalOcean dialect, every request ferry sent to the
+//! API checked against DigitalOcean's own description (`openapi3::digitalocean()`).
+
+use std::time::Duration;
+
+use ferry::platform::Phase;
+use ferry::sim::{Fault, OpScript, Outcome, RecordedRequest, Route, Script, expected_log};
+use serde_json::Value;
+
+use crate::support::openapi3;
+use crate::support::{Run, Sim, Workdir, run, signal, spawn};
+
+const APP: &str = "5a1d0c3e-0000-4000-8000-000000000001";
+const TOKEN: &str = "dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef";
+const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+fn op(lines: u64, outcome: Outcome) -> OpScript {
+    OpScript {
+        queue: Duration::from_millis(100),
+        duration: Duration::from_millis(600),
+        log_lines: lines,
+        tail_lines: 1,
+        tail_delay: Duration::from_millis(30),
+        outcome,
+    }
+}
+
+fn script(build: Outcome, deploy: Outcome) -> Script {
+    Script {
+        require_token: Some(TOKEN.into()),
+        build: op(8, build),
+        deploy: op(4, deploy),
+        ..Script::fast()
+    }
+}
+
+/// What a user writes: the preset, the app's id; the platform URL pointed at the simulator.
+fn workdir(sim: &Sim) -> Workdir {
+    Workdir::with_config(&format!(
+        r#"
+[platform]
+preset = "digitalocean"
+url = "{}/digitalocean"
+
+[platform.poll]
+initial = "50ms"
+max = "200ms"
+
+[vars]
+app_id = "{APP}"
+"#,
+        sim.url()
+    ))
+}
+
+fn ferry(work: &Workdir) -> std::process::Command {
+    let mut cmd = work.ferry();
+    cmd.args(["deploy", "--json", "--events", "events.ndjson"])
+        .env("FERRY_PLATFORM_TOKEN", TOKEN)
+        .env("FERRY_ENVIRONMENT", "production")
+        .env("FERRY_SHA", SHA);
+    cmd
+}
+
+/// Every request ferry sent to the API is one DigitalOcean's description allows, with the
+/// token; every log URL got no credential.
+fn assert_requests_follow_the_description(sim: &Sim) {
+    let requests = sim.requests();
+    let api: Vec<&RecordedRequest> = requests
+        .iter()
+        .filter(|r| r.path.starts_with("/digitalocean/v2/"))
+        .collect();
+    assert!(!api.is_empty(), "no request reached the API");
+    for r in api {
+        let problems = openapi3::digitalocean().check_recorded("/digitalocean", r);
+        assert!(problems.is_empty(), "{} {}: {problems:#?}", r.method, r.path);
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {TOKEN}").as_str()),
+            "{} {}",
+            r.method,
+            r.path
+        );
+    }
+    for r in requests.iter().filter(|r| {
+        r.path.starts_with("/digitalocean/live/") || r.path.starts_with("/digitalocean/archive/")
+    }) {
+        assert_eq!(r.header("authorization"), None, "{}", r.path);
+    }
+}
+
+/// The secrets in the log URLs the dialect gave (`token=`, `signature=`).
+fn log_secrets(sim: &Sim) -> Vec<String> {
+    sim.requests()
+        .iter()
+        .filter_map(|r| {
+            let (_, query) = r.path.split_once('?')?;
+            query
+                .split('&')
+                .find_map(|p| p.strip_prefix("token=").or(p.strip_prefix("signature=")))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// Neither the platform token nor a log URL's own token appears in any output.
+fn assert_no_secret_shown(sim: &Sim, work: &Workdir, out: &Run) {
+    let events = work.read("events.ndjson");
+    let mut secrets = log_secrets(sim);
+    secrets.push(TOKEN.to_owned());
+    for secret in secrets {
+        for (name, text) in [
+            ("stdout", &out.stdout),
+            ("stderr", &out.stderr),
+            ("events", &events),
+        ] {
+            assert!(!text.contains(&secret), "{name} shows {secret}:\n{text}");
+        }
+    }
+}
+
+/// The log lines ferry showed that came from the dialect (`web <time> <line>`), prefix removed.
+fn shown_log(out: &Run) -> Vec<String> {
+    out.stderr
+        .lines()
+        .filter_map(|line| {
+            let at = line.find("web ")?;
+            let mut parts = line[at..].splitn(3, ' ');
+            parts.next();
+            let time = parts.next()?;
+            (time.ends_with('Z') && time.contains('T')).then(|| parts.next().unwrap_or("").to_owned())
+        })
+        .collect()
+}
+
+fn expected(phase: Phase, script: &OpScript) -> Vec<String> {
+    expected_log(phase, "#1", script)
+        .map(|l| l.trim_end().to_owned())
+        .collect()
+}
+
+fn phase<'a>(json: &'a Value, name: &str) -> &'a Value {
+    json["phases"]
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["phase"] == name))
+        .unwrap_or_else(|| panic!("no {name} phase in {json:#}"))
+}
+
+fn count(sim: &Sim, method: &str, part: &str) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| r.method == method && r.path.contains(part))
+        .count()
+}
+
+#[test]
+fn digitalocean_preset_builds_deploys_and_reports_the_live_url() {
+    let script = script(Outcome::Success, Outcome::Success);
+    let sim = Sim::start(script.clone());
+    let work = workdir(&sim);
+    let out = run(&mut ferry(&work));
+    out.assert_code(0);
+    let json = out.json();
+    let url = json["url"].as_str().unwrap_or_default();
+    assert_eq!(phase(&json, "deploy")["outputs"]["url"], url);
+    assert_eq!(
+        url,
+        format!("{}/apps/{APP}/digitalocean", sim.url()),
+        "{json:#}"
+    );
+    let mut log = expected(Phase::Build, &script.build);
+    log.extend(expected(Phase::Deploy, &script.deploy));
+    assert_eq!(shown_log(&out), log, "stderr:\n{}", out.stderr);
+    assert_eq!(count(&sim, "POST", "/deployments"), 1);
+    assert_eq!(count(&sim, "POST", "/cancel"), 0);
+    assert_requests_follow_the_description(&sim);
+    assert_no_secret_shown(&sim, &work, &out);
+}
