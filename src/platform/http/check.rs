@@ -532,9 +532,9 @@ fn check_mode_keys(l: &LogSpec, mode: LogMode) -> std::result::Result<(), String
             ));
         }
     }
-    if l.auth.is_some() && mode != Websocket {
+    if l.auth.is_some() && mode != Websocket && l.archived.is_none() {
         return Err(format!(
-            "`auth` is for mode = \"websocket\"; mode = \"{}\" sends the credential to the platform's origin only, as every request does\n  fix: remove `auth`",
+            "`auth` is for mode = \"websocket\" and the `archived` logs; mode = \"{}\" sends the credential to the platform's origin only, as every request does\n  fix: remove `auth`",
             mode.name()
         ));
     }

@@ -50,7 +50,8 @@ pub(crate) struct LogSpec {
     /// `stream` mode: `text` (default) or `sse` (Server-Sent Events: the `data:` lines).
     pub format: Option<StreamFormat>,
     /// `websocket` mode: whether the platform credential goes along (`platform`, only on the
-    /// platform's origin) or not (`none`, the default).
+    /// platform's origin) or not (`none`, the default). Archived logs get it on the platform's
+    /// origin unless `auth = "none"` (URLs that carry their own token).
     pub auth: Option<LogAuth>,
     /// A value source for a list of URLs (or one URL) read once, in order, after the operation
     /// ended, when the live log showed nothing.
@@ -150,6 +151,8 @@ mod tests {
             "mode = \"stream\"\nurl = \"/output_stream_url\"\nformat = \"sse\"",
             "mode = \"websocket\"\nurl = \"/live_url\"\ntext = \"/message\"\nauth = \"platform\"\narchived = \"/historic_urls\"",
             "archived = \"/historic_urls\"",
+            "archived = \"/historic_urls\"\nauth = \"none\"",
+            "mode = \"full\"\nurl = \"/u\"\narchived = \"/h\"\nauth = \"none\"",
             "mode = \"websocket\"\nurl = \"/live_url\"\narchived = \"/historic_urls\"\nlocate = { path = \"/d/{{ id }}/logs?type=BUILD\" }",
             "archived = \"/historic_urls\"\nlocate = { path = \"/d/{{ id }}/logs\", headers = { Accept = \"application/json\" } }",
         ] {

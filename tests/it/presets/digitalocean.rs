@@ -177,3 +177,125 @@ fn digitalocean_preset_builds_deploys_and_reports_the_live_url() {
     assert_requests_follow_the_description(&sim);
     assert_no_secret_shown(&sim, &work, &out);
 }
+
+/// A failed phase: its platform message in the failure line and `--json`, no URL reported.
+fn assert_failed(out: &Run, failed: &str, message: &str) {
+    assert_ne!(out.code, 0, "stderr:\n{}", out.stderr);
+    let json = out.json();
+    assert_eq!(json["status"], "failed", "{json:#}");
+    assert_eq!(phase(&json, failed)["status"], "failed", "{json:#}");
+    let said = phase(&json, failed)["message"].as_str().unwrap_or_default();
+    assert!(said.contains(message), "{json:#}");
+    assert!(out.stderr.contains(message), "stderr:\n{}", out.stderr);
+    assert!(json["url"].is_null(), "{json:#}");
+    assert!(!out.stdout.contains("/apps/"), "a URL in {}", out.stdout);
+}
+
+#[test]
+fn digitalocean_preset_reports_a_failed_build_with_its_reason() {
+    let script = script(Outcome::Failure, Outcome::Success);
+    let sim = Sim::start(script.clone());
+    let work = workdir(&sim);
+    let out = run(&mut ferry(&work));
+    assert_failed(&out, "build", "returned a non-zero exit code");
+    assert_eq!(shown_log(&out), expected(Phase::Build, &script.build));
+    // The deploy phase followed nothing and the app was never read.
+    assert_eq!(count(&sim, "GET", "type=DEPLOY"), 0);
+    assert_eq!(count(&sim, "GET", &format!("/v2/apps/{APP}?")), 0);
+    assert_requests_follow_the_description(&sim);
+    assert_no_secret_shown(&sim, &work, &out);
+}
+
+#[test]
+fn digitalocean_preset_reports_a_failed_deploy_with_its_reason() {
+    let script = script(Outcome::Success, Outcome::Failure);
+    let sim = Sim::start(script.clone());
+    let work = workdir(&sim);
+    let out = run(&mut ferry(&work));
+    assert_failed(&out, "deploy", "container failed health checks");
+    assert_eq!(phase(&out.json(), "build")["status"], "succeeded");
+    let mut log = expected(Phase::Build, &script.build);
+    log.extend(expected(Phase::Deploy, &script.deploy));
+    assert_eq!(shown_log(&out), log, "stderr:\n{}", out.stderr);
+    assert_requests_follow_the_description(&sim);
+    assert_no_secret_shown(&sim, &work, &out);
+}
+
+#[test]
+fn digitalocean_preset_cancels_the_deployment_on_sigterm() {
+    let mut script = script(Outcome::Success, Outcome::Success);
+    script.build.duration = Duration::from_secs(60);
+    script.build.log_lines = 600;
+    let sim = Sim::start(script);
+    let work = workdir(&sim);
+    let child = spawn(&mut ferry(&work));
+    sim.wait_for("the live build log", |reqs| {
+        reqs.iter().any(|r| r.path.starts_with("/digitalocean/live/"))
+    });
+    signal(&child, "TERM");
+    let out = Run::of(&child.wait_with_output().unwrap());
+    assert_ne!(out.code, 0, "stderr:\n{}", out.stderr);
+    let cancels: Vec<RecordedRequest> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.route == Some(Route::Cancel))
+        .collect();
+    assert_eq!(cancels.len(), 1, "{cancels:#?}");
+    assert_eq!(
+        cancels[0].path,
+        format!("/digitalocean/v2/apps/{APP}/deployments/d0c0ffee-0000-4000-8000-000000000001/cancel")
+    );
+    assert_requests_follow_the_description(&sim);
+    assert_no_secret_shown(&sim, &work, &out);
+}
+
+#[test]
+fn digitalocean_preset_waits_out_a_429_until_its_ratelimit_reset() {
+    let mut script = script(Outcome::Success, Outcome::Success);
+    script.faults = vec![Fault {
+        on: Route::Status,
+        after: 2,
+        count: 1,
+        status: 429,
+        retry_after: Some(2),
+        ..Fault::default()
+    }];
+    let sim = Sim::start(script.clone());
+    let work = workdir(&sim);
+    let out = run(&mut ferry(&work));
+    out.assert_code(0);
+    let status: Vec<RecordedRequest> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.route == Some(Route::Status))
+        .collect();
+    // The third status read was answered 429 with `ratelimit-reset` two seconds on (a Unix
+    // time, so at least one second): the next one waited for it.
+    let waited = status[3].at_ms - status[2].at_ms;
+    assert!(waited >= 900, "the read after the 429 came {waited} ms later");
+    let mut log = expected(Phase::Build, &script.build);
+    log.extend(expected(Phase::Deploy, &script.deploy));
+    assert_eq!(shown_log(&out), log, "stderr:\n{}", out.stderr);
+    assert_requests_follow_the_description(&sim);
+}
+
+#[test]
+fn digitalocean_preset_reads_the_archived_log_of_a_step_that_ended_before_ferry_looked() {
+    let mut script = script(Outcome::Success, Outcome::Success);
+    script.build.queue = Duration::ZERO;
+    script.build.duration = Duration::from_millis(1);
+    script.build.tail_delay = Duration::ZERO;
+    let sim = Sim::start(script.clone());
+    let work = workdir(&sim);
+    // The first status read waits a second: the build is over by then.
+    let config = work.read("ferry.toml").replace("initial = \"50ms\"", "initial = \"1s\"");
+    work.write("ferry.toml", &config);
+    let out = run(&mut ferry(&work));
+    out.assert_code(0);
+    let mut log = expected(Phase::Build, &script.build);
+    log.extend(expected(Phase::Deploy, &script.deploy));
+    assert_eq!(shown_log(&out), log, "stderr:\n{}", out.stderr);
+    assert_eq!(count(&sim, "GET", "/digitalocean/archive/"), 1, "{:#?}", sim.requests());
+    assert_requests_follow_the_description(&sim);
+    assert_no_secret_shown(&sim, &work, &out);
+}

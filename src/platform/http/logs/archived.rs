@@ -3,7 +3,8 @@
 //! answer (or the `locate` answer, see `located.rs`): a pointer to a list of URLs (or to one URL), or a header or template giving one.
 //!
 //! Each URL gets the log's headers, and the platform's headers and credential only on the
-//! platform's own origin (a pre-signed URL elsewhere gets nothing it was not meant to).
+//! platform's own origin (a pre-signed URL elsewhere gets nothing it was not meant to); with
+//! `auth = "none"` not even there (URLs that carry their own token, as DigitalOcean's do).
 
 use super::super::source::{Source, value_text};
 use super::super::{HttpBackend, bad_source, lines};
@@ -11,6 +12,7 @@ use super::entries::kind;
 use super::misfit;
 use crate::error::Result;
 use crate::platform::backend::{LogSink, Operation};
+use crate::platform::http::log_spec::LogAuth;
 use crate::platform::http::spec::LogSpec;
 
 impl HttpBackend {
@@ -55,7 +57,10 @@ impl HttpBackend {
             let url = self.absolute(text.trim())?;
             let req = self.log_request(spec, url, &op.vars, section)?;
             let redacted = self.client.stream.shown(&req.url);
-            let resp = self.client.stream.open(req, true).await?;
+            // `auth = "none"`: URLs that carry their own token (DigitalOcean's) get no credential,
+            // even on the platform's origin.
+            let credential = spec.auth != Some(LogAuth::None);
+            let resp = self.client.stream.open(req, credential).await?;
             let (_, lines) = self
                 .stream_lines(resp, &redacted, 0, &mut op.log.carry, sink)
                 .await?;
