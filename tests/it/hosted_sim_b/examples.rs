@@ -1,4 +1,5 @@
-//! The drafts `examples/platforms/render.toml` and `examples/platforms/digitalocean.toml`,
+//! The draft `examples/platforms/render.toml` (the `digitalocean` preset runs end to end in
+//! `tests/it/presets/digitalocean.rs`),
 //! checked without ferry's backend (their keys are not all merged yet): every request they
 //! describe must be one the platform's description allows, and played by hand against the
 //! simulator's dialect, step by step as the design says ferry will, every pointer they read must
@@ -19,7 +20,6 @@ use crate::support::openapi3::{self, Description};
 
 const RENDER_SERVICE: &str = "srv-sim00000000000000001";
 const RENDER_OWNER: &str = "tea-sim00000000000000001";
-const DO_APP: &str = "5a1d0c3e-0000-4000-8000-000000000001";
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
 fn draft(name: &str) -> toml::Table {
@@ -169,19 +169,6 @@ fn platform_drafts_send_only_what_the_descriptions_allow() {
         ("build.deploy", "dep-d0000000000000000001"),
     ]);
     assert_drafted_requests_allowed("render.toml", openapi3::render(), "/v1", &render);
-    let digitalocean = values(&[
-        ("vars.app_id", DO_APP),
-        ("id", "b6bdf840-2854-4f87-a36c-5f231c617c84"),
-        ("build.deployment", "b6bdf840-2854-4f87-a36c-5f231c617c84"),
-        ("build_log", "wss://logs.example/x"),
-        ("deploy_log", "wss://logs.example/y"),
-    ]);
-    assert_drafted_requests_allowed(
-        "digitalocean.toml",
-        openapi3::digitalocean(),
-        "",
-        &digitalocean,
-    );
 }
 
 /// A value source of the design: `/pointer` into `doc`, or `<fetch>:/pointer` into `fetched`.
@@ -473,7 +460,6 @@ async fn platform_drafts_fail_the_phase_that_failed_with_the_platforms_reason() 
             ("sha", SHA),
         ])
     };
-    let digitalocean = || values(&[("vars.app_id", DO_APP)]);
     for (build, deploy, failed) in [
         (Outcome::Failure, Outcome::Success, "build"),
         (Outcome::Success, Outcome::Failure, "deploy"),
@@ -482,10 +468,6 @@ async fn platform_drafts_fail_the_phase_that_failed_with_the_platforms_reason() 
         let api = Api::render(&sim);
         let ended = play_phases(&api, "render.toml", "/v1", render()).await;
         assert_eq!(ended, Err(failed), "render");
-        let sim = start(script_ending(build, deploy)).await;
-        let api = Api::digitalocean(&sim);
-        let ended = play_phases(&api, "digitalocean.toml", "", digitalocean()).await;
-        assert_eq!(ended, Err(failed), "digitalocean");
     }
 }
 
@@ -513,19 +495,6 @@ async fn render_draft_finds_a_queued_deploy_in_the_list() {
         ("sha", SHA),
     ]);
     play_draft(&api, "render.toml", "/v1", values).await;
-}
-
-#[tokio::test]
-async fn digitalocean_draft_reads_what_the_digitalocean_dialect_serves() {
-    let sim = start(script()).await;
-    let api = Api::digitalocean(&sim);
-    play_draft(
-        &api,
-        "digitalocean.toml",
-        "",
-        values(&[("vars.app_id", DO_APP)]),
-    )
-    .await;
 }
 
 /// Starts the draft's build, cancels it as `[build.cancel]` says, and expects the status to say
@@ -563,12 +532,4 @@ async fn platform_drafts_cancel_the_build_they_started() {
         ("sha", SHA),
     ]);
     cancel_build(&Api::render(&sim), "render.toml", "/v1", render).await;
-    let digitalocean = values(&[("vars.app_id", DO_APP)]);
-    cancel_build(
-        &Api::digitalocean(&sim),
-        "digitalocean.toml",
-        "",
-        digitalocean,
-    )
-    .await;
 }
