@@ -74,7 +74,12 @@ fn assert_requests_follow_the_description(sim: &Sim) {
     assert!(!api.is_empty(), "no request reached the API");
     for r in api {
         let problems = openapi3::digitalocean().check_recorded("/digitalocean", r);
-        assert!(problems.is_empty(), "{} {}: {problems:#?}", r.method, r.path);
+        assert!(
+            problems.is_empty(),
+            "{} {}: {problems:#?}",
+            r.method,
+            r.path
+        );
         assert_eq!(
             r.header("authorization"),
             Some(format!("Bearer {TOKEN}").as_str()),
@@ -129,7 +134,8 @@ fn shown_log(out: &Run) -> Vec<String> {
             let mut parts = line[at..].splitn(3, ' ');
             parts.next();
             let time = parts.next()?;
-            (time.ends_with('Z') && time.contains('T')).then(|| parts.next().unwrap_or("").to_owned())
+            (time.ends_with('Z') && time.contains('T'))
+                .then(|| parts.next().unwrap_or("").to_owned())
         })
         .collect()
 }
@@ -230,7 +236,8 @@ fn digitalocean_preset_cancels_the_deployment_on_sigterm() {
     let work = workdir(&sim);
     let child = spawn(&mut ferry(&work));
     sim.wait_for("the live build log", |reqs| {
-        reqs.iter().any(|r| r.path.starts_with("/digitalocean/live/"))
+        reqs.iter()
+            .any(|r| r.path.starts_with("/digitalocean/live/"))
     });
     signal(&child, "TERM");
     let out = Run::of(&child.wait_with_output().unwrap());
@@ -243,7 +250,9 @@ fn digitalocean_preset_cancels_the_deployment_on_sigterm() {
     assert_eq!(cancels.len(), 1, "{cancels:#?}");
     assert_eq!(
         cancels[0].path,
-        format!("/digitalocean/v2/apps/{APP}/deployments/d0c0ffee-0000-4000-8000-000000000001/cancel")
+        format!(
+            "/digitalocean/v2/apps/{APP}/deployments/d0c0ffee-0000-4000-8000-000000000001/cancel"
+        )
     );
     assert_requests_follow_the_description(&sim);
     assert_no_secret_shown(&sim, &work, &out);
@@ -272,7 +281,10 @@ fn digitalocean_preset_waits_out_a_429_until_its_ratelimit_reset() {
     // The third status read was answered 429 with `ratelimit-reset` two seconds on (a Unix
     // time, so at least one second): the next one waited for it.
     let waited = status[3].at_ms - status[2].at_ms;
-    assert!(waited >= 900, "the read after the 429 came {waited} ms later");
+    assert!(
+        waited >= 900,
+        "the read after the 429 came {waited} ms later"
+    );
     let mut log = expected(Phase::Build, &script.build);
     log.extend(expected(Phase::Deploy, &script.deploy));
     assert_eq!(shown_log(&out), log, "stderr:\n{}", out.stderr);
@@ -288,14 +300,85 @@ fn digitalocean_preset_reads_the_archived_log_of_a_step_that_ended_before_ferry_
     let sim = Sim::start(script.clone());
     let work = workdir(&sim);
     // The first status read waits a second: the build is over by then.
-    let config = work.read("ferry.toml").replace("initial = \"50ms\"", "initial = \"1s\"");
+    let config = work
+        .read("ferry.toml")
+        .replace("initial = \"50ms\"", "initial = \"1s\"");
     work.write("ferry.toml", &config);
     let out = run(&mut ferry(&work));
     out.assert_code(0);
     let mut log = expected(Phase::Build, &script.build);
     log.extend(expected(Phase::Deploy, &script.deploy));
     assert_eq!(shown_log(&out), log, "stderr:\n{}", out.stderr);
-    assert_eq!(count(&sim, "GET", "/digitalocean/archive/"), 1, "{:#?}", sim.requests());
+    assert_eq!(
+        count(&sim, "GET", "/digitalocean/archive/"),
+        1,
+        "{:#?}",
+        sim.requests()
+    );
     assert_requests_follow_the_description(&sim);
     assert_no_secret_shown(&sim, &work, &out);
+}
+
+#[test]
+fn digitalocean_preset_names_a_refused_log_websocket_without_its_token() {
+    let mut script = script(Outcome::Success, Outcome::Success);
+    // The first log request (the locate) is answered; the WebSocket it names is refused once.
+    script.faults = vec![Fault {
+        on: Route::Log,
+        after: 1,
+        count: 1,
+        status: 403,
+        ..Fault::default()
+    }];
+    let sim = Sim::start(script.clone());
+    let work = workdir(&sim);
+    let out = run(&mut ferry(&work));
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains("/digitalocean/live/") && out.stderr.contains("token=…"),
+        "the refused WebSocket is named, its token hidden:\n{}",
+        out.stderr
+    );
+    // A refusal is not transient: the build log stops there (with that warning), the phase and
+    // the deploy log go on.
+    assert!(
+        out.stderr.contains("stopped reading the build log"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(shown_log(&out), expected(Phase::Deploy, &script.deploy));
+    assert_requests_follow_the_description(&sim);
+    assert_no_secret_shown(&sim, &work, &out);
+}
+
+#[test]
+fn ferry_check_refuses_a_log_path_beside_the_presets_locate() {
+    let sim = Sim::start(script(Outcome::Success, Outcome::Success));
+    let work = workdir(&sim);
+    let config =
+        work.read("ferry.toml") + "\n[build.logs]\npath = \"/v2/apps/{{ vars.app_id }}/log\"\n";
+    work.write("ferry.toml", &config);
+    let out = run(work
+        .ferry()
+        .arg("check")
+        .env("FERRY_PLATFORM_TOKEN", TOKEN)
+        .env("FERRY_ENVIRONMENT", "production")
+        .env("FERRY_SHA", SHA));
+    assert_eq!(
+        out.code, 2,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    for needle in ["[build.logs]", "[build.logs.locate]", "remove `path`"] {
+        assert!(
+            out.stderr.contains(needle),
+            "{needle:?} not in:\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        sim.requests().is_empty(),
+        "check sent {:#?}",
+        sim.requests()
+    );
 }
