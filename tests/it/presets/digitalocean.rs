@@ -165,8 +165,10 @@ fn digitalocean_preset_builds_deploys_and_reports_the_live_url() {
     let script = script(Outcome::Success, Outcome::Success);
     let sim = Sim::start(script.clone());
     let work = workdir(&sim);
-    let out = run(&mut ferry(&work));
+    // Diagnostics too must not show a log URL's token.
+    let out = run(ferry(&work).env("FERRY_LOG", "debug"));
     out.assert_code(0);
+    assert!(out.stderr.contains("log stream request"), "{}", out.stderr);
     let json = out.json();
     let url = json["url"].as_str().unwrap_or_default();
     assert_eq!(phase(&json, "deploy")["outputs"]["url"], url);
