@@ -9,6 +9,7 @@
 use super::super::source::{Source, value_text};
 use super::super::{HttpBackend, bad_source, lines};
 use super::entries::kind;
+use super::located::Answer;
 use super::misfit;
 use crate::error::Result;
 use crate::platform::backend::{LogSink, Operation};
@@ -20,7 +21,7 @@ impl HttpBackend {
     pub(super) async fn read_archived(
         &self,
         op: &mut Operation,
-        (body, headers): (Option<&serde_json::Value>, &[(String, String)]),
+        (body, headers): Answer<'_>,
         archived: &str,
         section: &str,
         spec: &LogSpec,

@@ -30,13 +30,16 @@ pub(super) enum Located {
     Nothing,
 }
 
+/// An answer values are read from: its body (if any) and its headers.
+pub(super) type Answer<'a> = (Option<&'a Value>, &'a [(String, String)]);
+
 /// The answer `url` and `archived` are read from: the locate answer when the log has a
 /// `locate` request (`None` until it answered), else the last status answer.
 pub(super) fn answer<'a>(
     spec: &LogSpec,
     op: &'a Operation,
     st: &'a HttpState,
-) -> Option<(Option<&'a Value>, &'a [(String, String)])> {
+) -> Option<Answer<'a>> {
     if spec.locate.is_none() {
         return Some((op.last_body.as_ref(), op.last_headers.as_slice()));
     }
