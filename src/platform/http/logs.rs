@@ -4,7 +4,8 @@
 //! background while the status is polled; and the archived logs, read once after the end.
 //!
 //! Here: what every mode shares. Where the log is (`path`, or `url` taken from the last status
-//! answer: not there yet is not an error), which headers go to it (a log on another origin gets
+//! answer, or from the answer of a `locate` request of its own (`located.rs`): not there yet is
+//! not an error), which headers go to it (a log on another origin gets
 //! only `[<phase>.logs] headers`, never the platform's nor its credential), and the per-operation
 //! state ([`state::HttpState`]) taken out of the operation for the length of one read.
 //!
@@ -109,6 +110,9 @@ impl HttpBackend {
         if let Some(live) = st.live.take() {
             live.stop();
         }
+        // The archive starts from its beginning: a piece of a line the live log left is not
+        // part of its first line.
+        op.log.carry.clear();
         st.archived_done = true;
         let Some((body, headers)) = answer else {
             return Ok(LogRead {
