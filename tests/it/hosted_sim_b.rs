@@ -5,7 +5,6 @@
 //! fail here, whatever ferry does with it.
 
 mod digitalocean;
-mod examples;
 mod render;
 
 use std::time::Duration;

@@ -585,3 +585,75 @@ fn every_log_example_of_the_readme_passes_ferry_check() {
         assert_eq!(r.code, 0, "{example}\n{}", r.stderr);
     }
 }
+
+// ---- a log found by a request of its own ----
+
+#[test]
+fn a_locate_request_is_asked_until_it_names_the_log_then_never_again() {
+    let asked = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&asked);
+    let fake = platform(6, json!({}), move |seen, _| match seen.target.as_str() {
+        "/deploy/d-1/where" => {
+            // Not there for the first two asks, then a path on the platform.
+            if counter.fetch_add(1, Ordering::SeqCst) < 2 {
+                Answer::json(200, &json!({}))
+            } else {
+                Answer::json(200, &json!({"log_url": "/deploy/d-1/log"}))
+            }
+        }
+        "/deploy/d-1/log" => Answer::text(200, "one\ntwo\n"),
+        _ => Answer::json(404, &json!({})),
+    });
+    let work = Workdir::with_config(&description(
+        &fake.url(),
+        "mode = \"full\"\nurl = \"/log_url\"\narchived = \"/old\"\n[deploy.logs.locate]\npath = \"/deploy/{{ id }}/where\"",
+    ));
+    assert_ok(&deploy(&work));
+    assert_eq!(log_lines(&work), ["one", "two"]);
+    assert_eq!(asked.load(Ordering::SeqCst), 3, "{:#?}", fake.requests());
+    for seen in fake
+        .requests()
+        .iter()
+        .filter(|s| s.target.ends_with("/where"))
+    {
+        // A platform request: the platform's headers and credential.
+        assert_eq!(seen.header("x-platform"), Some("platform-only"));
+        assert!(seen.all_headers().contains(TOKEN), "{seen:?}");
+    }
+}
+
+#[test]
+fn a_locate_request_is_asked_again_after_the_end_for_the_archived_logs() {
+    let store = FakeHttp::start(|seen| match seen.target.as_str() {
+        "/archive/1.log?sig=abc123secret" => Answer::text(200, "kept 1\nkept 2\n"),
+        _ => Answer::text(403, "bad signature"),
+    });
+    let archive = format!("{}/archive/1.log?sig=abc123secret", store.url());
+    let asked = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&asked);
+    let fake = platform(2, json!({}), move |seen, _| match seen.target.as_str() {
+        "/deploy/d-1/where" => {
+            // The live log on the first ask (while the deploy runs), archived after the end.
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                Answer::json(200, &json!({"live": "wss://logs.invalid/x"}))
+            } else {
+                Answer::json(200, &json!({"historic": [archive]}))
+            }
+        }
+        _ => Answer::json(404, &json!({})),
+    });
+    let work = Workdir::with_config(&description(
+        &fake.url(),
+        "mode = \"websocket\"\nurl = \"/live\"\narchived = \"/historic\"\nauth = \"none\"\n[deploy.logs.locate]\npath = \"/deploy/{{ id }}/where\"",
+    ));
+    // The WebSocket the first answer names cannot be reached; the log is read from the archive
+    // the answer after the end names, without the credential (`auth = "none"`).
+    let out = deploy(&work);
+    out.assert_code(0);
+    assert_eq!(log_lines(&work), ["kept 1", "kept 2"]);
+    assert!(asked.load(Ordering::SeqCst) >= 2);
+    assert!(!out.stderr.contains("abc123secret"), "{}", out.stderr);
+    for seen in store.requests() {
+        assert!(!seen.all_headers().contains(TOKEN), "{seen:?}");
+    }
+}

@@ -437,6 +437,9 @@ pub(super) fn check_logs(section: &str, l: &LogSpec) -> Result<()> {
             )));
         }
     }
+    if let Some(locate) = &l.locate {
+        check_locate(section, l, locate).map_err(bad)?;
+    }
     let Some(mode) = l.mode else {
         if l.archived.is_none() {
             return Err(bad("says neither how to read the live log nor where archived logs are\n  fix: add mode = \"offset\" (or full, cursor, entries, stream, websocket) with path or url, or archived = \"/pointer\" to a list of log URLs".into()));
@@ -469,6 +472,41 @@ pub(super) fn check_logs(section: &str, l: &LogSpec) -> Result<()> {
     check_mode_keys(l, mode).map_err(bad)
 }
 
+/// `[<phase>.logs.locate]`: what it is asked for is read from its answer.
+fn check_locate(
+    section: &str,
+    l: &LogSpec,
+    locate: &spec::RequestSpec,
+) -> std::result::Result<(), String> {
+    let locate_section = format!("{}.locate]", section.trim_end_matches(']'));
+    if locate.path.trim().is_empty() {
+        return Err(format!(
+            "{locate_section} has an empty `path`\n  fix: give the request that says where the log is, e.g. path = \"/apps/{{{{ id }}}}/logs\""
+        ));
+    }
+    if l.path.is_some() {
+        return Err(format!(
+            "has both `path` and {locate_section}; the locate answer says where the log is\n  fix: remove `path` and read the log's URL from the locate answer with url = \"/live_url\""
+        ));
+    }
+    if l.url.is_none() && l.archived.is_none() {
+        return Err(format!(
+            "has {locate_section} but reads nothing from its answer\n  fix: add url = \"/live_url\" (the live log) and/or archived = \"/historic_urls\" (the logs kept after the end), pointers into the locate answer"
+        ));
+    }
+    for (key, text) in [("url", &l.url), ("archived", &l.archived)] {
+        if let Some(text) = text
+            && matches!(Source::parse(text), Some(Source::Template(_)))
+        {
+            return Err(format!(
+                "`{key}` = {} is a template, so the answer of {locate_section} is never read\n  fix: point {key} into that answer (e.g. {key} = \"/live_url\"), or remove {locate_section}",
+                quote(text)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Keys that only some modes read: one given to another mode is a mistake, not a no-op.
 fn check_mode_keys(l: &LogSpec, mode: LogMode) -> std::result::Result<(), String> {
     use LogMode::{Cursor, Entries, Offset, Stream, Websocket};
@@ -494,9 +532,9 @@ fn check_mode_keys(l: &LogSpec, mode: LogMode) -> std::result::Result<(), String
             ));
         }
     }
-    if l.auth.is_some() && mode != Websocket {
+    if l.auth.is_some() && mode != Websocket && l.archived.is_none() {
         return Err(format!(
-            "`auth` is for mode = \"websocket\"; mode = \"{}\" sends the credential to the platform's origin only, as every request does\n  fix: remove `auth`",
+            "`auth` is for mode = \"websocket\" and the `archived` logs; mode = \"{}\" sends the credential to the platform's origin only, as every request does\n  fix: remove `auth`",
             mode.name()
         ));
     }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::spec::RequestSpec;
+
 /// How to read the operation's log.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,11 +50,16 @@ pub(crate) struct LogSpec {
     /// `stream` mode: `text` (default) or `sse` (Server-Sent Events: the `data:` lines).
     pub format: Option<StreamFormat>,
     /// `websocket` mode: whether the platform credential goes along (`platform`, only on the
-    /// platform's origin) or not (`none`, the default).
+    /// platform's origin) or not (`none`, the default). Archived logs get it on the platform's
+    /// origin unless `auth = "none"` (URLs that carry their own token).
     pub auth: Option<LogAuth>,
     /// A value source for a list of URLs (or one URL) read once, in order, after the operation
     /// ended, when the live log showed nothing.
     pub archived: Option<String>,
+    /// A request of its own that says where the log is (DigitalOcean's `…/logs?type=BUILD`):
+    /// asked until its answer has `url`, and once more after the operation ended for
+    /// `archived`. `url` and `archived` are then read from its answer, not the status answer.
+    pub locate: Option<RequestSpec>,
 }
 
 /// The ways a log can be read.
@@ -74,6 +81,11 @@ pub(crate) enum LogMode {
 }
 
 impl LogMode {
+    /// Whether a reader runs in the background for the length of the operation.
+    pub(crate) fn is_live(self) -> bool {
+        matches!(self, LogMode::Stream | LogMode::Websocket)
+    }
+
     /// The name as written in `ferry.toml`.
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -139,6 +151,10 @@ mod tests {
             "mode = \"stream\"\nurl = \"/output_stream_url\"\nformat = \"sse\"",
             "mode = \"websocket\"\nurl = \"/live_url\"\ntext = \"/message\"\nauth = \"platform\"\narchived = \"/historic_urls\"",
             "archived = \"/historic_urls\"",
+            "archived = \"/historic_urls\"\nauth = \"none\"",
+            "mode = \"full\"\nurl = \"/u\"\narchived = \"/h\"\nauth = \"none\"",
+            "mode = \"websocket\"\nurl = \"/live_url\"\narchived = \"/historic_urls\"\nlocate = { path = \"/d/{{ id }}/logs?type=BUILD\" }",
+            "archived = \"/historic_urls\"\nlocate = { path = \"/d/{{ id }}/logs\", headers = { Accept = \"application/json\" } }",
         ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
         }
@@ -185,5 +201,34 @@ mod tests {
             &["`text`", "entries or websocket"],
         );
         assert!(check("mode = \"stream\"\npath = \"/l\"\nformat = \"json\"").is_err());
+    }
+
+    #[test]
+    fn a_locate_request_must_be_read_from() {
+        refused(
+            "mode = \"websocket\"\npath = \"/l\"\nlocate = { path = \"/logs\" }",
+            &[
+                "[build.logs.locate]",
+                "remove `path`",
+                "url = \"/live_url\"",
+            ],
+        );
+        refused(
+            "mode = \"full\"\nurl = \"{{ log }}\"\nlocate = { path = \"/logs\" }",
+            &["`url`", "template", "never read"],
+        );
+        refused(
+            "archived = \"{{ log }}\"\nlocate = { path = \"/logs\" }",
+            &["`archived`", "template"],
+        );
+        refused(
+            "mode = \"websocket\"\nlocate = { path = \"/logs\" }",
+            &["reads nothing", "url = \"/live_url\"", "archived"],
+        );
+        refused(
+            "archived = \"/h\"\nlocate = { path = \" \" }",
+            &["[build.logs.locate]", "empty `path`"],
+        );
+        assert!(check("archived = \"/h\"\nlocate = { path = \"/l\", typo = 1 }").is_err());
     }
 }

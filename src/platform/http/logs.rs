@@ -4,7 +4,8 @@
 //! background while the status is polled; and the archived logs, read once after the end.
 //!
 //! Here: what every mode shares. Where the log is (`path`, or `url` taken from the last status
-//! answer: not there yet is not an error), which headers go to it (a log on another origin gets
+//! answer, or from the answer of a `locate` request of its own (`located.rs`): not there yet is
+//! not an error), which headers go to it (a log on another origin gets
 //! only `[<phase>.logs] headers`, never the platform's nor its credential), and the per-operation
 //! state ([`state::HttpState`]) taken out of the operation for the length of one read.
 //!
@@ -15,6 +16,7 @@ mod archived;
 mod cursor;
 mod entries;
 mod full;
+mod located;
 mod offset;
 mod sse;
 pub(crate) mod state;
@@ -25,6 +27,7 @@ mod websocket;
 use futures_util::StreamExt;
 use url::Url;
 
+use self::located::Located;
 use self::state::HttpState;
 use super::client::Request;
 use super::source::{Source, truthy};
@@ -67,6 +70,14 @@ impl HttpBackend {
             });
         }
         let section = format!("[{}.logs]", op.phase);
+        // While the operation runs (or for good, with no archived logs to ask for after the end).
+        if spec.locate.is_some()
+            && st.live.is_none()
+            && !st.live_done
+            && (spec.archived.is_none() || !self.ended(op))
+        {
+            self.locate_live(op, st, spec, &section).await?;
+        }
         let live = match spec.mode {
             Some(mode) => self.read_live(mode, op, st, spec, &section, sink).await,
             None => Ok(LogRead::default()),
@@ -82,12 +93,43 @@ impl HttpBackend {
         }
         // The live log showed nothing and the operation is over: the archived logs instead
         // (a live log that is gone by now is no reason to miss them).
+        let answer = if spec.locate.is_some() {
+            match self.locate_archived(op, st, spec, &section).await? {
+                Located::Archived => st.located.as_ref().map(|(b, h)| (Some(b), h.as_slice())),
+                Located::StillLive => {
+                    return Ok(LogRead {
+                        lines: 0,
+                        complete: Some(false),
+                    });
+                }
+                Located::Nothing => None,
+            }
+        } else {
+            Some((op.last_body.as_ref(), op.last_headers.as_slice()))
+        };
         if let Some(live) = st.live.take() {
             live.stop();
         }
+        // The archive starts from its beginning: a piece of a line the live log left is not
+        // part of its first line.
+        op.log.carry.clear();
         st.archived_done = true;
+        let Some((body, headers)) = answer else {
+            return Ok(LogRead {
+                lines: 0,
+                complete: Some(true),
+            });
+        };
+        let (body, headers) = (body.cloned(), headers.to_vec());
         let lines = self
-            .read_archived(op, archived, &section, spec, sink)
+            .read_archived(
+                op,
+                (body.as_ref(), &headers),
+                archived,
+                &section,
+                spec,
+                sink,
+            )
             .await?;
         Ok(LogRead {
             lines,
@@ -105,8 +147,8 @@ impl HttpBackend {
         sink: &mut dyn LogSink,
     ) -> Result<LogRead> {
         match mode {
-            LogMode::Offset => self.read_offset(op, spec, section, sink).await,
-            LogMode::Full => self.read_full(op, spec, section, sink).await,
+            LogMode::Offset => self.read_offset(op, st, spec, section, sink).await,
+            LogMode::Full => self.read_full(op, st, spec, section, sink).await,
             LogMode::Cursor | LogMode::Entries => {
                 self.read_pages(op, st, spec, section, sink).await
             }
@@ -132,6 +174,7 @@ impl HttpBackend {
         &self,
         spec: &LogSpec,
         op: &Operation,
+        st: &HttpState,
         vars: &Vars,
         section: &str,
     ) -> Result<Option<Url>> {
@@ -141,7 +184,9 @@ impl HttpBackend {
         } else if let Some(url) = &spec.url {
             match Source::parse(url).ok_or_else(|| bad_source(section, "url", url))? {
                 Source::Template(t) => render(&t, vars, Target::Url).map_err(missing)?,
-                src => match src.extract(op.last_body.as_ref(), &op.last_headers, vars) {
+                src => match located::answer(spec, op, st)
+                    .and_then(|(body, headers)| src.extract(body, headers, vars))
+                {
                     Some(text) if !text.trim().is_empty() => text.trim().to_string(),
                     _ => return Ok(None),
                 },

@@ -1,5 +1,6 @@
 //! The presets (`[platform] preset = "<name>"`), each run end to end by the real binary against
 //! its simulator dialect, every request checked against the platform's own description.
 
+mod digitalocean;
 mod heroku;
 mod render;

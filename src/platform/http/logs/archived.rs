@@ -1,16 +1,19 @@
 //! `archived`: logs kept after the operation ended (DigitalOcean's `historic_urls`), read once,
 //! in order, when the live log showed nothing. `archived` is a value source in the last status
-//! answer: a pointer to a list of URLs (or to one URL), or a header or template giving one.
+//! answer (or the `locate` answer, see `located.rs`): a pointer to a list of URLs (or to one URL), or a header or template giving one.
 //!
 //! Each URL gets the log's headers, and the platform's headers and credential only on the
-//! platform's own origin (a pre-signed URL elsewhere gets nothing it was not meant to).
+//! platform's own origin (a pre-signed URL elsewhere gets nothing it was not meant to); with
+//! `auth = "none"` not even there (URLs that carry their own token, as DigitalOcean's do).
 
 use super::super::source::{Source, value_text};
 use super::super::{HttpBackend, bad_source, lines};
 use super::entries::kind;
+use super::located::Answer;
 use super::misfit;
 use crate::error::Result;
 use crate::platform::backend::{LogSink, Operation};
+use crate::platform::http::log_spec::LogAuth;
 use crate::platform::http::spec::LogSpec;
 
 impl HttpBackend {
@@ -18,6 +21,7 @@ impl HttpBackend {
     pub(super) async fn read_archived(
         &self,
         op: &mut Operation,
+        (body, headers): Answer<'_>,
         archived: &str,
         section: &str,
         spec: &LogSpec,
@@ -26,7 +30,7 @@ impl HttpBackend {
         let src =
             Source::parse(archived).ok_or_else(|| bad_source(section, "archived", archived))?;
         let urls = match &src {
-            Source::Pointer(p) => match op.last_body.as_ref().and_then(|b| b.pointer(p)) {
+            Source::Pointer(p) => match body.and_then(|b| b.pointer(p)) {
                 None | Some(serde_json::Value::Null) => Vec::new(),
                 Some(serde_json::Value::Array(items)) => {
                     items.iter().filter_map(value_text).collect()
@@ -40,24 +44,24 @@ impl HttpBackend {
                         section,
                         "archived",
                         &format!(
-                            "archived = {p:?} is {} in the last status answer, not a list of URLs",
+                            "archived = {p:?} is {} in the answer it is read from, not a list of URLs",
                             kind(other)
                         ),
                         "point archived at the list of the archived logs' URLs (e.g. /deployment/historic_urls)",
                     ));
                 }
             },
-            other => other
-                .extract(op.last_body.as_ref(), &op.last_headers, &op.vars)
-                .into_iter()
-                .collect(),
+            other => other.extract(body, headers, &op.vars).into_iter().collect(),
         };
         let mut shown = 0;
         for text in urls.iter().filter(|u| !u.trim().is_empty()) {
             let url = self.absolute(text.trim())?;
             let req = self.log_request(spec, url, &op.vars, section)?;
-            let redacted = self.client.redact(req.url.as_str());
-            let resp = self.client.stream.open(req, true).await?;
+            let redacted = self.client.stream.shown(&req.url);
+            // `auth = "none"`: URLs that carry their own token (DigitalOcean's) get no credential,
+            // even on the platform's origin.
+            let credential = spec.auth != Some(LogAuth::None);
+            let resp = self.client.stream.open(req, credential).await?;
             let (_, lines) = self
                 .stream_lines(resp, &redacted, 0, &mut op.log.carry, sink)
                 .await?;

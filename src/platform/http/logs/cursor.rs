@@ -48,7 +48,7 @@ impl HttpBackend {
             let at = op.log.cursor.clone().unwrap_or_default();
             let mut vars = op.vars.clone();
             vars.insert("cursor".into(), at.clone());
-            let Some(url) = self.log_url(spec, op, &vars, section)? else {
+            let Some(url) = self.log_url(spec, op, st, &vars, section)? else {
                 return Ok(read);
             };
             let req = self.log_request(spec, url.clone(), &vars, section)?;

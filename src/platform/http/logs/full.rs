@@ -3,6 +3,7 @@
 
 use super::super::{HttpBackend, header_list, lines};
 use super::completion;
+use super::state::HttpState;
 use crate::error::Result;
 use crate::platform::backend::{LogRead, LogSink, Operation};
 use crate::platform::http::spec::LogSpec;
@@ -11,12 +12,13 @@ impl HttpBackend {
     pub(super) async fn read_full(
         &self,
         op: &mut Operation,
+        st: &HttpState,
         spec: &LogSpec,
         section: &str,
         sink: &mut dyn LogSink,
     ) -> Result<LogRead> {
         let vars = op.vars.clone();
-        let Some(url) = self.log_url(spec, op, &vars, section)? else {
+        let Some(url) = self.log_url(spec, op, st, &vars, section)? else {
             return Ok(LogRead::default());
         };
         let req = self.log_request(spec, url, &vars, section)?;

@@ -4,6 +4,7 @@
 use super::super::source::Source;
 use super::super::{HttpBackend, bad_source, header_list, lines};
 use super::completion;
+use super::state::HttpState;
 use crate::error::{Error, Result};
 use crate::platform::backend::{LogRead, LogSink, Operation};
 use crate::platform::http::spec::LogSpec;
@@ -12,13 +13,14 @@ impl HttpBackend {
     pub(super) async fn read_offset(
         &self,
         op: &mut Operation,
+        st: &HttpState,
         spec: &LogSpec,
         section: &str,
         sink: &mut dyn LogSink,
     ) -> Result<LogRead> {
         let mut vars = op.vars.clone();
         vars.insert("offset".into(), op.log.offset.to_string());
-        let Some(url) = self.log_url(spec, op, &vars, section)? else {
+        let Some(url) = self.log_url(spec, op, st, &vars, section)? else {
             return Ok(LogRead::default());
         };
         let req = self.log_request(spec, url, &vars, section)?;

@@ -35,6 +35,9 @@ pub struct HttpState {
     pub(crate) shown: u64,
     /// The archived logs were read.
     pub(crate) archived_done: bool,
+    /// The last answer to `[<phase>.logs.locate]` (body and headers), which `url` and
+    /// `archived` are read from.
+    pub(crate) located: Option<(serde_json::Value, Vec<(String, String)>)>,
     /// A warning about an answer that did not fit was given (once per operation).
     pub(crate) warned: bool,
 }

@@ -61,7 +61,7 @@ impl HttpBackend {
     ) -> Result<LogRead> {
         if st.live.is_none() && !st.live_done {
             let vars = op.vars.clone();
-            let Some(url) = self.log_url(spec, op, &vars, section)? else {
+            let Some(url) = self.log_url(spec, op, st, &vars, section)? else {
                 // Not there yet; but when the final answer has none (Heroku's release without a
                 // release phase: `output_stream_url: null`), there is no log to wait for.
                 let ended = self.ended(op);
@@ -190,7 +190,7 @@ impl Opener for HttpOpener {
     }
 
     fn dropped(&self, message: &str) -> Error {
-        let shown = self.client.redact(self.url.as_str());
+        let shown = self.client.shown(&self.url);
         self.client.unreachable(
             &shown,
             &format!("the log stream dropped {MAX_FAILURES} times in a row: {message}"),

@@ -61,15 +61,17 @@ impl StreamClient {
         &self.name
     }
 
-    /// Redacts known secrets from text.
-    pub(crate) fn redact(&self, text: &str) -> String {
-        self.redactor.redact(text)
+    /// A log URL as output shows it: redacted, and with its query's values hidden, since a log
+    /// URL taken from an answer often carries its own token there (DigitalOcean's `live_url`,
+    /// pre-signed archives) that no redactor knows.
+    pub(crate) fn shown(&self, url: &Url) -> String {
+        self.redactor.redact(&hide_query(url))
     }
 
     /// Sends a request and checks its status, as the platform client does; the credential goes
     /// along only when `credential` is true and the request is on the platform's origin.
     pub(crate) async fn open(&self, req: Request, credential: bool) -> Result<reqwest::Response> {
-        let shown = self.redactor.redact(req.url.as_str());
+        let shown = self.shown(&req.url);
         let method = req.method.to_string();
         let mut headers = HeaderMap::new();
         for (name, value) in &req.headers {
@@ -147,6 +149,21 @@ impl StreamClient {
     }
 }
 
+/// `url` with each query value replaced by `…` (the names stay: they say what was asked).
+pub(crate) fn hide_query(url: &Url) -> String {
+    let Some(query) = url.query() else {
+        return url.to_string();
+    };
+    let mut bare = url.clone();
+    bare.set_query(None);
+    bare.set_fragment(None);
+    let names: Vec<&str> = query
+        .split('&')
+        .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
+        .collect();
+    format!("{bare}?{}=…", names.join("=…&"))
+}
+
 /// The origin a WebSocket URL shares with the web: `ws` is `http`, `wss` is `https`.
 pub(crate) fn web_origin(url: &Url) -> Origin {
     match as_http(url) {
@@ -190,5 +207,18 @@ mod tests {
             "https://h:444/a?b=1"
         );
         assert!(as_http(&u("https://h/")).is_none());
+    }
+
+    #[test]
+    fn a_log_url_is_shown_without_its_query_values() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            hide_query(&u(
+                "wss://proxy.example/live/d1/build?follow=true&token=s3cr3t"
+            )),
+            "wss://proxy.example/live/d1/build?follow=…&token=…"
+        );
+        assert_eq!(hide_query(&u("https://h/a.log")), "https://h/a.log");
+        assert_eq!(hide_query(&u("https://h/a?sig")), "https://h/a?sig=…");
     }
 }

@@ -44,7 +44,7 @@ impl HttpBackend {
     ) -> Result<LogRead> {
         if st.live.is_none() && !st.live_done {
             let vars = op.vars.clone();
-            let Some(url) = self.log_url(spec, op, &vars, section)? else {
+            let Some(url) = self.log_url(spec, op, st, &vars, section)? else {
                 return Ok(LogRead::default());
             };
             let socket = Socket {
@@ -106,7 +106,7 @@ impl Socket {
             failures += 1;
             tracing::debug!(failures, %message, "log WebSocket dropped; opening it again");
             if failures >= MAX_FAILURES {
-                let shown = self.client.redact(self.url.as_str());
+                let shown = self.client.shown(&self.url);
                 let e = self.client.unreachable(
                     &shown,
                     &format!("the log WebSocket dropped {MAX_FAILURES} times in a row: {message}"),
@@ -122,7 +122,7 @@ impl Socket {
     /// The opening handshake, sent as an HTTP request that the server upgrades.
     async fn connect(&self) -> Result<WebSocketStream<reqwest::Upgraded>> {
         let url = as_http(&self.url).unwrap_or_else(|| self.url.clone());
-        let shown = self.client.redact(self.url.as_str());
+        let shown = self.client.shown(&self.url);
         let key = generate_key();
         let mut req = Request::new(reqwest::Method::GET, url);
         req.headers.clone_from(&self.headers);
