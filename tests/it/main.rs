@@ -18,6 +18,7 @@ mod jenkins;
 mod log_shapes;
 mod log_volume;
 mod platforms;
+mod presets;
 mod report;
 mod request_shapes;
 mod secrets;
