@@ -472,7 +472,7 @@ pub(super) fn check_logs(section: &str, l: &LogSpec) -> Result<()> {
 /// Keys that only some modes read: one given to another mode is a mistake, not a no-op.
 fn check_mode_keys(l: &LogSpec, mode: LogMode) -> std::result::Result<(), String> {
     use LogMode::{Cursor, Entries, Offset, Stream, Websocket};
-    let keys: [(&str, bool, &[LogMode]); 11] = [
+    let keys: [(&str, bool, &[LogMode]); 12] = [
         ("next_offset", l.next_offset.is_some(), &[Offset]),
         ("lines", l.lines.is_some(), &[Cursor]),
         ("cursor", l.cursor.is_some(), &[Cursor, Entries]),
@@ -484,6 +484,7 @@ fn check_mode_keys(l: &LogSpec, mode: LogMode) -> std::result::Result<(), String
         ("key", l.key.is_some(), &[Entries]),
         ("format", l.format.is_some(), &[Stream]),
         ("subscribe", l.subscribe.is_some(), &[Websocket]),
+        ("replay", l.replay.is_some(), &[Websocket]),
     ];
     for (key, given, modes) in keys {
         if given && !modes.contains(&mode) {

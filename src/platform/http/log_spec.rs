@@ -55,6 +55,9 @@ pub(crate) struct LogSpec {
     /// subscription, e.g. Netlify's `{"deploy_id", "site_id", "access_token"}`); its strings
     /// are templates.
     pub subscribe: Option<serde_json::Value>,
+    /// `websocket` mode: every connection sends the log from its first frame again (Netlify's
+    /// socketeer), so after a reconnect the frames already received are skipped by count.
+    pub replay: Option<bool>,
     /// A value source for a list of URLs (or one URL) read once, in order, after the operation
     /// ended, when the live log showed nothing.
     pub archived: Option<String>,
@@ -154,7 +157,7 @@ mod tests {
             "mode = \"stream\"\nurl = \"/output_stream_url\"\nformat = \"sse\"",
             "mode = \"websocket\"\nurl = \"/live_url\"\ntext = \"/message\"\nauth = \"platform\"\narchived = \"/historic_urls\"",
             "archived = \"/historic_urls\"",
-            "mode = \"websocket\"\npath = \"wss://logs.example/l\"\nsubscribe = { id = \"{{ id }}\" }\nauth = { frame = { field = \"/access_token\", origin = \"wss://logs.example\" } }",
+            "mode = \"websocket\"\npath = \"wss://logs.example/l\"\nsubscribe = { id = \"{{ id }}\" }\nauth = { frame = { field = \"/access_token\", origin = \"wss://logs.example\" } }\nreplay = true",
             "mode = \"websocket\"\npath = \"ws://127.0.0.1:9/l\"\nsubscribe = { id = \"{{ id }}\" }\nauth = { frame = { field = \"/a/b\", origin = \"ws://127.0.0.1:9\" } }",
         ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
@@ -230,6 +233,10 @@ mod tests {
         refused(
             "mode = \"stream\"\npath = \"/l\"\nsubscribe = { a = \"b\" }",
             &["`subscribe`", "websocket"],
+        );
+        refused(
+            "mode = \"entries\"\npath = \"/l\"\ntext = \"/m\"\nreplay = true",
+            &["`replay`", "websocket"],
         );
         refused(
             &format!("{ws}subscribe = \"text\""),

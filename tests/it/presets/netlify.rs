@@ -332,4 +332,17 @@ fn netlify_the_token_goes_to_no_socket_but_the_named_origin() {
     );
     api_requests(&sim, &r);
     assert!(log_lines(&work).iter().all(|(p, _)| p != "build"));
+    // The log is lost, not the deploy.
+    r.assert_code(0);
+}
+
+#[test]
+fn netlify_a_dropped_socket_is_opened_again_and_nothing_shown_twice() {
+    let mut script = script();
+    script.netlify.drop_sockets = 1;
+    let sim = Sim::start(script.clone());
+    let work = workdir(&sim);
+    let r = run(&mut ferry(&work));
+    r.assert_code(0);
+    assert_build_log(&work, &r.json(), &script.build, "Finished processing build request");
 }

@@ -66,6 +66,7 @@ impl HttpBackend {
                 headers: self.log_headers(spec, &url, &vars, section)?,
                 url,
                 credential: spec.auth == Some(LogAuth::Platform),
+                replay: spec.replay == Some(true),
                 subscribe,
                 frame_auth,
                 text: spec.text.clone(),
@@ -128,6 +129,8 @@ struct Socket {
     url: Url,
     headers: Vec<(String, String)>,
     credential: bool,
+    /// `replay`: every connection sends the whole log again.
+    replay: bool,
     /// The first frame (templates rendered), without the token.
     subscribe: Option<serde_json::Value>,
     frame_auth: Option<FrameAuth>,
@@ -140,9 +143,11 @@ impl Socket {
         let mut failures = 0;
         let mut wait = FIRST_WAIT;
         let mut warned = false;
+        // Frames received on the connections so far (the most on one), for `replay`.
+        let mut received: u64 = 0;
         loop {
             let message = match self.connect().await {
-                Ok(mut ws) => match self.pump(&mut ws, &tx, &mut warned).await {
+                Ok(mut ws) => match self.pump(&mut ws, &tx, &mut warned, &mut received).await {
                     Pumped::End => {
                         let _ = tx.send(Msg::Done).await;
                         return;
@@ -263,8 +268,15 @@ impl Socket {
         ws: &mut WebSocketStream<reqwest::Upgraded>,
         tx: &mpsc::Sender<Msg>,
         warned: &mut bool,
+        received: &mut u64,
     ) -> Pumped {
         let mut progressed = false;
+        // With `replay` a new connection sends the log from its start again: the frames an
+        // earlier one delivered are skipped; without it every frame is new.
+        let mut index: u64 = 0;
+        if !self.replay {
+            *received = 0;
+        }
         loop {
             let frame = match tokio::time::timeout(READ_TIMEOUT, ws.next()).await {
                 Err(_) => {
@@ -286,6 +298,11 @@ impl Socket {
                 }
                 Ok(Some(Ok(_))) => continue,
             };
+            index += 1;
+            if index <= *received {
+                continue;
+            }
+            *received = index;
             match frame_lines(&frame, self.text.as_deref()) {
                 Ok(bytes) => {
                     progressed = true;
