@@ -242,6 +242,11 @@ mod tests {
             &format!("{ws}subscribe = \"text\""),
             &["`subscribe`", "not a table"],
         );
-        assert!(check(&format!("{ws}{sub}auth = {{ frame = {{ field = \"/t\" }} }}")).is_err());
+        assert!(
+            check(&format!(
+                "{ws}{sub}auth = {{ frame = {{ field = \"/t\" }} }}"
+            ))
+            .is_err()
+        );
     }
 }

@@ -127,7 +127,11 @@ fn shapes(api: &[RecordedRequest]) -> Vec<String> {
         let shape = match segs.as_slice() {
             [.., "deploys", _] => format!("{} /deploys/{{id}}", r.method),
             [.., "deploys", _, "cancel"] => format!("{} /deploys/{{id}}/cancel", r.method),
-            _ => format!("{} {}", r.method, path.trim_start_matches("/netlify/api/v1")),
+            _ => format!(
+                "{} {}",
+                r.method,
+                path.trim_start_matches("/netlify/api/v1")
+            ),
         };
         if out.last() != Some(&shape) {
             out.push(shape);
@@ -189,11 +193,23 @@ fn netlify_builds_publishes_and_reports_the_site_url() {
     let api = api_requests(&sim, &r);
     assert_eq!(
         shapes(&api),
-        [format!("POST /sites/{SITE}/builds"), "GET /deploys/{id}".into()]
+        [
+            format!("POST /sites/{SITE}/builds"),
+            "GET /deploys/{id}".into()
+        ]
     );
     let trigger = &api[0];
-    assert!(trigger.path.ends_with(&format!("?title={SHA}")), "{}", trigger.path);
-    assert!(trigger.headers.iter().any(|(n, v)| n == "content-type" && v == "application/zip"));
+    assert!(
+        trigger.path.ends_with(&format!("?title={SHA}")),
+        "{}",
+        trigger.path
+    );
+    assert!(
+        trigger
+            .headers
+            .iter()
+            .any(|(n, v)| n == "content-type" && v == "application/zip")
+    );
     // The build and the deploy phase follow one deploy; the deploy's URLs are the outputs.
     let deploy_id = phase(&json, "build")["id"].as_str().unwrap().to_owned();
     assert_eq!(phase(&json, "deploy")["id"], deploy_id.as_str());
@@ -205,7 +221,12 @@ fn netlify_builds_publishes_and_reports_the_site_url() {
     );
     // The log came from the socket (it accepted the subscription only with the token in it),
     // line for line, nothing twice.
-    assert_build_log(&work, &json, &script.build, "Finished processing build request");
+    assert_build_log(
+        &work,
+        &json,
+        &script.build,
+        "Finished processing build request",
+    );
 }
 
 #[test]
@@ -224,10 +245,18 @@ fn netlify_a_failed_build_shows_netlifys_message_and_no_url() {
     assert_eq!(build["status"], "failed");
     assert_eq!(build["state"], "error");
     let message = "Build script returned non-zero exit code: 2";
-    assert!(build["message"].as_str().unwrap().ends_with(message), "{build}");
+    assert!(
+        build["message"].as_str().unwrap().ends_with(message),
+        "{build}"
+    );
     assert!(r.stderr.contains(message), "{}", r.stderr);
     assert!(json.get("url").is_none_or(Value::is_null), "{json}");
-    assert_build_log(&work, &json, &script.build, "Failed during stage 'building'");
+    assert_build_log(
+        &work,
+        &json,
+        &script.build,
+        "Failed during stage 'building'",
+    );
 }
 
 #[test]
@@ -246,7 +275,10 @@ fn netlify_a_failed_deploy_shows_netlifys_message_and_no_url() {
     let deploy = phase(&json, "deploy");
     assert_eq!(deploy["status"], "failed");
     let message = "Failed during stage 'deploying site': Deploy did not succeed";
-    assert!(deploy["message"].as_str().unwrap().ends_with(message), "{deploy}");
+    assert!(
+        deploy["message"].as_str().unwrap().ends_with(message),
+        "{deploy}"
+    );
     assert!(r.stderr.contains(message), "{}", r.stderr);
     assert!(json.get("url").is_none_or(Value::is_null), "{json}");
     assert!(deploy["outputs"].get("url").is_none(), "{deploy}");
@@ -344,5 +376,23 @@ fn netlify_a_dropped_socket_is_opened_again_and_nothing_shown_twice() {
     let work = workdir(&sim);
     let r = run(&mut ferry(&work));
     r.assert_code(0);
-    assert_build_log(&work, &r.json(), &script.build, "Finished processing build request");
+    assert_build_log(
+        &work,
+        &r.json(),
+        &script.build,
+        "Finished processing build request",
+    );
+}
+
+#[test]
+fn netlify_what_a_user_writes_is_enough() {
+    let work =
+        Workdir::with_config("[platform]\npreset = \"netlify\"\n[vars]\nsite = \"demo-site\"\n");
+    let r = run(work
+        .ferry()
+        .arg("check")
+        .env("FERRY_PLATFORM_TOKEN", TOKEN)
+        .env("FERRY_ENVIRONMENT", "production"));
+    r.assert_code(0);
+    assert!(!r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN));
 }

@@ -24,9 +24,9 @@ use super::super::HttpBackend;
 use super::super::client::Request;
 use super::super::log_spec::{LogAuth, LogSpec};
 use super::super::source::value_text;
+use super::super::template::render_json;
 use super::state::{HttpState, Live, Msg};
 use super::stream::{CHANNEL, FIRST_WAIT, MAX_FAILURES, MAX_WAIT, Pumped, take_live};
-use super::super::template::render_json;
 use super::transport::{READ_TIMEOUT, StreamClient, as_http, web_origin};
 use crate::error::{Error, Result};
 use crate::platform::backend::{LogRead, LogSink, Operation};
@@ -104,7 +104,9 @@ impl HttpBackend {
         }
         let Some(token) = self.client.stream.frame_token() else {
             return Err(refuse(
-                format!("{section} auth.frame puts the platform token in the subscribe frame, and there is no token"),
+                format!(
+                    "{section} auth.frame puts the platform token in the subscribe frame, and there is no token"
+                ),
                 "set FERRY_PLATFORM_TOKEN (auth = \"bearer\" or \"header\"; a basic credential has no single token)",
             ));
         };
@@ -377,7 +379,10 @@ mod tests {
     fn the_token_is_put_at_its_pointer() {
         let mut frame = serde_json::json!({ "deploy_id": "d" });
         put(&mut frame, "/access_token", "t");
-        assert_eq!(frame, serde_json::json!({ "deploy_id": "d", "access_token": "t" }));
+        assert_eq!(
+            frame,
+            serde_json::json!({ "deploy_id": "d", "access_token": "t" })
+        );
         let mut nested = serde_json::json!({ "auth": "x" });
         put(&mut nested, "/auth/token", "t");
         assert_eq!(nested, serde_json::json!({ "auth": { "token": "t" } }));
