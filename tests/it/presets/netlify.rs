@@ -10,6 +10,7 @@ use ferry::sim::{
 };
 use serde_json::Value;
 
+use crate::support::fake_http::{Answer, FakeHttp};
 use crate::support::hosted_api::{netlify_swagger, swagger2_request};
 use crate::support::{Run, Sim, Workdir, run, run_timed, signal, spawn};
 
@@ -395,4 +396,32 @@ fn netlify_what_a_user_writes_is_enough() {
         .env("FERRY_ENVIRONMENT", "production"));
     r.assert_code(0);
     assert!(!r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN));
+}
+
+#[test]
+fn netlify_a_socket_that_redirects_elsewhere_gets_no_token() {
+    let script = script();
+    let sim = Sim::start(script);
+    let socket = format!(
+        "{}/netlify-socketeer/build/logs",
+        sim.url().trim_end_matches('/')
+    );
+    let hop = FakeHttp::start(move |_| Answer::redirect(307, &socket));
+    let origin = hop
+        .url()
+        .trim_end_matches('/')
+        .replacen("http://", "ws://", 1);
+    let text = format!(
+        "{}\n[build.logs]\npath = \"{origin}/build/logs\"\nauth = {{ frame = {{ origin = \"{origin}\" }} }}\n",
+        config(&sim).split("[build.logs]").next().unwrap()
+    );
+    let work = workdir(&sim);
+    work.write("ferry.toml", &text);
+    let r = run(&mut ferry(&work));
+    r.assert_code(0);
+    assert_eq!(hop.requests().len(), 1);
+    assert!(r.stderr.contains("answered at"), "{}", r.stderr);
+    // The simulator's socket shows the log only to a subscription with the token: none came.
+    assert!(log_lines(&work).iter().all(|(p, _)| p != "build"));
+    api_requests(&sim, &r);
 }
