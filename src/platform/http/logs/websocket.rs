@@ -8,7 +8,15 @@
 //! `[<phase>.logs] headers` always, `[platform] headers` only on the platform's origin, and the
 //! credential only with `auth = "platform"` and only on the platform's origin. A WebSocket that
 //! drops is opened again (a live log has no resume point: the platform decides what it sends
-//! again); one that closes is the end of the log. Frames are bounded ([`MAX_FRAME`]).
+//! again, and with `replay` the frames an earlier connection delivered are skipped, for a socket
+//! that sends the whole log on each connection); one that closes is the end of the log. Frames
+//! are bounded ([`MAX_FRAME`]).
+//!
+//! `subscribe` is a JSON frame sent first (Netlify's socketeer wants one). With `auth = { frame =
+//! { field, origin } }` the bare platform token is put into it at `field`, and only when the
+//! socket's URL is at the literal `origin` of the description, checked before the handshake and
+//! again on the origin that answered it (a redirect elsewhere gets no frame): the one place a
+//! credential leaves the platform's origin, written in the description and in SECURITY.md.
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
