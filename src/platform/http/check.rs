@@ -6,7 +6,7 @@
 
 use super::source::{Source, is_fetch_name};
 use super::spec::{
-    self, BeforeSpec, FindSpec, LogMode, LogSpec, PhaseSpec, StatusSpec, TriggerSpec,
+    self, BeforeSpec, FindSpec, LogAuth, LogMode, LogSpec, PhaseSpec, StatusSpec, TriggerSpec,
 };
 use super::{bad_source, condition, template};
 use crate::error::{Error, Result, quote};
@@ -510,7 +510,7 @@ fn check_locate(
 /// Keys that only some modes read: one given to another mode is a mistake, not a no-op.
 fn check_mode_keys(l: &LogSpec, mode: LogMode) -> std::result::Result<(), String> {
     use LogMode::{Cursor, Entries, Offset, Stream, Websocket};
-    let keys: [(&str, bool, &[LogMode]); 10] = [
+    let keys: [(&str, bool, &[LogMode]); 12] = [
         ("next_offset", l.next_offset.is_some(), &[Offset]),
         ("lines", l.lines.is_some(), &[Cursor]),
         ("cursor", l.cursor.is_some(), &[Cursor, Entries]),
@@ -521,6 +521,8 @@ fn check_mode_keys(l: &LogSpec, mode: LogMode) -> std::result::Result<(), String
         ("level", l.level.is_some(), &[Entries]),
         ("key", l.key.is_some(), &[Entries]),
         ("format", l.format.is_some(), &[Stream]),
+        ("subscribe", l.subscribe.is_some(), &[Websocket]),
+        ("replay", l.replay.is_some(), &[Websocket]),
     ];
     for (key, given, modes) in keys {
         if given && !modes.contains(&mode) {
@@ -536,6 +538,47 @@ fn check_mode_keys(l: &LogSpec, mode: LogMode) -> std::result::Result<(), String
         return Err(format!(
             "`auth` is for mode = \"websocket\" and the `archived` logs; mode = \"{}\" sends the credential to the platform's origin only, as every request does\n  fix: remove `auth`",
             mode.name()
+        ));
+    }
+    if l.subscribe.as_ref().is_some_and(|s| !s.is_object()) {
+        return Err("`subscribe` is not a table; it is sent as the first frame, a JSON object\n  fix: write subscribe = { deploy_id = \"{{ id }}\" }".into());
+    }
+    match &l.auth {
+        Some(LogAuth::Frame { field, origin }) => check_frame_auth(l, field, origin),
+        _ => Ok(()),
+    }
+}
+
+/// `auth = { frame = { field, origin } }`: the token goes into the `subscribe` frame, and only
+/// to an origin written in the description, over `wss` (plain `ws` to a loopback address only).
+fn check_frame_auth(l: &LogSpec, field: &str, origin: &str) -> std::result::Result<(), String> {
+    if l.subscribe.is_none() {
+        return Err("`auth.frame` puts the platform token into the `subscribe` frame, and there is none\n  fix: add subscribe = { … } (the first frame the WebSocket expects), or remove `auth`".into());
+    }
+    if !field.starts_with('/') {
+        return Err(format!(
+            "`auth.frame.field` = {} is not a JSON Pointer into the subscribe frame\n  fix: write it as a pointer such as \"/access_token\"",
+            crate::error::quote(field)
+        ));
+    }
+    let url = url::Url::parse(origin).ok().filter(|u| {
+        matches!(u.scheme(), "ws" | "wss" | "http" | "https")
+            && u.has_host()
+            && u.path() == "/"
+            && u.query().is_none()
+            && u.username().is_empty()
+    });
+    let Some(url) = url else {
+        return Err(format!(
+            "`auth.frame.origin` = {} is not an origin\n  fix: write the WebSocket's scheme, host and port only, e.g. \"wss://socketeer.services.netlify.com\"",
+            crate::error::quote(origin)
+        ));
+    };
+    let http = super::logs::transport::as_http(&url).unwrap_or(url);
+    if !crate::net::credential_may_travel(&http) {
+        return Err(format!(
+            "`auth.frame.origin` = {} is not wss, and the token must not travel unencrypted\n  fix: use wss:// (plain ws is allowed only for localhost)",
+            crate::error::quote(origin)
         ));
     }
     Ok(())

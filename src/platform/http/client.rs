@@ -132,12 +132,17 @@ impl Client {
                 },
             )?;
         }
+        let frame_token = match auth {
+            Auth::Bearer(token) | Auth::Header { value: token, .. } => Some(token.clone()),
+            Auth::None | Auth::Basic { .. } => None,
+        };
         let auth = auth_header(&name, auth)?;
         let http = net::credential_client(&base, REQUEST_TIMEOUT)?;
         let stream = super::logs::transport::StreamClient::new(
             name.clone(),
             &base,
             auth.clone(),
+            frame_token,
             redactor.clone(),
         )?;
         Ok(Self {

@@ -50,9 +50,17 @@ pub(crate) struct LogSpec {
     /// `stream` mode: `text` (default) or `sse` (Server-Sent Events: the `data:` lines).
     pub format: Option<StreamFormat>,
     /// `websocket` mode: whether the platform credential goes along (`platform`, only on the
-    /// platform's origin) or not (`none`, the default). Archived logs get it on the platform's
-    /// origin unless `auth = "none"` (URLs that carry their own token).
+    /// platform's origin), inside the `subscribe` frame (`{ frame = { field, origin } }`, only
+    /// to the origin named there) or not at all (`none`, the default). Archived logs get it on
+    /// the platform's origin unless `auth = "none"` (URLs that carry their own token).
     pub auth: Option<LogAuth>,
+    /// `websocket` mode: a JSON message sent as the first frame once the socket is open (a
+    /// subscription, e.g. Netlify's `{"deploy_id", "site_id", "access_token"}`); its strings
+    /// are templates.
+    pub subscribe: Option<serde_json::Value>,
+    /// `websocket` mode: every connection sends the log from its first frame again (Netlify's
+    /// socketeer), so after a reconnect the frames already received are skipped by count.
+    pub replay: Option<bool>,
     /// A value source for a list of URLs (or one URL) read once, in order, after the operation
     /// ended, when the live log showed nothing.
     pub archived: Option<String>,
@@ -112,13 +120,23 @@ pub(crate) enum StreamFormat {
 }
 
 /// Whether a WebSocket log gets the platform credential.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub(crate) enum LogAuth {
     /// The credential, when the WebSocket is on the platform's origin (never elsewhere).
     Platform,
     /// No credential.
     None,
+    /// The platform token (the bare token, not its header) put into the `subscribe` frame at
+    /// `field`, and only when the WebSocket is at `origin` (checked again after the handshake,
+    /// so a redirect cannot take it elsewhere). For a log socket on another origin than the
+    /// API that authenticates in its first frame (Netlify's socketeer); never in a header.
+    Frame {
+        /// A JSON Pointer into the `subscribe` frame (`/access_token`).
+        field: String,
+        /// The only origin the frame with the token is sent to (`wss://host[:port]`).
+        origin: String,
+    },
 }
 
 #[cfg(test)]
@@ -155,6 +173,8 @@ mod tests {
             "mode = \"full\"\nurl = \"/u\"\narchived = \"/h\"\nauth = \"none\"",
             "mode = \"websocket\"\nurl = \"/live_url\"\narchived = \"/historic_urls\"\nlocate = { path = \"/d/{{ id }}/logs?type=BUILD\" }",
             "archived = \"/historic_urls\"\nlocate = { path = \"/d/{{ id }}/logs\", headers = { Accept = \"application/json\" } }",
+            "mode = \"websocket\"\npath = \"wss://logs.example/l\"\nsubscribe = { id = \"{{ id }}\" }\nauth = { frame = { field = \"/access_token\", origin = \"wss://logs.example\" } }\nreplay = true",
+            "mode = \"websocket\"\npath = \"ws://127.0.0.1:9/l\"\nsubscribe = { id = \"{{ id }}\" }\nauth = { frame = { field = \"/a/b\", origin = \"ws://127.0.0.1:9\" } }",
         ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
         }
@@ -230,5 +250,48 @@ mod tests {
             &["[build.logs.locate]", "empty `path`"],
         );
         assert!(check("archived = \"/h\"\nlocate = { path = \"/l\", typo = 1 }").is_err());
+    }
+
+    #[test]
+    fn a_token_in_the_first_frame_needs_the_frame_and_a_secure_origin() {
+        let ws = "mode = \"websocket\"\npath = \"wss://logs.example/l\"\n";
+        let sub = "subscribe = { id = \"{{ id }}\" }\n";
+        let auth = |field: &str, origin: &str| {
+            format!("auth = {{ frame = {{ field = \"{field}\", origin = \"{origin}\" }} }}")
+        };
+        refused(
+            &format!("{ws}{}", auth("/t", "wss://logs.example")),
+            &["`auth.frame`", "`subscribe`"],
+        );
+        refused(
+            &format!("{ws}{sub}{}", auth("t", "wss://logs.example")),
+            &["`auth.frame.field`", "JSON Pointer"],
+        );
+        refused(
+            &format!("{ws}{sub}{}", auth("/t", "wss://logs.example/build/logs")),
+            &["`auth.frame.origin`", "not an origin"],
+        );
+        refused(
+            &format!("{ws}{sub}{}", auth("/t", "ws://logs.example")),
+            &["`auth.frame.origin`", "not wss"],
+        );
+        refused(
+            "mode = \"stream\"\npath = \"/l\"\nsubscribe = { a = \"b\" }",
+            &["`subscribe`", "websocket"],
+        );
+        refused(
+            "mode = \"entries\"\npath = \"/l\"\ntext = \"/m\"\nreplay = true",
+            &["`replay`", "websocket"],
+        );
+        refused(
+            &format!("{ws}subscribe = \"text\""),
+            &["`subscribe`", "not a table"],
+        );
+        assert!(
+            check(&format!(
+                "{ws}{sub}auth = {{ frame = {{ field = \"/t\" }} }}"
+            ))
+            .is_err()
+        );
     }
 }

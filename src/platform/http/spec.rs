@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::platform::named::CommonKeys;
 
-pub(crate) use super::log_spec::{LogMode, LogSpec};
+pub(crate) use super::log_spec::{LogAuth, LogMode, LogSpec};
 
 /// `[platform]`: where the platform is and how to talk to it.
 #[derive(Clone, Debug, Deserialize)]

@@ -3,4 +3,5 @@
 
 mod digitalocean;
 mod heroku;
+mod netlify;
 mod render;

@@ -15,7 +15,7 @@ use url::{Origin, Url};
 use super::super::client::Request;
 use crate::error::{Error, Result};
 use crate::net::{self, RedirectRefused};
-use crate::secret::Redactor;
+use crate::secret::{Redactor, SecretString};
 
 /// The longest wait for the next part of a streamed log before the stream is taken as dropped
 /// (and resumed).
@@ -30,6 +30,9 @@ pub(crate) struct StreamClient {
     origin: Origin,
     /// The credential as the header it travels in (marked sensitive), when there is one.
     auth: Option<(HeaderName, HeaderValue)>,
+    /// The bare token, for a WebSocket that wants it in its first frame (`auth.frame`); sent
+    /// only to the origin that description names.
+    frame_token: Option<SecretString>,
     name: String,
     redactor: Redactor,
 }
@@ -40,12 +43,14 @@ impl StreamClient {
         name: String,
         base: &Url,
         auth: Option<(HeaderName, HeaderValue)>,
+        frame_token: Option<SecretString>,
         redactor: Redactor,
     ) -> Result<Self> {
         Ok(Self {
             http: net::stream_client(base, READ_TIMEOUT)?,
             origin: base.origin(),
             auth,
+            frame_token,
             name,
             redactor,
         })
@@ -54,6 +59,11 @@ impl StreamClient {
     /// Whether `url` is on the platform's origin (`ws`/`wss` count as `http`/`https`).
     pub(crate) fn same_origin(&self, url: &Url) -> bool {
         web_origin(url) == self.origin
+    }
+
+    /// The bare platform token, for `auth.frame` (the caller checks the origin first).
+    pub(crate) fn frame_token(&self) -> Option<&SecretString> {
+        self.frame_token.as_ref()
     }
 
     /// The platform's display name.

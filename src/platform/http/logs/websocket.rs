@@ -8,27 +8,37 @@
 //! `[<phase>.logs] headers` always, `[platform] headers` only on the platform's origin, and the
 //! credential only with `auth = "platform"` and only on the platform's origin. A WebSocket that
 //! drops is opened again (a live log has no resume point: the platform decides what it sends
-//! again); one that closes is the end of the log. Frames are bounded ([`MAX_FRAME`]).
+//! again, and with `replay` the frames an earlier connection delivered are skipped, for a socket
+//! that sends the whole log on each connection); one that closes is the end of the log. Frames
+//! are bounded ([`MAX_FRAME`]).
+//!
+//! `subscribe` is a JSON frame sent first (Netlify's socketeer wants one). With `auth = { frame =
+//! { field, origin } }` the bare platform token is put into it at `field`, and only when the
+//! socket's URL is at the literal `origin` of the description, checked before the handshake and
+//! again on the origin that answered it (a redirect elsewhere gets no frame): the one place a
+//! credential leaves the platform's origin, written in the description and in SECURITY.md.
 
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use url::Url;
+use url::{Origin, Url};
 
 use super::super::HttpBackend;
 use super::super::client::Request;
 use super::super::log_spec::{LogAuth, LogSpec};
 use super::super::source::value_text;
+use super::super::template::render_json;
 use super::state::{HttpState, Live, Msg};
 use super::stream::{CHANNEL, FIRST_WAIT, MAX_FAILURES, MAX_WAIT, Pumped, take_live};
-use super::transport::{READ_TIMEOUT, StreamClient, as_http};
+use super::transport::{READ_TIMEOUT, StreamClient, as_http, web_origin};
 use crate::error::{Error, Result};
 use crate::platform::backend::{LogRead, LogSink, Operation};
+use crate::secret::{ExposeSecret, SecretString};
 
 /// The largest frame (and message) accepted.
 pub(super) const MAX_FRAME: usize = 1024 * 1024;
@@ -47,11 +57,26 @@ impl HttpBackend {
             let Some(url) = self.log_url(spec, op, st, &vars, section)? else {
                 return Ok(LogRead::default());
             };
+            let subscribe = match &spec.subscribe {
+                Some(frame) => {
+                    Some(render_json(frame, &vars).map_err(|e| Self::missing(section, &e))?)
+                }
+                None => None,
+            };
+            let frame_auth = match &spec.auth {
+                Some(LogAuth::Frame { field, origin }) => {
+                    Some(self.frame_auth(&url, field, origin, section)?)
+                }
+                _ => None,
+            };
             let socket = Socket {
                 client: self.client.stream.clone(),
                 headers: self.log_headers(spec, &url, &vars, section)?,
                 url,
                 credential: spec.auth == Some(LogAuth::Platform),
+                replay: spec.replay == Some(true),
+                subscribe,
+                frame_auth,
                 text: spec.text.clone(),
                 section: section.to_string(),
             };
@@ -61,6 +86,51 @@ impl HttpBackend {
         }
         take_live(op, st, sink).await
     }
+
+    /// Where `auth.frame` puts the token, once the log's URL is known to be at the origin the
+    /// description names (and a token exists to put there).
+    fn frame_auth(&self, url: &Url, field: &str, origin: &str, section: &str) -> Result<FrameAuth> {
+        let refuse = |problem: String, hint: &str| Error::BadResponse {
+            platform: self.name.clone(),
+            url: self.client.redact(url.as_str()),
+            problem,
+            hint: hint.to_string(),
+        };
+        let named = Url::parse(origin).map(|u| web_origin(&u)).map_err(|e| {
+            refuse(
+                format!("{section} auth.frame.origin {origin:?} is not a URL ({e})"),
+                "write the origin as wss://host[:port]",
+            )
+        })?;
+        if web_origin(url) != named {
+            return Err(refuse(
+                format!(
+                    "the log WebSocket is not at {origin}, the only origin {section} auth.frame.origin lets the platform token go to; the token was not sent"
+                ),
+                "point the log's url at that origin, or name the WebSocket's own origin in auth.frame.origin if the platform documents it",
+            ));
+        }
+        let Some(token) = self.client.stream.frame_token() else {
+            return Err(refuse(
+                format!(
+                    "{section} auth.frame puts the platform token in the subscribe frame, and there is no token"
+                ),
+                "set FERRY_PLATFORM_TOKEN (auth = \"bearer\" or \"header\"; a basic credential has no single token)",
+            ));
+        };
+        Ok(FrameAuth {
+            field: field.to_string(),
+            origin: named,
+            token: token.clone(),
+        })
+    }
+}
+
+/// The platform token, to be put into the first frame at `field`, for `origin` only.
+struct FrameAuth {
+    field: String,
+    origin: Origin,
+    token: SecretString,
 }
 
 /// One WebSocket log, as the background task reads it.
@@ -69,6 +139,11 @@ struct Socket {
     url: Url,
     headers: Vec<(String, String)>,
     credential: bool,
+    /// `replay`: every connection sends the whole log again.
+    replay: bool,
+    /// The first frame (templates rendered), without the token.
+    subscribe: Option<serde_json::Value>,
+    frame_auth: Option<FrameAuth>,
     text: Option<String>,
     section: String,
 }
@@ -78,9 +153,11 @@ impl Socket {
         let mut failures = 0;
         let mut wait = FIRST_WAIT;
         let mut warned = false;
+        // Frames received on the connections so far (the most on one), for `replay`.
+        let mut received: u64 = 0;
         loop {
             let message = match self.connect().await {
-                Ok(mut ws) => match self.pump(&mut ws, &tx, &mut warned).await {
+                Ok(mut ws) => match self.pump(&mut ws, &tx, &mut warned, &mut received).await {
                     Pumped::End => {
                         let _ = tx.send(Msg::Done).await;
                         return;
@@ -153,6 +230,7 @@ impl Socket {
                 ),
             });
         }
+        let answered_at = web_origin(resp.url());
         let upgraded = resp.upgrade().await.map_err(|e| {
             self.client
                 .unreachable(&shown, &crate::net::error_chain(&e))
@@ -160,7 +238,38 @@ impl Socket {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME))
             .max_frame_size(Some(MAX_FRAME));
-        Ok(WebSocketStream::from_raw_socket(upgraded, Role::Client, Some(config)).await)
+        let mut ws = WebSocketStream::from_raw_socket(upgraded, Role::Client, Some(config)).await;
+        if let Some(frame) = self.first_frame(&answered_at, &shown)? {
+            ws.send(Message::text(frame)).await.map_err(|e| {
+                self.client
+                    .unreachable(&shown, &format!("the subscribe frame was not sent: {e}"))
+            })?;
+        }
+        Ok(ws)
+    }
+
+    /// The `subscribe` frame, with the token at `auth.frame.field` when the socket answered at
+    /// the origin the description names (a redirect elsewhere gets no token: an error).
+    fn first_frame(&self, answered_at: &Origin, shown: &str) -> Result<Option<String>> {
+        let Some(mut frame) = self.subscribe.clone() else {
+            return Ok(None);
+        };
+        if let Some(auth) = &self.frame_auth {
+            if *answered_at != auth.origin {
+                return Err(Error::BadResponse {
+                    platform: self.client.name().to_string(),
+                    url: shown.to_string(),
+                    problem: format!(
+                        "the log WebSocket answered at {}, not at the origin {} auth.frame.origin names; the token was not sent",
+                        answered_at.ascii_serialization(),
+                        self.section
+                    ),
+                    hint: "point the log's url at the WebSocket itself, not at an address that redirects".into(),
+                });
+            }
+            put(&mut frame, &auth.field, auth.token.expose_secret());
+        }
+        Ok(Some(frame.to_string()))
     }
 
     /// Sends the frames through the channel until the socket closes or drops.
@@ -169,8 +278,15 @@ impl Socket {
         ws: &mut WebSocketStream<reqwest::Upgraded>,
         tx: &mpsc::Sender<Msg>,
         warned: &mut bool,
+        received: &mut u64,
     ) -> Pumped {
         let mut progressed = false;
+        // With `replay` a new connection sends the log from its start again: the frames an
+        // earlier one delivered are skipped; without it every frame is new.
+        let mut index: u64 = 0;
+        if !self.replay {
+            *received = 0;
+        }
         loop {
             let frame = match tokio::time::timeout(READ_TIMEOUT, ws.next()).await {
                 Err(_) => {
@@ -192,6 +308,11 @@ impl Socket {
                 }
                 Ok(Some(Ok(_))) => continue,
             };
+            index += 1;
+            if index <= *received {
+                continue;
+            }
+            *received = index;
             match frame_lines(&frame, self.text.as_deref()) {
                 Ok(bytes) => {
                     progressed = true;
@@ -206,6 +327,32 @@ impl Socket {
                 Err(_) => {}
             }
         }
+    }
+}
+
+/// `value` with `text` at `pointer`, objects made on the way (a pointer that crosses a
+/// non-object replaces it).
+fn put(value: &mut serde_json::Value, pointer: &str, text: &str) {
+    let mut at = value;
+    let parts: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !at.is_object() {
+            *at = serde_json::Value::Object(serde_json::Map::new());
+        }
+        let serde_json::Value::Object(map) = at else {
+            return;
+        };
+        if i + 1 == parts.len() {
+            map.insert(part.clone(), serde_json::Value::String(text.to_string()));
+            return;
+        }
+        at = map
+            .entry(part.clone())
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
     }
 }
 
@@ -235,6 +382,19 @@ pub(super) fn frame_lines(frame: &str, text: Option<&str>) -> std::result::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_is_put_at_its_pointer() {
+        let mut frame = serde_json::json!({ "deploy_id": "d" });
+        put(&mut frame, "/access_token", "t");
+        assert_eq!(
+            frame,
+            serde_json::json!({ "deploy_id": "d", "access_token": "t" })
+        );
+        let mut nested = serde_json::json!({ "auth": "x" });
+        put(&mut nested, "/auth/token", "t");
+        assert_eq!(nested, serde_json::json!({ "auth": { "token": "t" } }));
+    }
 
     #[test]
     fn a_frame_is_lines_or_the_json_field_the_description_names() {
