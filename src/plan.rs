@@ -218,6 +218,7 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
     })?;
     let mut vars = vars(&subject, file, context, environment.as_deref(), &base);
     vars.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+    check_var_uses(file, &phases, &vars, &settings.config.display().to_string())?;
     let mut phase_vars = BTreeMap::new();
     for p in &chosen.phase_platforms {
         phase_vars.insert(
@@ -247,6 +248,29 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
         backends: chosen.backends,
         redactor,
     })
+}
+
+/// Every `{{ vars.<name> }}` the planned phases name has a value, before anything is sent: a
+/// preset's id the user has not given yet is told here, not after an upload.
+fn check_var_uses(file: &FileConfig, phases: &[Phase], vars: &Vars, path: &str) -> Result<()> {
+    for phase in phases {
+        let Some(uses) = file.var_uses.get(phase.as_str()) else {
+            continue;
+        };
+        if let Some((name, at)) = uses
+            .iter()
+            .find(|(name, _)| !vars.contains_key(&format!("vars.{name}")))
+        {
+            return Err(Error::ConfigFile {
+                path: format!("{path} [{at}]"),
+                message: format!(
+                    "the template names `vars.{name}`, and it has no value\n  fix: add {name} = \"…\" under [vars] (or give it with --var {name}=… / FERRY_VAR_{})",
+                    name.to_ascii_uppercase()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn vars(

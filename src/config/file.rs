@@ -51,6 +51,10 @@ pub(crate) struct FileConfig {
     pub build: Option<PhaseSection>,
     pub deploy: Option<PhaseSection>,
     pub stop: Option<PhaseSection>,
+    /// Every `{{ vars.<name> }}` a phase's requests name, with the first table naming it: a
+    /// plan checks them all before anything is sent (a preset's ids the user has not given).
+    #[serde(skip)]
+    pub var_uses: BTreeMap<String, Vec<(String, String)>>,
 }
 
 /// `[build]`, `[deploy]` or `[stop]`: the keys every phase has (`platform`, `timeout`) and the
@@ -121,11 +125,16 @@ impl FileConfig {
             Ok(table) => super::preset::apply(&table, path)?,
             Err(_) => None,
         };
+        let var_uses = match (&preset, text.parse::<toml::Table>()) {
+            (Some(merged), _) => var_uses(merged),
+            (None, Ok(table)) => var_uses(&table),
+            (None, Err(_)) => BTreeMap::new(),
+        };
         let parsed = match preset {
             Some(merged) => FileConfig::deserialize(toml::Value::Table(merged)),
             None => toml::from_str(text),
         };
-        let file: FileConfig = parsed.map_err(|e| {
+        let mut file: FileConfig = parsed.map_err(|e| {
             let message = clip_lines(e.to_string().trim_end());
             // A message of ferry's own (a key a platform's kind does not take) has its fix.
             let fix = if message.contains("\n  fix: ") {
@@ -146,6 +155,7 @@ impl FileConfig {
                 return Err(secret_in_file(name, path));
             }
         }
+        file.var_uses = var_uses;
         Ok(file)
     }
 
@@ -255,4 +265,43 @@ mod tests {
             "{err}"
         );
     }
+}
+
+/// Per phase (`build`, `deploy`, `stop`): each `vars.<name>` its strings name as a template,
+/// with the table it is first named in (`[build.trigger]`).
+fn var_uses(table: &toml::Table) -> BTreeMap<String, Vec<(String, String)>> {
+    fn walk(value: &toml::Value, at: &str, out: &mut Vec<(String, String)>) {
+        match value {
+            toml::Value::String(text) => {
+                for name in crate::platform::http::template::names(text) {
+                    if let Some(var) = name.strip_prefix("vars.")
+                        && !out.iter().any(|(v, _)| v == var)
+                    {
+                        out.push((var.to_string(), at.to_string()));
+                    }
+                }
+            }
+            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, at, out)),
+            toml::Value::Table(t) => {
+                for (key, v) in t {
+                    let inner = if v.is_table() {
+                        format!("{at}.{key}")
+                    } else {
+                        at.to_string()
+                    };
+                    walk(v, &inner, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut uses = BTreeMap::new();
+    for phase in ["build", "deploy", "stop"] {
+        if let Some(section) = table.get(phase) {
+            let mut found = Vec::new();
+            walk(section, phase, &mut found);
+            uses.insert(phase.to_string(), found);
+        }
+    }
+    uses
 }

@@ -127,3 +127,40 @@ fn an_api_error_carries_the_platform_s_message() {
     let r = deploy(&sim.url(), SIMULATOR_TOML);
     fails_with(&r, 3, &["HTTP 422", "app frozen"]);
 }
+
+/// A preset's id left out (the first-day mistake) is named before anything is sent, with the
+/// three ways to give it; given any one of those ways, the same file plans.
+#[test]
+fn a_presets_id_left_out_is_named_before_anything_is_sent() {
+    let sim = Sim::start(Script::fast());
+    let work = Workdir::with_config("[platform]\npreset = \"heroku\"\n");
+    let check = |extra: &[(&str, &str)]| {
+        let mut cmd = work.ferry();
+        cmd.args(["deploy", "--json"])
+            .env("FERRY_PLATFORM_URL", format!("{}/heroku", sim.url()))
+            .env("FERRY_ENVIRONMENT", "staging")
+            .env("FERRY_PLATFORM_TOKEN", "T0ken-for-the-check");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        run(&mut cmd)
+    };
+    let r = check(&[]);
+    fails_with(
+        &r,
+        2,
+        &[
+            "the template names `vars.app`, and it has no value",
+            "app = \"…\" under [vars]",
+            "FERRY_VAR_APP",
+        ],
+    );
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+    let r = run(work
+        .ferry()
+        .args(["check"])
+        .env("FERRY_ENVIRONMENT", "staging")
+        .env("FERRY_VAR_APP", "demo-app")
+        .env("FERRY_PLATFORM_TOKEN", "T0ken-for-the-check"));
+    r.assert_code(0);
+}

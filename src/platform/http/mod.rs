@@ -255,10 +255,15 @@ fn preview(body: &serde_json::Value) -> String {
 }
 
 fn bad_source(section: &str, name: &str, text: &str) -> Error {
+    let fix = if text.contains("://") {
+        "a value source reads a URL from an answer; a fixed URL is written as path = \"…\" (an absolute URL is used as it is)"
+    } else {
+        "use a JSON Pointer (/data/id), a header (header:Location) or a template ({{ id }})"
+    };
     Error::ConfigFile {
         path: format!("ferry.toml {section}"),
         message: format!(
-            "`{name}` = {} is not a value source\n  fix: use a JSON Pointer (/data/id), a header (header:Location) or a template ({{{{ id }}}})",
+            "`{name}` = {} is not a value source\n  fix: {fix}",
             quote(text)
         ),
     }

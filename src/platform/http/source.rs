@@ -31,6 +31,7 @@ impl Source {
         } else if let Some((name, pointer)) = text.split_once(':')
             && is_fetch_name(name)
             && (pointer.is_empty() || pointer.starts_with('/'))
+            && !pointer.starts_with("//")
         {
             Some(Source::Fetch(name.to_string(), pointer.to_string()))
         } else {
@@ -118,6 +119,8 @@ mod tests {
         );
         assert_eq!(Source::parse("a b:/x"), None);
         assert_eq!(Source::parse("app:x"), None);
+        // A literal URL is not a fetch named `wss`.
+        assert_eq!(Source::parse("wss://logs.example/l"), None);
     }
 
     #[test]
