@@ -40,6 +40,8 @@ pub struct Operation {
     pub fetched: BTreeMap<String, serde_json::Value>,
     /// What the backend keeps about it between calls (never a template value).
     pub state: BackendState,
+    /// Started elsewhere (another phase, the platform itself) and only followed here.
+    pub observed: bool,
 }
 
 impl Operation {
@@ -55,6 +57,7 @@ impl Operation {
             last_headers: Vec::new(),
             fetched: BTreeMap::new(),
             state: BackendState::None,
+            observed: false,
         }
     }
 }

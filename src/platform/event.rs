@@ -124,6 +124,9 @@ pub enum Event {
         /// A human link to the operation, when the platform gives one.
         #[serde(skip_serializing_if = "Option::is_none")]
         url: Option<String>,
+        /// Started elsewhere (`[<phase>.observe]`): ferry follows it, and started nothing.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        observed: bool,
     },
     /// The platform's state changed (raw value as the platform spells it, and its meaning).
     StateChanged {

@@ -114,8 +114,14 @@ impl<W: Write + Send> Console<W> {
                 let platform = sanitize::inline(platform);
                 self.say(Tone::Bold, &format!("{phase}: starting on {platform}"));
             }
-            Event::Triggered { phase, id, url } => {
-                let mut text = format!("{phase}: triggered {}", sanitize::inline(id));
+            Event::Triggered {
+                phase,
+                id,
+                url,
+                observed,
+            } => {
+                let verb = if *observed { "following" } else { "triggered" };
+                let mut text = format!("{phase}: {verb} {}", sanitize::inline(id));
                 if let Some(url) = url {
                     let _ = write!(text, " ({})", sanitize::inline(url));
                 }

@@ -22,7 +22,7 @@
 //! | `type` | fields |
 //! |---|---|
 //! | `phase_started` | `phase`, `platform` |
-//! | `triggered` | `phase`, `id`, `url?` |
+//! | `triggered` | `phase`, `id`, `url?`, `observed?` (true when the phase follows an operation started elsewhere) |
 //! | `state_changed` | `phase`, `state` (as the platform spells it), `class` (`running`/`success`/`failure`) |
 //! | `log` | `phase`, `line` (secrets redacted, no newline) |
 //! | `heartbeat` | `phase`, `state?`, `elapsed_ms` (time the phase has been waiting) |

@@ -94,6 +94,7 @@ async fn produce(emitter: Emitter) {
             phase,
             id: "d-1".into(),
             url: None,
+            observed: false,
         },
         Event::StateChanged {
             phase,

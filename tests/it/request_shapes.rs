@@ -363,6 +363,9 @@ url = "/deployment/live_url"
     let out = r.json();
     assert_eq!(out["phases"][0]["id"], "dep-8");
     assert_eq!(out["url"], "https://a-1.example.app");
+    // Said as what it is: followed, not triggered.
+    assert!(r.stderr.contains("deploy: following dep-8"), "{}", r.stderr);
+    assert!(!r.stderr.contains("triggered"), "{}", r.stderr);
     assert!(
         platform.requests().iter().all(|s| s.method == "GET"),
         "{:?}",

@@ -186,6 +186,7 @@ impl<'a> Engine<'a> {
                 phase,
                 id: op.id.clone(),
                 url: op.web_url.clone(),
+                observed: op.observed,
             })
             .await;
         if req.detach {

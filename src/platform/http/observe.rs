@@ -57,6 +57,7 @@ impl HttpBackend {
                 });
             }
             let mut op = Operation::new(phase, id.trim(), vars);
+            op.observed = true;
             op.vars.insert("id".into(), op.id.clone());
             for (name, text) in &spec.capture {
                 let value = render(text, &op.vars, Target::Text)
@@ -95,6 +96,7 @@ impl HttpBackend {
                         .into(),
             })?;
         let mut op = Operation::new(phase, id, vars);
+        op.observed = true;
         op.vars.insert("id".into(), op.id.clone());
         self.capture(
             section,
