@@ -216,6 +216,45 @@ pub(crate) fn text(value: Option<&toml::Value>) -> Option<String> {
     })
 }
 
+/// Per phase (`build`, `deploy`, `stop`): each `vars.<name>` its strings name as a template,
+/// with the table it is first named in (`[build.trigger]`).
+fn var_uses(table: &toml::Table) -> BTreeMap<String, Vec<(String, String)>> {
+    fn walk(value: &toml::Value, at: &str, out: &mut Vec<(String, String)>) {
+        match value {
+            toml::Value::String(text) => {
+                for name in crate::platform::http::template::names(text) {
+                    if let Some(var) = name.strip_prefix("vars.")
+                        && !out.iter().any(|(v, _)| v == var)
+                    {
+                        out.push((var.to_string(), at.to_string()));
+                    }
+                }
+            }
+            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, at, out)),
+            toml::Value::Table(t) => {
+                for (key, v) in t {
+                    let inner = if v.is_table() {
+                        format!("{at}.{key}")
+                    } else {
+                        at.to_string()
+                    };
+                    walk(v, &inner, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut uses = BTreeMap::new();
+    for phase in ["build", "deploy", "stop"] {
+        if let Some(section) = table.get(phase) {
+            let mut found = Vec::new();
+            walk(section, phase, &mut found);
+            uses.insert(phase.to_string(), found);
+        }
+    }
+    uses
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,43 +304,4 @@ mod tests {
             "{err}"
         );
     }
-}
-
-/// Per phase (`build`, `deploy`, `stop`): each `vars.<name>` its strings name as a template,
-/// with the table it is first named in (`[build.trigger]`).
-fn var_uses(table: &toml::Table) -> BTreeMap<String, Vec<(String, String)>> {
-    fn walk(value: &toml::Value, at: &str, out: &mut Vec<(String, String)>) {
-        match value {
-            toml::Value::String(text) => {
-                for name in crate::platform::http::template::names(text) {
-                    if let Some(var) = name.strip_prefix("vars.")
-                        && !out.iter().any(|(v, _)| v == var)
-                    {
-                        out.push((var.to_string(), at.to_string()));
-                    }
-                }
-            }
-            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, at, out)),
-            toml::Value::Table(t) => {
-                for (key, v) in t {
-                    let inner = if v.is_table() {
-                        format!("{at}.{key}")
-                    } else {
-                        at.to_string()
-                    };
-                    walk(v, &inner, out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut uses = BTreeMap::new();
-    for phase in ["build", "deploy", "stop"] {
-        if let Some(section) = table.get(phase) {
-            let mut found = Vec::new();
-            walk(section, phase, &mut found);
-            uses.insert(phase.to_string(), found);
-        }
-    }
-    uses
 }
