@@ -215,12 +215,75 @@ pub(super) enum Pumped {
     Dropped { progressed: bool, message: String },
 }
 
+/// The reopening policy both live readers (stream, WebSocket) share: a drop or a transient
+/// failure to open is tried again after a wait that doubles from [`FIRST_WAIT`] to [`MAX_WAIT`],
+/// reset whenever an opening brought something; [`MAX_FAILURES`] in a row end the log.
+pub(super) struct Reopen {
+    failures: u32,
+    wait: Duration,
+}
+
+impl Reopen {
+    pub(super) fn new() -> Self {
+        Self {
+            failures: 0,
+            wait: FIRST_WAIT,
+        }
+    }
+
+    /// What an opening ended with. `None`: the reader is done (the end or a lasting error was
+    /// sent). `Some(message)`: it dropped, and may be opened again after [`Reopen::pause`]
+    /// unless [`Reopen::exhausted`].
+    pub(super) async fn settle(
+        &mut self,
+        ended: Result<Pumped>,
+        tx: &mpsc::Sender<Msg>,
+    ) -> Option<String> {
+        let message = match ended {
+            Ok(Pumped::End) => {
+                let _ = tx.send(Msg::Done).await;
+                return None;
+            }
+            Ok(Pumped::Closed) => return None,
+            Ok(Pumped::Dropped {
+                progressed,
+                message,
+            }) => {
+                if progressed {
+                    self.failures = 0;
+                    self.wait = FIRST_WAIT;
+                }
+                message
+            }
+            Err(e) if e.is_transient() => e.to_string(),
+            Err(e) => {
+                let _ = tx.send(Msg::Failed(e)).await;
+                return None;
+            }
+        };
+        self.failures += 1;
+        Some(message)
+    }
+
+    pub(super) fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    pub(super) fn exhausted(&self) -> bool {
+        self.failures >= MAX_FAILURES
+    }
+
+    pub(super) async fn pause(&mut self) {
+        tokio::time::sleep(self.wait).await;
+        self.wait = (self.wait * 2).min(MAX_WAIT);
+    }
+}
+
 /// The background reader: opens, pumps, opens again where it stopped, until the end.
 async fn run(opener: impl Opener, format: StreamFormat, from: u64, tx: mpsc::Sender<Msg>) {
     let mut shown = from;
     let mut sse = Sse::default();
-    let mut failures = 0;
-    let mut wait = FIRST_WAIT;
+    let mut reopen = Reopen::new();
     loop {
         let last_id = (format == StreamFormat::Sse)
             .then(|| sse.last_id().map(str::to_string))
@@ -230,45 +293,25 @@ async fn run(opener: impl Opener, format: StreamFormat, from: u64, tx: mpsc::Sen
         } else {
             0
         };
-        let message = match opener.open(from, last_id.as_deref()).await {
-            Ok(answer) if answer.status == 416 => {
-                let _ = tx.send(Msg::Done).await;
-                return;
-            }
+        let ended = match opener.open(from, last_id.as_deref()).await {
+            // Past the end: everything was shown.
+            Ok(answer) if answer.status == 416 => Ok(Pumped::End),
             Ok(answer) => {
                 sse.reopen();
-                match pump(answer, format, &mut shown, &mut sse, &tx).await {
-                    Pumped::End => {
-                        let _ = tx.send(Msg::Done).await;
-                        return;
-                    }
-                    Pumped::Closed => return,
-                    Pumped::Dropped {
-                        progressed,
-                        message,
-                    } => {
-                        if progressed {
-                            failures = 0;
-                            wait = FIRST_WAIT;
-                        }
-                        message
-                    }
-                }
+                Ok(pump(answer, format, &mut shown, &mut sse, &tx).await)
             }
-            Err(e) if e.is_transient() => e.to_string(),
-            Err(e) => {
-                let _ = tx.send(Msg::Failed(e)).await;
-                return;
-            }
+            Err(e) => Err(e),
         };
-        failures += 1;
+        let Some(message) = reopen.settle(ended, &tx).await else {
+            return;
+        };
+        let failures = reopen.failures();
         tracing::debug!(failures, %message, "log stream dropped; opening it again");
-        if failures >= MAX_FAILURES {
+        if reopen.exhausted() {
             let _ = tx.send(Msg::Failed(opener.dropped(&message))).await;
             return;
         }
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(MAX_WAIT);
+        reopen.pause().await;
     }
 }
 

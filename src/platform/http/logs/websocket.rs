@@ -34,7 +34,7 @@ use super::super::log_spec::{LogAuth, LogSpec};
 use super::super::source::value_text;
 use super::super::template::render_json;
 use super::state::{HttpState, Live, Msg};
-use super::stream::{CHANNEL, FIRST_WAIT, MAX_FAILURES, MAX_WAIT, Pumped, take_live};
+use super::stream::{CHANNEL, MAX_FAILURES, Pumped, Reopen, take_live};
 use super::transport::{READ_TIMEOUT, StreamClient, as_http, web_origin};
 use crate::error::{Error, Result};
 use crate::platform::backend::{LogRead, LogSink, Operation};
@@ -150,39 +150,21 @@ struct Socket {
 
 impl Socket {
     async fn run(self, tx: mpsc::Sender<Msg>) {
-        let mut failures = 0;
-        let mut wait = FIRST_WAIT;
+        let mut reopen = Reopen::new();
         let mut warned = false;
         // Frames received on the connections so far (the most on one), for `replay`.
         let mut received: u64 = 0;
         loop {
-            let message = match self.connect().await {
-                Ok(mut ws) => match self.pump(&mut ws, &tx, &mut warned, &mut received).await {
-                    Pumped::End => {
-                        let _ = tx.send(Msg::Done).await;
-                        return;
-                    }
-                    Pumped::Closed => return,
-                    Pumped::Dropped {
-                        progressed,
-                        message,
-                    } => {
-                        if progressed {
-                            failures = 0;
-                            wait = FIRST_WAIT;
-                        }
-                        message
-                    }
-                },
-                Err(e) if e.is_transient() => e.to_string(),
-                Err(e) => {
-                    let _ = tx.send(Msg::Failed(e)).await;
-                    return;
-                }
+            let ended = match self.connect().await {
+                Ok(mut ws) => Ok(self.pump(&mut ws, &tx, &mut warned, &mut received).await),
+                Err(e) => Err(e),
             };
-            failures += 1;
+            let Some(message) = reopen.settle(ended, &tx).await else {
+                return;
+            };
+            let failures = reopen.failures();
             tracing::debug!(failures, %message, "log WebSocket dropped; opening it again");
-            if failures >= MAX_FAILURES {
+            if reopen.exhausted() {
                 let shown = self.client.shown(&self.url);
                 let e = self.client.unreachable(
                     &shown,
@@ -191,8 +173,7 @@ impl Socket {
                 let _ = tx.send(Msg::Failed(e)).await;
                 return;
             }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(MAX_WAIT);
+            reopen.pause().await;
         }
     }
 
