@@ -117,6 +117,41 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a request sending a file may take (the phase's own limit still applies).
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
+/// Whether an answer is one the description expects: any 2xx, or one of `expect`.
+pub(crate) fn accepted(resp: &reqwest::Response, expect: &[u16]) -> bool {
+    if expect.is_empty() {
+        resp.status().is_success()
+    } else {
+        expect.contains(&resp.status().as_u16())
+    }
+}
+
+/// An answer ferry did not expect, as an error: the platform's words (shortened, redacted) and,
+/// for a rate limit, the wait it asks for (`Retry-After`, or the reset headers many APIs send
+/// instead).
+pub(crate) async fn refused_answer(
+    platform: &str,
+    redactor: &Redactor,
+    method: String,
+    url: String,
+    resp: reqwest::Response,
+) -> Error {
+    let status = resp.status().as_u16();
+    let retry_after = (status == 429 || status == 503)
+        .then(|| net::server_wait(resp.headers(), std::time::SystemTime::now()))
+        .flatten()
+        .or_else(|| net::retry_after(resp.headers()));
+    let body = net::read_prefix(resp, net::body::ERROR_LIMIT).await;
+    Error::PlatformApi {
+        platform: platform.to_string(),
+        method,
+        url,
+        status,
+        body: redactor.redact(&net::shorten(&body, 500)),
+        retry_after,
+    }
+}
+
 impl Client {
     /// A client for the platform at `base`. Refuses to send a credential over plain http to a
     /// host that is not loopback, or a credential that an HTTP header cannot carry.
@@ -262,29 +297,10 @@ impl Client {
             .send()
             .await
             .map_err(|e| self.transport_error(&shown, &e))?;
-        let status = resp.status().as_u16();
-        let ok = if req.expect.is_empty() {
-            resp.status().is_success()
-        } else {
-            req.expect.contains(&status)
-        };
-        if ok {
+        if accepted(&resp, &req.expect) {
             return Ok(resp);
         }
-        // A rate limit's wait: `Retry-After`, or the reset headers many APIs send instead.
-        let retry_after = (status == 429 || status == 503)
-            .then(|| net::server_wait(resp.headers(), std::time::SystemTime::now()))
-            .flatten()
-            .or_else(|| net::retry_after(resp.headers()));
-        let body = net::read_prefix(resp, net::body::ERROR_LIMIT).await;
-        Err(Error::PlatformApi {
-            platform: self.name.clone(),
-            method,
-            url: shown,
-            status,
-            body: self.redactor.redact(&net::shorten(&body, 500)),
-            retry_after,
-        })
+        Err(refused_answer(&self.name, &self.redactor, method, shown, resp).await)
     }
 
     /// A failed request as an error: a refused cross-origin redirect names where it led; any

@@ -12,7 +12,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::{Origin, Url};
 
-use super::super::client::Request;
+use super::super::client::{Request, accepted, refused_answer};
 use crate::error::{Error, Result};
 use crate::net::{self, RedirectRefused};
 use crate::secret::{Redactor, SecretString};
@@ -113,25 +113,10 @@ impl StreamClient {
             .send()
             .await
             .map_err(|e| self.transport_error(&shown, &e))?;
-        let status = resp.status().as_u16();
-        let ok = if req.expect.is_empty() {
-            resp.status().is_success()
-        } else {
-            req.expect.contains(&status)
-        };
-        if ok {
+        if accepted(&resp, &req.expect) {
             return Ok(resp);
         }
-        let retry_after = net::retry_after(resp.headers());
-        let body = net::read_prefix(resp, net::body::ERROR_LIMIT).await;
-        Err(Error::PlatformApi {
-            platform: self.name.clone(),
-            method,
-            url: shown,
-            status,
-            body: self.redactor.redact(&net::shorten(&body, 500)),
-            retry_after,
-        })
+        Err(refused_answer(&self.name, &self.redactor, method, shown, resp).await)
     }
 
     /// A failed request: a refused cross-origin redirect names where it led; any other failure
