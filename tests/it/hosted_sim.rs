@@ -13,13 +13,13 @@ use ferry::sim::{
 use futures_util::{SinkExt, StreamExt};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::hosted_api::{
     heroku_schema, hyper_schema_answer, hyper_schema_request, netlify_swagger, swagger2_answer,
     swagger2_request,
 };
+use crate::support::{eventually, sim_server as start};
 
 /// How long any single wait may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(15);
@@ -27,24 +27,6 @@ const DEADLINE: Duration = Duration::from_secs(15);
 const TOKEN: &str = "hosted-platform-token-0123456789";
 const HEROKU_ACCEPT: &str = "application/vnd.heroku+json; version=3";
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
-
-async fn start(script: Script) -> SimServer {
-    SimServer::start("127.0.0.1:0".parse().unwrap(), script)
-        .await
-        .unwrap()
-}
-
-/// Polls `probe` until it returns `Some`, failing the test after [`DEADLINE`].
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 fn header(response: &reqwest::Response, name: &str) -> Option<String> {
     response

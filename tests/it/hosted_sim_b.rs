@@ -7,21 +7,16 @@
 mod digitalocean;
 mod render;
 
-use std::time::Duration;
-
 use ferry::sim::{Script, SimServer};
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
+use crate::support::eventually;
 use crate::support::openapi3::{self, Description};
 
 /// The token every test's simulator requires.
 const TOKEN: &str = "hosted-token-0123456789";
-
-/// How long any single wait may take before the test fails.
-const DEADLINE: Duration = Duration::from_secs(15);
 
 async fn start(script: Script) -> SimServer {
     let script = Script {
@@ -31,18 +26,6 @@ async fn start(script: Script) -> SimServer {
     SimServer::start("127.0.0.1:0".parse().unwrap(), script)
         .await
         .unwrap()
-}
-
-/// Polls `probe` until it returns `Some`, failing the test after [`DEADLINE`].
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// One answer of a dialect, already checked against the description.

@@ -7,31 +7,12 @@
 use std::time::Duration;
 
 use ferry::platform::Phase;
-use ferry::sim::{Fault, LINE_WIDTH, OpScript, Outcome, Route, Script, SimServer, expected_log};
+use ferry::sim::{Fault, LINE_WIDTH, OpScript, Outcome, Route, Script, expected_log};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 /// How long any single wait may take before the test fails.
-const DEADLINE: Duration = Duration::from_secs(15);
-
-async fn start(script: Script) -> SimServer {
-    SimServer::start("127.0.0.1:0".parse().unwrap(), script)
-        .await
-        .unwrap()
-}
-
-/// Polls `probe` until it returns `Some`, failing the test after [`DEADLINE`].
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
+use crate::support::{eventually, sim_server as start};
 
 fn header(response: &Response, name: &str) -> Option<String> {
     response

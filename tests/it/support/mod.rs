@@ -214,3 +214,28 @@ pub(crate) fn signal(child: &Child, sig: &str) {
         .unwrap();
     assert!(status.success());
 }
+
+/// How long a test waits for something the simulator will do before it fails.
+pub(crate) const DEADLINE: Duration = Duration::from_secs(15);
+
+/// A simulator on a free loopback port, serving `script`.
+pub(crate) async fn sim_server(script: Script) -> SimServer {
+    SimServer::start("127.0.0.1:0".parse().unwrap(), script)
+        .await
+        .unwrap()
+}
+
+/// Polls `probe` until it returns `Some`, failing the test after [`DEADLINE`].
+pub(crate) async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
