@@ -164,3 +164,24 @@ fn a_presets_id_left_out_is_named_before_anything_is_sent() {
         .env("FERRY_PLATFORM_TOKEN", "T0ken-for-the-check"));
     r.assert_code(0);
 }
+
+/// Every preset needs the platform's token: without one, `ferry check` says so up front (not a
+/// `401` from the platform half-way through).
+#[test]
+fn every_preset_refuses_to_plan_without_the_platforms_token() {
+    for (preset, var) in [
+        ("heroku", "app"),
+        ("render", "service"),
+        ("netlify", "site"),
+        ("digitalocean", "app_id"),
+    ] {
+        let work = Workdir::with_config(&format!(
+            "[platform]\npreset = \"{preset}\"\n[vars]\n{var} = \"x\"\n"
+        ));
+        let r = run(work
+            .ferry()
+            .args(["check"])
+            .env("FERRY_ENVIRONMENT", "staging"));
+        fails_with(&r, 2, &["platform_token", "FERRY_PLATFORM_TOKEN"]);
+    }
+}
