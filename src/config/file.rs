@@ -244,13 +244,33 @@ fn var_uses(table: &toml::Table) -> BTreeMap<String, Vec<(String, String)>> {
             _ => {}
         }
     }
+    // The tables in the order their requests are sent, so the first one named is the first sent.
+    const FLOW: [&str; 9] = [
+        "before", "trigger", "observe", "resolve", "status", "logs", "cancel", "fetch", "outputs",
+    ];
+    let rank = |key: &str| FLOW.iter().position(|k| *k == key).unwrap_or(FLOW.len());
     let mut uses = BTreeMap::new();
     for phase in ["build", "deploy", "stop"] {
-        if let Some(section) = table.get(phase) {
-            let mut found = Vec::new();
-            walk(section, phase, &mut found);
-            uses.insert(phase.to_string(), found);
+        let Some(section) = table.get(phase) else {
+            continue;
+        };
+        let mut found = Vec::new();
+        match section.as_table() {
+            Some(t) => {
+                let mut keys: Vec<&String> = t.keys().collect();
+                keys.sort_by_key(|k| rank(k));
+                for key in keys {
+                    let at = if t[key].is_table() {
+                        format!("{phase}.{key}")
+                    } else {
+                        phase.to_string()
+                    };
+                    walk(&t[key], &at, &mut found);
+                }
+            }
+            None => walk(section, phase, &mut found),
         }
+        uses.insert(phase.to_string(), found);
     }
     uses
 }
