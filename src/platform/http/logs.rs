@@ -168,6 +168,16 @@ impl HttpBackend {
             .is_some_and(|class| class != StateClass::Running)
     }
 
+    /// A read while the answer does not say where the log is: nothing yet, and once the
+    /// operation has ended without saying it (Heroku's release without a release phase:
+    /// `output_stream_url: null`), nothing ever, so no drain waits for it.
+    fn no_log_url(&self, op: &Operation) -> LogRead {
+        LogRead {
+            lines: 0,
+            complete: self.ended(op).then_some(true),
+        }
+    }
+
     /// Where the log is now: `path` rendered, or `url` taken from the last status answer;
     /// `None` when that answer does not have it yet (the log is read later).
     fn log_url(

@@ -49,7 +49,8 @@ impl HttpBackend {
             let mut vars = op.vars.clone();
             vars.insert("cursor".into(), at.clone());
             let Some(url) = self.log_url(spec, op, st, &vars, section)? else {
-                return Ok(read);
+                // The URL comes from the answer, the same for every page: missing on the first.
+                return Ok(self.no_log_url(op));
             };
             let req = self.log_request(spec, url.clone(), &vars, section)?;
             let (body, headers) = self.json(req, &format!("{section} path")).await?;

@@ -19,7 +19,7 @@ impl HttpBackend {
     ) -> Result<LogRead> {
         let vars = op.vars.clone();
         let Some(url) = self.log_url(spec, op, st, &vars, section)? else {
-            return Ok(LogRead::default());
+            return Ok(self.no_log_url(op));
         };
         let req = self.log_request(spec, url, &vars, section)?;
         let url = self.client.redact(req.url.as_str());

@@ -21,7 +21,7 @@ impl HttpBackend {
         let mut vars = op.vars.clone();
         vars.insert("offset".into(), op.log.offset.to_string());
         let Some(url) = self.log_url(spec, op, st, &vars, section)? else {
-            return Ok(LogRead::default());
+            return Ok(self.no_log_url(op));
         };
         let req = self.log_request(spec, url, &vars, section)?;
         let url = self.client.redact(req.url.as_str());

@@ -62,13 +62,7 @@ impl HttpBackend {
         if st.live.is_none() && !st.live_done {
             let vars = op.vars.clone();
             let Some(url) = self.log_url(spec, op, st, &vars, section)? else {
-                // Not there yet; but when the final answer has none (Heroku's release without a
-                // release phase: `output_stream_url: null`), there is no log to wait for.
-                let ended = self.ended(op);
-                return Ok(LogRead {
-                    lines: 0,
-                    complete: ended.then_some(true),
-                });
+                return Ok(self.no_log_url(op));
             };
             let headers = self.log_headers(spec, &url, &vars, section)?;
             let opener = HttpOpener {

@@ -55,7 +55,7 @@ impl HttpBackend {
         if st.live.is_none() && !st.live_done {
             let vars = op.vars.clone();
             let Some(url) = self.log_url(spec, op, st, &vars, section)? else {
-                return Ok(LogRead::default());
+                return Ok(self.no_log_url(op));
             };
             let subscribe = match &spec.subscribe {
                 Some(frame) => {
