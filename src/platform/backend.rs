@@ -150,6 +150,14 @@ pub struct LogRead {
     pub complete: Option<bool>,
 }
 
+impl LogRead {
+    /// Nothing new, and nothing more will come: the log is complete.
+    pub const DONE: Self = Self {
+        lines: 0,
+        complete: Some(true),
+    };
+}
+
 /// What waiting for a pushed change found (see [`Backend::watch`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Watched {

@@ -410,10 +410,7 @@ impl Backend for ArgoBackend {
 
     async fn logs(&self, op: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead> {
         let Some(app) = op.last_body.as_ref() else {
-            return Ok(LogRead {
-                lines: 0,
-                complete: Some(true),
-            });
+            return Ok(LogRead::DONE);
         };
         let mut seen: BTreeMap<String, String> = op
             .log

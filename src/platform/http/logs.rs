@@ -64,10 +64,7 @@ impl HttpBackend {
         sink: &mut dyn LogSink,
     ) -> Result<LogRead> {
         if st.archived_done {
-            return Ok(LogRead {
-                lines: 0,
-                complete: Some(true),
-            });
+            return Ok(LogRead::DONE);
         }
         let section = format!("[{}.logs]", op.phase);
         // While the operation runs (or for good, with no archived logs to ask for after the end).
@@ -115,10 +112,7 @@ impl HttpBackend {
         op.log.carry.clear();
         st.archived_done = true;
         let Some((body, headers)) = answer else {
-            return Ok(LogRead {
-                lines: 0,
-                complete: Some(true),
-            });
+            return Ok(LogRead::DONE);
         };
         let (body, headers) = (body.cloned(), headers.to_vec());
         let lines = self

@@ -363,10 +363,7 @@ impl Backend for HttpBackend {
         let phase = op.phase;
         let spec = self.spec(phase)?;
         let Some(l) = &spec.logs else {
-            return Ok(LogRead {
-                lines: 0,
-                complete: Some(true),
-            });
+            return Ok(LogRead::DONE);
         };
         self.read_log(op, l, sink).await
     }

@@ -91,10 +91,7 @@ pub(super) async fn take_live(
     sink: &mut dyn LogSink,
 ) -> Result<LogRead> {
     if st.live_done {
-        return Ok(LogRead {
-            lines: 0,
-            complete: Some(true),
-        });
+        return Ok(LogRead::DONE);
     }
     let mut read = LogRead {
         lines: 0,
