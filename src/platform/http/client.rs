@@ -117,6 +117,32 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a request sending a file may take (the phase's own limit still applies).
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
+/// A request's headers as HTTP carries them; a name or value HTTP does not allow is an error
+/// naming the header, with `hint` saying where it was written.
+pub(crate) fn header_map(
+    platform: &str,
+    url: &str,
+    headers: &[(String, String)],
+    hint: &str,
+) -> Result<HeaderMap> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) else {
+            return Err(Error::BadResponse {
+                platform: platform.to_string(),
+                url: url.to_string(),
+                problem: format!("header {name:?} has a name or value HTTP does not allow"),
+                hint: hint.into(),
+            });
+        };
+        map.insert(n, v);
+    }
+    Ok(map)
+}
+
 /// Whether an answer is one the description expects: any 2xx, or one of `expect`.
 pub(crate) fn accepted(resp: &reqwest::Response, expect: &[u16]) -> bool {
     if expect.is_empty() {
@@ -251,21 +277,12 @@ impl Client {
         let shown = self.redactor.redact(req.url.as_str());
         let method = req.method.to_string();
         let mut builder = self.http.request(req.method, req.url.clone());
-        let mut headers = HeaderMap::new();
-        for (name, value) in &req.headers {
-            let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) else {
-                return Err(Error::BadResponse {
-                    platform: self.name.clone(),
-                    url: shown,
-                    problem: format!("header {name:?} has a name or value HTTP does not allow"),
-                    hint: "check the headers in ferry.toml and the values they use".into(),
-                });
-            };
-            headers.insert(n, v);
-        }
+        let mut headers = header_map(
+            &self.name,
+            &shown,
+            &req.headers,
+            "check the headers in ferry.toml and the values they use",
+        )?;
         if self.same_origin(&req.url)
             && let Some((name, value)) = &self.auth
         {

@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderName, HeaderValue};
 use url::{Origin, Url};
 
-use super::super::client::{Request, accepted, refused_answer};
+use super::super::client::{Request, accepted, header_map, refused_answer};
 use crate::error::{Error, Result};
 use crate::net::{self, RedirectRefused};
 use crate::secret::{Redactor, SecretString};
@@ -83,22 +83,12 @@ impl StreamClient {
     pub(crate) async fn open(&self, req: Request, credential: bool) -> Result<reqwest::Response> {
         let shown = self.shown(&req.url);
         let method = req.method.to_string();
-        let mut headers = HeaderMap::new();
-        for (name, value) in &req.headers {
-            let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) else {
-                return Err(Error::BadResponse {
-                    platform: self.name.clone(),
-                    url: shown,
-                    problem: format!("header {name:?} has a name or value HTTP does not allow"),
-                    hint: "check [<phase>.logs] headers in ferry.toml and the values they use"
-                        .into(),
-                });
-            };
-            headers.insert(n, v);
-        }
+        let mut headers = header_map(
+            &self.name,
+            &shown,
+            &req.headers,
+            "check [<phase>.logs] headers in ferry.toml and the values they use",
+        )?;
         if credential
             && self.same_origin(&req.url)
             && let Some((name, value)) = &self.auth
