@@ -38,6 +38,7 @@ mod config;
 mod net;
 mod plan;
 mod report;
+mod suggest;
 
 use std::ffi::OsString;
 use std::io::Write;

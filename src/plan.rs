@@ -264,7 +264,11 @@ fn check_var_uses(file: &FileConfig, phases: &[Phase], vars: &Vars, path: &str) 
             return Err(Error::ConfigFile {
                 path: format!("{path} [{at}]"),
                 message: format!(
-                    "the template names `vars.{name}`, and it has no value\n  fix: add {name} = \"…\" under [vars] (or give it with --var {name}=… / FERRY_VAR_{})",
+                    "the template names `vars.{name}`, and it has no value{}\n  fix: add {name} = \"…\" under [vars] (or give it with --var {name}=… / FERRY_VAR_{})",
+                    crate::suggest::did_you_mean(
+                        &format!("vars.{name}"),
+                        vars.keys().map(String::as_str)
+                    ),
                     name.to_ascii_uppercase()
                 ),
             });
