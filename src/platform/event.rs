@@ -149,7 +149,13 @@ pub enum Event {
         attempt: u32,
         #[serde(with = "duration_ms", rename = "wait_ms")]
         wait: Duration,
+        /// Why, in one short line (`cannot reach paas.example.com: connection refused`,
+        /// `HTTP 503`): the full error and its fix come once, with the phase's outcome.
         reason: String,
+        /// How much of the retry budget this failure used (absent for a wait the platform asked
+        /// for, a rate limit, which does not count).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        budget: Option<RetryBudget>,
     },
     /// Something people should know that is not a state change.
     Notice { level: Level, message: String },
@@ -157,6 +163,13 @@ pub enum Event {
     Cancelling { phase: Phase, reason: CancelReason },
     /// The phase ended.
     PhaseFinished(PhaseOutcome),
+}
+
+/// Failed requests in a row that count toward the limit: `used` of at most `max` retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RetryBudget {
+    pub used: u32,
+    pub max: u32,
 }
 
 /// How one phase ended, with what it produced.

@@ -78,8 +78,6 @@ pub struct Console<W> {
     open_log: Option<Phase>,
     /// The time of the last event (section markers at `finish` use it).
     last_time: SystemTime,
-    /// Whether an `::error` annotation has been written (one per failure is enough).
-    error_reported: bool,
     buf: String,
 }
 
@@ -95,7 +93,6 @@ impl<W: Write + Send> Console<W> {
             progress: ProgressLine::default(),
             open_log: None,
             last_time: SystemTime::UNIX_EPOCH,
-            error_reported: false,
             buf: String::new(),
         }
     }
@@ -157,15 +154,16 @@ impl<W: Write + Send> Console<W> {
                 attempt,
                 wait,
                 reason,
+                budget,
             } => {
+                // One short line per retry; the full error and its fix come once, at the end.
                 let reason = sanitize::inline(reason);
-                self.say(
-                    Tone::Warn,
-                    &format!(
-                        "{phase}: retrying in {} ({reason}; attempt {attempt})",
-                        HumanDuration(*wait)
-                    ),
-                );
+                let wait = HumanDuration(*wait);
+                let text = match budget {
+                    Some(b) => format!("{phase}: {reason}; retry {}/{} in {wait}", b.used, b.max),
+                    None => format!("{phase}: {reason}; waiting {wait} as asked (retry {attempt})"),
+                };
+                self.say(Tone::Warn, &text);
             }
             Event::Notice { level, message } => self.notice(*level, message),
             Event::Cancelling { phase, reason } => {
@@ -212,17 +210,15 @@ impl<W: Write + Send> Console<W> {
         if let Some(id) = &p.id {
             let _ = write!(text, " (id {})", sanitize::inline(id));
         }
-        if let Some(message) = &p.message {
+        // A failure's message (and its fix) is said once, in the run's last line.
+        let failed = matches!(
+            p.status,
+            Status::Failed | Status::Errored | Status::TimedOut
+        );
+        if let Some(message) = p.message.as_deref().filter(|_| !failed) {
             let _ = write!(text, ": {}", multiline(message));
         }
         self.say(tone, &text);
-        if matches!(
-            p.status,
-            Status::Failed | Status::Errored | Status::TimedOut
-        ) {
-            let message = p.message.as_deref().map_or(text, multiline);
-            self.annotate_error(&format!("ferry {} failed", p.phase), &message);
-        }
     }
 
     /// One `::error` annotation (GitHub only).
@@ -234,7 +230,6 @@ impl<W: Write + Send> Console<W> {
                 escape_data(message)
             );
             self.commands.command(&mut self.buf, &line);
-            self.error_reported = true;
         }
     }
 
@@ -327,16 +322,17 @@ impl<W: Write + Send> Console<W> {
         self.progress.end();
         self.progress.clear(&mut self.buf);
         let (good, sentence) = final_sentence(outcome);
-        if !self.error_reported
-            && matches!(
-                outcome.status,
-                Status::Failed | Status::Errored | Status::TimedOut
-            )
+        if matches!(
+            outcome.status,
+            Status::Failed | Status::Errored | Status::TimedOut
+        ) && self.flavour == Flavour::GithubActions
         {
-            self.annotate_error(
-                &format!("ferry {} failed", outcome.command.as_str()),
-                &sentence,
-            );
+            // The annotation is the failure's one line in the job log (GitHub shows it there
+            // and on the run's page).
+            let what = culprit(outcome).map_or(outcome.command.as_str(), |p| p.phase.as_str());
+            self.annotate_error(&format!("ferry {what} failed"), &sentence);
+            self.commands.resume(&mut self.buf);
+            return;
         }
         let symbol = match (self.flavour, good) {
             (Flavour::Plain, true) => "ok:",
@@ -582,8 +578,14 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "::error title=ferry deploy failed::rollout failed: 0/3 pods ready%0Asee the platform log"
+                "::error title=ferry deploy failed::deploy failed after 1m 47s: rollout failed: 0/3 pods ready%0Asee the platform log%0Alogs: https://paas.example.com/deploys/d-553/log"
             ]
+        );
+        // The failure is said once: in the annotation, not again in a line of its own.
+        assert_eq!(
+            text.matches("rollout failed: 0/3 pods ready").count(),
+            2,
+            "{text}"
         );
         insta::assert_snapshot!(number_tokens(&text));
     }

@@ -26,7 +26,7 @@
 //! | `state_changed` | `phase`, `state` (as the platform spells it), `class` (`running`/`success`/`failure`) |
 //! | `log` | `phase`, `line` (secrets redacted, no newline) |
 //! | `heartbeat` | `phase`, `state?`, `elapsed_ms` (time the phase has been waiting) |
-//! | `retrying` | `phase`, `attempt`, `wait_ms`, `reason` |
+//! | `retrying` | `phase`, `attempt`, `wait_ms`, `reason` (one short line), `budget?` (`used`, `max`: the retries this failure used of the limit; absent for a wait the platform asked for) |
 //! | `notice` | `level` (`info`/`warning`), `message` |
 //! | `cancelling` | `phase`, `reason` (`signal`/`timeout`) |
 //! | `phase_finished` | `phase`, `status`, `id?`, `state?`, `outputs` (object of strings), `duration_ms`, `message?`, `log_tail?` (array of strings) |

@@ -129,6 +129,7 @@ pub(crate) fn events() -> Vec<(Duration, Event)> {
                 attempt: 1,
                 wait: ms(2_000),
                 reason: "HTTP 503".into(),
+                budget: Some(crate::platform::event::RetryBudget { used: 1, max: 8 }),
             },
         ),
         (

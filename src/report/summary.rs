@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use super::fit::{Omitted, fit};
 use super::human_duration::HumanDuration;
 use super::markdown;
-use super::row::Row;
+use super::row::{Row, culprit};
 use super::table::Table;
 use crate::platform::{PhaseOutcome, RunOutcome, Status};
 
@@ -69,10 +69,17 @@ impl<'a> Summary<'a> {
                 HumanDuration(p.duration),
             );
         }
+        // The row above already quotes the failed phase's message: each failure is said once.
+        let quoted = self
+            .row
+            .message
+            .as_ref()
+            .and(culprit(outcome))
+            .map(|p| p.phase);
         let messages: Vec<&PhaseOutcome> = outcome
             .phases
             .iter()
-            .filter(|p| p.message.is_some())
+            .filter(|p| p.message.is_some() && Some(p.phase) != quoted)
             .collect();
         if !messages.is_empty() {
             out.push('\n');

@@ -53,6 +53,33 @@ impl LogTail {
     pub(super) fn into_lines(self) -> Vec<String> {
         self.lines.into_iter().collect()
     }
+
+    /// The last kept line that reads like an error (a word `error`, `failed`, `fatal`, …), for
+    /// a failure the platform did not explain: what a person scrolling the log would look for.
+    pub(super) fn last_error_line(&self) -> Option<&str> {
+        self.lines
+            .iter()
+            .rev()
+            .map(|line| line.trim())
+            .find(|line| looks_like_an_error(line))
+    }
+}
+
+/// Whether a log line reads like an error: one of its words is `error`, `err!`, `failed`,
+/// `failure`, `fatal`, `exception` or `panicked`, in any case (`0 errors` is not one).
+fn looks_like_an_error(line: &str) -> bool {
+    const WORDS: [&str; 8] = [
+        "error",
+        "err",
+        "failed",
+        "failure",
+        "fatal",
+        "exception",
+        "panic",
+        "panicked",
+    ];
+    line.split(|c: char| !c.is_alphanumeric())
+        .any(|word| WORDS.iter().any(|w| word.eq_ignore_ascii_case(w)))
 }
 
 #[async_trait]
@@ -73,6 +100,32 @@ impl LogSink for LogTail {
 
     fn safe_cut(&self, text: &[u8], at: usize) -> Option<usize> {
         self.redactor.safe_cut(text, at)
+    }
+}
+
+#[cfg(test)]
+mod error_lines {
+    use super::looks_like_an_error;
+
+    #[test]
+    fn error_looking_lines_are_words_not_substrings() {
+        for line in [
+            "error: step failed",
+            "npm ERR! missing script: build",
+            "FATAL: out of memory",
+            "Build failed with exit code 2",
+            "thread 'main' panicked at src/main.rs:1",
+        ] {
+            assert!(looks_like_an_error(line), "{line}");
+        }
+        for line in [
+            "compiled with 0 errors",
+            "terrorist",
+            "ok",
+            "failover ready",
+        ] {
+            assert!(!looks_like_an_error(line), "{line}");
+        }
     }
 }
 

@@ -59,6 +59,7 @@ pub use self::timing::Timing;
 pub(crate) use self::timing::later;
 use super::backend::{Backend, Observation, Operation, Vars};
 use super::event::{Emitter, Event, Level, Phase, PhaseOutcome, StateClass, Status};
+use crate::net::shorten;
 use crate::secret::Redactor;
 
 /// What to run.
@@ -279,11 +280,15 @@ impl<'a> Engine<'a> {
         } else {
             // A failed phase's `url` is not the environment's.
             outcome.outputs.remove("url");
-            let said = self
-                .backend
-                .message(op)
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
+            // The platform's own words, else the log's last error-looking line (the engine
+            // keeps the last lines already, so every output gets the same message).
+            let said = match self.backend.message(op) {
+                Some(m) => format!(": {m}"),
+                None => tail
+                    .last_error_line()
+                    .map(|line| format!("; the log's last error: {}", shorten(line, 300)))
+                    .unwrap_or_default(),
+            };
             outcome.message = Some(format!(
                 "the platform reported {phase} state {:?}{said}",
                 outcome.state.clone().unwrap_or_default()

@@ -16,7 +16,7 @@ use super::Engine;
 use super::stop::Failure;
 use super::timing::asked_wait;
 use crate::error::Error;
-use crate::platform::event::{Event, Phase};
+use crate::platform::event::{Event, Phase, RetryBudget};
 
 /// Failed requests in a row, as [`Engine::tolerate`] counts them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,6 +42,65 @@ impl Errors {
     pub(super) fn attempt(self) -> u32 {
         self.all
     }
+
+    /// How much of the budget of `max` retries the last failure, `e`, used (none for a wait the
+    /// platform asked for: that does not count).
+    pub(super) fn budget(self, e: &Error, max: u32) -> Option<RetryBudget> {
+        asked_wait(e).is_none().then_some(RetryBudget {
+            used: self.counted,
+            max,
+        })
+    }
+}
+
+/// A failed request in one short line, for a retry: the status, or for a platform that cannot be
+/// reached its host and the last cause (`cannot reach paas.example.com: connection refused`).
+/// The full error chain and its fix come once, with the phase's outcome.
+pub(super) fn short_reason(e: &Error) -> String {
+    match e {
+        Error::PlatformApi { status, .. } => format!("HTTP {status}"),
+        Error::Unreachable { url, message, .. } => {
+            format!("cannot reach {}: {}", host_of(url), last_cause(message))
+        }
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
+/// The host (and port) of `url`, or `url` itself when it is not an absolute URL.
+fn host_of(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| url.to_string())
+}
+
+/// The innermost cause of an error chain written as one line (`…: tcp connect error: Connection
+/// refused (os error 111)` → `connection refused`).
+fn last_cause(chain: &str) -> String {
+    let last = chain.rsplit(": ").next().unwrap_or(chain).trim();
+    let last = match last.rfind(" (os error ") {
+        Some(at) if last.ends_with(')') => &last[..at],
+        _ => last,
+    };
+    let mut chars = last.chars();
+    match chars.next() {
+        // "Connection refused" reads as the middle of a sentence; "DNS" stays as it is.
+        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => last.to_string(),
+    }
 }
 
 impl Engine<'_> {
@@ -58,23 +117,30 @@ impl Engine<'_> {
             return Err(Failure::Error(e));
         }
         let wait = self.timing.backoff_after(&e, interval);
-        self.retrying(phase, errors.attempt(), wait, &e).await;
+        let budget = errors.budget(&e, self.timing.max_errors);
+        self.retrying(phase, errors.attempt(), budget, wait, &e)
+            .await;
         // The caller pauses for exactly this long before the next attempt.
         Ok(wait)
     }
 
-    /// Says that a request failed and will be sent again after `wait`.
-    pub(super) async fn retrying(&self, phase: Phase, attempt: u32, wait: Duration, e: &Error) {
-        let reason = match e {
-            Error::PlatformApi { status, .. } => format!("HTTP {status}"),
-            other => self.redactor.redact(&other.to_string()),
-        };
+    /// Says, in one short line, that a request failed and will be sent again after `wait`.
+    pub(super) async fn retrying(
+        &self,
+        phase: Phase,
+        attempt: u32,
+        budget: Option<RetryBudget>,
+        wait: Duration,
+        e: &Error,
+    ) {
+        let reason = self.redactor.redact(&short_reason(e));
         self.emitter
             .emit(Event::Retrying {
                 phase,
                 attempt,
                 wait,
                 reason,
+                budget,
             })
             .await;
     }
@@ -114,9 +180,57 @@ mod tests {
         let reasons: Vec<String> = ran.retries().into_iter().map(|(_, _, r)| r).collect();
         assert_eq!(reasons[..2], ["HTTP 503", "HTTP 502"]);
         assert!(reasons[2].contains("cannot reach"), "{reasons:?}");
+        // One short line: no fix, no second line.
+        assert!(!reasons[2].contains("fix:"), "{reasons:?}");
+        assert!(!reasons[2].contains('\n'), "{reasons:?}");
         // Each wait is the one announced (to tokio's millisecond).
         let waits: Vec<Duration> = ran.retries().iter().map(|(_, w, _)| tick(*w)).collect();
         assert_eq!(fake.gaps(Call::Status), waits);
+    }
+
+    #[test]
+    fn an_unreachable_platform_reads_as_its_host_and_last_cause() {
+        let e = crate::error::Error::Unreachable {
+            platform: "paas".into(),
+            url: "https://paas.example.com:8443/v1/builds".into(),
+            message: "error sending request for url (https://paas.example.com:8443/v1/builds): client error (Connect): tcp connect error: Connection refused (os error 111)".into(),
+            hint: "check `platform_url`".into(),
+        };
+        assert_eq!(
+            super::short_reason(&e),
+            "cannot reach paas.example.com:8443: connection refused"
+        );
+        let dns = crate::error::Error::Unreachable {
+            platform: "paas".into(),
+            url: "/api/v1/stream".into(),
+            message: "dns error: DNS lookup failed".into(),
+            hint: String::new(),
+        };
+        assert_eq!(
+            super::short_reason(&dns),
+            "cannot reach /api/v1/stream: DNS lookup failed"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_show_the_budget_a_rate_limit_does_not_use() {
+        let fake = Fake::new()
+            .status_fails(503)
+            .status_fails_after(429, Duration::from_secs(5))
+            .status_fails(503)
+            .then_success();
+        let ran = Harness::new().timing(timing()).run(&fake).await;
+        let budgets: Vec<Option<(u32, u32)>> = ran
+            .events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                crate::platform::Event::Retrying { budget, .. } => {
+                    Some(budget.map(|b| (b.used, b.max)))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(budgets, [Some((1, 3)), None, Some((2, 3))]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -52,7 +52,9 @@ impl Engine<'_> {
                 return Err(Failure::Error(e));
             }
             wait = self.timing.backoff_after(&e, wait);
-            self.retrying(req.phase, errors.attempt(), wait, &e).await;
+            let budget = errors.budget(&e, self.timing.max_errors);
+            self.retrying(req.phase, errors.attempt(), budget, wait, &e)
+                .await;
             self.pause(wait, deadline).await?;
             wait = self.timing.grow(wait);
         }
