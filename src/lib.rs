@@ -137,7 +137,7 @@ async fn dispatch(
         Cmd::Build { run } => execute(Command::Build, false, run, env, cwd, io, cancel).await,
         Cmd::Stop { run } => execute(Command::Stop, false, run, env, cwd, io, cancel).await,
         Cmd::Context { json } => {
-            let context = ci::detect(env);
+            let context = ci::detect_in(env, cwd);
             let text = if json {
                 let text = serde_json::to_string_pretty(&context).unwrap_or_default();
                 format!("{}\n", report::inert::json(context.ci, text))
@@ -206,7 +206,7 @@ async fn execute(
     cancel: CancellationToken,
 ) -> Result<ExitCode> {
     let loaded = config::load(env, run.settings.layer(), cwd)?;
-    let context = ci::detect(env);
+    let context = ci::detect_in(env, cwd);
     let overrides = plan::overrides(env, &run.vars)?;
     if run.dry_run {
         let planned = plan::plan(plan::PlanRequest {

@@ -5,11 +5,32 @@
 //! `CI=false` never means CI, and a bare `CI=true` names no vendor: without a marker the
 //! context is `local`, with a note saying why.
 
+use std::path::Path;
+
 use super::{
-    Ci, Context, azure, bitbucket, buildkite, circleci, drone, forgejo, github, gitlab, jenkins,
-    travis, woodpecker,
+    Ci, Context, azure, bitbucket, buildkite, circleci, drone, forgejo, git, github, gitlab,
+    jenkins, travis, woodpecker,
 };
 use crate::env::Env;
+
+/// [`detect`], and outside CI the commit and branch of the git checkout holding `cwd` (read from
+/// its files, see [`git`]): a local run deploys what is checked out. Inside a CI the CI's own
+/// variables are the truth, and nothing is read from the disk.
+pub(crate) fn detect_in(env: &Env, cwd: &Path) -> Context {
+    let mut ctx = detect(env);
+    if ctx.ci == Ci::Local
+        && ctx.sha.is_none()
+        && ctx.ref_name.is_none()
+        && let Some(head) = git::head(cwd)
+    {
+        ctx.sha = head.sha;
+        ctx.ref_name = head.ref_name;
+        ctx.is_tag = head.is_tag;
+        ctx.notes
+            .push("not in CI: sha and ref_name read from the git checkout".to_owned());
+    }
+    ctx
+}
 
 /// Detects the CI provider and reads the context of this run.
 ///

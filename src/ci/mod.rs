@@ -20,6 +20,7 @@ mod detect;
 mod drone;
 mod event;
 mod forgejo;
+mod git;
 mod github;
 mod gitlab;
 mod jenkins;
@@ -29,6 +30,7 @@ mod travis;
 mod woodpecker;
 
 pub use detect::detect;
+pub(crate) use detect::detect_in;
 
 /// The CI provider ferry runs in (a closed set).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
