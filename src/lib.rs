@@ -93,11 +93,24 @@ pub async fn run(
     let redactor = env_redactor(&env);
     report::diagnostics::use_redactor(redactor.clone());
     init_tracing(&env, cli.verbose, report::inert::reads_commands(ci));
+    let command = match &cli.command {
+        Cmd::Deploy { .. } => Some(Command::Deploy),
+        Cmd::Build { .. } => Some(Command::Build),
+        Cmd::Stop { .. } => Some(Command::Stop),
+        _ => None,
+    };
     match dispatch(cli.command, &env, &cwd, &mut io, cancel).await {
         Ok(code) => code,
         Err(e) => {
-            let text = redactor.redact(&format!("error: {e}"));
-            let _ = write!(io.stderr, "{}", report::inert::text(ci, &text));
+            // Shown where the CI's users look (an annotation, the step outputs, the dotenv).
+            let early = report::EarlyError {
+                ci,
+                env: &env,
+                cwd: &cwd,
+                command,
+                redactor: &redactor,
+            };
+            early.show(&e, &mut io.stderr);
             e.exit_code()
         }
     }

@@ -51,7 +51,12 @@ pub(crate) enum Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::Flag(n) | Source::Env(n) | Source::Input(n) => f.write_str(n),
+            Source::Flag(n) | Source::Env(n) => f.write_str(n),
+            // What the workflow's author wrote: `with: timeout: …`, not the runner's variable.
+            Source::Input(n) => {
+                let input = n.strip_prefix("INPUT_").unwrap_or(n).to_lowercase();
+                write!(f, "action input `{input}`")
+            }
             Source::File(path) => write!(f, "{path}"),
         }
     }
@@ -190,6 +195,13 @@ mod tests {
         assert_eq!(
             from_inputs(&env).unwrap().environment.as_deref(),
             Some("prod")
+        );
+        // Messages name what the workflow's author wrote (`with: environment:`).
+        let raw =
+            RawSettings::merge(vec![(from_inputs(&env).unwrap(), SourceKind::Inputs)]).unwrap();
+        assert_eq!(
+            raw.get("environment").unwrap().source.to_string(),
+            "action input `environment`"
         );
     }
 }

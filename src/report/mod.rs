@@ -18,7 +18,9 @@
 //!     that need no token and read what the forges found (`findings`);
 //! - the comment model shared by the PR comment, the MR note and the job summary: [`Row`],
 //!   [`Table`], [`CommentBody`] (with its embedded, mergeable [`State`]) and [`Summary`];
-//! - [`Preview`]: `ferry demo`'s `comment.md` and `summary.md`.
+//! - [`Preview`]: `ferry demo`'s `comment.md` and `summary.md`;
+//! - [`EarlyError`]: an error that ended ferry before its run began, shown where the CI's users
+//!   look (an annotation, the step outputs and summary, the dotenv report).
 //!
 //! Untrusted text (platform logs, states, messages, branch and environment names) is escaped for
 //! where it goes: terminals and job logs (`sanitize`), GitHub workflow commands
@@ -37,6 +39,7 @@ mod comment;
 mod console;
 pub(crate) mod diagnostics;
 mod dispatch;
+mod early_error;
 mod events_file;
 mod findings;
 mod fit;
@@ -64,6 +67,7 @@ pub(crate) use comment::GITLAB_NOTE_LIMIT;
 pub use comment::{CommentBody, GITHUB_COMMENT_LIMIT, State};
 pub use console::{Console, Flavour};
 pub use dispatch::{dispatch, finish_all};
+pub(crate) use early_error::EarlyError;
 pub use events_file::EventsFile;
 pub(crate) use forge::{ReportRequest, job_reports};
 pub(crate) use human_duration::HumanDuration;

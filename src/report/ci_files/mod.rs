@@ -9,12 +9,16 @@
 //! | `step_outputs` | `$GITHUB_OUTPUT` | in GitHub Actions, when the runner names the file |
 //! | `job_summary` | `$GITHUB_STEP_SUMMARY` | in GitHub Actions, when the runner names the file |
 //! | `dotenv` | `dotenv`, `ferry.env` by default in GitLab CI | in GitLab CI, or wherever `dotenv` is set |
+//! | `early` | all three, `status=errored` | when a run ends on a settings error, before any sink exists |
 //!
 //! They must not call an API: what they show comes from the outcome and the findings.
 
 mod dotenv;
+mod early;
 mod job_summary;
 mod step_outputs;
+
+pub(crate) use self::early::{Early, write as write_early};
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,166 @@
+//! Stage 5, for a run that ended before it began: how an error returned to `lib::run` (bad
+//! settings, exit 2) is shown where a CI's users look. Outside CI it is one `error: …` text on
+//! stderr, as always; in GitHub Actions it is an `::error` annotation (title `ferry`), the
+//! `status=errored` step output and a job summary section; in GitLab CI the same text plus the
+//! dotenv report with `FERRY_STATUS=errored`. A value set through an action input is named as
+//! that input (`action input \`timeout\``, see `config::layer`); in GitLab, the variables ferry's
+//! component sets from its inputs name the input too.
+//!
+//! Must not decide the exit code, read the process environment or call an API; the error is
+//! shown once, redacted.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::ci_files::{Early, write_early};
+use super::sanitize::{self, Clean};
+use super::workflow_commands::{escape_data, escape_property};
+use crate::ci::Ci;
+use crate::env::Env;
+use crate::error::Error;
+use crate::exit::ExitCode;
+use crate::platform::Command;
+use crate::secret::Redactor;
+
+/// The variables the GitLab component (`templates/deploy.yml`) sets from its inputs.
+const COMPONENT_INPUTS: [&str; 3] = ["config", "environment", "dotenv"];
+
+/// Where and how an early error is shown.
+pub(crate) struct EarlyError<'a> {
+    pub(crate) ci: Ci,
+    pub(crate) env: &'a Env,
+    pub(crate) cwd: &'a Path,
+    /// The run's command (`deploy`, `build`, `stop`); `None` for the others, which leave no CI
+    /// files.
+    pub(crate) command: Option<Command>,
+    pub(crate) redactor: &'a Redactor,
+}
+
+impl EarlyError<'_> {
+    /// Writes `e` to `stderr` (and the CI's files, for a settings error of a run).
+    pub(crate) fn show(&self, e: &Error, stderr: &mut impl Write) {
+        let message = self.redactor.redact(&self.describe(e));
+        let github = matches!(self.ci, Ci::Github | Ci::Gitea | Ci::Forgejo);
+        if github && e.exit_code() == ExitCode::Usage {
+            let _ = writeln!(stderr, "{}", annotation(&message));
+        } else {
+            let text = format!("error: {message}");
+            let _ = write!(stderr, "{}", super::inert::text(self.ci, &text));
+        }
+        let Some(command) = self.command else {
+            return;
+        };
+        if e.exit_code() != ExitCode::Usage {
+            return;
+        }
+        let failed = write_early(&Early {
+            ci: self.ci,
+            env: self.env,
+            cwd: self.cwd,
+            command,
+            exit_code: ExitCode::Usage.code(),
+            message: &message,
+            redactor: self.redactor,
+        });
+        for failure in failed {
+            let text = self.redactor.redact(&failure.to_string());
+            let _ = writeln!(stderr, "{}", super::warning_line(self.ci, &text));
+        }
+    }
+
+    /// The error's text, naming the GitLab component's input where its variable was the source.
+    fn describe(&self, e: &Error) -> String {
+        if self.ci == Ci::Gitlab
+            && let Error::InvalidSetting {
+                name,
+                source_name,
+                problem,
+                hint,
+            } = e
+            && COMPONENT_INPUTS.contains(&name.as_str())
+            && *source_name == format!("FERRY_{}", name.to_uppercase())
+        {
+            return Error::InvalidSetting {
+                name: name.clone(),
+                source_name: format!("{source_name}, or the component input `{name}`"),
+                problem: problem.clone(),
+                hint: hint.clone(),
+            }
+            .to_string();
+        }
+        e.to_string()
+    }
+}
+
+/// The `::error` workflow command for `message`: cleaned of control characters and escaped, so
+/// it is one line that no text inside can end or turn into another command.
+fn annotation(message: &str) -> String {
+    let cleaned = sanitize::clean(
+        message,
+        Clean {
+            keep_color: false,
+            keep_newlines: true,
+        },
+    );
+    let shown = crate::net::shorten(&cleaned, super::inert::TEXT_MAX);
+    format!(
+        "::error title={}::{}",
+        escape_property("ferry"),
+        escape_data(&shown)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(ci: Ci, e: &Error, command: Option<Command>, cwd: &Path) -> String {
+        let env = Env::new();
+        let redactor = Redactor::default();
+        let early = EarlyError {
+            ci,
+            env: &env,
+            cwd,
+            command,
+            redactor: &redactor,
+        };
+        let mut out = Vec::new();
+        early.show(e, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn bad_environment() -> Error {
+        Error::InvalidSetting {
+            name: "environment".into(),
+            source_name: "FERRY_ENVIRONMENT".into(),
+            problem: "\"a b\" has a space\n::set-output name=x::y".into(),
+            hint: "use letters".into(),
+        }
+    }
+
+    #[test]
+    fn github_gets_one_annotation_line_that_runs_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = shown(Ci::Github, &bad_environment(), None, dir.path());
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.starts_with("::error title=ferry::invalid setting `environment`"));
+        assert!(text.contains("%0A::set-output"), "{text}");
+    }
+
+    #[test]
+    fn gitlab_names_the_component_input_and_local_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = shown(Ci::Gitlab, &bad_environment(), None, dir.path());
+        assert!(
+            text.starts_with(
+                "error: invalid setting `environment` (FERRY_ENVIRONMENT, or the component input `environment`)"
+            ),
+            "{text}"
+        );
+        let local = shown(Ci::Local, &bad_environment(), None, dir.path());
+        assert!(
+            local.starts_with("error: invalid setting `environment` (FERRY_ENVIRONMENT):"),
+            "{local}"
+        );
+    }
+}
