@@ -11,7 +11,7 @@
 //! | `Tty` | one line per step; a live `⠋ build  RUNNING  12s` line redrawn with `\r` | above the live line, `  │ ` prefix, colour kept only with `color` | coloured lines |
 //! | `Plain` | one line per step, heartbeat lines | `  | ` prefix | lines |
 //! | `GithubActions` | as `Plain` | `::group::build log` … `::endgroup::`, no prefix | `::error title=ferry <phase> failed::…`, `::warning::…` |
-//! | `GitlabCi` | as `Plain` | `section_start` … `section_end` (`ferry_build_log`, collapsed) | lines |
+//! | `GitlabCi` | as `Plain` | `section_start` … `section_end` (`ferry_build_log`, collapsed; a failed phase's last lines again in an expanded `ferry_build_failure`) | lines |
 //!
 //! Untrusted text (log lines, states, ids, URLs, messages) is cleaned by [`super::sanitize`]
 //! everywhere: no escape sequence from a platform reaches a terminal or a job log (on a colour
@@ -219,6 +219,32 @@ impl<W: Write + Send> Console<W> {
             let _ = write!(text, ": {}", multiline(message));
         }
         self.say(tone, &text);
+        if failed && self.flavour == Flavour::GitlabCi {
+            self.failure_section(p);
+        }
+    }
+
+    /// GitLab: a failed phase's last log lines in an expanded section (its log section was
+    /// opened collapsed before the outcome was known; see `log_section`).
+    fn failure_section(&mut self, p: &PhaseOutcome) {
+        let skip = p.log_tail.len().saturating_sub(FAILURE_LINES);
+        let lines = &p.log_tail[skip..];
+        if lines.is_empty() {
+            return;
+        }
+        let section = LogSection::named(&format!("ferry_{}_failure", p.phase.as_str()));
+        let header = format!(
+            "{} {}: the last {} log lines",
+            p.phase,
+            verb(p.status),
+            lines.len()
+        );
+        section.start_expanded(&mut self.buf, self.last_time, &header);
+        for line in lines {
+            self.buf.push_str(&sanitize::inline(line));
+            self.buf.push('\n');
+        }
+        section.end(&mut self.buf, self.last_time);
     }
 
     /// One `::error` annotation (GitHub only).
@@ -361,6 +387,9 @@ impl<W: Write + Send> Console<W> {
         })
     }
 }
+
+/// How many of a failed phase's last log lines GitLab's expanded failure section shows.
+const FAILURE_LINES: usize = 20;
 
 /// A message that may span lines, cleaned (line breaks kept; [`Console::say`] indents them).
 fn multiline(message: &str) -> String {
@@ -605,9 +634,16 @@ mod tests {
     #[tokio::test]
     async fn gitlab_log_is_in_sections() {
         let text = render(Flavour::GitlabCi, &fixture::failed_outcome()).await;
-        // Only ferry's own four markers; the forged one in a log line lost its ESC and CR.
-        assert_eq!(text.matches("\x1b[0Ksection_").count(), 4, "{text}");
-        assert_eq!(text.matches('\r').count(), 4);
+        // Only ferry's own six markers (two log sections, the failure's); the forged one in a
+        // log line lost its ESC and CR.
+        assert_eq!(text.matches("\x1b[0Ksection_").count(), 6, "{text}");
+        assert_eq!(text.matches('\r').count(), 6);
+        // The failed phase's lines are on screen: its failure section is not collapsed.
+        assert!(
+            text.contains("section_start:1735787152:ferry_deploy_failure\r"),
+            "{text}"
+        );
+        assert!(!text.contains("ferry_deploy_failure[collapsed"), "{text}");
         insta::assert_snapshot!(text.replace('\x1b', "␛").replace('\r', "␍"));
     }
 

@@ -4,6 +4,12 @@
 //! `\e[0Ksection_start:<unix ts>:<name>[collapsed=true]\r\e[0K<header>` …
 //! `\e[0Ksection_end:<unix ts>:<name>\r\e[0K`, names limited to `[A-Za-z0-9_.-]`.
 //! A platform log line cannot forge one: [`super::sanitize`] removes `ESC` and `\r` from it.
+//!
+//! Whether a section starts collapsed is fixed by its start marker, written before the phase's
+//! outcome is known, and GitLab has no marker to expand it later. So each phase's log section
+//! starts collapsed (a successful log stays out of the way), and a failed phase's last log lines
+//! are written again after it, in an expanded `ferry_<phase>_failure` section: what went wrong is
+//! on screen when the job log opens, and the whole log is one click away.
 
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -41,6 +47,17 @@ impl LogSection {
         );
     }
 
+    /// Writes the start marker of a section shown expanded (a failure's log lines: the one part
+    /// of the job log people must see without a click), with a (trusted, one-line) header.
+    pub(crate) fn start_expanded(&self, out: &mut String, time: SystemTime, header: &str) {
+        let _ = writeln!(
+            out,
+            "\x1b[0Ksection_start:{}:{}\r\x1b[0K{header}",
+            unix(time),
+            self.name
+        );
+    }
+
     /// Writes the end marker.
     pub(crate) fn end(&self, out: &mut String, time: SystemTime) {
         let _ = writeln!(
@@ -73,6 +90,16 @@ mod tests {
             out,
             "\x1b[0Ksection_start:1735787045:ferry_build_log[collapsed=true]\r\x1b[0Kbuild log\n\
              \x1b[0Ksection_end:1735787048:ferry_build_log\r\x1b[0K\n"
+        );
+    }
+
+    #[test]
+    fn an_expanded_section_has_no_collapsed_option() {
+        let mut out = String::new();
+        LogSection::named("ferry_build_failure").start_expanded(&mut out, UNIX_EPOCH, "why");
+        assert_eq!(
+            out,
+            "\x1b[0Ksection_start:0:ferry_build_failure\r\x1b[0Kwhy\n"
         );
     }
 
