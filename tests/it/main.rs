@@ -21,6 +21,7 @@ mod platforms;
 mod presets;
 mod report;
 mod request_shapes;
+mod run_errors;
 mod secrets;
 mod settings;
 mod shapes;
