@@ -134,7 +134,11 @@ fn bursts_of_5xx_and_a_429_are_survived_with_one_trigger_each() {
     assert_eq!(triggers(&sim, "/builds"), 1);
     assert_eq!(triggers(&sim, "/deployments"), 1);
     // One short line per retry, with its budget; a rate limit's wait does not use it.
-    assert!(r.stderr.contains("build: HTTP 503; retry 1/8 in "), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("build: HTTP 503; retry 1/8 in "),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("as asked (retry "), "{}", r.stderr);
     // Retry-After was honoured: the request after each 429 came at least a second later.
     let reqs = sim.requests();
