@@ -62,6 +62,9 @@ fn an_unreachable_platform_gets_one_short_line_per_retry_and_the_fix_once() {
         "{}",
         r.stderr
     );
+    // The URL once in the final error, not again inside the transport's words.
+    let host = format!("127.0.0.1:{port}");
+    assert_eq!(last[1].matches(&host).count(), 1, "{}", last[1]);
     assert!(!r.stderr.contains("panicked"));
     // Start, 8 retries, the phase's end, the error and its fix: nothing more.
     assert_eq!(r.stderr.lines().count(), 12, "{}", r.stderr);

@@ -334,10 +334,15 @@ impl Client {
                 ),
             };
         }
+        // The URL is said once, as `url`: not again inside reqwest's own words.
+        let mut chain = net::error_chain(e);
+        if let Some(url) = e.url() {
+            chain = chain.replace(&format!(" for url ({url})"), "");
+        }
         Error::Unreachable {
             platform: self.name.clone(),
             url: shown.to_string(),
-            message: self.redactor.redact(&net::error_chain(e)),
+            message: self.redactor.redact(&chain),
             hint: crate::error::UNREACHABLE_FIX.into(),
         }
     }
