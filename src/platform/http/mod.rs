@@ -146,11 +146,7 @@ impl HttpBackend {
     fn missing(section: &str, e: &MissingVar) -> Error {
         Error::ConfigFile {
             path: format!("ferry.toml {section}"),
-            message: format!(
-                "the template names `{}`, which has no value here\n  fix: use one of: {} (or give it with --var NAME=VALUE / FERRY_VAR_<NAME>)",
-                e.name,
-                e.known.join(", ")
-            ),
+            message: e.message(),
         }
     }
 
