@@ -11,7 +11,6 @@ use crate::config::file::{FileConfig, PhaseKeys, PhaseTemplates, TemplateUse, fl
 use crate::error::{Error, Result, quote};
 use crate::platform::http::template::{self, INVALID_FIX, TemplateError};
 use crate::platform::{Phase, Vars};
-use crate::suggest::did_you_mean;
 
 /// Names the engine gives every phase besides the plan's values.
 const ENGINE_NAMES: [&str; 1] = ["idempotency_key"];
@@ -202,7 +201,7 @@ impl Point<'_> {
         if self.is_captured("id", u) {
             names.push("id".into());
         }
-        let mean = did_you_mean(name, names.iter().map(String::as_str));
+        let mean = template::likely(name, names.iter().map(String::as_str));
         let fix = self.fix(name, &names);
         Error::ConfigFile {
             path: format!("{} [{}] {}", known.path, u.table, u.key),

@@ -118,7 +118,7 @@ impl TemplateError {
         match self {
             TemplateError::Missing { name, known } => format!(
                 "the template names `{name}`, which has no value here{}\n  fix: use one of: {} (or give it with --var NAME=VALUE / FERRY_VAR_<NAME>)",
-                crate::suggest::did_you_mean(name, known.iter().map(String::as_str)),
+                likely(name, known.iter().map(String::as_str)),
                 known.join(", ")
             ),
             TemplateError::Invalid { template, problem } => format!(
@@ -229,17 +229,27 @@ fn invalid(template: &str, e: &minijinja::Error) -> TemplateError {
     }
 }
 
-/// "Did you mean" for a filter: the shared suggestion, or a name one swap or letter away
-/// (`rwa` → `raw`, too short for a similarity score).
+/// "Did you mean" for a filter.
 fn filter_suggestion(name: &str) -> String {
-    let known = OWN_FILTERS.iter().chain(BUILTIN_FILTERS.iter()).copied();
+    likely(
+        name,
+        OWN_FILTERS.iter().chain(BUILTIN_FILTERS.iter()).copied(),
+    )
+}
+
+/// "Did you mean" for a name in a template: the shared suggestion, or else the first name one
+/// swap or letter away (`rwa` → `raw`, `sah` → `sha`: too short for a similarity score).
+pub(crate) fn likely<'a, I>(name: &str, known: I) -> String
+where
+    I: IntoIterator<Item = &'a str> + Clone,
+{
     let said = crate::suggest::did_you_mean(name, known.clone());
     if !said.is_empty() {
         return said;
     }
     known
-        .filter(|k| strsim::osa_distance(name, k) == 1)
-        .min_by_key(|k| usize::from(!OWN_FILTERS.contains(k)))
+        .into_iter()
+        .find(|k| *k != name && strsim::osa_distance(name, k) == 1)
         .map_or_else(String::new, |k| format!("; did you mean `{k}`?"))
 }
 
