@@ -227,16 +227,7 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
     })?;
     let mut vars = vars(&subject, file, context, environment.as_deref(), &base);
     vars.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let secrets = secrets(env);
-    let warnings = templates::check(
-        file,
-        &phases,
-        &templates::Known {
-            vars: &vars,
-            secrets: &secrets.keys().cloned().collect(),
-            path: &settings.config.display().to_string(),
-        },
-    )?;
+    let (secrets, warnings) = check_templates(file, &phases, &vars, env, settings)?;
     let mut phase_vars = BTreeMap::new();
     for p in &chosen.phase_platforms {
         phase_vars.insert(
@@ -268,6 +259,28 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
         backends: chosen.backends,
         redactor,
     })
+}
+
+/// The run's secrets, and every template of the file read and its names checked (see
+/// `plan/templates.rs`), with the warnings for values empty in this run.
+fn check_templates(
+    file: &FileConfig,
+    phases: &[Phase],
+    vars: &Vars,
+    env: &Env,
+    settings: &Settings,
+) -> Result<(BTreeMap<String, SecretString>, Vec<String>)> {
+    let secrets = secrets(env);
+    let warnings = templates::check(
+        file,
+        phases,
+        &templates::Known {
+            vars,
+            secrets: &secrets.keys().cloned().collect(),
+            path: &settings.config.display().to_string(),
+        },
+    )?;
+    Ok((secrets, warnings))
 }
 
 /// `secrets.<name>` for every `FERRY_SECRET_<NAME>` in the environment (like `FERRY_VAR_<NAME>`

@@ -173,7 +173,7 @@ impl Point<'_> {
                     || before(&format!("{}.observe", self.phase))
             }
             // The log position, in log requests.
-            "offset" | "cursor" => u.table.ends_with(".logs"),
+            "offset" | "cursor" => u.table.rsplit('.').next() == Some("logs"),
             _ => self
                 .found
                 .captures
@@ -229,15 +229,15 @@ impl Point<'_> {
             && ["build", "deploy", "stop"].contains(&phase)
         {
             if self.earlier.iter().any(|p| p.as_str() == phase) {
+                let prefix = format!("{phase}.");
+                let outputs: Vec<&str> = names
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| n.starts_with(&prefix))
+                    .collect();
                 return format!(
-                    "declare `{output}` under [{phase}.outputs], or use one of: {phase}.id{}",
-                    names
-                        .iter()
-                        .filter(
-                            |n| n.starts_with(&format!("{phase}.")) && *n != &format!("{phase}.id")
-                        )
-                        .map(|n| format!(", {n}"))
-                        .collect::<String>()
+                    "declare `{output}` under [{phase}.outputs], or use one of: {}",
+                    outputs.join(", ")
                 );
             }
             return format!(
