@@ -358,6 +358,30 @@ mod tests {
     }
 
     #[test]
+    fn a_token_key_below_the_top_level_is_a_request_s_and_parses() {
+        let text = "[build.trigger]\npath = \"/p/{{ vars.project }}\"\nid = \"/id\"\ncapture = { url = \"/url\" }\n[build.trigger.body]\ntoken = \"{{ secrets.trigger }}\"\n[build.status]\npath = \"/s/{{ id }}\"\nsuccess = [{ \"/done\" = [true] }]\n";
+        let f = FileConfig::parse(text, "ferry.toml").unwrap();
+        let build = &f.templates["build"];
+        let at: Vec<(&str, &str)> = build
+            .uses
+            .iter()
+            .map(|u| (u.table.as_str(), u.key.as_str()))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                ("build.trigger", "body.token"),
+                ("build.trigger", "path"),
+                ("build.status", "path")
+            ]
+        );
+        assert_eq!(
+            build.captures,
+            [("build.trigger".to_string(), "url".to_string())]
+        );
+    }
+
+    #[test]
     fn scalars_become_text() {
         let f = FileConfig::parse("detach = true\npr_number = 42\n", "f").unwrap();
         let l = f.layer();
