@@ -90,13 +90,7 @@ impl HttpBackend {
         // A `{{ secrets.NAME }}` goes to the platform's own origin only, never to a URL an answer
         // gave (a signed upload URL, a log host): checked before anything is rendered into it.
         if !self.client.same_origin(&url) && names_a_secret(path, headers, body) {
-            return Err(Error::ConfigFile {
-                path: format!("ferry.toml {section}"),
-                message: format!(
-                    "the request names a `secrets.` value and goes to {}, which is not the platform's origin\n  fix: send secrets only in requests to the platform's own URL (`[platform] url`); a request to another origin cannot carry one",
-                    url.origin().ascii_serialization()
-                ),
-            });
+            return Err(secret_elsewhere(section, &url));
         }
         // `[platform] headers` go to the platform only; a request's own go where it goes.
         let platform = if self.client.same_origin(&url) {
@@ -231,6 +225,17 @@ impl HttpBackend {
             vars.insert(name.clone(), value);
         }
         Ok(())
+    }
+}
+
+/// A request naming a `secrets.` value that would go to another origin than the platform's.
+fn secret_elsewhere(section: &str, url: &url::Url) -> Error {
+    Error::ConfigFile {
+        path: format!("ferry.toml {section}"),
+        message: format!(
+            "the request names a `secrets.` value and goes to {}, which is not the platform's origin\n  fix: send secrets only in requests to the platform's own URL (`[platform] url`); a request to another origin cannot carry one",
+            url.origin().ascii_serialization()
+        ),
     }
 }
 
