@@ -379,3 +379,49 @@ fn a_secret_is_never_sent_to_another_origin() {
         "{requests:?}"
     );
 }
+
+#[test]
+fn a_value_empty_for_this_run_is_a_warning_naming_its_setting() {
+    let sim = Sim::start(Script::fast());
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let r = run(work
+        .ferry()
+        .args(["check"])
+        .env("FERRY_PLATFORM_URL", sim.url())
+        .env("FERRY_ENVIRONMENT", "staging"));
+    r.assert_code(0);
+    assert!(
+        r.stderr.contains(
+            "[build.trigger] body.sha: `sha` is empty for this run, so the template \"{{ sha }}\" sends it empty"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--sha / FERRY_SHA"), "{}", r.stderr);
+    // Once per name, where it is first sent.
+    assert_eq!(
+        r.stderr.matches("`sha` is empty").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+}
+
+#[test]
+fn a_phase_the_command_does_not_run_is_read_too() {
+    let sim = Sim::start(Script::fast());
+    let config = simulator_with(
+        "path = \"/v1/apps/{{ vars.app }}/environments/{{ environment }}\"",
+        "path = \"/v1/apps/{{ vars.app }}/environments/{{ environment\"",
+    );
+    let r = check(&sim, &config, &[]);
+    refused(
+        &r,
+        &sim,
+        &[
+            "ferry.toml [stop.trigger] path",
+            "cannot be read: syntax error",
+        ],
+    );
+}
