@@ -57,6 +57,7 @@ use crate::config::Loaded;
 use crate::platform::engine::{Engine, PhaseRequest};
 use crate::platform::{Command, Emitter, Phase, PhaseOutcome, RunOutcome, Status};
 use crate::report::Sink;
+use crate::secret::ExposeSecret as _;
 
 /// The process's output streams, and whether stderr is a terminal.
 pub struct Io {
@@ -131,6 +132,7 @@ fn env_redactor(env: &env::Env) -> secret::Redactor {
     ]
     .iter()
     .filter_map(|name| env.get(name))
+    .chain(env.with_prefix("FERRY_SECRET_").map(|(_, v)| v))
     .map(|v| secret::SecretString::from(v.trim().to_string()))
     .collect();
     secret::Redactor::new(&secrets)
@@ -173,6 +175,7 @@ async fn dispatch(
                 env,
             })?;
             print_plan(&planned.plan, context.ci, io)?;
+            print_warnings(&planned.plan, io)?;
             writeln!(io.stderr, "settings are valid").map_err(|e| io_error("stderr", e))?;
             Ok(ExitCode::Success)
         }
@@ -189,6 +192,14 @@ async fn dispatch(
 fn print_plan(plan: &plan::Plan, ci: ci::Ci, io: &mut Io) -> Result<()> {
     let text = serde_json::to_string_pretty(plan).unwrap_or_default();
     writeln!(io.stdout, "{}", report::inert::json(ci, text)).map_err(|e| io_error("stdout", e))
+}
+
+/// What the plan found worth a word without stopping (a template value empty for this run).
+fn print_warnings(plan: &plan::Plan, io: &mut Io) -> Result<()> {
+    for w in &plan.warnings {
+        writeln!(io.stderr, "warning: {w}").map_err(|e| io_error("stderr", e))?;
+    }
+    Ok(())
 }
 
 fn io_error(what: &str, source: std::io::Error) -> Error {
@@ -353,6 +364,11 @@ async fn run_phases(
         let mut phase_vars = vars.clone();
         phase_vars.extend(plan.phase_vars.get(phase).cloned().unwrap_or_default());
         phase_vars.insert("idempotency_key".into(), format!("ferry-{run_key}-{phase}"));
+        phase_vars.extend(
+            plan.secrets
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose_secret().to_string())),
+        );
         // Each phase runs on its own platform's backend, at that platform's cadence.
         let Some((backend, timing)) = planned.backend(*phase) else {
             continue;

@@ -10,6 +10,7 @@ mod access;
 mod named;
 mod section;
 mod subject;
+mod templates;
 
 pub(crate) use crate::platform::planned::PlannedBackend;
 pub(crate) use subject::Subject;
@@ -26,7 +27,7 @@ use crate::env::Env;
 use crate::error::{Error, Result, quote};
 use crate::platform::engine::Timing;
 use crate::platform::{Backend, Command, Phase, Vars};
-use crate::secret::Redactor;
+use crate::secret::{Redactor, SecretString};
 
 /// What a run will do.
 #[derive(Clone, Debug, Serialize)]
@@ -54,6 +55,14 @@ pub(crate) struct Plan {
     /// The change request and commit this run reports on, decided once.
     #[serde(skip)]
     pub subject: Subject,
+    /// `secrets.<name>` from `FERRY_SECRET_<NAME>`: added to each phase's values, never shown
+    /// (not in `vars`, redacted everywhere).
+    #[serde(skip)]
+    pub secrets: BTreeMap<String, SecretString>,
+    /// What the checks found worth saying without stopping (a template value empty for this
+    /// run), for the command to print.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// One phase's platform, as the plan shows it (never a credential).
@@ -218,7 +227,7 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
     })?;
     let mut vars = vars(&subject, file, context, environment.as_deref(), &base);
     vars.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
-    check_var_uses(file, &phases, &vars, &settings.config.display().to_string())?;
+    let (secrets, warnings) = check_templates(file, &phases, &vars, env, settings)?;
     let mut phase_vars = BTreeMap::new();
     for p in &chosen.phase_platforms {
         phase_vars.insert(
@@ -244,37 +253,50 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
             phase_platforms: chosen.phase_platforms,
             phase_vars,
             subject,
+            secrets,
+            warnings,
         },
         backends: chosen.backends,
         redactor,
     })
 }
 
-/// Every `{{ vars.<name> }}` the planned phases name has a value, before anything is sent: a
-/// preset's id the user has not given yet is told here, not after an upload.
-fn check_var_uses(file: &FileConfig, phases: &[Phase], vars: &Vars, path: &str) -> Result<()> {
-    for phase in phases {
-        let Some(uses) = file.var_uses.get(phase.as_str()) else {
-            continue;
-        };
-        if let Some((name, at)) = uses
-            .iter()
-            .find(|(name, _)| !vars.contains_key(&format!("vars.{name}")))
-        {
-            return Err(Error::ConfigFile {
-                path: format!("{path} [{at}]"),
-                message: format!(
-                    "the template names `vars.{name}`, and it has no value{}\n  fix: add {name} = \"…\" under [vars] (or give it with --var {name}=… / FERRY_VAR_{})",
-                    crate::suggest::did_you_mean(
-                        &format!("vars.{name}"),
-                        vars.keys().map(String::as_str)
-                    ),
-                    name.to_ascii_uppercase()
-                ),
-            });
-        }
-    }
-    Ok(())
+/// The run's secrets, and every template of the file read and its names checked (see
+/// `plan/templates.rs`), with the warnings for values empty in this run.
+fn check_templates(
+    file: &FileConfig,
+    phases: &[Phase],
+    vars: &Vars,
+    env: &Env,
+    settings: &Settings,
+) -> Result<(BTreeMap<String, SecretString>, Vec<String>)> {
+    let secrets = secrets(env);
+    let warnings = templates::check(
+        file,
+        phases,
+        &templates::Known {
+            vars,
+            secrets: &secrets.keys().cloned().collect(),
+            path: &settings.config.display().to_string(),
+        },
+    )?;
+    Ok((secrets, warnings))
+}
+
+/// `secrets.<name>` for every `FERRY_SECRET_<NAME>` in the environment (like `FERRY_VAR_<NAME>`
+/// for `vars.<name>`).
+pub(crate) fn secrets(env: &Env) -> BTreeMap<String, SecretString> {
+    env.with_prefix("FERRY_SECRET_")
+        .map(|(name, value)| {
+            let key = name
+                .trim_start_matches("FERRY_SECRET_")
+                .to_ascii_lowercase();
+            (
+                format!("secrets.{key}"),
+                SecretString::from(value.to_string()),
+            )
+        })
+        .collect()
 }
 
 fn vars(

@@ -51,10 +51,30 @@ pub(crate) struct FileConfig {
     pub build: Option<PhaseSection>,
     pub deploy: Option<PhaseSection>,
     pub stop: Option<PhaseSection>,
-    /// Every `{{ vars.<name> }}` a phase's requests name, with the first table naming it: a
-    /// plan checks them all before anything is sent (a preset's ids the user has not given).
+    /// Every templated string, per phase (`build`, `deploy`, `stop`, and `platform` for the
+    /// platform tables), after the preset merge and in flow order: a plan checks them all before
+    /// anything is sent (a preset's ids the user has not given, a typo, a syntax error).
     #[serde(skip)]
-    pub var_uses: BTreeMap<String, Vec<(String, String)>>,
+    pub templates: BTreeMap<String, PhaseTemplates>,
+}
+
+/// One templated string of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TemplateUse {
+    /// The table as written (`deploy.trigger`, `build`, `platforms.ci`).
+    pub table: String,
+    /// The key inside it (`path`, `headers.X-Token`, `body.token`).
+    pub key: String,
+    pub text: String,
+}
+
+/// A phase's templated strings and the names its requests capture.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PhaseTemplates {
+    /// In flow order.
+    pub uses: Vec<TemplateUse>,
+    /// `(table, name)` for every `capture` key (`deploy.trigger`, `url`).
+    pub captures: Vec<(String, String)>,
 }
 
 /// `[build]`, `[deploy]` or `[stop]`: the keys every phase has (`platform`, `timeout`) and the
@@ -113,7 +133,12 @@ impl FileConfig {
     /// Parses a settings file's text; `path` is only for messages.
     pub(crate) fn parse(text: &str, path: &str) -> Result<Self> {
         // Checked before parsing, so that a syntax error quoting the line cannot echo a secret.
+        // Only ferry's own settings, at the top level: a request's body or a named platform may
+        // well have a `token` key (GitLab's pipeline trigger), given as `{{ secrets.NAME }}`.
         for line in text.lines() {
+            if line.trim_start().starts_with('[') {
+                break;
+            }
             let key = line.trim_start().split('=').next().unwrap_or("").trim();
             if let Some(name) = SECRET_SETTINGS.iter().find(|n| **n == key) {
                 return Err(secret_in_file(name, path));
@@ -125,9 +150,9 @@ impl FileConfig {
             Ok(table) => super::preset::apply(&table, path)?,
             Err(_) => None,
         };
-        let var_uses = match (&preset, text.parse::<toml::Table>()) {
-            (Some(merged), _) => var_uses(merged),
-            (None, Ok(table)) => var_uses(&table),
+        let templates = match (&preset, text.parse::<toml::Table>()) {
+            (Some(merged), _) => templates(merged),
+            (None, Ok(table)) => templates(&table),
             (None, Err(_)) => BTreeMap::new(),
         };
         let parsed = match preset {
@@ -155,7 +180,7 @@ impl FileConfig {
                 return Err(secret_in_file(name, path));
             }
         }
-        file.var_uses = var_uses;
+        file.templates = templates;
         Ok(file)
     }
 
@@ -216,63 +241,100 @@ pub(crate) fn text(value: Option<&toml::Value>) -> Option<String> {
     })
 }
 
-/// Per phase (`build`, `deploy`, `stop`): each `vars.<name>` its strings name as a template,
-/// with the table it is first named in (`[build.trigger]`).
-fn var_uses(table: &toml::Table) -> BTreeMap<String, Vec<(String, String)>> {
-    fn walk(value: &toml::Value, at: &str, out: &mut Vec<(String, String)>) {
+/// Whether a string is a template (has a `{{`, `{%` or `{#`).
+pub(crate) fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+/// The tables of a phase in the order their requests are sent: a value captured in one is there
+/// for the tables after it.
+pub(crate) const FLOW: [&str; 9] = [
+    "before", "trigger", "observe", "resolve", "status", "logs", "cancel", "fetch", "outputs",
+];
+
+/// Where a table comes in [`FLOW`] (`deploy.status` → 4); phase-level keys and tables not in the
+/// flow come after all of it.
+pub(crate) fn flow_rank(table: &str) -> usize {
+    let last = table.split('.').nth(1).unwrap_or("");
+    FLOW.iter().position(|k| *k == last).unwrap_or(FLOW.len())
+}
+
+/// Per phase (`build`, `deploy`, `stop`), and `platform` for `[platform]` and
+/// `[platforms.<name>]`: every templated string with its table and key, in flow order, and the
+/// names its requests capture.
+fn templates(table: &toml::Table) -> BTreeMap<String, PhaseTemplates> {
+    fn walk(value: &toml::Value, table: &str, key: &str, out: &mut PhaseTemplates) {
+        let join = |k: &str| {
+            if key.is_empty() {
+                k.to_string()
+            } else {
+                format!("{key}.{k}")
+            }
+        };
         match value {
             toml::Value::String(text) => {
-                for name in crate::platform::http::template::names(text) {
-                    if let Some(var) = name.strip_prefix("vars.")
-                        && !out.iter().any(|(v, _)| v == var)
-                    {
-                        out.push((var.to_string(), at.to_string()));
-                    }
+                if let Some(name) = key
+                    .rsplit_once('.')
+                    .filter(|(parent, _)| *parent == "capture" || parent.ends_with(".capture"))
+                    .map(|(_, name)| name)
+                {
+                    out.captures.push((table.to_string(), name.to_string()));
+                }
+                if is_template(text) {
+                    out.uses.push(TemplateUse {
+                        table: table.to_string(),
+                        key: key.to_string(),
+                        text: text.clone(),
+                    });
                 }
             }
-            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, at, out)),
+            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, table, key, out)),
             toml::Value::Table(t) => {
-                for (key, v) in t {
-                    let inner = if v.is_table() {
-                        format!("{at}.{key}")
-                    } else {
-                        at.to_string()
-                    };
-                    walk(v, &inner, out);
+                for (k, v) in t {
+                    walk(v, table, &join(k), out);
                 }
             }
             _ => {}
         }
     }
-    // The tables in the order their requests are sent, so the first one named is the first sent.
-    const FLOW: [&str; 9] = [
-        "before", "trigger", "observe", "resolve", "status", "logs", "cancel", "fetch", "outputs",
-    ];
-    let rank = |key: &str| FLOW.iter().position(|k| *k == key).unwrap_or(FLOW.len());
-    let mut uses = BTreeMap::new();
+    let mut found = BTreeMap::new();
     for phase in ["build", "deploy", "stop"] {
         let Some(section) = table.get(phase) else {
             continue;
         };
-        let mut found = Vec::new();
+        let mut uses = PhaseTemplates::default();
         match section.as_table() {
             Some(t) => {
                 let mut keys: Vec<&String> = t.keys().collect();
-                keys.sort_by_key(|k| rank(k));
+                keys.sort_by_key(|k| flow_rank(&format!("{phase}.{k}")));
                 for key in keys {
-                    let at = if t[key].is_table() {
-                        format!("{phase}.{key}")
+                    let value = &t[key];
+                    let nested = value.is_table()
+                        || value
+                            .as_array()
+                            .is_some_and(|a| a.iter().all(toml::Value::is_table));
+                    if nested && !value.as_array().is_some_and(Vec::is_empty) {
+                        walk(value, &format!("{phase}.{key}"), "", &mut uses);
                     } else {
-                        phase.to_string()
-                    };
-                    walk(&t[key], &at, &mut found);
+                        walk(value, phase, key, &mut uses);
+                    }
                 }
             }
-            None => walk(section, phase, &mut found),
+            None => walk(section, phase, "", &mut uses),
         }
-        uses.insert(phase.to_string(), found);
+        found.insert(phase.to_string(), uses);
     }
-    uses
+    let mut platform = PhaseTemplates::default();
+    if let Some(p) = table.get("platform") {
+        walk(p, "platform", "", &mut platform);
+    }
+    if let Some(toml::Value::Table(named)) = table.get("platforms") {
+        for (name, p) in named {
+            walk(p, &format!("platforms.{name}"), "", &mut platform);
+        }
+    }
+    found.insert("platform".to_string(), platform);
+    found
 }
 
 #[cfg(test)]
@@ -293,6 +355,30 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("FERRY_TOKEN"), "{msg}");
         assert!(!msg.contains("ghp_x"), "{msg}");
+    }
+
+    #[test]
+    fn a_token_key_below_the_top_level_is_a_request_s_and_parses() {
+        let text = "[build.trigger]\npath = \"/p/{{ vars.project }}\"\nid = \"/id\"\ncapture = { url = \"/url\" }\n[build.trigger.body]\ntoken = \"{{ secrets.trigger }}\"\n[build.status]\npath = \"/s/{{ id }}\"\nsuccess = [{ \"/done\" = [true] }]\n";
+        let f = FileConfig::parse(text, "ferry.toml").unwrap();
+        let build = &f.templates["build"];
+        let at: Vec<(&str, &str)> = build
+            .uses
+            .iter()
+            .map(|u| (u.table.as_str(), u.key.as_str()))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                ("build.trigger", "body.token"),
+                ("build.trigger", "path"),
+                ("build.status", "path")
+            ]
+        );
+        assert_eq!(
+            build.captures,
+            [("build.trigger".to_string(), "url".to_string())]
+        );
     }
 
     #[test]

@@ -226,6 +226,8 @@ fn redactor<'a>(
             secrets.push(SecretString::from(value.to_string()));
         }
     }
+    // `{{ secrets.NAME }}` values go into requests and never into any output.
+    secrets.extend(super::secrets(env).into_values());
     // Basic credentials come back base64-encoded as a pair: each pair is a form of its own.
     let mut basics: Vec<(String, SecretString)> = Vec::new();
     if let (Some(user), Some(token), true) = (

@@ -151,7 +151,8 @@ fn a_presets_id_left_out_is_named_before_anything_is_sent() {
         2,
         &[
             // Named where it is first sent: the build's trigger.
-            "[build.trigger]: the template names `vars.app`, and it has no value",
+            "[build.trigger] path: the template",
+            "names `vars.app`, and it has no value",
             "app = \"…\" under [vars]",
             "FERRY_VAR_APP",
         ],

@@ -27,3 +27,4 @@ mod settings;
 mod shapes;
 mod sim;
 mod support;
+mod templates_check;

@@ -310,11 +310,7 @@ impl Backend for ArgoBackend {
         let missing = |what: &'static str| {
             move |e: super::http::template::MissingVar| Error::ConfigFile {
                 path: format!("ferry.toml [{phase}] {what}"),
-                message: format!(
-                    "the template names `{}`, which has no value here\n  fix: use one of: {}",
-                    e.name,
-                    e.known.join(", ")
-                ),
+                message: e.message(),
             }
         };
         let app = render(&spec.application, vars, Target::Text).map_err(missing("application"))?;

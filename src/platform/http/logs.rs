@@ -33,7 +33,7 @@ use super::client::Request;
 use super::source::{Source, truthy};
 use super::spec::{LogMode, LogSpec};
 use super::template::{Target, render};
-use super::{HttpBackend, bad_source, condition, lines};
+use super::{HttpBackend, bad_source, condition, lines, names_a_secret, secret_elsewhere};
 use crate::error::{Error, Result};
 use crate::platform::backend::{BackendState, LogRead, LogSink, Operation, Vars};
 use crate::platform::event::StateClass;
@@ -243,6 +243,10 @@ impl HttpBackend {
 
     /// A GET of the log at `url`.
     fn log_request(&self, spec: &LogSpec, url: Url, vars: &Vars, section: &str) -> Result<Request> {
+        let target = spec.path.as_deref().or(spec.url.as_deref()).unwrap_or("");
+        if !self.client.stream.same_origin(&url) && names_a_secret(target, &spec.headers, None) {
+            return Err(secret_elsewhere(section, &url));
+        }
         let headers = self.log_headers(spec, &url, vars, section)?;
         let mut req = Request::new(reqwest::Method::GET, url);
         req.headers = headers;

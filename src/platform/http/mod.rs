@@ -87,6 +87,11 @@ impl HttpBackend {
         let url = self
             .client
             .url(&render(path, vars, Target::Url).map_err(missing)?)?;
+        // A `{{ secrets.NAME }}` goes to the platform's own origin only, never to a URL an answer
+        // gave (a signed upload URL, a log host): checked before anything is rendered into it.
+        if !self.client.same_origin(&url) && names_a_secret(path, headers, body) {
+            return Err(secret_elsewhere(section, &url));
+        }
         // `[platform] headers` go to the platform only; a request's own go where it goes.
         let platform = if self.client.same_origin(&url) {
             Some(&self.headers)
@@ -146,11 +151,7 @@ impl HttpBackend {
     fn missing(section: &str, e: &MissingVar) -> Error {
         Error::ConfigFile {
             path: format!("ferry.toml {section}"),
-            message: format!(
-                "the template names `{}`, which has no value here\n  fix: use one of: {} (or give it with --var NAME=VALUE / FERRY_VAR_<NAME>)",
-                e.name,
-                e.known.join(", ")
-            ),
+            message: e.message(),
         }
     }
 
@@ -225,6 +226,43 @@ impl HttpBackend {
         }
         Ok(())
     }
+}
+
+/// A request naming a `secrets.` value that would go to another origin than the platform's.
+fn secret_elsewhere(section: &str, url: &url::Url) -> Error {
+    Error::ConfigFile {
+        path: format!("ferry.toml {section}"),
+        message: format!(
+            "the request names a `secrets.` value and goes to {}, which is not the platform's origin\n  fix: send secrets only in requests to the platform's own URL (`[platform] url`); a request to another origin cannot carry one",
+            url.origin().ascii_serialization()
+        ),
+    }
+}
+
+/// Whether a request's path, headers or body name a `secrets.` value.
+fn names_a_secret(
+    path: &str,
+    headers: &BTreeMap<String, String>,
+    body: Option<&toml::Value>,
+) -> bool {
+    fn strings<'a>(value: &'a toml::Value, out: &mut Vec<&'a str>) {
+        match value {
+            toml::Value::String(s) => out.push(s),
+            toml::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+            toml::Value::Table(t) => t.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    let mut texts: Vec<&str> = vec![path];
+    texts.extend(headers.values().map(String::as_str));
+    if let Some(b) = body {
+        strings(b, &mut texts);
+    }
+    texts.iter().any(|t| {
+        template::names(t)
+            .iter()
+            .any(|n| n == "secrets" || n.starts_with("secrets."))
+    })
 }
 
 fn header_list(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {

@@ -153,11 +153,7 @@ impl JenkinsBackend {
     fn job_path(phase: Phase, spec: &JenkinsPhase, vars: &Vars) -> Result<String> {
         let missing = |e: super::http::template::MissingVar| Error::ConfigFile {
             path: format!("ferry.toml [{phase}]"),
-            message: format!(
-                "the template names `{}`, which has no value here\n  fix: use one of: {}",
-                e.name,
-                e.known.join(", ")
-            ),
+            message: e.message(),
         };
         let job = render(&spec.job, vars, Target::Text).map_err(missing)?;
         let branch = spec
@@ -259,11 +255,7 @@ impl Backend for JenkinsBackend {
             for (name, value) in params {
                 let value = render(value, vars, Target::Text).map_err(|e| Error::ConfigFile {
                     path: format!("ferry.toml [{phase}.parameters]"),
-                    message: format!(
-                        "`{name}` names `{}`, which has no value here\n  fix: use one of: {}",
-                        e.name,
-                        e.known.join(", ")
-                    ),
+                    message: format!("`{name}`: {}", e.message()),
                 })?;
                 query.append_pair(name, &value);
             }
