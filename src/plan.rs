@@ -25,6 +25,7 @@ use crate::config::{FileConfig, Settings};
 use crate::env::Env;
 use crate::error::{Error, Result, quote};
 use crate::platform::engine::Timing;
+use crate::platform::described::Described;
 use crate::platform::{Backend, Command, Phase, Vars};
 use crate::secret::Redactor;
 
@@ -54,6 +55,19 @@ pub(crate) struct Plan {
     /// The change request and commit this run reports on, decided once.
     #[serde(skip)]
     pub subject: Subject,
+    /// What each phase will send, in order, and what it waits for (never a credential).
+    pub phase_requests: Vec<PhaseRequests>,
+}
+
+/// One phase's requests and wait, as the plan shows them.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct PhaseRequests {
+    pub phase: Phase,
+    /// The phase's time limit.
+    #[serde(with = "humantime_serde_secs")]
+    pub timeout: Duration,
+    #[serde(flatten)]
+    pub described: Described,
 }
 
 /// One phase's platform, as the plan shows it (never a credential).
@@ -219,9 +233,9 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
     let mut vars = vars(&subject, file, context, environment.as_deref(), &base);
     vars.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
     check_var_uses(file, &phases, &vars, &settings.config.display().to_string())?;
-    let mut phase_vars = BTreeMap::new();
+    let mut phase_vars_map = BTreeMap::new();
     for p in &chosen.phase_platforms {
-        phase_vars.insert(
+        phase_vars_map.insert(
             p.phase,
             Vars::from([(
                 "platform_url".to_string(),
@@ -229,6 +243,32 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
             )]),
         );
     }
+    let phase_requests = phases
+        .iter()
+        .map(|phase| {
+            let mut phase_vars = vars.clone();
+            phase_vars.extend(phase_vars_of(&phase_vars_map, *phase));
+            let mut described = chosen
+                .backends
+                .iter()
+                .find(|b| b.phases.contains(phase))
+                .map(|b| b.backend.describe(*phase, &phase_vars))
+                .unwrap_or_default();
+            for r in &mut described.requests {
+                r.url = redactor.redact(&r.url);
+            }
+            PhaseRequests {
+                phase: *phase,
+                timeout: chosen
+                    .phase_timeouts
+                    .get(phase)
+                    .copied()
+                    .unwrap_or(settings.timeout),
+                described,
+            }
+        })
+        .collect();
+    let phase_vars = phase_vars_map;
     Ok(Planned {
         plan: Plan {
             command,
@@ -244,10 +284,16 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
             phase_platforms: chosen.phase_platforms,
             phase_vars,
             subject,
+            phase_requests,
         },
         backends: chosen.backends,
         redactor,
     })
+}
+
+/// The template values that differ for `phase` (its platform's URL).
+fn phase_vars_of(map: &BTreeMap<Phase, Vars>, phase: Phase) -> Vars {
+    map.get(&phase).cloned().unwrap_or_default()
 }
 
 /// Every `{{ vars.<name> }}` the planned phases name has a value, before anything is sent: a

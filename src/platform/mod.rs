@@ -17,6 +17,8 @@ pub use event::{
 pub use outcome::{Command, RunOutcome};
 
 pub mod backend;
+pub mod described;
+pub mod probe;
 pub mod engine;
 
 pub(crate) mod argocd;

@@ -14,6 +14,7 @@
 
 pub(crate) mod app;
 pub(crate) mod plan;
+mod doctor;
 pub(crate) mod spec;
 pub(crate) mod state;
 pub(crate) mod time;
@@ -297,6 +298,18 @@ impl ArgoBackend {
 impl Backend for ArgoBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn describe(&self, phase: Phase, vars: &Vars) -> crate::platform::described::Described {
+        self.describe_phase(phase, vars)
+    }
+
+    async fn probe(
+        &self,
+        phases: &[Phase],
+        vars: &Vars,
+    ) -> Vec<crate::platform::probe::Finding> {
+        self.probe_apps(phases, vars).await
     }
 
     fn trigger_replay(&self, _phase: Phase) -> Replay {

@@ -13,6 +13,7 @@ pub(crate) mod console;
 pub(crate) mod outputs;
 pub(crate) mod path;
 pub(crate) mod plan;
+mod doctor;
 pub(crate) mod spec;
 pub(crate) mod state;
 
@@ -233,6 +234,18 @@ impl JenkinsBackend {
 impl Backend for JenkinsBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn describe(&self, phase: Phase, vars: &Vars) -> crate::platform::described::Described {
+        self.describe_phase(phase, vars)
+    }
+
+    async fn probe(
+        &self,
+        phases: &[Phase],
+        vars: &Vars,
+    ) -> Vec<crate::platform::probe::Finding> {
+        self.probe_jobs(phases, vars).await
     }
 
     fn trigger_replay(&self, _phase: Phase) -> Replay {
