@@ -32,6 +32,7 @@ pub mod sim;
 #[doc(hidden)]
 pub mod testing;
 
+mod check;
 mod ci;
 mod cli;
 mod config;
@@ -147,22 +148,19 @@ async fn dispatch(
             write!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))?;
             Ok(ExitCode::Success)
         }
-        Cmd::Check { settings } => {
-            let loaded = config::load(env, settings.layer(), cwd)?;
-            let context = ci::detect(env);
-            let planned = plan::plan(plan::PlanRequest {
-                command: Command::Deploy,
-                no_build: false,
-                settings: &loaded.settings,
-                file: loaded.file.as_ref(),
-                context: &context,
-                overrides: &plan::overrides(env, &[])?,
-                env,
-            })?;
-            print_plan(&planned.plan, context.ci, io)?;
-            writeln!(io.stderr, "settings are valid").map_err(|e| io_error("stderr", e))?;
-            Ok(ExitCode::Success)
-        }
+        Cmd::Check {
+            settings,
+            json,
+            probe,
+        } => check::check(check::CheckArgs {
+            layer: settings.layer(),
+            json,
+            probe,
+            env,
+            cwd,
+            io,
+        })
+        .await,
         Cmd::Demo {
             out,
             fail,
@@ -171,11 +169,6 @@ async fn dispatch(
         } => demo(out, fail, json, events, env, cwd, io, cancel).await,
         Cmd::Sim { listen, script } => serve_sim(&listen, script.as_deref(), io, cancel).await,
     }
-}
-
-fn print_plan(plan: &plan::Plan, ci: ci::Ci, io: &mut Io) -> Result<()> {
-    let text = serde_json::to_string_pretty(plan).unwrap_or_default();
-    writeln!(io.stdout, "{}", report::inert::json(ci, text)).map_err(|e| io_error("stdout", e))
 }
 
 fn io_error(what: &str, source: std::io::Error) -> Error {
@@ -218,7 +211,14 @@ async fn execute(
             overrides: &overrides,
             env,
         })?;
-        print_plan(&planned.plan, context.ci, io)?;
+        check::print_plan(check::Shown {
+            planned: &planned,
+            loaded: &loaded,
+            context: &context,
+            env,
+            json: run.json,
+            io,
+        })?;
         return Ok(ExitCode::Success);
     }
     let extras = Extras {
