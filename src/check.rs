@@ -113,7 +113,10 @@ pub(crate) fn print_plan(shown: Shown<'_>) -> Result<()> {
         let text = serde_json::to_string_pretty(&value).unwrap_or_default();
         format!("{}\n", report::inert::json(context.ci, text))
     } else {
-        report::inert::text(context.ci, &report::plan_text::render(&planned.plan, &reports))
+        report::inert::text(
+            context.ci,
+            &report::plan_text::render(&planned.plan, &reports),
+        )
     };
     let text = planned.redactor.redact(&text);
     write!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))

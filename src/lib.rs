@@ -152,15 +152,17 @@ async fn dispatch(
             settings,
             json,
             probe,
-        } => check::check(check::CheckArgs {
-            layer: settings.layer(),
-            json,
-            probe,
-            env,
-            cwd,
-            io,
-        })
-        .await,
+        } => {
+            check::check(check::CheckArgs {
+                layer: settings.layer(),
+                json,
+                probe,
+                env,
+                cwd,
+                io,
+            })
+            .await
+        }
         Cmd::Demo {
             out,
             fail,

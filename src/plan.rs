@@ -24,8 +24,8 @@ use crate::ci::Context;
 use crate::config::{FileConfig, Settings};
 use crate::env::Env;
 use crate::error::{Error, Result, quote};
-use crate::platform::engine::Timing;
 use crate::platform::described::Described;
+use crate::platform::engine::Timing;
 use crate::platform::{Backend, Command, Phase, Vars};
 use crate::secret::Redactor;
 
@@ -233,42 +233,16 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
     let mut vars = vars(&subject, file, context, environment.as_deref(), &base);
     vars.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
     check_var_uses(file, &phases, &vars, &settings.config.display().to_string())?;
-    let mut phase_vars_map = BTreeMap::new();
-    for p in &chosen.phase_platforms {
-        phase_vars_map.insert(
-            p.phase,
-            Vars::from([(
-                "platform_url".to_string(),
-                p.url.trim_end_matches('/').to_string(),
-            )]),
-        );
-    }
-    let phase_requests = phases
-        .iter()
-        .map(|phase| {
-            let mut phase_vars = vars.clone();
-            phase_vars.extend(phase_vars_of(&phase_vars_map, *phase));
-            let mut described = chosen
-                .backends
-                .iter()
-                .find(|b| b.phases.contains(phase))
-                .map(|b| b.backend.describe(*phase, &phase_vars))
-                .unwrap_or_default();
-            for r in &mut described.requests {
-                r.url = redactor.redact(&r.url);
-            }
-            PhaseRequests {
-                phase: *phase,
-                timeout: chosen
-                    .phase_timeouts
-                    .get(phase)
-                    .copied()
-                    .unwrap_or(settings.timeout),
-                described,
-            }
-        })
-        .collect();
-    let phase_vars = phase_vars_map;
+    let phase_vars = platform_urls(&chosen.phase_platforms);
+    let phase_requests = describe(&PhaseInputs {
+        phases: &phases,
+        backends: &chosen.backends,
+        vars: &vars,
+        phase_vars: &phase_vars,
+        timeouts: &chosen.phase_timeouts,
+        timeout: settings.timeout,
+        redactor: &redactor,
+    });
     Ok(Planned {
         plan: Plan {
             command,
@@ -289,6 +263,53 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
         backends: chosen.backends,
         redactor,
     })
+}
+
+/// Each phase's own `platform_url` template value (its platform's URL).
+fn platform_urls(platforms: &[PhasePlatform]) -> BTreeMap<Phase, Vars> {
+    platforms
+        .iter()
+        .map(|p| {
+            let url = p.url.trim_end_matches('/').to_string();
+            (p.phase, Vars::from([("platform_url".to_string(), url)]))
+        })
+        .collect()
+}
+
+/// What [`describe`] reads.
+struct PhaseInputs<'a> {
+    phases: &'a [Phase],
+    backends: &'a [PlannedBackend],
+    vars: &'a Vars,
+    phase_vars: &'a BTreeMap<Phase, Vars>,
+    timeouts: &'a BTreeMap<Phase, Duration>,
+    timeout: Duration,
+    redactor: &'a Redactor,
+}
+
+/// Each phase's requests and wait, as its backend describes them (nothing is sent), redacted.
+fn describe(d: &PhaseInputs<'_>) -> Vec<PhaseRequests> {
+    d.phases
+        .iter()
+        .map(|phase| {
+            let mut vars = d.vars.clone();
+            vars.extend(phase_vars_of(d.phase_vars, *phase));
+            let mut described = d
+                .backends
+                .iter()
+                .find(|b| b.phases.contains(phase))
+                .map(|b| b.backend.describe(*phase, &vars))
+                .unwrap_or_default();
+            for r in &mut described.requests {
+                r.url = d.redactor.redact(&r.url);
+            }
+            PhaseRequests {
+                phase: *phase,
+                timeout: d.timeouts.get(phase).copied().unwrap_or(d.timeout),
+                described,
+            }
+        })
+        .collect()
 }
 
 /// The template values that differ for `phase` (its platform's URL).

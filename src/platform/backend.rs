@@ -10,10 +10,10 @@ use async_trait::async_trait;
 
 use super::argocd::state::ArgoState;
 use super::described::Described;
-use super::probe::{Finding, Verdict};
 use super::event::{Phase, StateClass};
 use super::http::logs::state::HttpState;
 use super::jenkins::state::JenkinsState;
+use super::probe::{Finding, Verdict};
 use crate::error::Result;
 use crate::net::Replay;
 

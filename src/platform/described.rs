@@ -93,6 +93,9 @@ mod tests {
             url(&base, "/v1/{{ id }}", &vars),
             "https://p.example.com/api/v1/{{ id }}"
         );
-        assert_eq!(url(&base, "{{ nope", &vars), "https://p.example.com/api/{{ nope");
+        assert_eq!(
+            url(&base, "{{ nope", &vars),
+            "https://p.example.com/api/{{ nope"
+        );
     }
 }

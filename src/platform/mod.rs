@@ -18,8 +18,8 @@ pub use outcome::{Command, RunOutcome};
 
 pub mod backend;
 pub mod described;
-pub mod probe;
 pub mod engine;
+pub mod probe;
 
 pub(crate) mod argocd;
 pub(crate) mod credential;

@@ -23,9 +23,11 @@ pub(crate) fn planned_reports(request: &ReportRequest<'_>) -> Vec<String> {
             out.push("GitHub Actions: step outputs url, status, … (GITHUB_OUTPUT)".into());
         }
     }
-    let dotenv = request.settings.dotenv.clone().or_else(|| {
-        (request.context.ci == crate::ci::Ci::Gitlab).then(|| "ferry.env".into())
-    });
+    let dotenv = request
+        .settings
+        .dotenv
+        .clone()
+        .or_else(|| (request.context.ci == crate::ci::Ci::Gitlab).then(|| "ferry.env".into()));
     if let Some(path) = dotenv {
         out.push(format!(
             "the dotenv report {} (FERRY_URL, FERRY_STATUS, …)",
@@ -122,7 +124,12 @@ mod tests {
     fn a_checklist_names_each_item_and_the_fix_of_each_not_ok_one() {
         let text = checklist(&[
             Finding::ok("jenkins: job", "GET … answered"),
-            Finding::not_ok("GitLab token", Verdict::Missing, "job token only", "set FERRY_TOKEN"),
+            Finding::not_ok(
+                "GitLab token",
+                Verdict::Missing,
+                "job token only",
+                "set FERRY_TOKEN",
+            ),
             Finding::not_ok("paas", Verdict::CannotTell, "no probe", "add probe"),
         ]);
         let lines: Vec<&str> = text.lines().collect();

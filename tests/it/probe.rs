@@ -56,15 +56,25 @@ fn check_prints_each_phase_s_requests_in_order_and_what_it_waits_for() {
     let logs = at(&format!(
         "logs     GET    {url}/v1/builds/{{{{ id }}}}/log?offset={{{{ offset }}}}"
     ));
-    let cancel = at(&format!("cancel   POST   {url}/v1/builds/{{{{ id }}}}/cancel"));
+    let cancel = at(&format!(
+        "cancel   POST   {url}/v1/builds/{{{{ id }}}}/cancel"
+    ));
     let waits = at(
         "waits for: /status in the status answer: success succeeded; failure failed, cancelled; running queued, running; anything else fails",
     );
     let deploy = at("deploy on platform");
-    let deploy_trigger = at(&format!("trigger  POST   {url}/v1/apps/demo-app/deployments"));
+    let deploy_trigger = at(&format!(
+        "trigger  POST   {url}/v1/apps/demo-app/deployments"
+    ));
     assert!(build < trigger && trigger < status && status < logs && logs < cancel);
-    assert!(cancel < waits && waits < deploy && deploy < deploy_trigger, "{out}");
-    assert!(out.contains("waits for: /status in the status answer: success live;"), "{out}");
+    assert!(
+        cancel < waits && waits < deploy && deploy < deploy_trigger,
+        "{out}"
+    );
+    assert!(
+        out.contains("waits for: /status in the status answer: success live;"),
+        "{out}"
+    );
     assert!(out.contains("time limit 10m"), "{out}");
     // Outside CI nothing is reported anywhere but the console, and the plan says so.
     assert!(
@@ -109,7 +119,11 @@ fn check_and_dry_run_print_json_for_machines_with_the_requests_of_each_phase() {
         .env("FERRY_PLATFORM_URL", sim.url());
     let text = run(&mut dry);
     text.assert_code(0);
-    assert!(text.stdout.starts_with("ferry deploy to staging: 2 phases"), "{}", text.stdout);
+    assert!(
+        text.stdout.starts_with("ferry deploy to staging: 2 phases"),
+        "{}",
+        text.stdout
+    );
     assert!(serde_json::from_str::<Value>(&text.stdout).is_err());
     let json = run(dry.arg("--json"));
     json.assert_code(0);
@@ -162,11 +176,16 @@ fn probe_proves_a_hosted_platform_with_one_read_only_request() {
     let r = run(&mut cmd);
     r.assert_code(0);
     assert!(
-        r.stdout.starts_with("ok          Heroku: reachable, credential accepted, app exists: GET "),
+        r.stdout
+            .starts_with("ok          Heroku: reachable, credential accepted, app exists: GET "),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("/heroku/apps/demo-app answered HTTP 200"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("/heroku/apps/demo-app answered HTTP 200"),
+        "{}",
+        r.stdout
+    );
     let requests = sim.requests();
     assert_eq!(requests.len(), 1, "{requests:#?}");
     assert_eq!(requests[0].method, "GET");
@@ -191,7 +210,11 @@ fn probe_names_a_refused_platform_token_and_its_setting_with_exit_2() {
     assert!(r.stdout.starts_with("missing     Heroku"), "{}", r.stdout);
     assert!(r.stdout.contains("platform_token"), "{}", r.stdout);
     assert!(r.stdout.contains("HTTP 401"), "{}", r.stdout);
-    assert!(r.stdout.contains("fix: check that the token is current"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("fix: check that the token is current"),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains("a-stale-token") && !r.stderr.contains("a-stale-token"));
     nothing_triggered(&sim);
 }
@@ -214,9 +237,7 @@ fn probe_names_an_app_that_does_not_exist_with_exit_2() {
 
 #[test]
 fn probe_of_an_unreachable_platform_exits_3() {
-    let work = Workdir::with_config(
-        "[platform]\npreset = \"heroku\"\n\n[vars]\napp = \"shop\"\n",
-    );
+    let work = Workdir::with_config("[platform]\npreset = \"heroku\"\n\n[vars]\napp = \"shop\"\n");
     // A port nothing listens on.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -224,7 +245,10 @@ fn probe_of_an_unreachable_platform_exits_3() {
     let r = run(work
         .ferry()
         .args(["check", "--probe"])
-        .env("FERRY_PLATFORM_URL", format!("http://127.0.0.1:{port}/heroku"))
+        .env(
+            "FERRY_PLATFORM_URL",
+            format!("http://127.0.0.1:{port}/heroku"),
+        )
         .env("FERRY_PLATFORM_TOKEN", HEROKU_TOKEN)
         .env("FERRY_ENVIRONMENT", "production"));
     r.assert_code(3);
@@ -266,7 +290,11 @@ fn probe_in_gitlab_with_only_the_job_token_says_the_api_scope_token_is_missing()
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("fix: create a project access token"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("fix: create a project access token"),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains("glcbt-64_job-token-value"));
     // The job token is judged without a request.
     assert_eq!(fake.calls(), 0);
@@ -306,7 +334,11 @@ fn probe_in_gitlab_reads_the_token_s_scopes() {
     );
     let refused = probe("glpat-revoked");
     refused.assert_code(2);
-    assert!(refused.stdout.contains("GitLab refused the token"), "{}", refused.stdout);
+    assert!(
+        refused.stdout.contains("GitLab refused the token"),
+        "{}",
+        refused.stdout
+    );
     assert_eq!(fake.count("GET", "/personal_access_tokens/self"), 3);
     fake.assert_clean();
     assert!(sim.requests().is_empty(), "{:#?}", sim.requests());
@@ -339,7 +371,12 @@ fn probe_in_github_names_a_refused_token() {
     let work = Workdir::with_config(SIMULATOR_TOML);
     let mut cmd = work.ferry();
     cmd.args(["check", "--probe"]);
-    github_job(&mut cmd, &fake, &sim, "ghp_revokedrevokedrevokedrevokedrevoked");
+    github_job(
+        &mut cmd,
+        &fake,
+        &sim,
+        "ghp_revokedrevokedrevokedrevokedrevoked",
+    );
     let r = run(&mut cmd);
     r.assert_code(2);
     assert!(
@@ -349,7 +386,11 @@ fn probe_in_github_names_a_refused_token() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("fix: set a current token in FERRY_TOKEN"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("fix: set a current token in FERRY_TOKEN"),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains("ghp_revoked"), "{}", r.stdout);
     assert!(fake.requests().iter().all(|q| q.method == "GET"));
     nothing_triggered(&sim);
@@ -377,7 +418,11 @@ fn probe_in_github_tells_what_the_token_may_write() {
         "{}",
         user.stdout
     );
-    for need in ["statuses: write", "deployments: write", "pull-requests: write"] {
+    for need in [
+        "statuses: write",
+        "deployments: write",
+        "pull-requests: write",
+    ] {
         assert!(
             user.stdout.contains(&format!(
                 "ok          GitHub {need}: the token's user may push"
@@ -395,7 +440,8 @@ fn probe_in_github_tells_what_the_token_may_write() {
         bot.stdout
     );
     assert!(
-        bot.stdout.contains("fix: make sure the job lists `permissions:` statuses: write"),
+        bot.stdout
+            .contains("fix: make sure the job lists `permissions:` statuses: write"),
         "{}",
         bot.stdout
     );

@@ -35,7 +35,10 @@ impl ArgoBackend {
             out.push(
                 "status",
                 "GET",
-                format!("{}?name={app} (watch stream)", url("/api/v1/stream/applications")),
+                format!(
+                    "{}?name={app} (watch stream)",
+                    url("/api/v1/stream/applications")
+                ),
             );
         }
         out.push("cancel", "DELETE", url(&format!("{path}/operation")));
@@ -82,7 +85,9 @@ impl ArgoBackend {
             out.push(match self.get_app(spec, &app).await {
                 Ok(_) => Finding::ok(
                     item,
-                    format!("GET {shown} answered: the token is accepted and application {app:?} exists"),
+                    format!(
+                        "GET {shown} answered: the token is accepted and application {app:?} exists"
+                    ),
                 ),
                 Err(e) => Finding::from_error(item, &e, "check `application` and the token"),
             });

@@ -13,8 +13,8 @@
 //! - Auth: `Authorization: Bearer <token>`. Every request body follows `argocd-swagger.json`.
 
 pub(crate) mod app;
-pub(crate) mod plan;
 mod doctor;
+pub(crate) mod plan;
 pub(crate) mod spec;
 pub(crate) mod state;
 pub(crate) mod time;
@@ -304,11 +304,7 @@ impl Backend for ArgoBackend {
         self.describe_phase(phase, vars)
     }
 
-    async fn probe(
-        &self,
-        phases: &[Phase],
-        vars: &Vars,
-    ) -> Vec<crate::platform::probe::Finding> {
+    async fn probe(&self, phases: &[Phase], vars: &Vars) -> Vec<crate::platform::probe::Finding> {
         self.probe_apps(phases, vars).await
     }
 

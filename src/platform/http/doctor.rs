@@ -41,11 +41,19 @@ impl HttpBackend {
             if let Some(path) = &logs.path {
                 out.push("logs", "GET", url(path));
             } else if let Some(source) = &logs.url {
-                out.push("logs", "GET", format!("(the URL at {source} in the status answer)"));
+                out.push(
+                    "logs",
+                    "GET",
+                    format!("(the URL at {source} in the status answer)"),
+                );
             }
         }
         if let Some(c) = &spec.cancel {
-            out.push("cancel", c.method.as_deref().unwrap_or("POST"), url(&c.path));
+            out.push(
+                "cancel",
+                c.method.as_deref().unwrap_or("POST"),
+                url(&c.path),
+            );
         }
         for f in spec.fetch.values() {
             out.push("fetch", f.method.as_deref().unwrap_or("GET"), url(&f.path));
@@ -66,9 +74,23 @@ impl HttpBackend {
             )];
         };
         let method = probe.method.as_deref().unwrap_or("GET");
-        let req = match self.request("probe", method, &probe.path, &Default::default(), None, &[], vars) {
+        let req = match self.request(
+            "probe",
+            method,
+            &probe.path,
+            &std::collections::BTreeMap::new(),
+            None,
+            &[],
+            vars,
+        ) {
             Ok(req) => req,
-            Err(e) => return vec![Finding::from_error(item, &e, "check `probe` in the platform's table")],
+            Err(e) => {
+                return vec![Finding::from_error(
+                    item,
+                    &e,
+                    "check `probe` in the platform's table",
+                )];
+            }
         };
         let shown = format!("{method} {}", self.client.redact(req.url.as_str()));
         match self.client.send(req).await {
@@ -88,7 +110,13 @@ impl HttpBackend {
             "the platform needs a token: set it where the platform's table says (FERRY_PLATFORM_TOKEN for [platform], token_env for [platforms.<name>])"
         };
         let e = self.credential.check(e, fix);
-        if let Error::PlatformApi { status: 404, method, url, .. } = &e {
+        if let Error::PlatformApi {
+            status: 404,
+            method,
+            url,
+            ..
+        } = &e
+        {
             return Finding::not_ok(
                 item,
                 Verdict::Missing,

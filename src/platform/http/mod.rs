@@ -8,9 +8,9 @@
 //! `trigger.rs`, `observe.rs` (with `search.rs`), `upload.rs` and `fetch.rs` send the requests.
 
 mod check;
-mod doctor;
 pub(crate) mod client;
 pub(crate) mod condition;
+mod doctor;
 mod fetch;
 pub(crate) mod lines;
 mod log_spec;
@@ -32,12 +32,12 @@ use self::check::check_phase;
 use self::client::{Client, Request, Upload};
 use self::source::Source;
 use self::spec::{PhaseSpec, ProbeSpec, RequestSpec, UnknownPolicy};
-use super::credential::CredentialSource;
-use super::described::Described;
-use super::probe::Finding;
 use self::template::{MissingVar, Target, render, render_json};
 use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
+use super::credential::CredentialSource;
+use super::described::Described;
 use super::event::{Phase, StateClass};
+use super::probe::Finding;
 use crate::error::{Error, Result, quote};
 use crate::net::Replay;
 

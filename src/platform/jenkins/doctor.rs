@@ -21,8 +21,7 @@ impl JenkinsBackend {
     /// What `phase` sends, in order, and what it waits for.
     pub(super) fn describe_phase(&self, phase: Phase, vars: &Vars) -> Described {
         let mut out = Described::default();
-        let (Some(spec), Some(job)) = (self.phases.get(&phase), self.shown_job(phase, vars))
-        else {
+        let (Some(spec), Some(job)) = (self.phases.get(&phase), self.shown_job(phase, vars)) else {
             return out;
         };
         let base = self.client.base();
@@ -37,7 +36,11 @@ impl JenkinsBackend {
         };
         let trigger = trigger.trim_end_matches('?').to_string();
         out.push("trigger", "POST", described::url(base, &trigger, vars));
-        out.push("resolve", "GET", "{{ queue item (Location) }}api/json".into());
+        out.push(
+            "resolve",
+            "GET",
+            "{{ queue item (Location) }}api/json".into(),
+        );
         out.push("status", "GET", "{{ build url }}api/json?tree=…".into());
         out.push(
             "logs",

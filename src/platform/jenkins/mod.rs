@@ -10,10 +10,10 @@
 //! multipart answer instead of text).
 
 pub(crate) mod console;
+mod doctor;
 pub(crate) mod outputs;
 pub(crate) mod path;
 pub(crate) mod plan;
-mod doctor;
 pub(crate) mod spec;
 pub(crate) mod state;
 
@@ -240,11 +240,7 @@ impl Backend for JenkinsBackend {
         self.describe_phase(phase, vars)
     }
 
-    async fn probe(
-        &self,
-        phases: &[Phase],
-        vars: &Vars,
-    ) -> Vec<crate::platform::probe::Finding> {
+    async fn probe(&self, phases: &[Phase], vars: &Vars) -> Vec<crate::platform::probe::Finding> {
         self.probe_jobs(phases, vars).await
     }
 

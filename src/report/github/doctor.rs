@@ -32,11 +32,10 @@ pub(crate) fn planned(request: &ReportRequest<'_>) -> Vec<String> {
             no_token_fix(&surfaces)
         )];
     }
-    let commit = request
-        .subject
-        .sha
-        .as_deref()
-        .map_or_else(|| "the commit".to_string(), |s| s.chars().take(12).collect());
+    let commit = request.subject.sha.as_deref().map_or_else(
+        || "the commit".to_string(),
+        |s| s.chars().take(12).collect(),
+    );
     surfaces
         .iter()
         .map(|s| match s {
@@ -50,7 +49,10 @@ pub(crate) fn planned(request: &ReportRequest<'_>) -> Vec<String> {
             ),
             Surface::Comment => match request.subject.pr_number {
                 Some(n) => format!("GitHub: the sticky pull-request comment on #{n}"),
-                None => "GitHub: the sticky pull-request comment, when the commit has a pull request".into(),
+                None => {
+                    "GitHub: the sticky pull-request comment, when the commit has a pull request"
+                        .into()
+                }
             },
             Surface::Lookup => "GitHub: reads to find the pull request".into(),
         })
@@ -151,10 +153,7 @@ fn may_write(surface: Surface, repo: &Value, headers: &HeaderMap) -> Finding {
             )
         };
     }
-    if let Some(scopes) = headers
-        .get("x-oauth-scopes")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(scopes) = headers.get("x-oauth-scopes").and_then(|v| v.to_str().ok()) {
         let scopes: Vec<&str> = scopes.split(',').map(str::trim).collect();
         let public = repo.get("private").and_then(Value::as_bool) == Some(false);
         let by_scope = match surface {
@@ -166,12 +165,18 @@ fn may_write(surface: Surface, repo: &Value, headers: &HeaderMap) -> Finding {
             || scopes.contains(&by_scope)
             || (public && scopes.contains(&"public_repo"));
         return if ok {
-            Finding::ok(item, format!("the classic token's scopes: {}", scopes.join(", ")))
+            Finding::ok(
+                item,
+                format!("the classic token's scopes: {}", scopes.join(", ")),
+            )
         } else {
             Finding::not_ok(
                 item,
                 Verdict::Missing,
-                format!("the classic token's scopes ({}) do not include it", scopes.join(", ")),
+                format!(
+                    "the classic token's scopes ({}) do not include it",
+                    scopes.join(", ")
+                ),
                 fix,
             )
         };

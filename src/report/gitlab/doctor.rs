@@ -114,10 +114,11 @@ pub(crate) async fn probe(request: &ReportRequest<'_>) -> Vec<Finding> {
             "GitLab CI sets it for every job; outside a job, export the instance's API URL",
         )];
     };
-    let client = match GitlabClient::new(api, &token, access::redactor(request.settings, request.env)) {
-        Ok(c) => c,
-        Err(e) => return vec![Finding::from_error(item, &e, "check CI_API_V4_URL")],
-    };
+    let client =
+        match GitlabClient::new(api, &token, access::redactor(request.settings, request.env)) {
+            Ok(c) => c,
+            Err(e) => return vec![Finding::from_error(item, &e, "check CI_API_V4_URL")],
+        };
     let info: TokenInfo = match client.call(&TokenSelf).await {
         Ok(info) => info,
         Err(f) => {

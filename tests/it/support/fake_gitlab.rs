@@ -671,7 +671,11 @@ fn answer(
 fn token_self(w: &World, user: &(u64, String)) -> Response {
     let mut t: Value = serde_json::from_str(TOKEN_SELF).unwrap();
     t["user_id"] = json!(user.0);
-    let token = w.tokens.iter().find(|(_, u)| *u == user).map(|(t, _)| t.clone());
+    let token = w
+        .tokens
+        .iter()
+        .find(|(_, u)| *u == user)
+        .map(|(t, _)| t.clone());
     if let Some(scopes) = token.and_then(|t| w.scopes.get(&t)) {
         t["scopes"] = json!(scopes);
     }
