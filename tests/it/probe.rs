@@ -449,3 +449,162 @@ fn probe_in_github_tells_what_the_token_may_write() {
     fake.assert_clean();
     nothing_triggered(&sim);
 }
+
+/// `ferry check <args>` on the Jenkins of the Jenkins tests (job `team/shop`), with `token`.
+fn jenkins_check(sim: &Sim, token: &str, args: &[&str]) -> crate::support::Run {
+    let work = Workdir::with_config(&crate::jenkins::config(
+        "team/shop",
+        "[deploy]\nplatform = \"ci\"\njob = \"team/shop-deploy\"\n",
+    ));
+    run(work
+        .ferry()
+        .arg("check")
+        .args(args)
+        .env("JENKINS_URL", sim.url())
+        .env("JENKINS_TOKEN", token)
+        .env("FERRY_ENVIRONMENT", "staging")
+        .env("FERRY_SHA", "0123456789abcdef0123456789abcdef01234567"))
+}
+
+#[test]
+fn jenkins_plan_and_probe_read_the_job_and_trigger_nothing() {
+    let sim = Sim::start(crate::jenkins::script());
+    let plan = jenkins_check(&sim, crate::jenkins::TOKEN, &[]);
+    plan.assert_code(0);
+    let url = sim.url();
+    let url = url.trim_end_matches('/');
+    assert!(
+        plan.stdout.contains(&format!(
+            "trigger  POST   {url}/job/team/job/shop/buildWithParameters?"
+        )),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("status   GET    {{ build url }}api/json"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(
+            "waits for: the queue item to become a build, then building = false: success SUCCESS;"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(sim.requests().is_empty(), "{:#?}", sim.requests());
+    let ok = jenkins_check(&sim, crate::jenkins::TOKEN, &["--probe"]);
+    ok.assert_code(0);
+    assert!(
+        ok.stdout.starts_with(&format!(
+            "ok          jenkins (127.0.0.1): job for [build]: GET {url}/job/team/job/shop/api/json answered"
+        )),
+        "{}",
+        ok.stdout
+    );
+    let refused = jenkins_check(&sim, "not-the-api-token", &["--probe"]);
+    refused.assert_code(2);
+    assert!(
+        refused.stdout.starts_with("missing     jenkins"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stdout.contains("JENKINS_TOKEN"),
+        "{}",
+        refused.stdout
+    );
+    assert!(refused.stdout.contains("HTTP 401"), "{}", refused.stdout);
+    assert!(!refused.stdout.contains("not-the-api-token"));
+    assert!(
+        ok.stdout.contains("job for [deploy]: GET ")
+            && ok
+                .stdout
+                .contains("/job/team/job/shop-deploy/api/json answered"),
+        "{}",
+        ok.stdout
+    );
+    let requests = sim.requests();
+    assert_eq!(requests.len(), 4, "{requests:#?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == "GET" && r.path.ends_with("/api/json"))
+    );
+    nothing_triggered(&sim);
+}
+
+#[test]
+fn argocd_probe_reads_the_application_and_names_one_that_does_not_exist() {
+    let sim = Sim::start(crate::argocd::script());
+    let probe = |application: &str| {
+        let work = Workdir::with_config(&crate::argocd::config("").replace(
+            "application = \"shop\"",
+            &format!("application = \"{application}\""),
+        ));
+        run(work
+            .ferry()
+            .args(["check", "--probe"])
+            .env("ARGOCD_URL", sim.url())
+            .env("ARGOCD_TOKEN", crate::argocd::ARGO_TOKEN)
+            .env("FERRY_ENVIRONMENT", "production")
+            .env("FERRY_SHA", "0123456789abcdef0123456789abcdef01234567"))
+    };
+    let ok = probe("shop");
+    ok.assert_code(0);
+    assert!(
+        ok.stdout.contains("application for [deploy]: GET ")
+            && ok.stdout.contains("/api/v1/applications/shop answered: the token is accepted and application \"shop\" exists"),
+        "{}",
+        ok.stdout
+    );
+    let unknown = probe("shopp");
+    unknown.assert_code(2);
+    assert!(
+        unknown.stdout.starts_with("missing     argocd"),
+        "{}",
+        unknown.stdout
+    );
+    assert!(unknown.stdout.contains("fix:"), "{}", unknown.stdout);
+    assert!(!unknown.stdout.contains(crate::argocd::ARGO_TOKEN));
+    nothing_triggered(&sim);
+    assert!(sim.requests().iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn check_in_a_github_job_says_what_is_reported_where() {
+    let sim = Sim::start(Script::fast());
+    let fake = FakeGithub::start();
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let mut cmd = work.ferry();
+    cmd.arg("check")
+        .env("GITHUB_STEP_SUMMARY", work.path().join("summary.md"))
+        .env("GITHUB_OUTPUT", work.path().join("output.txt"));
+    github_job(
+        &mut cmd,
+        &fake,
+        &sim,
+        "ghs_anytokenanytokenanytokenanytoken00",
+    );
+    let r = run(&mut cmd);
+    r.assert_code(0);
+    let reports = r.stdout.split("reports:\n").nth(1).unwrap_or_default();
+    for line in [
+        "  - GitHub: commit status `ferry/staging` on 6113728f27ae",
+        "  - GitHub: a deployment to environment `staging`",
+        "  - GitHub: the sticky pull-request comment, when the commit has a pull request",
+        "  - GitHub Actions: the job summary (GITHUB_STEP_SUMMARY)",
+        "  - GitHub Actions: step outputs url, status, … (GITHUB_OUTPUT)",
+    ] {
+        assert!(
+            reports.contains(line),
+            "{line:?} missing from:\n{}",
+            r.stdout
+        );
+    }
+    // Said, not done: no request to GitHub, no file written.
+    assert_eq!(fake.calls(), 0);
+    assert!(!work.path().join("summary.md").exists());
+    assert!(sim.requests().is_empty());
+}
