@@ -170,7 +170,12 @@ pub(crate) fn handle(world: &mut World, call: &Call<'_>, endpoint: Endpoint) -> 
 
 /// A job as `GET /job/{job}/api/json` shows it (Jenkins' `Job` API: a buildable job).
 fn job_info(call: &Call<'_>, job: &str) -> Value {
-    let path: String = job.split('/').map(|n| format!("job/{n}/")).collect();
+    let path = job.split('/').fold(String::new(), |mut out, n| {
+        out.push_str("job/");
+        out.push_str(n);
+        out.push('/');
+        out
+    });
     let name = job.rsplit('/').next().unwrap_or(job);
     json!({
         "_class": "hudson.model.FreeStyleProject",
