@@ -401,7 +401,12 @@ fn probe_in_github_tells_what_the_token_may_write() {
     let sim = Sim::start(Script::fast());
     let fake = FakeGithub::start();
     fake.user_token("ghp_writerwriterwriterwriterwriterwrite", "octocat")
-        .bot_token("ghs_botbotbotbotbotbotbotbotbotbotbotb");
+        .bot_token("ghs_botbotbotbotbotbotbotbotbotbotbotb")
+        .classic_token(
+            "ghp_classicclassicclassicclassicclassic",
+            "octocat",
+            "repo:status, read:org",
+        );
     let work = Workdir::with_config(SIMULATOR_TOML);
     let probe = |token: &str| {
         let mut cmd = work.ferry();
@@ -444,6 +449,28 @@ fn probe_in_github_tells_what_the_token_may_write() {
             .contains("fix: make sure the job lists `permissions:` statuses: write"),
         "{}",
         bot.stdout
+    );
+    // A classic token is bounded by its scopes, whatever its user may do.
+    let classic = probe("ghp_classicclassicclassicclassicclassic");
+    classic.assert_code(2);
+    assert!(
+        classic.stdout.contains(
+            "ok          GitHub statuses: write: the classic token's scopes: repo:status, read:org"
+        ),
+        "{}",
+        classic.stdout
+    );
+    assert!(
+        classic.stdout.contains(
+            "missing     GitHub pull-requests: write: the classic token's scopes (repo:status, read:org) do not include it"
+        ),
+        "{}",
+        classic.stdout
+    );
+    assert!(
+        classic.stdout.contains("fix: grant pull-requests: write"),
+        "{}",
+        classic.stdout
     );
     assert!(fake.requests().iter().all(|q| q.method == "GET"));
     fake.assert_clean();

@@ -141,18 +141,7 @@ fn may_write(surface: Surface, repo: &Value, headers: &HeaderMap) -> Finding {
     let fix = format!(
         "grant {need}: `permissions:` {need} on the job for GITHUB_TOKEN, the repo scope for a classic PAT, or write access for a fine-grained one"
     );
-    if let Some(push) = repo.pointer("/permissions/push").and_then(Value::as_bool) {
-        return if push {
-            Finding::ok(item, "the token's user may push to the repository")
-        } else {
-            Finding::not_ok(
-                item,
-                Verdict::Missing,
-                "the token's user may not push to the repository (permissions.push is false)",
-                fix,
-            )
-        };
-    }
+    // A classic token's scopes bound what its user may do: they are read first.
     if let Some(scopes) = headers.get("x-oauth-scopes").and_then(|v| v.to_str().ok()) {
         let scopes: Vec<&str> = scopes.split(',').map(str::trim).collect();
         let public = repo.get("private").and_then(Value::as_bool) == Some(false);
@@ -177,6 +166,21 @@ fn may_write(surface: Surface, repo: &Value, headers: &HeaderMap) -> Finding {
                     "the classic token's scopes ({}) do not include it",
                     scopes.join(", ")
                 ),
+                fix,
+            )
+        };
+    }
+    if let Some(push) = repo.pointer("/permissions/push").and_then(Value::as_bool) {
+        return if push {
+            Finding::ok(
+                item,
+                "the token's user may push to the repository (a fine-grained token may still be narrower)",
+            )
+        } else {
+            Finding::not_ok(
+                item,
+                Verdict::Missing,
+                "the token's user may not push to the repository (permissions.push is false)",
                 fix,
             )
         };

@@ -29,6 +29,8 @@ pub(crate) struct Token {
     pub(crate) bot: bool,
     /// A fork pull request's `GITHUB_TOKEN`: every write answers 403.
     pub(crate) read_only: bool,
+    /// A classic personal access token's scopes, sent back in `X-OAuth-Scopes`.
+    pub(crate) scopes: Option<String>,
 }
 
 /// One request as received.
@@ -208,8 +210,19 @@ impl FakeGithub {
                 login: login.to_owned(),
                 bot,
                 read_only,
+                scopes: None,
             },
         );
+        self
+    }
+
+    /// A classic personal access token of `login` with these scopes (`X-OAuth-Scopes`, as GitHub
+    /// sends it with every answer to such a token: `"repo, workflow"`).
+    pub(crate) fn classic_token(&self, token: &str, login: &str, scopes: &str) -> &Self {
+        self.add_token(token, login, false, false);
+        if let Some(t) = self.lock().tokens.get_mut(token) {
+            t.scopes = Some(scopes.to_owned());
+        }
         self
     }
 
@@ -1048,7 +1061,13 @@ fn get_repo(call: &Call<'_>) -> Reply {
             "pull": true
         });
     }
-    Reply::Checked(200, answer, vec![])
+    let extra = call
+        .who
+        .scopes
+        .iter()
+        .map(|s| ("x-oauth-scopes".to_string(), s.clone()))
+        .collect();
+    Reply::Checked(200, answer, extra)
 }
 
 fn get_pull(call: &Call<'_>) -> Reply {
