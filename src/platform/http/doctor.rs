@@ -181,3 +181,29 @@ fn value(v: &toml::Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_are_worded_as_written() {
+        let spec: PhaseSpec = toml::from_str(
+            r#"
+[trigger]
+path = "/x"
+[status]
+path = "/x/{{ id }}"
+field = "/state"
+success = ["done", { "/phase" = ["ok", 1], present = "/url" }]
+failure = [{ absent = "/url", null = ["/a"] }]
+unknown = "running"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            waits_for(&spec),
+            "/state in the status answer: success done, (/phase in [ok, 1] and /url present); failure (/url absent and /a null); running (none); anything else is still running"
+        );
+    }
+}
