@@ -635,3 +635,134 @@ fn check_in_a_github_job_says_what_is_reported_where() {
     assert!(!work.path().join("summary.md").exists());
     assert!(sim.requests().is_empty());
 }
+
+/// One preset's probe: its name, where the sim serves its dialect, the id's `[vars]` key, the id
+/// the sim knows, and the check of a request against the platform's official description.
+struct Preset {
+    name: &'static str,
+    display: &'static str,
+    mount: &'static str,
+    key: &'static str,
+    id: &'static str,
+    follows: fn(&ferry::sim::RecordedRequest) -> Vec<String>,
+}
+
+fn presets() -> [Preset; 4] {
+    use crate::support::hosted_api::{
+        heroku_schema, hyper_schema_request, netlify_swagger, swagger2_request,
+    };
+    use crate::support::openapi3;
+    [
+        Preset {
+            name: "heroku",
+            display: "Heroku",
+            mount: "/heroku",
+            key: "app",
+            id: "demo-app",
+            follows: |r| {
+                hyper_schema_request(heroku_schema(), r, "/heroku")
+                    .err()
+                    .into_iter()
+                    .collect()
+            },
+        },
+        Preset {
+            name: "render",
+            display: "Render",
+            mount: "/render/v1",
+            key: "service",
+            id: "srv-sim00000000000000001",
+            follows: |r| openapi3::render().check_recorded("/render", r),
+        },
+        Preset {
+            name: "netlify",
+            display: "Netlify",
+            mount: "/netlify/api/v1",
+            key: "site",
+            id: "demo-site",
+            follows: |r| {
+                swagger2_request(netlify_swagger(), r, "/netlify")
+                    .err()
+                    .into_iter()
+                    .collect()
+            },
+        },
+        Preset {
+            name: "digitalocean",
+            display: "DigitalOcean App Platform",
+            mount: "/digitalocean",
+            key: "app_id",
+            id: "5a1d0c3e-0000-4000-8000-000000000001",
+            follows: |r| openapi3::digitalocean().check_recorded("/digitalocean", r),
+        },
+    ]
+}
+
+#[test]
+fn each_preset_s_probe_is_its_platform_s_read_request_as_described_officially() {
+    let sim = heroku_sim();
+    for p in presets() {
+        let probe = |id: &str, token: &str| {
+            let work = Workdir::with_config(&format!(
+                "[platform]\npreset = \"{}\"\n\n[vars]\n{} = \"{id}\"\n",
+                p.name, p.key
+            ));
+            run(work
+                .ferry()
+                .args(["check", "--probe"])
+                .env("FERRY_PLATFORM_URL", format!("{}{}", sim.url(), p.mount))
+                .env("FERRY_PLATFORM_TOKEN", token)
+                .env("FERRY_ENVIRONMENT", "production"))
+        };
+        let ok = probe(p.id, HEROKU_TOKEN);
+        assert_eq!(ok.code, 0, "{}: {}{}", p.name, ok.stdout, ok.stderr);
+        assert!(
+            ok.stdout.starts_with(&format!(
+                "ok          {}: reachable, credential accepted, app exists: GET ",
+                p.display
+            )),
+            "{}: {}",
+            p.name,
+            ok.stdout
+        );
+        let unknown = probe("no-such-id", HEROKU_TOKEN);
+        assert_eq!(unknown.code, 2, "{}: {}", p.name, unknown.stdout);
+        assert!(
+            unknown
+                .stdout
+                .contains("answered HTTP 404: the app does not exist"),
+            "{}: {}",
+            p.name,
+            unknown.stdout
+        );
+        let refused = probe(p.id, "a-stale-token");
+        assert_eq!(refused.code, 2, "{}: {}", p.name, refused.stdout);
+        assert!(
+            refused.stdout.contains("platform_token") && refused.stdout.contains("HTTP 401"),
+            "{}: {}",
+            p.name,
+            refused.stdout
+        );
+    }
+    let requests = sim.requests();
+    assert_eq!(requests.len(), 12, "{requests:#?}");
+    for r in &requests {
+        assert_eq!(r.method, "GET", "{r:#?}");
+        let preset = presets()
+            .into_iter()
+            .find(|p| {
+                r.path.starts_with(
+                    p.mount
+                        .split('/')
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join("/")
+                        .as_str(),
+                )
+            })
+            .unwrap();
+        let problems = (preset.follows)(r);
+        assert!(problems.is_empty(), "{} {}: {problems:?}", r.method, r.path);
+    }
+    nothing_triggered(&sim);
+}
