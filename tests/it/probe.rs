@@ -296,6 +296,24 @@ fn probe_in_gitlab_with_only_the_job_token_says_the_api_scope_token_is_missing()
         r.stdout
     );
     assert!(!r.stdout.contains("glcbt-64_job-token-value"));
+    // The plan says the same, and where the dotenv report goes.
+    let mut plan = work.ferry();
+    plan.arg("check");
+    gitlab_job(&mut plan, &fake.api_url(), &sim);
+    let plan = run(&mut plan);
+    plan.assert_code(0);
+    assert!(
+        plan.stdout
+            .contains("  - GitLab: nothing (only CI_JOB_TOKEN is available"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("  - the dotenv report ferry.env (FERRY_URL, FERRY_STATUS, …)"),
+        "{}",
+        plan.stdout
+    );
     // The job token is judged without a request.
     assert_eq!(fake.calls(), 0);
     assert!(sim.requests().is_empty(), "{:#?}", sim.requests());
