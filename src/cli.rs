@@ -45,10 +45,18 @@ pub(crate) enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Validate settings and print the plan; trigger nothing.
+    /// Validate settings and print the plan (what each phase sends and waits for, what is
+    /// reported where); trigger nothing.
     Check {
         #[command(flatten)]
         settings: SettingsArgs,
+        /// Print the plan (or the probe's checklist) as JSON for machines.
+        #[arg(long)]
+        json: bool,
+        /// Also prove, with read-only requests, that each platform is reachable, its credential
+        /// accepted and the app exists, and what the forge token may write.
+        #[arg(long)]
+        probe: bool,
     },
     /// The whole experience against the embedded simulated platform: no account, no network.
     Demo {
@@ -94,7 +102,8 @@ pub(crate) struct RunArgs {
     /// Write the event stream as NDJSON (schema ferry.events/v1) to this file.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
-    /// Print the plan and stop before triggering anything.
+    /// Print the plan (what each phase sends and waits for; JSON with --json) and stop before
+    /// triggering anything.
     #[arg(long)]
     pub dry_run: bool,
     /// A template value: `NAME=VALUE` sets `{{ vars.NAME }}`; `build.NAME=VALUE` stands in for an

@@ -10,7 +10,8 @@
 //!                                   report: terminal · CI log · JSON events · outputs · forges
 //! ```
 //!
-//! Only [`run`] wires the stages together; `ci`, `config` and `platform` never import `report`.
+//! Only [`run`] (with `check.rs` for `ferry check` and `--dry-run`) wires the stages together;
+//! `ci`, `config` and `platform` never import `report`.
 //! Every outside input (environment, arguments, working directory, output streams, the
 //! cancellation signal) is a parameter, so an embedding program (a UI, a test) can drive the
 //! whole flow and consume its [`platform::Event`]s.
@@ -32,6 +33,7 @@ pub mod sim;
 #[doc(hidden)]
 pub mod testing;
 
+mod check;
 mod ci;
 mod cli;
 mod config;
@@ -162,22 +164,20 @@ async fn dispatch(
             write!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))?;
             Ok(ExitCode::Success)
         }
-        Cmd::Check { settings } => {
-            let loaded = config::load(env, settings.layer(), cwd)?;
-            let context = ci::detect(env);
-            let planned = plan::plan(plan::PlanRequest {
-                command: Command::Deploy,
-                no_build: false,
-                settings: &loaded.settings,
-                file: loaded.file.as_ref(),
-                context: &context,
-                overrides: &plan::overrides(env, &[])?,
+        Cmd::Check {
+            settings,
+            json,
+            probe,
+        } => {
+            check::check(check::CheckArgs {
+                layer: settings.layer(),
+                json,
+                probe,
                 env,
-            })?;
-            print_plan(&planned.plan, context.ci, io)?;
-            print_warnings(&planned.plan, io)?;
-            writeln!(io.stderr, "settings are valid").map_err(|e| io_error("stderr", e))?;
-            Ok(ExitCode::Success)
+                cwd,
+                io,
+            })
+            .await
         }
         Cmd::Demo {
             out,
@@ -187,19 +187,6 @@ async fn dispatch(
         } => demo(out, fail, json, events, env, cwd, io, cancel).await,
         Cmd::Sim { listen, script } => serve_sim(&listen, script.as_deref(), io, cancel).await,
     }
-}
-
-fn print_plan(plan: &plan::Plan, ci: ci::Ci, io: &mut Io) -> Result<()> {
-    let text = serde_json::to_string_pretty(plan).unwrap_or_default();
-    writeln!(io.stdout, "{}", report::inert::json(ci, text)).map_err(|e| io_error("stdout", e))
-}
-
-/// What the plan found worth a word without stopping (a template value empty for this run).
-fn print_warnings(plan: &plan::Plan, io: &mut Io) -> Result<()> {
-    for w in &plan.warnings {
-        writeln!(io.stderr, "warning: {w}").map_err(|e| io_error("stderr", e))?;
-    }
-    Ok(())
 }
 
 fn io_error(what: &str, source: std::io::Error) -> Error {
@@ -242,7 +229,14 @@ async fn execute(
             overrides: &overrides,
             env,
         })?;
-        print_plan(&planned.plan, context.ci, io)?;
+        check::print_plan(check::Shown {
+            planned: &planned,
+            loaded: &loaded,
+            context: &context,
+            env,
+            json: run.json,
+            io,
+        })?;
         return Ok(ExitCode::Success);
     }
     let extras = Extras {
@@ -277,6 +271,7 @@ async fn carry_out(
     })?;
     let plan = &planned.plan;
     report::diagnostics::use_redactor(planned.redactor.clone());
+    check::print_warnings(plan, context.ci, io)?;
     let mut sinks = sinks(command, &planned, loaded, context, &extras, io)?;
     sinks.append(&mut extras.sinks);
     let (emitter, rx) = Emitter::channel(1024);

@@ -25,6 +25,7 @@ use crate::ci::Context;
 use crate::config::{FileConfig, Settings};
 use crate::env::Env;
 use crate::error::{Error, Result, quote};
+use crate::platform::described::Described;
 use crate::platform::engine::Timing;
 use crate::platform::{Backend, Command, Phase, Vars};
 use crate::secret::{Redactor, SecretString};
@@ -63,6 +64,19 @@ pub(crate) struct Plan {
     /// run), for the command to print.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// What each phase will send, in order, and what it waits for (never a credential).
+    pub phase_requests: Vec<PhaseRequests>,
+}
+
+/// One phase's requests and wait, as the plan shows them.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct PhaseRequests {
+    pub phase: Phase,
+    /// The phase's time limit.
+    #[serde(with = "humantime_serde_secs")]
+    pub timeout: Duration,
+    #[serde(flatten)]
+    pub described: Described,
 }
 
 /// One phase's platform, as the plan shows it (never a credential).
@@ -177,28 +191,7 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
             ),
         });
     };
-    let phases = match command {
-        Command::Build => vec![Phase::Build],
-        Command::Deploy if no_build || file.build.is_none() => vec![Phase::Deploy],
-        Command::Deploy => vec![Phase::Build, Phase::Deploy],
-        Command::Stop => vec![Phase::Stop],
-    };
-    for phase in &phases {
-        let present = match phase {
-            Phase::Build => file.build.is_some(),
-            Phase::Deploy => file.deploy.is_some(),
-            Phase::Stop => file.stop.is_some(),
-        };
-        if !present {
-            return Err(Error::ConfigFile {
-                path: settings.config.display().to_string(),
-                message: format!(
-                    "`ferry {}` needs a [{phase}] section, and there is none\n  fix: describe the {phase} request in [{phase}] (see the README's http platform reference)",
-                    command.as_str()
-                ),
-            });
-        }
-    }
+    let phases = phases(command, no_build, file, settings)?;
     let subject = Subject::decide(settings, context);
     let environment = settings
         .environment
@@ -228,16 +221,16 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
     let mut vars = vars(&subject, file, context, environment.as_deref(), &base);
     vars.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
     let (secrets, warnings) = check_templates(file, &phases, &vars, env, settings)?;
-    let mut phase_vars = BTreeMap::new();
-    for p in &chosen.phase_platforms {
-        phase_vars.insert(
-            p.phase,
-            Vars::from([(
-                "platform_url".to_string(),
-                p.url.trim_end_matches('/').to_string(),
-            )]),
-        );
-    }
+    let phase_vars = platform_urls(&chosen.phase_platforms);
+    let phase_requests = describe(&PhaseInputs {
+        phases: &phases,
+        backends: &chosen.backends,
+        vars: &vars,
+        phase_vars: &phase_vars,
+        timeouts: &chosen.phase_timeouts,
+        timeout: settings.timeout,
+        redactor: &redactor,
+    });
     Ok(Planned {
         plan: Plan {
             command,
@@ -255,10 +248,43 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
             subject,
             secrets,
             warnings,
+            phase_requests,
         },
         backends: chosen.backends,
         redactor,
     })
+}
+
+/// The phases `command` runs, each described in the file.
+fn phases(
+    command: Command,
+    no_build: bool,
+    file: &FileConfig,
+    settings: &Settings,
+) -> Result<Vec<Phase>> {
+    let phases = match command {
+        Command::Build => vec![Phase::Build],
+        Command::Deploy if no_build || file.build.is_none() => vec![Phase::Deploy],
+        Command::Deploy => vec![Phase::Build, Phase::Deploy],
+        Command::Stop => vec![Phase::Stop],
+    };
+    for phase in &phases {
+        let present = match phase {
+            Phase::Build => file.build.is_some(),
+            Phase::Deploy => file.deploy.is_some(),
+            Phase::Stop => file.stop.is_some(),
+        };
+        if !present {
+            return Err(Error::ConfigFile {
+                path: settings.config.display().to_string(),
+                message: format!(
+                    "`ferry {}` needs a [{phase}] section, and there is none\n  fix: describe the {phase} request in [{phase}] (see the README's http platform reference)",
+                    command.as_str()
+                ),
+            });
+        }
+    }
+    Ok(phases)
 }
 
 /// The run's secrets, and every template of the file read and its names checked (see
@@ -297,6 +323,58 @@ pub(crate) fn secrets(env: &Env) -> BTreeMap<String, SecretString> {
             )
         })
         .collect()
+}
+
+/// Each phase's own `platform_url` template value (its platform's URL).
+fn platform_urls(platforms: &[PhasePlatform]) -> BTreeMap<Phase, Vars> {
+    platforms
+        .iter()
+        .map(|p| {
+            let url = p.url.trim_end_matches('/').to_string();
+            (p.phase, Vars::from([("platform_url".to_string(), url)]))
+        })
+        .collect()
+}
+
+/// What [`describe`] reads.
+struct PhaseInputs<'a> {
+    phases: &'a [Phase],
+    backends: &'a [PlannedBackend],
+    vars: &'a Vars,
+    phase_vars: &'a BTreeMap<Phase, Vars>,
+    timeouts: &'a BTreeMap<Phase, Duration>,
+    timeout: Duration,
+    redactor: &'a Redactor,
+}
+
+/// Each phase's requests and wait, as its backend describes them (nothing is sent), redacted.
+fn describe(d: &PhaseInputs<'_>) -> Vec<PhaseRequests> {
+    d.phases
+        .iter()
+        .map(|phase| {
+            let mut vars = d.vars.clone();
+            vars.extend(phase_vars_of(d.phase_vars, *phase));
+            let mut described = d
+                .backends
+                .iter()
+                .find(|b| b.phases.contains(phase))
+                .map(|b| b.backend.describe(*phase, &vars))
+                .unwrap_or_default();
+            for r in &mut described.requests {
+                r.url = d.redactor.redact(&r.url);
+            }
+            PhaseRequests {
+                phase: *phase,
+                timeout: d.timeouts.get(phase).copied().unwrap_or(d.timeout),
+                described,
+            }
+        })
+        .collect()
+}
+
+/// The template values that differ for `phase` (its platform's URL).
+fn phase_vars_of(map: &BTreeMap<Phase, Vars>, phase: Phase) -> Vars {
+    map.get(&phase).cloned().unwrap_or_default()
 }
 
 fn vars(

@@ -9,9 +9,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::argocd::state::ArgoState;
+use super::described::Described;
 use super::event::{Phase, StateClass};
 use super::http::logs::state::HttpState;
 use super::jenkins::state::JenkinsState;
+use super::probe::{Finding, Verdict};
 use crate::error::Result;
 use crate::net::Replay;
 
@@ -250,6 +252,26 @@ pub trait Backend: Send + Sync {
     fn message(&self, op: &Operation) -> Option<String> {
         let _ = op;
         None
+    }
+
+    /// What `phase` will send, in order, and what it waits for, from the description alone
+    /// (the readable plan). Sends nothing. Default: nothing described.
+    fn describe(&self, phase: Phase, vars: &Vars) -> Described {
+        let _ = (phase, vars);
+        Described::default()
+    }
+
+    /// `ferry check --probe`: one read-only request with the credential, proving the platform
+    /// is reachable, the credential accepted and what `phases` name exists. Never triggers or
+    /// changes anything. Default: one "cannot tell".
+    async fn probe(&self, phases: &[Phase], vars: &Vars) -> Vec<Finding> {
+        let _ = (phases, vars);
+        vec![Finding::not_ok(
+            self.name().to_string(),
+            Verdict::CannotTell,
+            "this platform has no read-only request to probe with",
+            "nothing to do: the first run will tell",
+        )]
     }
 }
 

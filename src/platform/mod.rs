@@ -17,7 +17,9 @@ pub use event::{
 pub use outcome::{Command, RunOutcome};
 
 pub mod backend;
+pub mod described;
 pub mod engine;
+pub mod probe;
 
 pub(crate) mod argocd;
 pub(crate) mod credential;

@@ -51,6 +51,7 @@ pub(crate) mod inert;
 mod log_section;
 mod markdown;
 mod paint;
+pub(crate) mod plan_text;
 mod preview;
 mod progress_line;
 mod row;

@@ -30,6 +30,8 @@ pub(crate) enum Endpoint {
     CancelItem,
     /// `GET /job/{job}/{k}/api/json`.
     Build { job: String, number: u64 },
+    /// `GET /job/{job}/api/json`: the job itself (every job exists here).
+    Job { job: String },
     /// `GET|POST /job/{job}/{k}/logText/progressiveText?start=N`.
     Console { job: String, number: u64 },
     /// `POST /job/{job}/{k}/stop`.
@@ -40,7 +42,9 @@ impl Endpoint {
     pub(crate) fn route(&self) -> Route {
         match self {
             Endpoint::Trigger { .. } => Route::Trigger,
-            Endpoint::QueueItem { .. } | Endpoint::Build { .. } => Route::Status,
+            Endpoint::QueueItem { .. } | Endpoint::Build { .. } | Endpoint::Job { .. } => {
+                Route::Status
+            }
             Endpoint::Console { .. } => Route::Log,
             Endpoint::CancelItem | Endpoint::Stop { .. } => Route::Cancel,
         }
@@ -81,6 +85,7 @@ fn parse_job(method: &Method, segs: &[&str]) -> Result<Endpoint, Miss> {
             job,
             jenkins: true,
         }),
+        ["api", "json"] => only(method, &Method::GET, || Endpoint::Job { job }),
         [k, "api", "json"] => {
             let number = number(k)?;
             only(method, &Method::GET, || Endpoint::Build { job, number })
@@ -143,6 +148,7 @@ pub(crate) fn handle(world: &mut World, call: &Call<'_>, endpoint: Endpoint) -> 
             None => reply::error(StatusCode::NOT_FOUND, format!("no queue item {item}")),
         },
         Endpoint::CancelItem => cancel_item(world, call),
+        Endpoint::Job { job } => reply::json(StatusCode::OK, job_info(call, &job)),
         Endpoint::Build { job, number } => match started(world, call, &job, number) {
             Some(op) => reply::json(StatusCode::OK, build(world, call, op, &job, number)),
             None => no_build(&job, number),
@@ -160,6 +166,25 @@ pub(crate) fn handle(world: &mut World, call: &Call<'_>, endpoint: Endpoint) -> 
             None => no_build(&job, number),
         },
     }
+}
+
+/// A job as `GET /job/{job}/api/json` shows it (Jenkins' `Job` API: a buildable job).
+fn job_info(call: &Call<'_>, job: &str) -> Value {
+    let path = job.split('/').fold(String::new(), |mut out, n| {
+        out.push_str("job/");
+        out.push_str(n);
+        out.push('/');
+        out
+    });
+    let name = job.rsplit('/').next().unwrap_or(job);
+    json!({
+        "_class": "hudson.model.FreeStyleProject",
+        "name": name,
+        "fullName": job,
+        "url": format!("{}/{path}", call.base.trim_end_matches('/')),
+        "buildable": true,
+        "inQueue": false,
+    })
 }
 
 /// With users configured, Jenkins wants HTTP Basic with a user's API token: anonymous requests

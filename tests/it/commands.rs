@@ -153,6 +153,7 @@ fn dry_run_prints_the_plan_without_sending_anything() {
     let r = run(work.ferry().args([
         "deploy",
         "--dry-run",
+        "--json",
         "--environment",
         "staging",
         "--platform-url",
@@ -169,6 +170,7 @@ fn dry_run_prints_the_plan_without_sending_anything() {
         .args([
             "deploy",
             "--dry-run",
+            "--json",
             "--environment",
             "staging",
             "--var",

@@ -19,6 +19,7 @@ mod log_shapes;
 mod log_volume;
 mod platforms;
 mod presets;
+mod probe;
 mod report;
 mod request_shapes;
 mod run_errors;

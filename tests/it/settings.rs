@@ -5,7 +5,7 @@ use crate::support::{Run, SIMULATOR_TOML, Workdir, run};
 
 fn check(work: &Workdir, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = work.ferry();
-    cmd.arg("check").args(args);
+    cmd.args(["check", "--json"]).args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }

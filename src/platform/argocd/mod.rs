@@ -13,6 +13,7 @@
 //! - Auth: `Authorization: Bearer <token>`. Every request body follows `argocd-swagger.json`.
 
 pub(crate) mod app;
+mod doctor;
 pub(crate) mod plan;
 pub(crate) mod spec;
 pub(crate) mod state;
@@ -297,6 +298,14 @@ impl ArgoBackend {
 impl Backend for ArgoBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn describe(&self, phase: Phase, vars: &Vars) -> crate::platform::described::Described {
+        self.describe_phase(phase, vars)
+    }
+
+    async fn probe(&self, phases: &[Phase], vars: &Vars) -> Vec<crate::platform::probe::Finding> {
+        self.probe_apps(phases, vars).await
     }
 
     fn trigger_replay(&self, _phase: Phase) -> Replay {

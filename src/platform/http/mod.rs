@@ -10,6 +10,7 @@
 mod check;
 pub(crate) mod client;
 pub(crate) mod condition;
+mod doctor;
 mod fetch;
 pub(crate) mod lines;
 mod log_spec;
@@ -30,10 +31,13 @@ use async_trait::async_trait;
 use self::check::check_phase;
 use self::client::{Client, Request, Upload};
 use self::source::Source;
-use self::spec::{PhaseSpec, RequestSpec, UnknownPolicy};
+use self::spec::{PhaseSpec, ProbeSpec, RequestSpec, UnknownPolicy};
 use self::template::{MissingVar, Target, render, render_json};
 use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
+use super::credential::CredentialSource;
+use super::described::Described;
 use super::event::{Phase, StateClass};
+use super::probe::Finding;
 use crate::error::{Error, Result, quote};
 use crate::net::Replay;
 
@@ -44,6 +48,10 @@ pub(crate) struct HttpBackend {
     name: String,
     headers: BTreeMap<String, String>,
     phases: BTreeMap<Phase, PhaseSpec>,
+    /// The read-only request of `ferry check --probe`, when the description has one.
+    probe: Option<ProbeSpec>,
+    /// Where the credential comes from, to name it when the probe is refused.
+    credential: CredentialSource,
 }
 
 impl HttpBackend {
@@ -61,7 +69,33 @@ impl HttpBackend {
             client,
             headers,
             phases,
+            probe: None,
+            credential: CredentialSource::default(),
         })
+    }
+
+    /// The backend with the description's `probe` request (only `GET` or `HEAD`: a probe
+    /// changes nothing) and where its credential comes from.
+    pub(crate) fn with_probe(
+        mut self,
+        probe: Option<ProbeSpec>,
+        credential: CredentialSource,
+    ) -> Result<Self> {
+        if let Some(p) = &probe
+            && let Some(method) = &p.method
+            && !matches!(method.to_ascii_uppercase().as_str(), "GET" | "HEAD")
+        {
+            return Err(Error::ConfigFile {
+                path: "ferry.toml probe".into(),
+                message: format!(
+                    "method = {} would change something, and a probe must only read\n  fix: use method = \"GET\" (or \"HEAD\") with the platform's read request for the app",
+                    quote(method)
+                ),
+            });
+        }
+        self.probe = probe;
+        self.credential = credential;
+        Ok(self)
     }
 
     fn spec(&self, phase: Phase) -> Result<&PhaseSpec> {
@@ -311,6 +345,14 @@ fn bad_source(section: &str, name: &str, text: &str) -> Error {
 impl Backend for HttpBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn describe(&self, phase: Phase, vars: &Vars) -> Described {
+        self.describe_phase(phase, vars)
+    }
+
+    async fn probe(&self, _phases: &[Phase], vars: &Vars) -> Vec<Finding> {
+        self.probe_platform(vars).await
     }
 
     /// Safe when the trigger sends `{{ idempotency_key }}` (in its path, a header or its body),

@@ -15,7 +15,8 @@ impl HttpBackend {
         let (auth, auth_name) = auth(&req)?;
         let client = req.client(&auth)?;
         let phases = std::mem::take(&mut req.sections);
-        let backend = HttpBackend::new(client, req.platform.headers.clone(), phases)?;
+        let backend = HttpBackend::new(client, req.platform.headers.clone(), phases)?
+            .with_probe(req.platform.probe.cloned(), req.access.credential.clone())?;
         Ok(req.planned(Box::new(backend), auth_name))
     }
 }
@@ -94,6 +95,7 @@ mod tests {
             } else {
                 "auth_user"
             },
+            probe: None,
         };
         HttpBackend::plan(request(&redactor, name, "http", connection, token, user))
     }

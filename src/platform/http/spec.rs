@@ -37,6 +37,8 @@ pub(crate) struct PlatformSpec {
     /// Polling: first interval, longest interval, growth factor.
     #[serde(default)]
     pub poll: PollSpec,
+    /// The read-only request `ferry check --probe` sends (the app exists, the token works).
+    pub probe: Option<ProbeSpec>,
 }
 
 /// `[platforms.<name>]` with `kind = "http"`: a platform described like `[platform]`, its URL
@@ -68,6 +70,19 @@ pub(crate) struct HttpPlatform {
     /// Polling, as `[platform.poll]`.
     #[serde(default)]
     pub poll: PollSpec,
+    /// The read-only request of `ferry check --probe`, as in `[platform]`.
+    pub probe: Option<ProbeSpec>,
+}
+
+/// `probe = { path = "/apps/{{ vars.app }}", method = "GET" }`: one read-only request with the
+/// credential that answers 2xx when the app exists and the credential is accepted.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProbeSpec {
+    /// Where it goes (templated, joined to the platform URL).
+    pub path: String,
+    /// `GET` (default) or `HEAD`: a probe never changes anything.
+    pub method: Option<String>,
 }
 
 impl HttpPlatform {
@@ -98,6 +113,8 @@ pub(crate) struct Connection<'a> {
     pub headers: &'a BTreeMap<String, String>,
     /// The key that names the user for `auth = "basic"`, for messages.
     pub user_key: &'static str,
+    /// The read-only request of `ferry check --probe`.
+    pub probe: Option<&'a ProbeSpec>,
 }
 
 impl PlatformSpec {
@@ -108,6 +125,7 @@ impl PlatformSpec {
             auth_header: self.auth_header.as_deref(),
             headers: &self.headers,
             user_key: "auth_user",
+            probe: self.probe.as_ref(),
         }
     }
 }
@@ -120,6 +138,7 @@ impl HttpPlatform {
             auth_header: self.auth_header.as_deref(),
             headers: &self.headers,
             user_key: "user (or user_env)",
+            probe: self.probe.as_ref(),
         }
     }
 }

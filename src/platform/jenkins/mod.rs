@@ -10,6 +10,7 @@
 //! multipart answer instead of text).
 
 pub(crate) mod console;
+mod doctor;
 pub(crate) mod outputs;
 pub(crate) mod path;
 pub(crate) mod plan;
@@ -229,6 +230,14 @@ impl JenkinsBackend {
 impl Backend for JenkinsBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn describe(&self, phase: Phase, vars: &Vars) -> crate::platform::described::Described {
+        self.describe_phase(phase, vars)
+    }
+
+    async fn probe(&self, phases: &[Phase], vars: &Vars) -> Vec<crate::platform::probe::Finding> {
+        self.probe_jobs(phases, vars).await
     }
 
     fn trigger_replay(&self, _phase: Phase) -> Replay {

@@ -25,6 +25,7 @@
 mod adapter;
 mod client;
 mod deployment;
+pub(crate) mod doctor;
 mod identity;
 mod permissions;
 mod rate_limit;

@@ -21,6 +21,7 @@
 mod access;
 mod adapter;
 mod client;
+pub(crate) mod doctor;
 mod endpoints;
 mod note;
 mod status;

@@ -29,6 +29,8 @@ pub(crate) struct Token {
     pub(crate) bot: bool,
     /// A fork pull request's `GITHUB_TOKEN`: every write answers 403.
     pub(crate) read_only: bool,
+    /// A classic personal access token's scopes, sent back in `X-OAuth-Scopes`.
+    pub(crate) scopes: Option<String>,
 }
 
 /// One request as received.
@@ -89,6 +91,8 @@ struct Pull {
 #[derive(Default)]
 struct State {
     tokens: HashMap<String, Token>,
+    /// Tokens GitHub does not take (revoked, mistyped): 401 "Bad credentials", expected.
+    refused: Vec<String>,
     requests: Vec<Recorded>,
     violations: Vec<String>,
     /// (sha, body as sent, creator)
@@ -192,6 +196,13 @@ impl FakeGithub {
         self.add_token(token, "github-actions[bot]", true, true)
     }
 
+    /// A token GitHub refuses (revoked or mistyped): every request answers 401, and the test
+    /// expects it (not a violation).
+    pub(crate) fn refused_token(&self, token: &str) -> &Self {
+        self.lock().refused.push(token.to_owned());
+        self
+    }
+
     fn add_token(&self, token: &str, login: &str, bot: bool, read_only: bool) -> &Self {
         self.lock().tokens.insert(
             token.to_owned(),
@@ -199,8 +210,19 @@ impl FakeGithub {
                 login: login.to_owned(),
                 bot,
                 read_only,
+                scopes: None,
             },
         );
+        self
+    }
+
+    /// A classic personal access token of `login` with these scopes (`X-OAuth-Scopes`, as GitHub
+    /// sends it with every answer to such a token: `"repo, workflow"`).
+    pub(crate) fn classic_token(&self, token: &str, login: &str, scopes: &str) -> &Self {
+        self.add_token(token, login, false, false);
+        if let Some(t) = self.lock().tokens.get_mut(token) {
+            t.scopes = Some(scopes.to_owned());
+        }
         self
     }
 
@@ -490,6 +512,9 @@ async fn handle(
     if let Some(refusal) = check_request(state, method, path, &query, headers, body) {
         return refusal;
     }
+    if is_refused(state, headers) {
+        return error(401, "Bad credentials");
+    }
     let Some(who) = authenticate(state, headers) else {
         violation(state, format!("{method} {path}: unknown or missing token"));
         return error(401, "Bad credentials");
@@ -593,6 +618,15 @@ fn check_request(
         );
     }
     None
+}
+
+/// Whether the request carries a token the test made GitHub refuse.
+fn is_refused(state: &Mutex<State>, headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| lock(state).refused.iter().any(|r| r == t))
 }
 
 /// The holder of the `Authorization: Bearer …` token, if the fake knows it.
@@ -700,6 +734,7 @@ impl Reply {
 async fn route(call: &Call<'_>, method: &Method, path: &str) -> Reply {
     match (method.as_str(), call.template.as_str()) {
         ("GET", "/user") => get_user(call),
+        ("GET", "/repos/{owner}/{repo}") => get_repo(call),
         ("POST", "/repos/{owner}/{repo}/statuses/{sha}") => create_status(call),
         ("POST", "/repos/{owner}/{repo}/deployments") => create_deployment(call),
         ("GET", "/repos/{owner}/{repo}/deployments") => list_deployments(call),
@@ -1000,6 +1035,41 @@ fn delete_comment(call: &Call<'_>) -> Reply {
 }
 
 /// `GET …/pulls/{pull_number}`: one pull request.
+/// `GET /repos/{owner}/{repo}`: the documented repository; a user's token sees its
+/// `permissions` (push unless read-only), an installation token none, as on GitHub.
+fn get_repo(call: &Call<'_>) -> Reply {
+    let mut answer = call.example("GET", 200);
+    answer["full_name"] = json!(REPO);
+    // The description's example names a parent and a source repository without the `language`
+    // their schema requires: this repository is no fork.
+    if let Some(map) = answer.as_object_mut() {
+        map.remove("source");
+        map.remove("parent");
+        map.insert("fork".into(), json!(false));
+        map.entry("language").or_insert(json!("Ruby"));
+    }
+    if call.who.bot {
+        if let Some(map) = answer.as_object_mut() {
+            map.remove("permissions");
+        }
+    } else {
+        answer["permissions"] = json!({
+            "admin": false,
+            "maintain": false,
+            "push": !call.who.read_only,
+            "triage": !call.who.read_only,
+            "pull": true
+        });
+    }
+    let extra = call
+        .who
+        .scopes
+        .iter()
+        .map(|s| ("x-oauth-scopes".to_string(), s.clone()))
+        .collect();
+    Reply::Checked(200, answer, extra)
+}
+
 fn get_pull(call: &Call<'_>) -> Reply {
     let n: u64 = call.param("pull_number").parse().unwrap_or(0);
     let s = call.lock();

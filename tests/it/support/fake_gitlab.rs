@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 const PARAMETERS: &str = include_str!("../../fixtures/gitlab-api/parameters.json");
 const USER: &str = include_str!("../../fixtures/gitlab-api/current_user.json");
+const TOKEN_SELF: &str = include_str!("../../fixtures/gitlab-api/personal_access_token_self.json");
 const NOTE: &str = include_str!("../../fixtures/gitlab-api/merge_request_note.json");
 const STATUS: &str = include_str!("../../fixtures/gitlab-api/commit_status.json");
 const COMMIT_MRS: &str = include_str!("../../fixtures/gitlab-api/commit_merge_requests.json");
@@ -76,6 +77,8 @@ struct World {
     prefix: String,
     /// token → (user id, username)
     tokens: BTreeMap<String, (u64, String)>,
+    /// token → its scopes, when not the default `api`
+    scopes: BTreeMap<String, Vec<String>>,
     /// pipeline id → sha
     pipelines: BTreeMap<u64, String>,
     job_names: Vec<String>,
@@ -161,6 +164,15 @@ impl FakeGitlab {
         self.world()
             .tokens
             .insert(token.to_string(), (id, username.to_string()));
+        self
+    }
+
+    /// Gives `token` (already accepted with [`FakeGitlab::user`]) these scopes instead of `api`.
+    pub(crate) fn scopes(&self, token: &str, scopes: &[&str]) -> &Self {
+        self.world().scopes.insert(
+            token.to_string(),
+            scopes.iter().map(|s| (*s).to_string()).collect(),
+        );
         self
     }
 
@@ -540,6 +552,8 @@ fn injected_fault(w: &mut World, method: &Method, api_path: &str) -> Option<Resp
 enum Route {
     /// `GET /user`
     CurrentUser,
+    /// `GET /personal_access_tokens/self`
+    TokenSelf,
     /// `POST /projects/:id/statuses/:sha`
     PostStatus,
     /// `GET /projects/:id/repository/commits/:sha/merge_requests`
@@ -563,6 +577,7 @@ impl Route {
     fn of(method: &str, segments: &[&str]) -> Option<Self> {
         Some(match (method, segments) {
             ("GET", ["user"]) => Self::CurrentUser,
+            ("GET", ["personal_access_tokens", "self"]) => Self::TokenSelf,
             ("POST", ["projects", _, "statuses", _]) => Self::PostStatus,
             ("GET", ["projects", _, "merge_requests", _, "notes"]) => Self::Notes(NoteRoute::List),
             ("POST", ["projects", _, "merge_requests", _, "notes"]) => {
@@ -588,6 +603,7 @@ impl Route {
     fn documented(self) -> &'static str {
         match self {
             Self::CurrentUser => "GET /user",
+            Self::TokenSelf => "GET /personal_access_tokens/self",
             Self::PostStatus => "POST /projects/:id/statuses/:sha",
             Self::CommitMergeRequests => "GET /projects/:id/repository/commits/:sha/merge_requests",
             Self::Notes(NoteRoute::List) => {
@@ -625,6 +641,7 @@ fn answer(
         .unwrap_or_default();
     match route {
         Route::CurrentUser => current_user(user),
+        Route::TokenSelf => token_self(w, user),
         Route::PostStatus => post_status(w, &project, segments[3], params, user.0),
         Route::CommitMergeRequests => commit_merge_requests(w, segments[4]),
         Route::Notes(route) => {
@@ -648,6 +665,21 @@ fn answer(
             }
         }
     }
+}
+
+/// `GET /personal_access_tokens/self`: the documented token, with its holder and scopes.
+fn token_self(w: &World, user: &(u64, String)) -> Response {
+    let mut t: Value = serde_json::from_str(TOKEN_SELF).unwrap();
+    t["user_id"] = json!(user.0);
+    let token = w
+        .tokens
+        .iter()
+        .find(|(_, u)| *u == user)
+        .map(|(t, _)| t.clone());
+    if let Some(scopes) = token.and_then(|t| w.scopes.get(&t)) {
+        t["scopes"] = json!(scopes);
+    }
+    (StatusCode::OK, axum::Json(t)).into_response()
 }
 
 /// `GET /user`: the documented user, with the token holder's id and username.

@@ -25,6 +25,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
     "/repos/{owner}/{repo}/pulls/{pull_number}",
     "/user",
+    "/repos/{owner}/{repo}",
 ];
 
 fn description_path() -> PathBuf {
@@ -54,7 +55,7 @@ fn load() -> Value {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs());
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "github-openapi-subset-{}-{mtime}-v1.json",
+        "github-openapi-subset-{}-{mtime}-v2.json",
         meta.len()
     ));
     if let Ok(text) = std::fs::read_to_string(&cache)
