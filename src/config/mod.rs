@@ -6,6 +6,7 @@
 
 pub(crate) mod file;
 pub(crate) mod layer;
+pub(crate) mod locate;
 pub(crate) mod preset;
 pub(crate) mod read;
 pub(crate) mod settings;
