@@ -37,7 +37,10 @@ mod tests {
         assert_eq!(closest("ENVIRONMENT", known), Some("environment"));
         assert_eq!(closest("platfrom_url", known), Some("platform_url"));
         assert_eq!(closest("colour", known), None);
-        assert_eq!(did_you_mean("vars.ap", ["vars.app"]), "; did you mean `vars.app`?");
+        assert_eq!(
+            did_you_mean("vars.ap", ["vars.app"]),
+            "; did you mean `vars.app`?"
+        );
         assert_eq!(did_you_mean("zzz", ["vars.app"]), "");
     }
 }

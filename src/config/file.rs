@@ -136,8 +136,7 @@ impl FileConfig {
         };
         // Said at the line and table of the user's text that is wrong (a phase or a preset is
         // read through `toml::Value`, which keeps no positions).
-        let mut file: FileConfig =
-            parsed.map_err(|e| super::locate::file_error(&e, text, path))?;
+        let mut file: FileConfig = parsed.map_err(|e| super::locate::file_error(&e, text, path))?;
         for (name, value) in [
             ("token", &file.token),
             ("platform_token", &file.platform_token),

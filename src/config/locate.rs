@@ -71,7 +71,7 @@ fn say(problem: &Problem, quoted: &str) -> String {
             format!("it takes {}", names.join(", "))
         };
         let fix = match crate::suggest::closest(key, takes.iter().map(String::as_str)) {
-            Some(name) => format!("rename it `{name}` ({known})"),
+            Some(name) => format!("rename it `{name}`"),
             None => format!("remove it or correct its name ({known}; the README lists every key)"),
         };
         return clip_lines(&format!(
@@ -303,7 +303,8 @@ mod tests {
             msg.starts_with("f:2: unknown key `enviroment`; did you mean `environment`?"),
             "{msg}"
         );
-        let text = "[platform]\nurl = \"https://x\"\n[platform.poll]\ninitial = \"1s\"\nfactor = \"x\"\n";
+        let text =
+            "[platform]\nurl = \"https://x\"\n[platform.poll]\ninitial = \"1s\"\nfactor = \"x\"\n";
         let err = toml::from_str::<FileConfig>(text).unwrap_err();
         let msg = file_error(&err, text, "f").to_string();
         assert!(msg.starts_with("f:5: [platform.poll]: `factor`"), "{msg}");
@@ -316,7 +317,10 @@ mod tests {
         let err = toml::from_str::<FileConfig>(text).unwrap_err();
         let msg = file_error(&err, text, "f").to_string();
         assert!(msg.contains("unknown key `zzzz`\n  3 | zzzz = 1"), "{msg}");
-        assert!(msg.contains("fix: remove it or correct its name (it takes `path`"), "{msg}");
+        assert!(
+            msg.contains("fix: remove it or correct its name (it takes `path`"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -174,7 +174,8 @@ fn keys_of<'de, D: Deserializer<'de>, T: DeserializeOwned>(
     toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
         D::Error::custom(match unknown_key(e.message()) {
             Some((key, takes)) if keys.iter().any(|k| k == key) => format!(
-                "`{key}` means nothing for kind = \"{kind}\"\n  fix: remove it; kind = \"{kind}\" takes `kind`, {takes} (the README's \"Jenkins and Argo CD\" section lists each kind's keys)"
+                "`{key}` means nothing for kind = \"{kind}\"{}\n  fix: remove it; kind = \"{kind}\" takes `kind`, {takes} (the README's \"Jenkins and Argo CD\" section lists each kind's keys)",
+                crate::suggest::did_you_mean(key, takes.split('`').skip(1).step_by(2))
             ),
             _ => e.to_string().trim_end().to_string(),
         })

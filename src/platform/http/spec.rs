@@ -371,6 +371,9 @@ impl Test {
     }
 }
 
+/// The operators a condition table may use besides pointers.
+pub(crate) const OPERATORS: [&str; 3] = ["present", "absent", "null"];
+
 impl<'de> Deserialize<'de> for Condition {
     fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
@@ -388,6 +391,15 @@ impl<'de> Deserialize<'de> for Condition {
                 _ => None,
             };
             let Some(operator) = operator else {
+                // A misspelt operator is said where it is written (the file's line); any other
+                // key that is no pointer is refused by `check`.
+                if !key.starts_with('/')
+                    && let Some(meant) = crate::suggest::closest(&key, OPERATORS)
+                {
+                    return Err(D::Error::custom(format!(
+                        "`{key}` is no condition operator; did you mean `{meant}`?\n  fix: write `{meant}` (the operators are present, absent and null), or a JSON Pointer with a leading slash"
+                    )));
+                }
                 let values = match value {
                     toml::Value::Array(values) => values,
                     other => vec![other],
