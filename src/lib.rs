@@ -150,6 +150,7 @@ async fn dispatch(
         Cmd::Check { settings } => {
             let loaded = config::load(env, settings.layer(), cwd)?;
             let context = ci::detect(env);
+            warn_at_start(&loaded, context.ci, io);
             let planned = plan::plan(plan::PlanRequest {
                 command: Command::Deploy,
                 no_build: false,
@@ -170,6 +171,13 @@ async fn dispatch(
             events,
         } => demo(out, fail, json, events, env, cwd, io, cancel).await,
         Cmd::Sim { listen, script } => serve_sim(&listen, script.as_deref(), io, cancel).await,
+    }
+}
+
+/// The settings' warnings (a `FERRY_*` name nothing reads), once, before anything runs.
+fn warn_at_start(loaded: &Loaded, ci: ci::Ci, io: &mut Io) {
+    for warning in &loaded.warnings {
+        let _ = writeln!(io.stderr, "{}", report::warning_line(ci, warning));
     }
 }
 
@@ -207,6 +215,7 @@ async fn execute(
 ) -> Result<ExitCode> {
     let loaded = config::load(env, run.settings.layer(), cwd)?;
     let context = ci::detect(env);
+    warn_at_start(&loaded, context.ci, io);
     let overrides = plan::overrides(env, &run.vars)?;
     if run.dry_run {
         let planned = plan::plan(plan::PlanRequest {
@@ -500,6 +509,7 @@ async fn demo(
     let loaded = Loaded {
         settings,
         file: Some(file),
+        warnings: Vec::new(),
     };
     let mut context = ci::detect(env);
     if context.sha.is_none() {
