@@ -65,17 +65,24 @@ pub(crate) fn unknown(env: &Env, file: Option<&FileConfig>) -> Vec<String> {
         if known.contains(name) || KNOWN_PREFIXES.iter().any(|p| name.starts_with(p)) {
             continue;
         }
-        let hint = closest(name, known.iter().map(String::as_str))
-            .map_or_else(String::new, |k| format!("; did you mean `{k}`?"));
+        // Compared without the shared prefix, which would make every name look alike.
+        let tail = |n: &'_ str| n.strip_prefix("FERRY_").unwrap_or(n).to_string();
+        let tails: Vec<String> = known.iter().map(|k| tail(k)).collect();
+        let hint = closest(&tail(name), tails.iter().map(String::as_str))
+            .map_or_else(String::new, |k| format!("; did you mean `FERRY_{k}`?"));
         warnings.push(format!(
             "`{name}` is set, but ferry reads no such variable and ignores it{hint}"
         ));
     }
     if env.is_true("GITHUB_ACTIONS") {
-        let inputs: BTreeSet<String> = settings
+        let names: Vec<String> = settings
             .iter()
             .map(String::as_str)
             .chain([COMMAND_INPUT])
+            .map(str::to_string)
+            .collect();
+        let inputs: BTreeSet<String> = names
+            .iter()
             .map(|s| format!("INPUT_{}", s.to_uppercase()))
             .collect();
         for (name, _) in env.with_prefix("INPUT_") {
@@ -83,9 +90,9 @@ pub(crate) fn unknown(env: &Env, file: Option<&FileConfig>) -> Vec<String> {
                 continue;
             }
             let input = |n: &str| n.strip_prefix("INPUT_").unwrap_or(n).to_lowercase();
-            let hint = closest(name, inputs.iter().map(String::as_str))
-                .map_or_else(String::new, |k| format!("; did you mean `{}`?", input(k)));
             let input = input(name);
+            let hint = closest(&input, names.iter().map(String::as_str))
+                .map_or_else(String::new, |k| format!("; did you mean `{k}`?"));
             warnings.push(format!(
                 "the step's input `{input}` ({name}) is not an input of ferry's action and is ignored{hint}"
             ));
