@@ -29,7 +29,16 @@ impl CredentialSource {
         else {
             return e;
         };
-        if !matches!(status, 401 | 403) {
+        // A 403 that asks to wait (a rate limit's `Retry-After`) is no refusal of the credential.
+        if !matches!(status, 401 | 403)
+            || matches!(
+                &e,
+                Error::PlatformApi {
+                    retry_after: Some(_),
+                    ..
+                }
+            )
+        {
             return e;
         }
         let what = if *status == 401 {
@@ -38,9 +47,9 @@ impl CredentialSource {
             "refused the request (forbidden)"
         };
         let given = if self.present {
-            ""
+            " (the one set was refused)"
         } else {
-            " (no credential was set)"
+            " (none was set)"
         };
         let said = if body.trim().is_empty() {
             String::new()

@@ -397,7 +397,8 @@ impl<'de> Deserialize<'de> for Condition {
                     && let Some(meant) = crate::suggest::closest(&key, OPERATORS)
                 {
                     return Err(D::Error::custom(format!(
-                        "`{key}` is no condition operator; did you mean `{meant}`?\n  fix: write `{meant}` (the operators are present, absent and null), or a JSON Pointer with a leading slash"
+                        "a condition tests {}, which is neither a JSON Pointer nor an operator (present, absent, null); did you mean `{meant}`?\n  fix: write `{meant}`, or a JSON Pointer with a leading slash",
+                        crate::error::quote(&key)
                     )));
                 }
                 let values = match value {
