@@ -264,6 +264,21 @@ fn check_refuses_a_description_that_needs_a_token_when_none_is_set() {
             "token_env = \"ARGOCD_TOKEN\"",
         ],
     );
+    // Named Jenkins platforms: a user without a token, and token_env naming an unset variable.
+    let jenkins = "[platforms.ci]\nkind = \"jenkins\"\nurl = \"https://jenkins.example.com\"\n{}\n[build]\nplatform = \"ci\"\njob = \"shop\"\n[deploy]\nplatform = \"ci\"\njob = \"shop-deploy\"\n";
+    refused_before_anything_is_sent(
+        &jenkins.replace("{}", "user = \"bot\""),
+        &[],
+        &[
+            "`token_env of [platforms.ci]`",
+            "Jenkins needs that user's API token",
+        ],
+    );
+    refused_before_anything_is_sent(
+        &jenkins.replace("{}", "token_env = \"JENKINS_TOKEN\""),
+        &[],
+        &["missing setting `JENKINS_TOKEN`"],
+    );
 }
 
 /// The `http` platform answering 401 or 403 to the trigger: a settings error (exit 2) naming
