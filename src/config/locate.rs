@@ -22,6 +22,9 @@ const QUOTED_CHARS: usize = 120;
 /// The fix for a value (not a key) the file gets wrong, when the message has none of its own.
 const VALUE_FIX: &str = "correct the value named above (the README lists every key and its type)";
 
+/// The fix for text that is not TOML at all.
+const SYNTAX_FIX: &str = "correct the TOML on that line (strings in double quotes, tables as [name], one key = value per line)";
+
 /// What a toml/serde error says, taken apart.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Problem {
@@ -38,10 +41,12 @@ pub(crate) struct Problem {
 /// The error `err` raised reading `text` (the user's file, shown as `path`), said at its line.
 pub(crate) fn file_error(err: &toml::de::Error, text: &str, path: &str) -> Error {
     let problem = problem(err, text);
-    let found = DeTable::parse(text)
-        .ok()
+    let doc = DeTable::parse(text).ok();
+    let found = doc
+        .as_ref()
         .and_then(|doc| find(doc.get_ref(), &problem.table, problem.key.as_deref()))
         .or_else(|| err.span().map(|s| s.start));
+    let fix = if doc.is_some() { VALUE_FIX } else { SYNTAX_FIX };
     let (path, quoted) = match found {
         Some(offset) => {
             let (number, line) = line_at(text, offset);
@@ -51,12 +56,12 @@ pub(crate) fn file_error(err: &toml::de::Error, text: &str, path: &str) -> Error
     };
     Error::ConfigFile {
         path,
-        message: say(&problem, &quoted),
+        message: say(&problem, &quoted, fix),
     }
 }
 
 /// The one-line problem, the quoted line and the fix.
-fn say(problem: &Problem, quoted: &str) -> String {
+fn say(problem: &Problem, quoted: &str, fix: &str) -> String {
     let table = if problem.table.is_empty() {
         String::new()
     } else {
@@ -85,7 +90,7 @@ fn say(problem: &Problem, quoted: &str) -> String {
     // A message of ferry's own has its fix; the quoted line goes before it.
     let (first, rest) = match problem.message.split_once("\n  fix: ") {
         Some((first, fix)) => (first.to_string(), format!("\n  fix: {fix}")),
-        None => (problem.message.clone(), format!("\n  fix: {VALUE_FIX}")),
+        None => (problem.message.clone(), format!("\n  fix: {fix}")),
     };
     clip_lines(&format!("{table}{key}{first}{quoted}{rest}"))
 }
@@ -329,7 +334,10 @@ mod tests {
         let err = toml::from_str::<FileConfig>(text).unwrap_err();
         let msg = file_error(&err, text, "f").to_string();
         assert!(msg.starts_with("f:2: "), "{msg}");
-        assert!(msg.contains("  2 | [build"), "{msg}");
+        assert!(
+            msg.contains("  2 | [build\n  fix: correct the TOML on that line"),
+            "{msg}"
+        );
     }
 
     #[test]
