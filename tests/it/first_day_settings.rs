@@ -81,6 +81,26 @@ fn a_typo_in_build_status_is_named_at_its_own_line() {
 }
 
 #[test]
+fn a_wrong_value_and_broken_toml_are_named_at_their_line() {
+    refused_before_anything_is_sent(
+        &SIMULATOR_TOML.replacen("field = \"/status\"", "field = 3", 1),
+        &[],
+        &[
+            "[build.status]: `field`: invalid type: integer `3`, expected a string",
+            " | field = 3\n  fix: correct the value",
+        ],
+    );
+    refused_before_anything_is_sent(
+        &format!("# settings\ntimeout = \"10m\n{SIMULATOR_TOML}"),
+        &[],
+        &[
+            "ferry.toml:2: ",
+            "  2 | timeout = \"10m\n  fix: correct the TOML on that line",
+        ],
+    );
+}
+
+#[test]
 fn a_misspelt_condition_operator_is_named_at_its_line() {
     let config = with_marker_at(
         &SIMULATOR_TOML.replacen(
