@@ -49,6 +49,7 @@ pub(crate) async fn check(args: CheckArgs<'_>) -> Result<ExitCode> {
     } = args;
     let loaded = config::load(env, layer, cwd)?;
     let context = ci::detect_in(env, cwd);
+    crate::warn_at_start(&loaded, context.ci, io);
     let planned = plan::plan(plan::PlanRequest {
         command: Command::Deploy,
         no_build: false,

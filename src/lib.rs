@@ -189,6 +189,13 @@ async fn dispatch(
     }
 }
 
+/// The settings' warnings (a `FERRY_*` name nothing reads), once, before anything runs.
+pub(crate) fn warn_at_start(loaded: &Loaded, ci: ci::Ci, io: &mut Io) {
+    for warning in &loaded.warnings {
+        let _ = writeln!(io.stderr, "{}", report::warning_line(ci, warning));
+    }
+}
+
 fn io_error(what: &str, source: std::io::Error) -> Error {
     Error::Io {
         path: what.to_string(),
@@ -218,6 +225,7 @@ async fn execute(
 ) -> Result<ExitCode> {
     let loaded = config::load(env, run.settings.layer(), cwd)?;
     let context = ci::detect_in(env, cwd);
+    warn_at_start(&loaded, context.ci, io);
     let overrides = plan::overrides(env, &run.vars)?;
     if run.dry_run {
         let planned = plan::plan(plan::PlanRequest {
@@ -524,6 +532,7 @@ async fn demo(
     let loaded = Loaded {
         settings,
         file: Some(file),
+        warnings: Vec::new(),
     };
     let mut context = ci::detect(env);
     if context.sha.is_none() {

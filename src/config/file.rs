@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::layer::{Layer, SECRET_SETTINGS};
 use super::read::{SETTINGS_FILE_LIMIT, read_text};
-use crate::error::{Error, Result, clip_lines};
+use crate::error::{Error, Result};
 use crate::platform::http::spec::{PhaseSpec, PlatformSpec};
 use crate::platform::named::NamedPlatform;
 
@@ -159,19 +159,9 @@ impl FileConfig {
             Some(merged) => FileConfig::deserialize(toml::Value::Table(merged)),
             None => toml::from_str(text),
         };
-        let mut file: FileConfig = parsed.map_err(|e| {
-            let message = clip_lines(e.to_string().trim_end());
-            // A message of ferry's own (a key a platform's kind does not take) has its fix.
-            let fix = if message.contains("\n  fix: ") {
-                ""
-            } else {
-                "\n  fix: correct the key or value named above (the README lists every key)"
-            };
-            Error::ConfigFile {
-                path: path.to_string(),
-                message: format!("{message}{fix}"),
-            }
-        })?;
+        // Said at the line and table of the user's text that is wrong (a phase or a preset is
+        // read through `toml::Value`, which keeps no positions).
+        let mut file: FileConfig = parsed.map_err(|e| super::locate::file_error(&e, text, path))?;
         for (name, value) in [
             ("token", &file.token),
             ("platform_token", &file.platform_token),

@@ -6,6 +6,8 @@
 
 pub(crate) mod file;
 pub(crate) mod layer;
+pub(crate) mod locate;
+pub(crate) mod names;
 pub(crate) mod preset;
 pub(crate) mod read;
 pub(crate) mod settings;
@@ -25,6 +27,8 @@ use crate::error::Result;
 pub(crate) struct Loaded {
     pub settings: Settings,
     pub file: Option<FileConfig>,
+    /// Warnings for the start of the run (a `FERRY_*` name nothing reads), printed by `lib`.
+    pub warnings: Vec<String>,
 }
 
 /// Reads every source and validates. `flags` is the command line's layer; `cwd` resolves the
@@ -54,7 +58,12 @@ pub(crate) fn load(env: &Env, flags: Layer, cwd: &Path) -> Result<Loaded> {
     }
     let raw = RawSettings::merge(layers)?;
     let settings = Settings::validate(&raw, path)?;
-    Ok(Loaded { settings, file })
+    let warnings = names::unknown(env, file.as_ref());
+    Ok(Loaded {
+        settings,
+        file,
+        warnings,
+    })
 }
 
 fn path_for_messages(path: &Path, cwd: &Path) -> String {

@@ -24,12 +24,13 @@ impl CredentialSource {
             url,
             status,
             body,
-            ..
+            retry_after,
         } = &e
         else {
             return e;
         };
-        if !matches!(status, 401 | 403) {
+        // A 403 that asks to wait (a rate limit's `Retry-After`) is no refusal of the credential.
+        if !matches!(status, 401 | 403) || retry_after.is_some() {
             return e;
         }
         let what = if *status == 401 {
@@ -38,9 +39,9 @@ impl CredentialSource {
             "refused the request (forbidden)"
         };
         let given = if self.present {
-            ""
+            " (the one set was refused)"
         } else {
-            " (no credential was set)"
+            " (none was set)"
         };
         let said = if body.trim().is_empty() {
             String::new()
@@ -54,6 +55,61 @@ impl CredentialSource {
                 "{platform} {what}{given}: {method} {url} answered HTTP {status}{said}"
             ),
             hint: fix.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn answered(status: u16, retry_after: Option<Duration>) -> Error {
+        Error::PlatformApi {
+            platform: "paas".into(),
+            method: "POST".into(),
+            url: "https://paas.example.com/builds".into(),
+            status,
+            body: "{\"error\":\"no\"}".into(),
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_setting_and_whether_one_was_set() {
+        let mut source = CredentialSource {
+            setting: "platform_token".into(),
+            source: "FERRY_PLATFORM_TOKEN".into(),
+            present: false,
+        };
+        let e = source.check(answered(401, None), "set it");
+        assert_eq!(e.exit_code(), crate::exit::ExitCode::Usage);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("invalid setting `platform_token`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rejected the credential (none was set)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("HTTP 401: {\"error\":\"no\"}\n  fix: set it"),
+            "{text}"
+        );
+        source.present = true;
+        let text = source.check(answered(403, None), "renew it").to_string();
+        assert!(
+            text.contains("(forbidden) (the one set was refused)"),
+            "{text}"
+        );
+        // Not a refusal: another status, or a 403 asking to wait (a rate limit).
+        for e in [
+            answered(404, None),
+            answered(403, Some(Duration::from_secs(5))),
+        ] {
+            assert!(matches!(source.check(e, "x"), Error::PlatformApi { .. }));
         }
     }
 }

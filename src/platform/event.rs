@@ -190,6 +190,10 @@ pub struct PhaseOutcome {
     /// The last lines of the log (kept for failure reports).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub log_tail: Vec<String>,
+    /// It errored on a settings mistake the platform revealed (a credential it refused): the
+    /// run's exit code is 2, not 3.
+    #[serde(skip)]
+    pub settings_error: bool,
 }
 
 impl PhaseOutcome {

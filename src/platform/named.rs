@@ -97,8 +97,11 @@ impl NamedPlatform {
     ) -> std::result::Result<KindPhase, String> {
         let value = toml::Value::Table(table.clone());
         let bad = |e: toml::de::Error, fix: &str| {
+            let hint = unknown_key(e.message()).map_or_else(String::new, |(key, takes)| {
+                crate::suggest::did_you_mean(key, takes.split('`').skip(1).step_by(2))
+            });
             format!(
-                "{} (a phase on the {} platform {})\n  fix: {fix}",
+                "{}{hint} (a phase on the {} platform {})\n  fix: {fix}",
                 clip_lines(e.to_string().trim_end()),
                 self.kind(),
                 quote(name)
@@ -174,7 +177,8 @@ fn keys_of<'de, D: Deserializer<'de>, T: DeserializeOwned>(
     toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
         D::Error::custom(match unknown_key(e.message()) {
             Some((key, takes)) if keys.iter().any(|k| k == key) => format!(
-                "`{key}` means nothing for kind = \"{kind}\"\n  fix: remove it; kind = \"{kind}\" takes `kind`, {takes} (the README's \"Jenkins and Argo CD\" section lists each kind's keys)"
+                "`{key}` means nothing for kind = \"{kind}\"{}\n  fix: remove it; kind = \"{kind}\" takes `kind`, {takes} (the README's \"Jenkins and Argo CD\" section lists each kind's keys)",
+                crate::suggest::did_you_mean(key, takes.split('`').skip(1).step_by(2))
             ),
             _ => e.to_string().trim_end().to_string(),
         })
@@ -293,6 +297,10 @@ mod tests {
         assert!(e.contains("unknown field `application`"), "{e}");
         assert!(e.contains("a phase on the jenkins platform \"ci\""), "{e}");
         assert!(e.contains("fix: a Jenkins phase has job"), "{e}");
+        let e = jenkins
+            .read_phase("ci", Phase::Build, &table("jobs = \"shop\"\n"))
+            .unwrap_err();
+        assert!(e.contains("; did you mean `job`? (a phase on"), "{e}");
         let argocd = parse("kind = \"argocd\"\n").unwrap();
         let app = table("application = \"shop\"\n");
         let sync = argocd.read_phase("cd", Phase::Deploy, &app);

@@ -61,6 +61,8 @@ impl RunOutcome {
             Status::Failed => ExitCode::Failed,
             Status::Cancelled => ExitCode::Cancelled,
             Status::TimedOut => ExitCode::Timeout,
+            // A settings mistake the platform revealed (a refused credential) is one to fix.
+            Status::Errored if self.phases.iter().any(|p| p.settings_error) => ExitCode::Usage,
             Status::Errored => ExitCode::Platform,
         }
     }

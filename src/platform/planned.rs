@@ -124,7 +124,7 @@ impl<'a, P, S> BackendRequest<'a, P, S> {
             None => Error::MissingSetting {
                 name: "platform_token".into(),
                 hint: format!(
-                    "{} {why}: set FERRY_PLATFORM_TOKEN (a CI secret) or FERRY_PLATFORM_TOKEN_FILE",
+                    "{} {why}: set FERRY_PLATFORM_TOKEN (a CI secret; in a GitHub workflow the action's `platform_token` input) or platform_token_file (FERRY_PLATFORM_TOKEN_FILE)",
                     self.table
                 ),
             },

@@ -82,6 +82,7 @@ pub(crate) fn build_outcome() -> PhaseOutcome {
         duration: ms(95_400),
         message: None,
         log_tail: Vec::new(),
+        settings_error: false,
     }
 }
 
@@ -105,6 +106,7 @@ pub(crate) fn deploy_failed() -> PhaseOutcome {
             "</details>".into(),
             "rollout failed: 0/3 pods ready".into(),
         ],
+        settings_error: false,
     }
 }
 

@@ -389,7 +389,8 @@ fn argocd_bad_token_names_the_setting() {
     let sim = Sim::start(script());
     let work = Workdir::with_config(&config(""));
     let r = run(ferry(&sim, &work).env("ARGOCD_TOKEN", "expired-token-value"));
-    r.assert_code(3);
+    // A refused credential is a setting to fix: exit 2.
+    r.assert_code(2);
     assert!(r.stderr.contains("ARGOCD_TOKEN"), "{}", r.stderr);
     assert!(r.stderr.contains("401"), "{}", r.stderr);
     assert!(!r.stderr.contains("expired-token-value"), "{}", r.stderr);
@@ -398,7 +399,7 @@ fn argocd_bad_token_names_the_setting() {
         &config("").replace("application = \"shop\"", "application = \"other\""),
     );
     let r = run(&mut ferry(&sim, &work));
-    r.assert_code(3);
+    r.assert_code(2);
     assert!(r.stderr.contains("403"), "{}", r.stderr);
     assert!(r.stderr.contains("ARGOCD_TOKEN"), "{}", r.stderr);
     assert!(r.stderr.contains("project"), "{}", r.stderr);

@@ -289,7 +289,8 @@ fn jenkins_bad_credentials_name_the_setting() {
     let work = Workdir::with_config(&config("shop", ""));
     // A wrong token: 401.
     let r = run(ferry(&sim, &work).env("JENKINS_TOKEN", "not-the-token"));
-    r.assert_code(3);
+    // A refused credential is a setting to fix: exit 2.
+    r.assert_code(2);
     assert!(r.stderr.contains("JENKINS_TOKEN"), "{}", r.stderr);
     assert!(r.stderr.contains("401"), "{}", r.stderr);
     assert!(r.stderr.contains("API token"), "{}", r.stderr);
@@ -300,7 +301,7 @@ fn jenkins_bad_credentials_name_the_setting() {
         .replace("token_env = \"JENKINS_TOKEN\"\n", "");
     let work = Workdir::with_config(&anonymous);
     let r = run(ferry(&sim, &work).env_remove("JENKINS_TOKEN"));
-    r.assert_code(3);
+    r.assert_code(2);
     assert!(r.stderr.contains("403"), "{}", r.stderr);
     assert!(r.stderr.contains("token_env"), "{}", r.stderr);
     // token_env names a variable that is not set: stopped before anything is sent.

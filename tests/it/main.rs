@@ -7,6 +7,7 @@ mod commands;
 mod context;
 mod deploy;
 mod docs;
+mod first_day_settings;
 mod github;
 mod gitlab;
 mod gitlab_ci_local;

@@ -66,6 +66,7 @@ fn deploy_outcome() -> PhaseOutcome {
         duration: Duration::from_millis(1_200),
         message: None,
         log_tail: Vec::new(),
+        settings_error: false,
     }
 }
 

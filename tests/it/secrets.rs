@@ -68,7 +68,8 @@ fn a_platform_echoing_the_token_is_redacted() {
         .env("FERRY_PLATFORM_URL", sim.url())
         .env("FERRY_ENVIRONMENT", "staging")
         .env("FERRY_PLATFORM_TOKEN", PLATFORM_TOKEN));
-    r.assert_code(3);
+    // A 403 is the platform refusing the credential: a setting to fix, exit 2.
+    r.assert_code(2);
     assert!(r.stderr.contains("is not allowed"), "{}", r.stderr);
     assert_clean("stdout", &r.stdout);
     assert_clean("stderr", &r.stderr);

@@ -204,6 +204,7 @@ impl<'a> Engine<'a> {
             }
             Err(Failure::Error(e)) => {
                 outcome.status = Status::Errored;
+                outcome.settings_error = e.exit_code() == crate::exit::ExitCode::Usage;
                 outcome.message = Some(self.redactor.redact(&format!("{e}")));
             }
         }
@@ -229,6 +230,7 @@ impl<'a> Engine<'a> {
                 outcome.message = Some(self.recover_and_cancel(req, stop, outcome).await);
             }
             Failure::Error(e) => {
+                outcome.settings_error = e.exit_code() == crate::exit::ExitCode::Usage;
                 outcome.message = Some(self.redactor.redact(&format!("{e}")));
             }
         }
@@ -326,6 +328,7 @@ fn unfinished(phase: Phase) -> PhaseOutcome {
         duration: Duration::ZERO,
         message: None,
         log_tail: Vec::new(),
+        settings_error: false,
     }
 }
 

@@ -379,8 +379,9 @@ fn check_conditions(section: &str, key: &str, conds: &[spec::Condition]) -> Resu
                     return Err(config(
                         section,
                         format!(
-                            "`{key}` tests {}, which is neither a JSON Pointer nor an operator (present, absent, null)\n  fix: write a pointer with a leading slash, or one of the operators, {example}",
-                            quote(p)
+                            "`{key}` tests {}, which is neither a JSON Pointer nor an operator (present, absent, null){}\n  fix: write a pointer with a leading slash, or one of the operators, {example}",
+                            quote(p),
+                            crate::suggest::did_you_mean(p, spec::OPERATORS)
                         ),
                     ));
                 }

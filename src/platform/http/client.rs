@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::net::{self, ClientOptions, RedirectRefused, Redirects};
+use crate::platform::credential::CredentialSource;
 use crate::secret::{ExposeSecret, Redactor, SecretString};
 
 /// How the platform credential is sent.
@@ -109,6 +110,9 @@ pub(crate) struct Client {
     redactor: Redactor,
     /// The client of the logs read as they come (no limit on a whole request).
     pub(crate) stream: super::logs::transport::StreamClient,
+    /// Where the credential came from and the fix, for a 401 or 403 from the platform's origin
+    /// (said as a settings error naming the setting), when the backend wants it so.
+    refusal: Option<(CredentialSource, String)>,
 }
 
 /// How long one request may take (a log chunk included).
@@ -213,6 +217,7 @@ impl Client {
             name,
             redactor,
             stream,
+            refusal: None,
         })
     }
 
@@ -317,7 +322,19 @@ impl Client {
         if accepted(&resp, &req.expect) {
             return Ok(resp);
         }
-        Err(refused_answer(&self.name, &self.redactor, method, shown, resp).await)
+        let e = refused_answer(&self.name, &self.redactor, method, shown, resp).await;
+        Err(match &self.refusal {
+            // The credential travels only to the platform's origin: a refusal elsewhere is not
+            // about it.
+            Some((credential, fix)) if self.same_origin(&req.url) => credential.check(e, fix),
+            _ => e,
+        })
+    }
+
+    /// This client, saying a 401 or 403 from the platform as `credential` refused, with `fix`.
+    pub(crate) fn explaining_refusals(mut self, credential: CredentialSource, fix: String) -> Self {
+        self.refusal = Some((credential, fix));
+        self
     }
 
     /// A failed request as an error: a refused cross-origin redirect names where it led; any

@@ -13,11 +13,35 @@ impl HttpBackend {
         mut req: BackendRequest<'_, Connection<'_>, PhaseSpec>,
     ) -> Result<PlannedBackend> {
         let (auth, auth_name) = auth(&req)?;
-        let client = req.client(&auth)?;
+        let client = req
+            .client(&auth)?
+            .explaining_refusals(req.access.credential.clone(), refusal_fix(&req));
         let phases = std::mem::take(&mut req.sections);
         let backend = HttpBackend::new(client, req.platform.headers.clone(), phases)?
             .with_probe(req.platform.probe.cloned(), req.access.credential.clone())?;
         Ok(req.planned(Box::new(backend), auth_name))
+    }
+}
+
+/// The fix for a 401 or 403 from the platform: give a credential, or check the one given (and
+/// how `auth` sends it).
+fn refusal_fix(req: &BackendRequest<'_, Connection<'_>, PhaseSpec>) -> String {
+    let c = &req.access.credential;
+    let auth = format!("{} auth", req.table);
+    match (req.name, c.present) {
+        (None, false) => format!(
+            "this platform wants a credential: set FERRY_PLATFORM_TOKEN (a CI secret), the action's `platform_token` input, or platform_token_file (and {auth} if it is not a bearer token)"
+        ),
+        (None, true) => format!(
+            "check that the token in FERRY_PLATFORM_TOKEN (the action's `platform_token` input, or platform_token_file) is current and may do this, and that {auth} is how the platform takes it"
+        ),
+        (Some(name), false) => format!(
+            "this platform wants a credential: set token_env = \"<VARIABLE>\" in [platforms.{name}] and that variable from your CI's secrets (or token_file; with a single platform FERRY_PLATFORM_TOKEN works too)"
+        ),
+        (Some(_), true) => format!(
+            "check that the credential in {} ({}) is current and may do this, and that {auth} is how the platform takes it",
+            c.setting, c.source
+        ),
     }
 }
 

@@ -390,6 +390,9 @@ impl Test {
     }
 }
 
+/// The operators a condition table may use besides pointers.
+pub(crate) const OPERATORS: [&str; 3] = ["present", "absent", "null"];
+
 impl<'de> Deserialize<'de> for Condition {
     fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
@@ -407,6 +410,16 @@ impl<'de> Deserialize<'de> for Condition {
                 _ => None,
             };
             let Some(operator) = operator else {
+                // A misspelt operator is said where it is written (the file's line); any other
+                // key that is no pointer is refused by `check`.
+                if !key.starts_with('/')
+                    && let Some(meant) = crate::suggest::closest(&key, OPERATORS)
+                {
+                    return Err(D::Error::custom(format!(
+                        "a condition tests {}, which is neither a JSON Pointer nor an operator (present, absent, null); did you mean `{meant}`?\n  fix: write `{meant}`, or a JSON Pointer with a leading slash",
+                        crate::error::quote(&key)
+                    )));
+                }
                 let values = match value {
                     toml::Value::Array(values) => values,
                     other => vec![other],
