@@ -236,7 +236,14 @@ fn the_dotenv_report_s_variables_are_not_warned_about() {
     assert!(vars.len() >= 8, "{report}");
     let r = run(work.ferry().arg("check").envs(vars));
     r.assert_code(0);
-    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    // (Outside CI, the only warnings are about template values this run sends empty.)
+    assert!(
+        !r.stderr
+            .lines()
+            .any(|l| l.starts_with("warning:") && l.contains("FERRY_")),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

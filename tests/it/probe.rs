@@ -211,7 +211,7 @@ fn probe_names_a_refused_platform_token_and_its_setting_with_exit_2() {
     assert!(r.stdout.contains("platform_token"), "{}", r.stdout);
     assert!(r.stdout.contains("HTTP 401"), "{}", r.stdout);
     assert!(
-        r.stdout.contains("fix: check that the token is current"),
+        r.stdout.contains("fix: check that the token") && r.stdout.contains("is current"),
         "{}",
         r.stdout
     );
