@@ -26,7 +26,8 @@ impl Verdict {
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Ok => "ok",
-            Verdict::Missing | Verdict::Unreachable => "missing",
+            Verdict::Missing => "missing",
+            Verdict::Unreachable => "unreachable",
             Verdict::CannotTell => "cannot tell",
         }
     }

@@ -82,7 +82,7 @@ impl Endpoint {
     /// The role of a request to this endpoint, for faults and recordings.
     pub(crate) fn route(&self) -> Option<Route> {
         match self {
-            Endpoint::Paas(e) => Some(e.route()),
+            Endpoint::Paas(e) => e.route(),
             Endpoint::Jenkins(e) => Some(e.route()),
             Endpoint::GitOps(e) => Some(e.route()),
             Endpoint::Pipeline(e) => Some(e.route()),

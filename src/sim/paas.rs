@@ -30,15 +30,19 @@ pub(crate) enum Endpoint {
     Log { phase: Phase, id: String },
     /// `POST /v1/{…}/{id}/cancel`.
     Cancel { phase: Phase, id: String },
+    /// `GET /v1/apps/{app}`: the app, as `ferry check --probe` reads it (every app exists).
+    App { app: String },
 }
 
 impl Endpoint {
-    pub(crate) fn route(&self) -> Route {
+    /// The request's role in an operation's life; reading the app plays none.
+    pub(crate) fn route(&self) -> Option<Route> {
         match self {
-            Endpoint::Trigger { .. } => Route::Trigger,
-            Endpoint::Status { .. } => Route::Status,
-            Endpoint::Log { .. } => Route::Log,
-            Endpoint::Cancel { .. } => Route::Cancel,
+            Endpoint::Trigger { .. } => Some(Route::Trigger),
+            Endpoint::Status { .. } => Some(Route::Status),
+            Endpoint::Log { .. } => Some(Route::Log),
+            Endpoint::Cancel { .. } => Some(Route::Cancel),
+            Endpoint::App { .. } => None,
         }
     }
 }
@@ -64,6 +68,7 @@ fn phase_of(collection: &str) -> Result<Phase, Miss> {
 pub(crate) fn parse(method: &Method, segs: &[&str]) -> Result<Endpoint, Miss> {
     let owned = |s: &str| s.to_owned();
     match segs {
+        ["v1", "apps", app] => only(method, &Method::GET, || Endpoint::App { app: owned(app) }),
         ["v1", "apps", app, "builds"] => only(method, &Method::POST, || Endpoint::Trigger {
             phase: Phase::Build,
             app: owned(app),
@@ -128,6 +133,7 @@ pub(crate) fn handle(world: &mut World, call: &Call<'_>, endpoint: Endpoint) -> 
             Some(i) => cancel(world.store.get_mut(i), call.now),
             None => not_found(phase, &id),
         },
+        Endpoint::App { app } => reply::json(StatusCode::OK, json!({ "name": app })),
     }
 }
 

@@ -135,7 +135,12 @@ fn check_and_dry_run_print_json_for_machines_with_the_requests_of_each_phase() {
 #[test]
 fn probe_without_a_probe_request_cannot_tell_and_says_how_to_add_one() {
     let sim = Sim::start(Script::fast());
-    let work = Workdir::with_config(SIMULATOR_TOML);
+    let without: String = SIMULATOR_TOML
+        .lines()
+        .filter(|l| !l.starts_with("probe = "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let work = Workdir::with_config(&without);
     let r = run(&mut check(&sim, &work, &["--probe"]));
     r.assert_code(0);
     assert!(
@@ -146,6 +151,22 @@ fn probe_without_a_probe_request_cannot_tell_and_says_how_to_add_one() {
     );
     assert!(r.stdout.contains("fix: add probe = {"), "{}", r.stdout);
     assert!(sim.requests().is_empty(), "{:#?}", sim.requests());
+}
+
+#[test]
+fn the_shipped_simulator_description_probes_its_app() {
+    let sim = Sim::start(Script::fast());
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let r = run(&mut check(&sim, &work, &["--probe"]));
+    r.assert_code(0);
+    assert!(
+        r.stdout.starts_with("ok          simulator"),
+        "{}",
+        r.stdout
+    );
+    let asked: Vec<String> = sim.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(asked, ["/v1/apps/demo-app"], "{asked:?}");
+    nothing_triggered(&sim);
 }
 
 /// The Heroku preset with `app`, pointed at the sim's Heroku dialect.
@@ -252,7 +273,7 @@ fn probe_of_an_unreachable_platform_exits_3() {
         .env("FERRY_PLATFORM_TOKEN", HEROKU_TOKEN)
         .env("FERRY_ENVIRONMENT", "production"));
     r.assert_code(3);
-    assert!(r.stdout.starts_with("missing     Heroku"), "{}", r.stdout);
+    assert!(r.stdout.starts_with("unreachable Heroku"), "{}", r.stdout);
     assert!(r.stdout.contains("cannot reach"), "{}", r.stdout);
 }
 
@@ -316,7 +337,7 @@ fn probe_in_gitlab_with_only_the_job_token_says_the_api_scope_token_is_missing()
     );
     // The job token is judged without a request.
     assert_eq!(fake.calls(), 0);
-    assert!(sim.requests().is_empty(), "{:#?}", sim.requests());
+    nothing_triggered(&sim);
 }
 
 #[test]
@@ -359,7 +380,7 @@ fn probe_in_gitlab_reads_the_token_s_scopes() {
     );
     assert_eq!(fake.count("GET", "/personal_access_tokens/self"), 3);
     fake.assert_clean();
-    assert!(sim.requests().is_empty(), "{:#?}", sim.requests());
+    nothing_triggered(&sim);
 }
 
 /// A GitHub Actions push job's variables, with the fake GitHub and the simulator.
