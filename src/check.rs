@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::ci::Context;
-use crate::config::{Layer, Loaded};
+use crate::config::{FileConfig, Layer, Loaded};
 use crate::env::Env;
 use crate::error::Result;
 use crate::exit::ExitCode;
@@ -37,7 +37,8 @@ pub(crate) struct Shown<'a> {
     pub io: &'a mut Io,
 }
 
-/// `ferry check`: the plan of a deploy, in words or JSON; with `--probe`, the checklist.
+/// `ferry check`: the plan of every job the file describes (see [`commands`]), in words or
+/// JSON; with `--probe`, the checklist.
 pub(crate) async fn check(args: CheckArgs<'_>) -> Result<ExitCode> {
     let CheckArgs {
         layer,
@@ -50,28 +51,69 @@ pub(crate) async fn check(args: CheckArgs<'_>) -> Result<ExitCode> {
     let loaded = config::load(env, layer, cwd)?;
     let context = ci::detect_in(env, cwd);
     crate::warn_at_start(&loaded, context.ci, io);
-    let planned = plan::plan(plan::PlanRequest {
-        command: Command::Deploy,
-        no_build: false,
-        settings: &loaded.settings,
-        file: loaded.file.as_ref(),
-        context: &context,
-        overrides: &plan::overrides(env, &[])?,
-        env,
-    })?;
-    if probe {
-        return run_probe(&planned, &loaded, &context, env, json, io).await;
+    let overrides = plan::overrides(env, &[])?;
+    let mut plans = Vec::new();
+    for command in commands(loaded.file.as_ref()) {
+        plans.push(plan::plan(plan::PlanRequest {
+            command,
+            no_build: false,
+            settings: &loaded.settings,
+            file: loaded.file.as_ref(),
+            context: &context,
+            overrides: &overrides,
+            env,
+        })?);
     }
-    print_plan(Shown {
-        planned: &planned,
-        loaded: &loaded,
-        context: &context,
-        env,
-        json,
-        io,
-    })?;
+    let Some(main) = plans.first() else {
+        return Ok(ExitCode::Success);
+    };
+    if probe {
+        return run_probe(&plans, &loaded, &context, env, json, io).await;
+    }
+    if json {
+        let mut value = plan_json(main, &loaded, &context, env, io);
+        if let (Some(stop), Some(map)) = (plans.get(1), value.as_object_mut()) {
+            map.insert("stop".into(), plan_json(stop, &loaded, &context, env, io));
+        }
+        let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        let text = format!("{}\n", report::inert::json(context.ci, text));
+        write!(io.stdout, "{}", main.redactor.redact(&text)).map_err(|e| io_error("stdout", e))?;
+    } else {
+        for (i, planned) in plans.iter().enumerate() {
+            if i > 0 {
+                writeln!(io.stdout).map_err(|e| io_error("stdout", e))?;
+            }
+            let text = plan_words(planned, &loaded, &context, env, io);
+            write!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))?;
+        }
+    }
+    for planned in &plans {
+        print_warnings(&planned.plan, context.ci, io)?;
+    }
     writeln!(io.stderr, "settings are valid").map_err(|e| io_error("stderr", e))?;
     Ok(ExitCode::Success)
+}
+
+/// What `ferry check` plans: the main job (`ferry deploy`, or `ferry build` when the file
+/// describes no `[deploy]`) and, when `[stop]` is described, `ferry stop`, which runs in a job
+/// of its own (so its templates see no build outputs).
+fn commands(file: Option<&FileConfig>) -> Vec<Command> {
+    let Some(file) = file else {
+        return vec![Command::Deploy];
+    };
+    let main = if file.deploy.is_none() && file.build.is_some() {
+        Command::Build
+    } else {
+        Command::Deploy
+    };
+    let mut commands = Vec::new();
+    if file.deploy.is_some() || file.build.is_some() || file.stop.is_none() {
+        commands.push(main);
+    }
+    if file.stop.is_some() {
+        commands.push(Command::Stop);
+    }
+    commands
 }
 
 /// The report request for `planned`, to say (or probe) what would be reported; builds no sink.
@@ -104,24 +146,50 @@ pub(crate) fn print_plan(shown: Shown<'_>) -> Result<()> {
         json,
         io,
     } = shown;
-    let request = report_request(planned, loaded, context, env, io);
-    let reports = report::plan_text::planned_reports(&request);
     let text = if json {
-        let mut value = serde_json::to_value(&planned.plan).unwrap_or_default();
-        if let Some(map) = value.as_object_mut() {
-            map.insert("reports".into(), serde_json::json!(reports));
-        }
+        let value = plan_json(planned, loaded, context, env, io);
         let text = serde_json::to_string_pretty(&value).unwrap_or_default();
         format!("{}\n", report::inert::json(context.ci, text))
     } else {
-        report::inert::text(
-            context.ci,
-            &report::plan_text::render(&planned.plan, &reports),
-        )
+        plan_words(planned, loaded, context, env, io)
     };
     let text = planned.redactor.redact(&text);
     write!(io.stdout, "{text}").map_err(|e| io_error("stdout", e))?;
     print_warnings(&planned.plan, context.ci, io)
+}
+
+/// The plan's JSON, with what would be reported where.
+fn plan_json(
+    planned: &plan::Planned,
+    loaded: &Loaded,
+    context: &Context,
+    env: &Env,
+    io: &Io,
+) -> serde_json::Value {
+    let request = report_request(planned, loaded, context, env, io);
+    let reports = report::plan_text::planned_reports(&request);
+    let mut value = serde_json::to_value(&planned.plan).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.insert("reports".into(), serde_json::json!(reports));
+    }
+    value
+}
+
+/// The plan in words, redacted and made inert for the CI log.
+fn plan_words(
+    planned: &plan::Planned,
+    loaded: &Loaded,
+    context: &Context,
+    env: &Env,
+    io: &Io,
+) -> String {
+    let request = report_request(planned, loaded, context, env, io);
+    let reports = report::plan_text::planned_reports(&request);
+    let text = report::inert::text(
+        context.ci,
+        &report::plan_text::render(&planned.plan, &reports),
+    );
+    planned.redactor.redact(&text)
 }
 
 /// What the plan found worth a word without stopping (a template value empty for this run), as
@@ -144,22 +212,45 @@ struct ProbeJson<'a> {
 /// Every planned platform's probe, then the forge token's; the checklist; the exit code: 3 when
 /// something could not be reached, 2 when anything is missing, else 0.
 async fn run_probe(
-    planned: &plan::Planned,
+    plans: &[plan::Planned],
     loaded: &Loaded,
     context: &Context,
     env: &Env,
     json: bool,
     io: &mut Io,
 ) -> Result<ExitCode> {
-    let plan = &planned.plan;
-    let mut findings = Vec::new();
-    for b in &planned.backends {
-        let mut vars = plan.vars.clone();
-        if let Some(first) = b.phases.first() {
-            vars.extend(plan.phase_vars.get(first).cloned().unwrap_or_default());
+    let mut findings: Vec<Finding> = Vec::new();
+    // An `http` platform's probe is one request whatever the phase: sent once, though the
+    // deploy's and the stop's plan both use it (Jenkins and Argo CD read each phase's own job).
+    let mut probed: Vec<&str> = Vec::new();
+    for planned in plans {
+        let plan = &planned.plan;
+        for b in &planned.backends {
+            let platform = b
+                .phases
+                .first()
+                .and_then(|p| plan.phase_platforms.iter().find(|pp| pp.phase == *p));
+            if let Some(pp) = platform.filter(|pp| pp.kind == "http") {
+                if probed.contains(&pp.key.as_str()) {
+                    continue;
+                }
+                probed.push(&pp.key);
+            }
+            let mut vars = plan.vars.clone();
+            if let Some(first) = b.phases.first() {
+                vars.extend(plan.phase_vars.get(first).cloned().unwrap_or_default());
+            }
+            for f in b.backend.probe(&b.phases, &vars).await {
+                // The deploy's and the stop's platform are often one: said once.
+                if !findings.contains(&f) {
+                    findings.push(f);
+                }
+            }
         }
-        findings.extend(b.backend.probe(&b.phases, &vars).await);
     }
+    let Some(planned) = plans.first() else {
+        return Ok(ExitCode::Success);
+    };
     let request = report_request(planned, loaded, context, env, io);
     findings.extend(report::plan_text::probe_forges(&request).await);
     let code = if findings.iter().any(|f| f.verdict == Verdict::Unreachable) {

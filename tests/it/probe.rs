@@ -133,6 +133,61 @@ fn check_and_dry_run_print_json_for_machines_with_the_requests_of_each_phase() {
 }
 
 #[test]
+fn check_plans_every_job_the_file_describes_the_stop_in_its_own() {
+    let sim = Sim::start(Script::fast());
+    // The shipped description: a deploy (with its build) and a stop, each planned.
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let r = run(&mut check(&sim, &work, &[]));
+    r.assert_code(0);
+    assert!(
+        r.stdout.starts_with("ferry deploy to staging: 2 phases"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("\nferry stop to staging: 1 phase"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("trigger  DELETE /v1/apps/demo-app/environments/staging")
+            || r.stdout.contains("trigger  DELETE http"),
+        "{}",
+        r.stdout
+    );
+    let json = run(&mut check(&sim, &work, &["--json"]));
+    json.assert_code(0);
+    let v = json.json();
+    assert_eq!(v["command"], "deploy");
+    assert_eq!(v["stop"]["command"], "stop");
+    assert_eq!(v["stop"]["phases"], serde_json::json!(["stop"]));
+    // A stop runs in a job of its own: the build's outputs are not there.
+    let stop_reads_build = SIMULATOR_TOML.replacen(
+        "path = \"/v1/stops/{{ id }}\"",
+        "path = \"/v1/stops/{{ id }}?artifact={{ build.artifact }}\"",
+        1,
+    );
+    assert_ne!(stop_reads_build, SIMULATOR_TOML);
+    let work = Workdir::with_config(&stop_reads_build);
+    let r = run(&mut check(&sim, &work, &[]));
+    r.assert_code(2);
+    assert!(r.stderr.contains("[stop.status] path"), "{}", r.stderr);
+    assert!(r.stderr.contains("`build.artifact`"), "{}", r.stderr);
+    // A file that only builds is checked as `ferry build`.
+    let build_only: String = SIMULATOR_TOML
+        .split("\n[deploy")
+        .next()
+        .unwrap()
+        .to_string();
+    let work = Workdir::with_config(&build_only);
+    let r = run(&mut check(&sim, &work, &[]));
+    r.assert_code(0);
+    assert!(r.stdout.starts_with("ferry build"), "{}", r.stdout);
+    assert!(sim.requests().is_empty(), "{:#?}", sim.requests());
+}
+
+#[test]
 fn probe_without_a_probe_request_cannot_tell_and_says_how_to_add_one() {
     let sim = Sim::start(Script::fast());
     let without: String = SIMULATOR_TOML
