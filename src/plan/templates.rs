@@ -70,16 +70,66 @@ pub(super) fn check(file: &FileConfig, phases: &[Phase], known: &Known<'_>) -> R
         }
     }
     // Phases this command does not run and the platform tables: read, so a syntax error or an
-    // unknown filter is told now; their names depend on the run that uses them.
+    // unknown filter is told now. Their other names depend on the phase that fills them, but a
+    // platform this run uses must have the `vars.*` and `secrets.*` it names.
     for (key, found) in &file.templates {
         if phases.iter().any(|p| p.as_str() == key) {
             continue;
         }
         for u in &found.uses {
-            template::check(&u.text).map_err(|e| invalid(known.path, u, &e))?;
+            let names = template::check(&u.text).map_err(|e| invalid(known.path, u, &e))?;
+            if key == "platform" && platform_in_use(file, phases, &u.table) {
+                for name in names {
+                    check_given(&name, u, known)?;
+                }
+            }
         }
     }
     Ok(warnings)
+}
+
+/// Whether the platform table `table` (`platform…`, `platforms.<name>…`) serves a planned phase.
+fn platform_in_use(file: &FileConfig, phases: &[Phase], table: &str) -> bool {
+    let named = table
+        .strip_prefix("platforms.")
+        .map(|rest| rest.split('.').next().unwrap_or(rest));
+    phases
+        .iter()
+        .any(|p| match (section_keys(file, *p), named) {
+            (Some(PhaseKeys::On { platform, .. }), Some(name)) => platform == name,
+            (Some(PhaseKeys::Http(_)), None) => true,
+            _ => false,
+        })
+}
+
+/// A `vars.*` or `secrets.*` name in a platform's table has its value (other names are the
+/// phase's, and told when it is filled).
+fn check_given(name: &str, u: &TemplateUse, known: &Known<'_>) -> Result<()> {
+    let given = if name.starts_with("vars.") {
+        known.vars.contains_key(name)
+    } else if name.starts_with("secrets.") {
+        known.secrets.contains(name)
+    } else {
+        true
+    };
+    if given {
+        return Ok(());
+    }
+    let names: Vec<&str> = known
+        .vars
+        .keys()
+        .map(String::as_str)
+        .chain(known.secrets.iter().map(String::as_str))
+        .collect();
+    let mean = template::likely(name, names.iter().copied());
+    let fix = given_fix(name).unwrap_or_default();
+    Err(Error::ConfigFile {
+        path: format!("{} [{}] {}", known.path, u.table, u.key),
+        message: format!(
+            "the template {} names `{name}`, and it has no value here{mean}\n  fix: {fix}",
+            quote(&u.text)
+        ),
+    })
 }
 
 /// Where a template is filled: its phase and what came before it.
@@ -213,17 +263,8 @@ impl Point<'_> {
     }
 
     fn fix(&self, name: &str, names: &[String]) -> String {
-        if let Some(var) = name.strip_prefix("vars.") {
-            return format!(
-                "add {var} = \"…\" under [vars] (or give it with --var {var}=… / FERRY_VAR_{})",
-                var.to_ascii_uppercase()
-            );
-        }
-        if let Some(secret) = name.strip_prefix("secrets.") {
-            return format!(
-                "set FERRY_SECRET_{} as a masked CI variable (a secret is never written in ferry.toml)",
-                secret.to_ascii_uppercase()
-            );
+        if let Some(fix) = given_fix(name) {
+            return fix;
         }
         if let Some((phase, output)) = name.split_once('.')
             && ["build", "deploy", "stop"].contains(&phase)
@@ -247,6 +288,22 @@ impl Point<'_> {
         }
         format!("use one of: {}", names.join(", "))
     }
+}
+
+/// How to give a `vars.*` or `secrets.*` value that is missing.
+fn given_fix(name: &str) -> Option<String> {
+    if let Some(var) = name.strip_prefix("vars.") {
+        return Some(format!(
+            "add {var} = \"…\" under [vars] (or give it with --var {var}=… / FERRY_VAR_{})",
+            var.to_ascii_uppercase()
+        ));
+    }
+    name.strip_prefix("secrets.").map(|secret| {
+        format!(
+            "set FERRY_SECRET_{} as a masked CI variable (a secret is never written in ferry.toml)",
+            secret.to_ascii_uppercase()
+        )
+    })
 }
 
 /// The keys of `phase`'s section in the file.

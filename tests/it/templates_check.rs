@@ -425,3 +425,40 @@ fn a_phase_the_command_does_not_run_is_read_too() {
         ],
     );
 }
+
+#[test]
+fn a_platform_table_s_mistyped_var_or_secret_is_named() {
+    let sim = Sim::start(Script::fast());
+    let config = simulator_with(
+        "probe = { path = \"/v1/apps/{{ vars.app }}\" }",
+        "probe = { path = \"/v1/apps/{{ vars.ap }}\" }",
+    );
+    let r = check(&sim, &config, &[]);
+    refused(
+        &r,
+        &sim,
+        &[
+            "ferry.toml [platform] probe.path",
+            "`vars.ap`",
+            "did you mean `vars.app`?",
+            "fix: add ap = \"…\" under [vars]",
+        ],
+    );
+    let config = simulator_with(
+        "name = \"simulator\"",
+        "name = \"simulator\"\nheaders = { X-Api-Key = \"{{ secrets.api_key }}\" }",
+    );
+    let r = check(&sim, &config, &[]);
+    refused(
+        &r,
+        &sim,
+        &[
+            "[platform] headers",
+            "`secrets.api_key`",
+            "FERRY_SECRET_API_KEY",
+        ],
+    );
+    let r = check(&sim, &config, &[("FERRY_SECRET_API_KEY", SECRET)]);
+    r.assert_code(0);
+    assert!(!r.stdout.contains(SECRET) && !r.stderr.contains(SECRET));
+}
