@@ -174,12 +174,12 @@ impl FileConfig {
         Ok(file)
     }
 
-    /// Reads the file at `path`, of at most [`SETTINGS_FILE_LIMIT`]. A missing file is
+    /// Reads the file at `path` (named `shown` in messages), of at most
+    /// [`SETTINGS_FILE_LIMIT`]. A missing file is
     /// `Ok(None)` unless `required`.
-    pub(crate) fn load(path: &Path, required: bool) -> Result<Option<Self>> {
-        let shown = path.display().to_string();
+    pub(crate) fn load(path: &Path, shown: &str, required: bool) -> Result<Option<Self>> {
         match read_text(path, SETTINGS_FILE_LIMIT) {
-            Ok(text) => Self::parse(&text, &shown).map(Some),
+            Ok(text) => Self::parse(&text, shown).map(Some),
             Err(e) if e.is_not_found() && !required => Ok(None),
             Err(e) => Err(Error::ConfigFile {
                 path: "the settings file `config` (--config / FERRY_CONFIG)".into(),

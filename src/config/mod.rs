@@ -46,18 +46,19 @@ pub(crate) fn load(env: &Env, flags: Layer, cwd: &Path) -> Result<Loaded> {
     let path = chosen
         .as_deref()
         .map_or_else(|| cwd.join("ferry.toml"), |p| cwd.join(p));
-    let file = FileConfig::load(&path, chosen.is_some())?;
+    // Messages name the file as the user wrote it (`ferry.toml:39`), not the whole path.
     let shown = path_for_messages(&path, cwd);
+    let file = FileConfig::load(&path, &shown, chosen.is_some())?;
     let mut layers = vec![
         (flags, SourceKind::Flags),
         (env_layer, SourceKind::Env),
         (inputs, SourceKind::Inputs),
     ];
     if let Some(f) = &file {
-        layers.push((f.layer(), SourceKind::File(shown)));
+        layers.push((f.layer(), SourceKind::File(shown.clone())));
     }
     let raw = RawSettings::merge(layers)?;
-    let settings = Settings::validate(&raw, path)?;
+    let settings = Settings::validate(&raw, PathBuf::from(shown))?;
     let warnings = names::unknown(env, file.as_ref());
     Ok(Loaded {
         settings,

@@ -37,6 +37,7 @@ pub(crate) enum DeploymentsMode {
 /// Every setting, validated and typed.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
+    /// The settings file, as messages name it (relative to the working directory when inside it).
     pub config: PathBuf,
     pub environment: Option<String>,
     pub token: Option<SecretString>,
