@@ -66,7 +66,11 @@ pub(crate) fn partial(template: &str, vars: &Vars) -> String {
 /// `path` (a template) joined to `base` as the client would join it, partially rendered.
 pub(crate) fn url(base: &url::Url, path: &str, vars: &Vars) -> String {
     let shown = partial(path, vars);
-    if shown.starts_with("http://") || shown.starts_with("https://") {
+    // A whole URL, or one known only at run time (`{{ put_url | raw }}`): shown as it is.
+    if shown.starts_with("http://")
+        || shown.starts_with("https://")
+        || (shown.starts_with("{{") && shown.contains("}}"))
+    {
         return shown;
     }
     let base = base.as_str().trim_end_matches('/');
@@ -92,6 +96,10 @@ mod tests {
         assert_eq!(
             url(&base, "/v1/{{ id }}", &vars),
             "https://p.example.com/api/v1/{{ id }}"
+        );
+        assert_eq!(
+            url(&base, "{{ put_url | raw }}", &vars),
+            "{{ put_url | raw }}"
         );
         assert_eq!(
             url(&base, "{{ nope", &vars),
