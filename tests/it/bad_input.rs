@@ -16,15 +16,7 @@ fn deploy(url: &str, config: &str) -> Run {
 
 #[track_caller]
 fn fails_with(r: &Run, code: i32, parts: &[&str]) {
-    r.assert_code(code);
-    for part in parts {
-        assert!(
-            r.stderr.contains(part),
-            "missing {part:?} in:\n{}",
-            r.stderr
-        );
-    }
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r.assert_says(code, parts);
 }
 
 #[test]

@@ -10,15 +10,7 @@ use crate::support::{Run, SIMULATOR_TOML, Sim, Workdir, run};
 
 #[track_caller]
 fn says(r: &Run, code: i32, parts: &[&str]) {
-    r.assert_code(code);
-    for part in parts {
-        assert!(
-            r.stderr.contains(part),
-            "missing {part:?} in:\n{}",
-            r.stderr
-        );
-    }
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r.assert_says(code, parts);
 }
 
 /// `ferry check` on `config` with `env`: exit 2 and `parts` said; then a real `ferry deploy`

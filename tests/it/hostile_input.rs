@@ -71,15 +71,7 @@ fn ferry(work: &Workdir, args: &[&str], env: &[(&str, &str)]) -> Run {
 /// Exit code 2, every part in stderr, no panic, and a short message.
 #[track_caller]
 fn refused(r: &Run, parts: &[&str]) {
-    r.assert_code(2);
-    for part in parts {
-        assert!(
-            r.stderr.contains(part),
-            "missing {part:?} in:\n{}",
-            r.stderr
-        );
-    }
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r.assert_says(2, parts);
     assert!(
         r.stderr.len() < SHORT,
         "{} bytes of stderr:\n{}",

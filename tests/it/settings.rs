@@ -93,15 +93,7 @@ fn platform_url_overrides_the_file() {
 /// Runs `check` and expects a usage error whose message holds every `parts`.
 fn rejected(work: &Workdir, args: &[&str], env: &[(&str, &str)], parts: &[&str]) {
     let r = check(work, args, env);
-    r.assert_code(2);
-    for part in parts {
-        assert!(
-            r.stderr.contains(part),
-            "missing {part:?} in:\n{}",
-            r.stderr
-        );
-    }
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r.assert_says(2, parts);
 }
 
 #[test]

@@ -147,6 +147,21 @@ impl Run {
         })
     }
 
+    /// Exit `code`, every one of `parts` on stderr, and no panic.
+    #[track_caller]
+    pub(crate) fn assert_says(&self, code: i32, parts: &[&str]) -> &Self {
+        self.assert_code(code);
+        for part in parts {
+            assert!(
+                self.stderr.contains(part),
+                "missing {part:?} in:\n{}",
+                self.stderr
+            );
+        }
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        self
+    }
+
     #[track_caller]
     pub(crate) fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
