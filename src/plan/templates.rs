@@ -121,7 +121,7 @@ fn check_given(name: &str, u: &TemplateUse, known: &Known<'_>) -> Result<()> {
         .map(String::as_str)
         .chain(known.secrets.iter().map(String::as_str))
         .collect();
-    let mean = template::likely(name, names.iter().copied());
+    let mean = crate::suggest::did_you_mean(name, names.iter().copied());
     let fix = given_fix(name).unwrap_or_default();
     Err(Error::ConfigFile {
         path: format!("{} [{}] {}", known.path, u.table, u.key),
@@ -251,7 +251,7 @@ impl Point<'_> {
         if self.is_captured("id", u) {
             names.push("id".into());
         }
-        let mean = template::likely(name, names.iter().map(String::as_str));
+        let mean = crate::suggest::did_you_mean(name, names.iter().map(String::as_str));
         let fix = self.fix(name, &names);
         Error::ConfigFile {
             path: format!("{} [{}] {}", known.path, u.table, u.key),

@@ -317,7 +317,7 @@ impl Backend for ArgoBackend {
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation> {
         let spec = self.spec(phase)?;
         let missing = |what: &'static str| {
-            move |e: super::http::template::MissingVar| Error::ConfigFile {
+            move |e: super::http::template::TemplateError| Error::ConfigFile {
                 path: format!("ferry.toml [{phase}] {what}"),
                 message: e.message(),
             }

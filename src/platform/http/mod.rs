@@ -32,7 +32,7 @@ use self::check::check_phase;
 use self::client::{Client, Request, Upload};
 use self::source::Source;
 use self::spec::{PhaseSpec, ProbeSpec, RequestSpec, UnknownPolicy};
-use self::template::{MissingVar, Target, render, render_json};
+use self::template::{Target, TemplateError, render, render_json};
 use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
 use super::credential::CredentialSource;
 use super::described::Described;
@@ -117,7 +117,7 @@ impl HttpBackend {
         expect: &[u16],
         vars: &Vars,
     ) -> Result<Request> {
-        let missing = |e: MissingVar| Self::missing(section, &e);
+        let missing = |e: TemplateError| Self::missing(section, &e);
         let url = self
             .client
             .url(&render(path, vars, Target::Url).map_err(missing)?)?;
@@ -182,7 +182,7 @@ impl HttpBackend {
         )
     }
 
-    fn missing(section: &str, e: &MissingVar) -> Error {
+    fn missing(section: &str, e: &TemplateError) -> Error {
         Error::ConfigFile {
             path: format!("ferry.toml {section}"),
             message: e.message(),

@@ -109,16 +109,13 @@ pub(crate) enum TemplateError {
     },
 }
 
-/// The error type of the functions here (its old name, kept for the call sites).
-pub(crate) type MissingVar = TemplateError;
-
 impl TemplateError {
     /// The message and fix for a template used at run time (`ferry.toml [<section>]`).
     pub(crate) fn message(&self) -> String {
         match self {
             TemplateError::Missing { name, known } => format!(
                 "the template names `{name}`, which has no value here{}\n  fix: use one of: {} (or give it with --var NAME=VALUE / FERRY_VAR_<NAME>)",
-                likely(name, known.iter().map(String::as_str)),
+                crate::suggest::did_you_mean(name, known.iter().map(String::as_str)),
                 known.join(", ")
             ),
             TemplateError::Invalid { template, problem } => format!(
@@ -231,26 +228,10 @@ fn invalid(template: &str, e: &minijinja::Error) -> TemplateError {
 
 /// "Did you mean" for a filter.
 fn filter_suggestion(name: &str) -> String {
-    likely(
+    crate::suggest::did_you_mean(
         name,
         OWN_FILTERS.iter().chain(BUILTIN_FILTERS.iter()).copied(),
     )
-}
-
-/// "Did you mean" for a name in a template: the shared suggestion, or else the first name one
-/// swap or letter away (`rwa` → `raw`, `sah` → `sha`: too short for a similarity score).
-pub(crate) fn likely<'a, I>(name: &str, known: I) -> String
-where
-    I: IntoIterator<Item = &'a str> + Clone,
-{
-    let said = crate::suggest::did_you_mean(name, known.clone());
-    if !said.is_empty() {
-        return said;
-    }
-    known
-        .into_iter()
-        .find(|k| *k != name && strsim::osa_distance(name, k) == 1)
-        .map_or_else(String::new, |k| format!("; did you mean `{k}`?"))
 }
 
 /// Fills `template` from `vars`.

@@ -152,7 +152,7 @@ impl JenkinsBackend {
     }
 
     fn job_path(phase: Phase, spec: &JenkinsPhase, vars: &Vars) -> Result<String> {
-        let missing = |e: super::http::template::MissingVar| Error::ConfigFile {
+        let missing = |e: super::http::template::TemplateError| Error::ConfigFile {
             path: format!("ferry.toml [{phase}]"),
             message: e.message(),
         };
