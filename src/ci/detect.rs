@@ -26,8 +26,11 @@ pub(crate) fn detect_in(env: &Env, cwd: &Path) -> Context {
         ctx.sha = head.sha;
         ctx.ref_name = head.ref_name;
         ctx.is_tag = head.is_tag;
+        if ctx.repository.is_none() {
+            ctx.repository = head.repository;
+        }
         ctx.notes
-            .push("not in CI: sha and ref_name read from the git checkout".to_owned());
+            .push("not in CI: sha, ref_name and repository read from the git checkout".to_owned());
     }
     ctx
 }

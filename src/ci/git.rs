@@ -1,6 +1,6 @@
 //! Stage 1, outside CI: the commit and branch of the git checkout ferry runs in, read from the
 //! repository's files (`.git/HEAD`, the ref's loose file or `packed-refs`), from the working
-//! directory upwards. A `.git` *file* (`gitdir: …`, a worktree or submodule) is followed, and a
+//! directory upwards, and the repository's path from its `origin` remote (`.git/config`). A `.git` *file* (`gitdir: …`, a worktree or submodule) is followed, and a
 //! worktree's branch refs are read from the repository it shares (`commondir`).
 //!
 //! Must not run `git`, read the process environment or write anything; the directory to start
@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::remote::Remote;
 use crate::config::read::read_text;
 
 /// The most bytes of `HEAD`, a loose ref, `commondir` or a `.git` file read.
@@ -25,6 +26,8 @@ pub(crate) struct Head {
     /// The branch (or tag) name, `None` when `HEAD` is detached.
     pub(crate) ref_name: Option<String>,
     pub(crate) is_tag: bool,
+    /// `owner/name` of the `origin` remote (credentials in its URL are never kept).
+    pub(crate) repository: Option<String>,
 }
 
 /// The `HEAD` of the git checkout holding `cwd` (or one of its parents), when there is one.
@@ -49,13 +52,33 @@ pub(crate) fn head(cwd: &Path) -> Option<Head> {
             sha: resolve(&dirs, name),
             ref_name: Some(ref_name.to_string()),
             is_tag,
+            repository: origin(&dirs),
         });
     }
     object_id(text).map(|sha| Head {
         sha: Some(sha),
         ref_name: None,
         is_tag: false,
+        repository: origin(&dirs),
     })
+}
+
+/// The repository path of the `origin` remote in the shared `config` (`[remote "origin"]`,
+/// `url = …`), as [`Remote`] reads it.
+fn origin(dirs: &GitDirs) -> Option<String> {
+    let config = read_text(&dirs.common.join("config"), SMALL_FILE_LIMIT).ok()?;
+    let mut in_origin = false;
+    for line in config.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_origin = line.replace(char::is_whitespace, "") == "[remote\"origin\"]";
+        } else if in_origin
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim() == "url"
+        {
+            return Remote::parse(value).map(|r| r.path);
+        }
+    }
+    None
 }
 
 /// A repository's directories: where `HEAD` is, and where the shared refs are (the same but for
@@ -143,6 +166,32 @@ mod tests {
         assert_eq!(head.sha.as_deref(), Some(SHA));
         assert_eq!(head.ref_name.as_deref(), Some("feature/x"));
         assert!(!head.is_tag);
+        assert_eq!(head.repository, None);
+    }
+
+    #[test]
+    fn the_repository_is_the_origin_remote_s_path_without_its_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        write(&dir.path().join(".git/HEAD"), &format!("{SHA}\n"));
+        for (url, repository) in [
+            (
+                "git@github.com:octo-org/octo-repo.git",
+                "octo-org/octo-repo",
+            ),
+            (
+                "https://user:s3cret@gitlab.example.com/group/sub/app.git",
+                "group/sub/app",
+            ),
+        ] {
+            write(
+                &dir.path().join(".git/config"),
+                &format!(
+                    "[core]\n\tbare = false\n[remote \"upstream\"]\n\turl = git@x:other/repo.git\n[remote \"origin\"]\n\turl = {url}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n"
+                ),
+            );
+            let head = head(dir.path()).unwrap();
+            assert_eq!(head.repository.as_deref(), Some(repository), "{url}");
+        }
     }
 
     #[test]

@@ -129,6 +129,11 @@ fn checkout(dir: &Path, sha: &str) {
         format!("# pack-refs with: peeled fully-peeled sorted\n{sha} refs/heads/feature/login\n"),
     )
     .unwrap();
+    std::fs::write(
+        dir.join(".git/config"),
+        "[remote \"origin\"]\n\turl = https://ci-bot:ghp_n0tL0gged@github.com/octo-org/shop.git\n",
+    )
+    .unwrap();
 }
 
 #[test]
@@ -151,6 +156,10 @@ fn outside_ci_sha_and_ref_name_come_from_the_git_checkout() {
     let text = plan.to_string();
     assert!(text.contains(&format!("\"sha\":\"{sha}\"")), "{text}");
     assert!(text.contains("\"ref_name\":\"feature/login\""), "{text}");
+    assert!(text.contains("\"repository\":\"octo-org/shop\""), "{text}");
+    // Nothing the checkout gives is warned about as empty; the remote's credential is not kept.
+    assert!(!r.stderr.contains("is empty for this run"), "{}", r.stderr);
+    assert!(!r.stdout.contains("ghp_n0tL0gged") && !r.stderr.contains("ghp_n0tL0gged"));
     // Inside a CI, the CI's variables are the truth: nothing is read from the disk.
     let r = run(work
         .ferry()
