@@ -129,8 +129,16 @@ impl TemplateError {
 /// The fix for a template that cannot be read.
 pub(crate) const INVALID_FIX: &str = "write values as {{ name }} (closed with }}), filters as {{ name | raw }}; the README's Templates section lists the syntax";
 
+/// The environment, built once: every request renders its templates, and the builtins' table
+/// is not worth building for each.
+fn environment() -> &'static Environment<'static> {
+    static ENVIRONMENT: std::sync::LazyLock<Environment<'static>> =
+        std::sync::LazyLock::new(build_environment);
+    &ENVIRONMENT
+}
+
 /// The environment: strict names, trailing newlines kept, URL escaping with `raw` to opt out.
-fn environment() -> Environment<'static> {
+fn build_environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // The default delimiters always build; a body's final newline is the user's.
