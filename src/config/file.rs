@@ -66,6 +66,8 @@ pub(crate) struct TemplateUse {
     /// The key inside it (`path`, `headers.X-Token`, `body.token`).
     pub key: String,
     pub text: String,
+    /// Its line in the user's file, when written there (not a preset's).
+    pub line: Option<usize>,
 }
 
 /// A phase's templated strings and the names its requests capture.
@@ -171,6 +173,10 @@ impl FileConfig {
             }
         }
         file.templates = templates;
+        let line_of = super::locate::line_finder(text);
+        for u in file.templates.values_mut().flat_map(|t| t.uses.iter_mut()) {
+            u.line = line_of(&u.table, &u.key, &u.text);
+        }
         Ok(file)
     }
 
@@ -275,6 +281,7 @@ fn templates(table: &toml::Table) -> BTreeMap<String, PhaseTemplates> {
                         table: table.to_string(),
                         key: key.to_string(),
                         text: text.clone(),
+                        line: None,
                     });
                 }
             }

@@ -250,6 +250,48 @@ fn key_in(value: &DeValue<'_>, key: &str) -> Option<usize> {
     }
 }
 
+/// Where keys' values are in the user's `text`: `find(table, key, value)` is the line where
+/// `table`'s `key` (dotted below the table: `body.sha`, `headers.X-Token`) holds `value`, when
+/// the file writes it there (a preset's keys are not in it). The text is parsed once, for
+/// messages about values found after reading, such as a template's names.
+pub(crate) fn line_finder(text: &str) -> impl Fn(&str, &str, &str) -> Option<usize> + '_ {
+    let doc = DeTable::parse(text).ok();
+    move |table, key, value| {
+        let doc = doc.as_ref()?;
+        let parts: Vec<&str> = table
+            .split('.')
+            .chain(key.split('.'))
+            .filter(|p| !p.is_empty())
+            .collect();
+        let (last, down) = parts.split_last()?;
+        let mut tables: Vec<&DeTable<'_>> = vec![doc.get_ref()];
+        for part in down {
+            tables = tables
+                .iter()
+                .filter_map(|t| t.iter().find(|(k, _)| k.get_ref() == part))
+                .flat_map(|(_, v)| tables_in(v.get_ref()))
+                .collect();
+        }
+        tables
+            .iter()
+            .find_map(|t| {
+                t.iter()
+                    .find(|(k, v)| k.get_ref() == last && holds(v.get_ref(), value))
+                    .map(|(k, _)| k.span().start)
+            })
+            .map(|offset| line_at(text, offset).0)
+    }
+}
+
+/// Whether `v` is the string `text`, or a list holding it.
+fn holds(v: &DeValue<'_>, text: &str) -> bool {
+    match v {
+        DeValue::String(s) => s.as_ref() == text,
+        DeValue::Array(items) => items.iter().any(|i| holds(i.get_ref(), text)),
+        _ => false,
+    }
+}
+
 /// The 1-based number of the line holding `offset`, and that line (trimmed, cut).
 fn line_at(text: &str, offset: usize) -> (usize, String) {
     let offset = offset.min(text.len());
@@ -271,6 +313,18 @@ mod tests {
     use crate::config::FileConfig;
 
     const STATUS: &str = "[build.trigger]\npath = \"/b\"\nid = \"/id\"\n\n[build.status]\npath = \"/s\"\nfield = \"/status\"\nsucess = [\"done\"]\n";
+
+    #[test]
+    fn a_key_s_value_is_found_at_its_line_in_a_table_an_inline_table_and_a_list_of_tables() {
+        let text = "[build.trigger]\npath = \"/a\"\nbody = { sha = \"{{ sha }}\" }\n\n[[build.before]]\npath = \"/x\"\n\n[[build.before]]\npath = \"/y/{{ id }}\"\n";
+        let line_of = line_finder(text);
+        assert_eq!(line_of("build.trigger", "path", "/a"), Some(2));
+        assert_eq!(line_of("build.trigger", "body.sha", "{{ sha }}"), Some(3));
+        assert_eq!(line_of("build.before", "path", "/y/{{ id }}"), Some(9));
+        // Not written by the user (a preset's): no line.
+        assert_eq!(line_of("build.status", "path", "/s"), None);
+        assert_eq!(line_of("build.trigger", "path", "/other"), None);
+    }
 
     #[test]
     fn an_unknown_key_in_a_phase_is_found_at_its_line() {

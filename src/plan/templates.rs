@@ -124,7 +124,7 @@ fn check_given(name: &str, u: &TemplateUse, known: &Known<'_>) -> Result<()> {
     let mean = crate::suggest::did_you_mean(name, names.iter().copied());
     let fix = given_fix(name).unwrap_or_default();
     Err(Error::ConfigFile {
-        path: format!("{} [{}] {}", known.path, u.table, u.key),
+        path: at(known.path, u),
         message: format!(
             "the template {} names `{name}`, and it has no value here{mean}\n  fix: {fix}",
             quote(&u.text)
@@ -254,7 +254,7 @@ impl Point<'_> {
         let mean = crate::suggest::did_you_mean(name, names.iter().map(String::as_str));
         let fix = self.fix(name, &names);
         Error::ConfigFile {
-            path: format!("{} [{}] {}", known.path, u.table, u.key),
+            path: at(known.path, u),
             message: format!(
                 "the template {} names `{name}`, and it has no value here{mean}\n  fix: {fix}",
                 quote(&u.text)
@@ -325,6 +325,15 @@ fn is_request_key(key: &str) -> bool {
     )
 }
 
+/// Where a template is, for messages: `ferry.toml:29: [build.trigger] path` (the line when the
+/// user's file writes it; a preset's template has none).
+fn at(path: &str, u: &TemplateUse) -> String {
+    match u.line {
+        Some(line) => format!("{path}:{line}: [{}] {}", u.table, u.key),
+        None => format!("{path} [{}] {}", u.table, u.key),
+    }
+}
+
 /// The message for a template that cannot be read.
 fn invalid(path: &str, u: &TemplateUse, e: &TemplateError) -> Error {
     let problem = match e {
@@ -332,7 +341,7 @@ fn invalid(path: &str, u: &TemplateUse, e: &TemplateError) -> Error {
         TemplateError::Missing { name, .. } => format!("`{name}` has no value"),
     };
     Error::ConfigFile {
-        path: format!("{path} [{}] {}", u.table, u.key),
+        path: at(path, u),
         message: format!(
             "the template {} cannot be read: {problem}\n  fix: {INVALID_FIX}",
             quote(&u.text)

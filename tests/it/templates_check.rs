@@ -49,7 +49,7 @@ fn a_mistyped_var_is_named_with_its_table_key_and_the_likely_name() {
         &r,
         &sim,
         &[
-            "ferry.toml [build.trigger] path",
+            "ferry.toml:31: [build.trigger] path",
             "names `vars.ap`",
             "did you mean `vars.app`?",
             "fix: add ap = \"…\" under [vars]",
@@ -66,7 +66,7 @@ fn a_mistyped_output_of_the_build_is_named_in_the_deploy() {
         &r,
         &sim,
         &[
-            "ferry.toml [deploy.trigger] body.artifact",
+            "ferry.toml:62: [deploy.trigger] body.artifact",
             "names `build.artefact`",
             "did you mean `build.artifact`?",
             "[build.outputs]",
@@ -107,7 +107,7 @@ fn an_unterminated_template_is_a_syntax_error_not_text_sent() {
         &r,
         &sim,
         &[
-            "ferry.toml [build.trigger] body.sha",
+            "ferry.toml:34: [build.trigger] body.sha",
             "the template \"{{ sha\" cannot be read: syntax error",
             "fix: write values as {{ name }}",
         ],
@@ -126,7 +126,7 @@ fn an_unknown_filter_is_named_with_the_likely_one() {
         &r,
         &sim,
         &[
-            "ferry.toml [build.status] path",
+            "ferry.toml:39: [build.status] path",
             "unknown filter",
             "rwa",
             "did you mean `raw`?",
@@ -174,7 +174,7 @@ parameters = { GIT_COMMIT = "{{ sah }}", TARGET = "{{ environment }}" }
         &r,
         &sim,
         &[
-            "ferry.toml [deploy.parameters] GIT_COMMIT",
+            "ferry.toml:14: [deploy.parameters] GIT_COMMIT",
             "names `sah`",
             "did you mean `sha`?",
         ],
@@ -201,7 +201,7 @@ fn a_secret_not_set_is_named_with_its_variable() {
         &r,
         &sim,
         &[
-            "ferry.toml [build.trigger] body.token",
+            "ferry.toml:39: [build.trigger] body.token",
             "names `secrets.trigger`",
             "fix: set FERRY_SECRET_TRIGGER as a masked CI variable",
         ],
@@ -412,7 +412,7 @@ fn a_phase_the_command_does_not_run_is_read_too() {
         &r,
         &sim,
         &[
-            "ferry.toml [stop.trigger] path",
+            "ferry.toml:88: [stop.trigger] path",
             "cannot be read: syntax error",
         ],
     );
@@ -430,7 +430,7 @@ fn a_platform_table_s_mistyped_var_or_secret_is_named() {
         &r,
         &sim,
         &[
-            "ferry.toml [platform] probe.path",
+            "ferry.toml:22: [platform] probe.path",
             "`vars.ap`",
             "did you mean `vars.app`?",
             "fix: add ap = \"…\" under [vars]",
