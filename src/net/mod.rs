@@ -24,7 +24,7 @@ pub(crate) mod url;
 pub(crate) mod wait;
 
 pub(crate) use body::{BodyError, read_limited, read_prefix};
-pub(crate) use client::{ClientOptions, build_client, credential_client, stream_client};
+pub(crate) use client::{ClientOptions, LazyClient, credential_client};
 pub(crate) use encode::{PATH_SEGMENT, segment};
 pub(crate) use header::secret_value;
 pub(crate) use origin::credential_may_travel;

@@ -102,7 +102,7 @@ impl Upload {
 /// A platform's HTTP client.
 #[derive(Clone, Debug)]
 pub(crate) struct Client {
-    http: reqwest::Client,
+    http: net::LazyClient,
     base: Url,
     /// The credential as the header it travels in (marked sensitive), when there is one.
     auth: Option<(HeaderName, HeaderValue)>,
@@ -202,14 +202,14 @@ impl Client {
             Auth::None | Auth::Basic { .. } => None,
         };
         let auth = auth_header(&name, auth)?;
-        let http = net::credential_client(&base, REQUEST_TIMEOUT)?;
+        let http = net::credential_client(&base, REQUEST_TIMEOUT);
         let stream = super::logs::transport::StreamClient::new(
             name.clone(),
             &base,
             auth.clone(),
             frame_token,
             redactor.clone(),
-        )?;
+        );
         Ok(Self {
             http,
             base,
@@ -223,12 +223,12 @@ impl Client {
 
     /// The same client, not following redirects: for APIs whose redirect statuses carry meaning
     /// (Jenkins answers a trigger with 201 or 303 and the queue item in `Location`).
-    pub(crate) fn without_redirects(mut self) -> Result<Self> {
-        self.http = net::build_client(&ClientOptions {
+    pub(crate) fn without_redirects(mut self) -> Self {
+        self.http = net::LazyClient::with(ClientOptions {
             timeout: REQUEST_TIMEOUT,
             redirects: Redirects::Never,
-        })?;
-        Ok(self)
+        });
+        self
     }
 
     /// The platform's display name.
@@ -281,7 +281,7 @@ impl Client {
     ) -> Result<reqwest::Response> {
         let shown = self.redactor.redact(req.url.as_str());
         let method = req.method.to_string();
-        let mut builder = self.http.request(req.method, req.url.clone());
+        let mut builder = self.http.get()?.request(req.method, req.url.clone());
         let mut headers = header_map(
             &self.name,
             &shown,

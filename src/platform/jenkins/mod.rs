@@ -75,7 +75,7 @@ impl JenkinsBackend {
         }
         Ok(Self {
             name: client.name().to_string(),
-            client: client.without_redirects()?,
+            client: client.without_redirects(),
             phases,
             credential,
         })

@@ -74,7 +74,7 @@ impl Response {
 /// The GitHub REST client of one run. Cheap to clone (the counters are shared).
 #[derive(Clone)]
 pub(crate) struct Client {
-    http: reqwest::Client,
+    http: net::LazyClient,
     base: Url,
     token: SecretString,
     redactor: Redactor,
@@ -107,7 +107,7 @@ impl Client {
         net::require_secure(&base, &setting)?;
         // Redirects stay on the API's origin (a renamed repository answers with one); the token
         // never follows one elsewhere.
-        let http = net::credential_client(&base, REQUEST_TIMEOUT)?;
+        let http = net::credential_client(&base, REQUEST_TIMEOUT);
         Ok(Self {
             http,
             base,
@@ -253,6 +253,7 @@ impl Client {
         tracing::debug!(%method, %url, "GitHub request");
         let mut request = self
             .http
+            .get()?
             .request(method.clone(), url)
             .headers(self.headers()?);
         if let Some(body) = body {

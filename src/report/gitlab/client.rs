@@ -97,7 +97,7 @@ impl Failure {
 
 /// ferry's GitLab client.
 pub(crate) struct GitlabClient {
-    http: reqwest::Client,
+    http: net::LazyClient,
     /// `CI_API_V4_URL` with a trailing `/`, so endpoints join below it.
     base: Url,
     /// The token as the `PRIVATE-TOKEN` header value, marked sensitive.
@@ -145,7 +145,7 @@ impl GitlabClient {
             }
         })?;
         // Redirects stay on the API's origin; PRIVATE-TOKEN never follows one elsewhere.
-        let http = net::credential_client(&base, Duration::from_secs(30))?;
+        let http = net::credential_client(&base, Duration::from_secs(30));
         Ok(Self {
             http,
             base,
@@ -259,14 +259,14 @@ impl GitlabClient {
 
     async fn send_once(
         &self,
+        http: &reqwest::Client,
         parts: &http::request::Parts,
         body: &[u8],
     ) -> Result<reqwest::Response, reqwest::Error> {
         let mut headers = parts.headers.clone();
         headers.insert("PRIVATE-TOKEN", self.token.clone());
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.http
-            .request(parts.method.clone(), parts.uri.to_string())
+        http.request(parts.method.clone(), parts.uri.to_string())
             .headers(headers)
             .body(body.to_vec())
             .send()
@@ -317,10 +317,14 @@ impl AsyncClient for GitlabClient {
         let url = parts.uri.to_string();
         // A POST may have been applied even when its answer was lost: never replay it blindly.
         let idempotent = net::Replay::of_method(&parts.method).is_safe();
+        let http = self
+            .http
+            .get()
+            .map_err(|e| ApiError::client(TransportError(e.to_string())))?;
         let mut attempt = 1;
         loop {
             tracing::debug!(%method, %url, attempt, "GitLab request");
-            let outcome = self.send_once(&parts, &body).await;
+            let outcome = self.send_once(http, &parts, &body).await;
             let response = match outcome {
                 Ok(r) => r,
                 Err(e) => {

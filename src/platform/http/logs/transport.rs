@@ -26,7 +26,7 @@ pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// [`Client`]: super::super::client::Client
 #[derive(Clone, Debug)]
 pub(crate) struct StreamClient {
-    http: reqwest::Client,
+    http: net::LazyClient,
     origin: Origin,
     /// The credential as the header it travels in (marked sensitive), when there is one.
     auth: Option<(HeaderName, HeaderValue)>,
@@ -45,15 +45,15 @@ impl StreamClient {
         auth: Option<(HeaderName, HeaderValue)>,
         frame_token: Option<SecretString>,
         redactor: Redactor,
-    ) -> Result<Self> {
-        Ok(Self {
-            http: net::stream_client(base, READ_TIMEOUT)?,
+    ) -> Self {
+        Self {
+            http: net::LazyClient::stream(base, READ_TIMEOUT),
             origin: base.origin(),
             auth,
             frame_token,
             name,
             redactor,
-        })
+        }
     }
 
     /// Whether `url` is on the platform's origin (`ws`/`wss` count as `http`/`https`).
@@ -98,6 +98,7 @@ impl StreamClient {
         tracing::debug!(method = %method, url = %shown, "log stream request");
         let resp = self
             .http
+            .get()?
             .request(req.method, req.url)
             .headers(headers)
             .send()
