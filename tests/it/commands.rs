@@ -188,3 +188,39 @@ fn dry_run_prints_the_plan_without_sending_anything() {
     r.assert_code(2);
     assert!(r.stderr.contains("--var NAME=VALUE"), "{}", r.stderr);
 }
+
+/// A command that sends nothing builds no HTTP client, so it needs no CA store (building one
+/// loads the whole system store); the first real request is where a missing store is told.
+#[test]
+fn dry_run_and_check_need_no_ca_store_and_a_request_says_it_is_missing() {
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    work.write("empty.pem", "");
+    let no_store = |cmd: &mut std::process::Command| {
+        cmd.env("SSL_CERT_FILE", work.path().join("empty.pem"))
+            .env("SSL_CERT_DIR", work.path())
+            .env("FERRY_ENVIRONMENT", "staging")
+            .env("FERRY_PLATFORM_URL", "https://paas.example.com");
+    };
+    let mut dry = work.ferry();
+    dry.args(["deploy", "--dry-run"]);
+    no_store(&mut dry);
+    let r = run(&mut dry);
+    r.assert_code(0);
+    assert!(
+        r.stdout.starts_with("ferry deploy to staging"),
+        "{}",
+        r.stdout
+    );
+    let mut check = work.ferry();
+    check.arg("check");
+    no_store(&mut check);
+    run(&mut check).assert_code(0);
+    // A real request needs the store, and says what to do.
+    let mut deploy = work.ferry();
+    deploy.arg("deploy");
+    no_store(&mut deploy);
+    let r = run(&mut deploy);
+    r.assert_code(2);
+    assert!(r.stderr.contains("SSL_CERT_FILE"), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
