@@ -6,6 +6,13 @@ use std::io::IsTerminal;
 use ferry::stream::Stream;
 use tokio_util::sync::CancellationToken;
 
+// The static musl build (the container image) allocates through jemalloc: musl's own allocator
+// made it spend ~1.7× the CPU of the glibc build on a streamed log, where every line is a few
+// small allocations (BENCHMARKS.md §4). ripgrep does the same for its musl builds.
+#[cfg(all(target_env = "musl", target_pointer_width = "64"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> std::process::ExitCode {
     // The one place the process environment is read (see clippy.toml).
     #[allow(clippy::disallowed_methods)]
