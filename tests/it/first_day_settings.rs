@@ -112,6 +112,24 @@ fn a_misspelt_condition_operator_is_named_at_its_line() {
             "fix: write `present`",
         ],
     );
+    // A key that is neither a pointer nor close to an operator: said at its line too.
+    let config = with_marker_at(
+        &SIMULATOR_TOML.replacen(
+            "success = [\"succeeded\"]",
+            "success = [{ status = [\"succeeded\"] }]",
+            1,
+        ),
+        "success = [{ status",
+        45,
+    );
+    refused_before_anything_is_sent(
+        &config,
+        &[],
+        &[
+            "ferry.toml:45: [build.status]: `success`: a condition tests \"status\", which is neither a JSON Pointer nor an operator (present, absent, null)",
+            "fix: write a JSON Pointer with a leading slash, or one of the operators",
+        ],
+    );
 }
 
 #[test]

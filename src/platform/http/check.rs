@@ -356,9 +356,9 @@ fn check_status(section: &str, spec: &StatusSpec) -> Result<()> {
     Ok(())
 }
 
-/// Every condition table tests something, each test a pointer (or an operator naming one), and
-/// a list of values is not empty: a table that tests nothing would hold for every answer, a test
-/// against no value for none.
+/// Every condition table tests something, and a list of values is not empty: a table that tests
+/// nothing would hold for every answer, a test against no value for none. (A key that is neither
+/// a pointer nor an operator is refused where the file is read, `spec.rs`, so at its line.)
 fn check_conditions(section: &str, key: &str, conds: &[spec::Condition]) -> Result<()> {
     let example = "e.g. { \"/status\" = [\"done\"] } or { present = \"/finished_at\" }";
     for cond in conds {
@@ -375,16 +375,6 @@ fn check_conditions(section: &str, key: &str, conds: &[spec::Condition]) -> Resu
         }
         for t in tests {
             match t {
-                spec::Test::OneOf(p, _) if !p.starts_with('/') => {
-                    return Err(config(
-                        section,
-                        format!(
-                            "`{key}` tests {}, which is neither a JSON Pointer nor an operator (present, absent, null){}\n  fix: write a pointer with a leading slash, or one of the operators, {example}",
-                            quote(p),
-                            crate::suggest::did_you_mean(p, spec::OPERATORS)
-                        ),
-                    ));
-                }
                 spec::Test::OneOf(p, values) if values.is_empty() => {
                     return Err(config(
                         section,

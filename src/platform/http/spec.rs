@@ -410,14 +410,18 @@ impl<'de> Deserialize<'de> for Condition {
                 _ => None,
             };
             let Some(operator) = operator else {
-                // A misspelt operator is said where it is written (the file's line); any other
-                // key that is no pointer is refused by `check`.
-                if !key.starts_with('/')
-                    && let Some(meant) = crate::suggest::closest(&key, OPERATORS)
-                {
+                // A key that is neither is said where it is written (the file's line), with the
+                // operator a misspelt one meant.
+                if !key.starts_with('/') {
+                    let meant = crate::suggest::closest(&key, OPERATORS);
+                    let fix = meant.map_or_else(
+                        || "write a JSON Pointer with a leading slash, or one of the operators, e.g. { \"/status\" = [\"done\"] } or { present = \"/finished_at\" }".to_string(),
+                        |m| format!("write `{m}`, or a JSON Pointer with a leading slash"),
+                    );
                     return Err(D::Error::custom(format!(
-                        "a condition tests {}, which is neither a JSON Pointer nor an operator (present, absent, null); did you mean `{meant}`?\n  fix: write `{meant}`, or a JSON Pointer with a leading slash",
-                        crate::error::quote(&key)
+                        "a condition tests {}, which is neither a JSON Pointer nor an operator (present, absent, null){}\n  fix: {fix}",
+                        crate::error::quote(&key),
+                        meant.map_or_else(String::new, |m| format!("; did you mean `{m}`?"))
                     )));
                 }
                 let values = match value {
