@@ -317,9 +317,8 @@ impl Backend for ArgoBackend {
     async fn trigger(&self, phase: Phase, vars: &Vars) -> Result<Operation> {
         let spec = self.spec(phase)?;
         let missing = |what: &'static str| {
-            move |e: super::http::template::TemplateError| Error::ConfigFile {
-                path: format!("ferry.toml [{phase}] {what}"),
-                message: e.message(),
+            move |e: super::http::template::TemplateError| {
+                e.in_section(&format!("[{phase}] {what}"))
             }
         };
         let app = render(&spec.application, vars, Target::Text).map_err(missing("application"))?;

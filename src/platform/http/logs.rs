@@ -182,7 +182,7 @@ impl HttpBackend {
         vars: &Vars,
         section: &str,
     ) -> Result<Option<Url>> {
-        let missing = |e| Self::missing(section, &e);
+        let missing = |e: super::template::TemplateError| e.in_section(section);
         let text = if let Some(path) = &spec.path {
             render(path, vars, Target::Url).map_err(missing)?
         } else if let Some(url) = &spec.url {
@@ -234,8 +234,7 @@ impl HttpBackend {
         platform
             .chain(&spec.headers)
             .map(|(name, value)| {
-                let value =
-                    render(value, vars, Target::Text).map_err(|e| Self::missing(section, &e))?;
+                let value = render(value, vars, Target::Text).map_err(|e| e.in_section(section))?;
                 Ok((name.clone(), value))
             })
             .collect()

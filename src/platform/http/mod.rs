@@ -117,7 +117,7 @@ impl HttpBackend {
         expect: &[u16],
         vars: &Vars,
     ) -> Result<Request> {
-        let missing = |e: TemplateError| Self::missing(section, &e);
+        let missing = |e: TemplateError| e.in_section(section);
         let url = self
             .client
             .url(&render(path, vars, Target::Url).map_err(missing)?)?;
@@ -180,13 +180,6 @@ impl HttpBackend {
             &spec.expect,
             vars,
         )
-    }
-
-    fn missing(section: &str, e: &TemplateError) -> Error {
-        Error::ConfigFile {
-            path: format!("ferry.toml {section}"),
-            message: e.message(),
-        }
     }
 
     /// Sends a request and reads a JSON body (with headers).

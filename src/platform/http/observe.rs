@@ -45,8 +45,7 @@ impl HttpBackend {
         let section = format!("[{phase}.observe]");
         let id_text = spec.id.as_deref().unwrap_or_default();
         if spec.path.is_none() {
-            let id =
-                render(id_text, &vars, Target::Text).map_err(|e| Self::missing(&section, &e))?;
+            let id = render(id_text, &vars, Target::Text).map_err(|e| e.in_section(&section))?;
             if id.trim().is_empty() {
                 return Err(Error::ConfigFile {
                     path: format!("ferry.toml {section} id"),
@@ -60,8 +59,8 @@ impl HttpBackend {
             op.observed = true;
             op.vars.insert("id".into(), op.id.clone());
             for (name, text) in &spec.capture {
-                let value = render(text, &op.vars, Target::Text)
-                    .map_err(|e| Self::missing(&section, &e))?;
+                let value =
+                    render(text, &op.vars, Target::Text).map_err(|e| e.in_section(&section))?;
                 op.vars.insert(name.clone(), value);
             }
             return Ok(op);
@@ -189,7 +188,7 @@ impl HttpBackend {
             for v in allowed {
                 values.push(match v {
                     toml::Value::String(t) => {
-                        render(t, vars, Target::Text).map_err(|e| Self::missing(section, &e))?
+                        render(t, vars, Target::Text).map_err(|e| e.in_section(section))?
                     }
                     other => other.to_string(),
                 });

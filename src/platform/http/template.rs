@@ -110,6 +110,15 @@ pub(crate) enum TemplateError {
 }
 
 impl TemplateError {
+    /// The settings error for a template of `section` (`[build.status]`) that could not be
+    /// filled at run time.
+    pub(crate) fn in_section(&self, section: &str) -> crate::error::Error {
+        crate::error::Error::ConfigFile {
+            path: format!("ferry.toml {section}"),
+            message: self.message(),
+        }
+    }
+
     /// The message and fix for a template used at run time (`ferry.toml [<section>]`).
     pub(crate) fn message(&self) -> String {
         match self {

@@ -69,7 +69,7 @@ impl HttpBackend {
         let Some(template) = d.body_file else {
             return Ok((req, None));
         };
-        let path = render(template, vars, Target::Text).map_err(|e| Self::missing(section, &e))?;
+        let path = render(template, vars, Target::Text).map_err(|e| e.in_section(section))?;
         let upload = open(section, &path).await?;
         Ok((
             req,

@@ -152,10 +152,7 @@ impl JenkinsBackend {
     }
 
     fn job_path(phase: Phase, spec: &JenkinsPhase, vars: &Vars) -> Result<String> {
-        let missing = |e: super::http::template::TemplateError| Error::ConfigFile {
-            path: format!("ferry.toml [{phase}]"),
-            message: e.message(),
-        };
+        let missing = |e: super::http::template::TemplateError| e.in_section(&format!("[{phase}]"));
         let job = render(&spec.job, vars, Target::Text).map_err(missing)?;
         let branch = spec
             .branch

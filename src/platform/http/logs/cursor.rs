@@ -33,8 +33,8 @@ impl HttpBackend {
         if !st.started {
             st.started = true;
             if let Some(start) = &spec.start {
-                let seed = render(start, &op.vars, Target::Text)
-                    .map_err(|e| Self::missing(section, &e))?;
+                let seed =
+                    render(start, &op.vars, Target::Text).map_err(|e| e.in_section(section))?;
                 op.log.cursor = Some(seed).filter(|s| !s.is_empty());
             }
         }

@@ -58,9 +58,7 @@ impl HttpBackend {
                 return Ok(self.no_log_url(op));
             };
             let subscribe = match &spec.subscribe {
-                Some(frame) => {
-                    Some(render_json(frame, &vars).map_err(|e| Self::missing(section, &e))?)
-                }
+                Some(frame) => Some(render_json(frame, &vars).map_err(|e| e.in_section(section))?),
                 None => None,
             };
             let frame_auth = match &spec.auth {
