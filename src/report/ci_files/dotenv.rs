@@ -104,13 +104,18 @@ impl Sink for Dotenv {
         let text = Self::render(outcome, &self.redactor);
         tokio::fs::write(&self.path, text)
             .await
-            .map_err(|source| Error::Io {
-                path: format!(
-                    "{} (the dotenv report; set `dotenv` / FERRY_DOTENV to a writable file)",
-                    self.path.display()
-                ),
-                source,
-            })
+            .map_err(|source| write_error(&self.path, source))
+    }
+}
+
+/// A dotenv report that could not be written at `path`, with the setting that moves it.
+pub(super) fn write_error(path: &std::path::Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: format!(
+            "{} (the dotenv report; set `dotenv` / FERRY_DOTENV to a writable file)",
+            path.display()
+        ),
+        source,
     }
 }
 

@@ -87,13 +87,8 @@ fn summary(early: &Early<'_>) -> String {
 }
 
 fn write_dotenv(path: &Path, outcome: &RunOutcome, redactor: &Redactor) -> Result<()> {
-    std::fs::write(path, Dotenv::render(outcome, redactor)).map_err(|source| Error::Io {
-        path: format!(
-            "{} (the dotenv report; set `dotenv` / FERRY_DOTENV to a writable file)",
-            path.display()
-        ),
-        source,
-    })
+    std::fs::write(path, Dotenv::render(outcome, redactor))
+        .map_err(|source| super::dotenv::write_error(path, source))
 }
 
 #[cfg(test)]
