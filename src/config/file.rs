@@ -148,14 +148,15 @@ impl FileConfig {
         }
         // A preset goes under the user's file; without one the text is read as it is (so that
         // errors point at their line).
-        let preset = match text.parse::<toml::Table>() {
-            Ok(table) => super::preset::apply(&table, path)?,
-            Err(_) => None,
+        let table = text.parse::<toml::Table>().ok();
+        let preset = match &table {
+            Some(table) => super::preset::apply(table, path)?,
+            None => None,
         };
-        let templates = match (&preset, text.parse::<toml::Table>()) {
+        let templates = match (&preset, &table) {
             (Some(merged), _) => templates(merged),
-            (None, Ok(table)) => templates(&table),
-            (None, Err(_)) => BTreeMap::new(),
+            (None, Some(table)) => templates(table),
+            (None, None) => BTreeMap::new(),
         };
         let parsed = match preset {
             Some(merged) => FileConfig::deserialize(toml::Value::Table(merged)),
