@@ -130,6 +130,10 @@ pub struct Observation {
     /// The state as the platform spells it (several fields joined when several matter).
     pub state: String,
     pub class: StateClass,
+    /// How long the platform expects the whole operation to take, when it says (Jenkins'
+    /// `estimatedDuration`, an `http` description's `estimate`); the engine counts it from the
+    /// first status read that gave it, and reads the state densely around that end.
+    pub estimate: Option<Duration>,
 }
 
 /// What the resolve step found.
@@ -211,6 +215,13 @@ pub trait Backend: Send + Sync {
 
     /// Reads what is new in the log, handing each complete line to `sink`.
     async fn logs(&self, op: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead>;
+
+    /// Whether the log of `op` is read from a live reader in the background (a stream, a
+    /// WebSocket), so that reading it sends nothing: the engine then reads it at its pace even
+    /// while it is silent. Default: false.
+    fn log_is_live(&self, _op: &Operation) -> bool {
+        false
+    }
 
     /// Waits up to `max` for the platform to push a change of the operation (a watch stream),
     /// instead of the engine sleeping between two status reads. The engine always reads the state

@@ -32,6 +32,7 @@ pub(crate) fn evaluate(app: &Value, before: Option<&str>, suspended: Suspended) 
     let running = |extra: &str| Observation {
         state: shown(extra),
         class: StateClass::Running,
+        estimate: None,
     };
     let stale = op.map(Value::to_string).as_deref() == before && before.is_some();
     if pending || stale {
@@ -46,6 +47,7 @@ pub(crate) fn evaluate(app: &Value, before: Option<&str>, suspended: Suspended) 
         return Observation {
             state: format!("operation={phase}: {message}"),
             class: StateClass::Failure,
+            estimate: None,
         };
     }
     let reconciled = text(app, "/status/reconciledAt").and_then(parse_rfc3339);
@@ -62,6 +64,7 @@ pub(crate) fn evaluate(app: &Value, before: Option<&str>, suspended: Suspended) 
     Observation {
         state: shown(""),
         class,
+        estimate: None,
     }
 }
 

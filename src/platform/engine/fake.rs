@@ -153,6 +153,15 @@ pub(super) struct Fake {
     cancel_hangs: bool,
     outputs: BTreeMap<String, String>,
     message: Option<String>,
+    /// The estimate every running status read carries.
+    estimate: Option<Duration>,
+    /// A timeline instead of a script: running until this long after the start, then `done`.
+    ends_at: Option<Duration>,
+    /// A timeline for the log: a line at every read until `ends_at`, then nothing more; whether
+    /// it says it is complete.
+    log_timeline: Option<Option<bool>>,
+    /// The log is read from a live reader (reading it sends nothing).
+    live: bool,
 }
 
 /// The operation every trigger starts (and `recover` finds).
@@ -187,7 +196,38 @@ impl Fake {
             cancel_hangs: false,
             outputs: BTreeMap::new(),
             message: None,
+            estimate: None,
+            ends_at: None,
+            log_timeline: None,
+            live: false,
         }
+    }
+
+    /// Every running status read says the operation should take `d` in all.
+    pub(super) fn estimate(mut self, d: Duration) -> Self {
+        self.estimate = Some(d);
+        self
+    }
+
+    /// Running (`running`) until `d` after the start, then `done`, whatever the number of reads.
+    pub(super) fn ends_at(mut self, d: Duration) -> Self {
+        self.ends_at = Some(d);
+        self
+    }
+
+    /// With [`Fake::ends_at`]: a log that brings a line at every read until the end, and then
+    /// nothing; `complete` says whether it tells (`Some(false)` until the end, `Some(true)`
+    /// after) or cannot (`None`).
+    pub(super) fn log_flowing_to_the_end(mut self, complete: Option<bool>) -> Self {
+        self.has_logs = true;
+        self.log_timeline = Some(complete);
+        self
+    }
+
+    /// The log is read from a live reader, as a stream's: reading it sends nothing.
+    pub(super) fn live_log(mut self) -> Self {
+        self.live = true;
+        self
     }
 
     /// Every call takes this long before it answers, as on a network.
@@ -575,13 +615,34 @@ impl Backend for Fake {
 
     async fn status(&self, _: &mut Operation) -> Result<Observation> {
         self.called(Call::Status).await;
+        if let Some(end) = self.ends_at {
+            let class = if self.start.elapsed() >= end {
+                StateClass::Success
+            } else {
+                StateClass::Running
+            };
+            let state = if class == StateClass::Success {
+                "done"
+            } else {
+                "running"
+            };
+            return Ok(Observation {
+                state: state.into(),
+                class,
+                estimate: self.estimate,
+            });
+        }
         let answer = lock(&self.status).next();
         match answer {
             None => panic!(
                 "unexpected status read at {:?}: the script has no answer left",
                 self.start.elapsed()
             ),
-            Some(Status::Is(state, class)) => Ok(Observation { state, class }),
+            Some(Status::Is(state, class)) => Ok(Observation {
+                state,
+                class,
+                estimate: self.estimate,
+            }),
             Some(Status::Fails(fault)) => Err(fault.error(Call::Status)),
             Some(Status::Hangs) => std::future::pending().await,
         }
@@ -591,8 +652,23 @@ impl Backend for Fake {
         self.has_logs
     }
 
+    fn log_is_live(&self, _: &Operation) -> bool {
+        self.live
+    }
+
     async fn logs(&self, op: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead> {
         self.called(Call::Logs).await;
+        if let (Some(end), Some(says)) = (self.ends_at, self.log_timeline) {
+            let over = self.start.elapsed() >= end;
+            if !over {
+                sink.line("step").await;
+                op.log.offset += 5;
+            }
+            return Ok(LogRead {
+                lines: u64::from(!over),
+                complete: says.map(|_| over),
+            });
+        }
         let answer = lock(&self.logs).next();
         let quiet = LogRead {
             lines: 0,

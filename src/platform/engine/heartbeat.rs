@@ -98,15 +98,15 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_state_change_puts_the_next_heartbeat_off() {
-        // The state changes at 15 s (pushed through the watch, then quiet watches of 10 s):
-        // the heartbeats come 20 s after it, not at 20 s.
+        // The state changes at 15 s (pushed through the watch, then quiet watches: the state is
+        // read again 30 s later): the heartbeats come 20 s after it, not at 20 s.
         let fake = Fake::new()
             .status_state("building")
             .watch_changed_after(secs(15))
             .status_state_forever("testing")
             .watch_quiet_forever();
         let ran = Harness::new().timeout(secs(60)).run(&fake).await;
-        assert_eq!(fake.times(Call::Status)[..3], [secs(0), secs(15), secs(25)]);
+        assert_eq!(fake.times(Call::Status)[..3], [secs(0), secs(15), secs(45)]);
         assert_eq!(ran.heartbeats(), [secs(35), secs(55)]);
     }
 

@@ -23,42 +23,57 @@ const CAPPED_READ: u64 = 64 * 1024;
 /// The most reads in one go, however the platform answers.
 const MAX_READS: usize = 1024;
 
+/// What reading the log now found.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Got {
+    /// Lines shown.
+    pub(super) lines: u64,
+    /// Whether the platform says the log is complete (its last answer); `None` when it cannot
+    /// say.
+    pub(super) complete: Option<bool>,
+    /// The reads stopped at their time bound while answers were still cut at the platform's
+    /// size limit: read on at once.
+    pub(super) more: bool,
+}
+
 impl Engine<'_> {
     /// Reads what the log has now: repeated reads while they bring lines (a platform may cap
-    /// each response), within a bound so that the state stays fresh. Returns the lines read, or
+    /// each response), within a bound so that the state stays fresh. Returns what was read, or
     /// the error of a first read that failed.
     pub(super) async fn read_logs(
         &self,
         op: &mut Operation,
         deadline: Instant,
         tail: &mut LogTail,
-    ) -> Result<Result<u64, Error>, Failure> {
+    ) -> Result<Result<Got, Error>, Failure> {
         let until = later(
             Instant::now(),
             self.timing.poll_max.max(Duration::from_secs(1)),
         );
-        let mut total = 0;
+        let mut got = Got::default();
         for _ in 0..MAX_READS {
             let before = op.log.offset;
             match self.guard(self.backend.logs(op, tail), deadline).await? {
                 Ok(read) => {
-                    total += read.lines;
+                    got.lines += read.lines;
+                    got.complete = read.complete;
                     // Only a large answer may have been cut by the platform's cap: read again at
                     // once. Anything smaller was all there was; wait for the next tick.
                     let grew = op.log.offset.saturating_sub(before);
-                    if read.lines == 0
-                        || read.complete == Some(true)
-                        || grew < CAPPED_READ
-                        || Instant::now() >= until
-                    {
+                    got.more = false;
+                    if read.lines == 0 || read.complete == Some(true) || grew < CAPPED_READ {
+                        break;
+                    }
+                    got.more = true;
+                    if Instant::now() >= until {
                         break;
                     }
                 }
-                Err(e) if total == 0 => return Ok(Err(e)),
+                Err(e) if got.lines == 0 => return Ok(Err(e)),
                 Err(_) => break,
             }
         }
-        Ok(Ok(total))
+        Ok(Ok(got))
     }
 
     /// A failed log read: warn, retry transient errors a few times, then stop reading logs
@@ -155,7 +170,11 @@ mod tests {
             .then_success()
             .log_fails_after(429, Duration::from_secs(3))
             .log_quiet_forever();
-        let ran = Harness::new().run(&fake).await;
+        let timing = Timing {
+            poll_initial: Duration::from_secs(1),
+            ..Timing::default()
+        };
+        let ran = Harness::new().timing(timing).run(&fake).await;
         assert_eq!(ran.outcome.status, Status::Succeeded);
         let logs = fake.times(Call::Logs);
         assert!(logs.len() >= 2, "{logs:?}");

@@ -373,8 +373,10 @@ mod tests {
                 Call::Status,
                 Call::Logs,
                 Call::Watch,
-                Call::Status,
-                Call::Logs
+                // A second later (a person's pace), the log says it is complete: the state is
+                // read at once.
+                Call::Logs,
+                Call::Status
             ]
         );
         let kinds: Vec<&str> = ran.events.iter().map(|(_, e)| kind(e)).collect();

@@ -1,8 +1,18 @@
-//! Polling: reading the state, then what is new in the log, until the state is terminal. The
-//! interval starts at [`Timing::poll_initial`] and grows by [`Timing::factor`] up to
-//! [`Timing::poll_max`] while nothing changes; a new state or new log lines bring it back to
-//! the start. A failed read waits what the platform asked (`Retry-After`) or backs off
-//! (`retry.rs`); otherwise the wait is the watch stream or a jittered sleep (`watch.rs`).
+//! Polling: reading the state, and the log at a person's pace, until the state is terminal.
+//!
+//! - **The state** is read every [`Timing::poll_initial`], growing by [`Timing::factor`] up to
+//!   [`Timing::poll_max`] while nothing changes (by default a constant 5 s: a `sleep 5` loop's
+//!   cadence); only the first wait is jittered, so that the later gaps stay exact. When the
+//!   platform gives an estimate, reads are sparse early and dense around the expected end
+//!   (`timing::status_wait`). While a watch works (a stream, a long poll), the state is read
+//!   only when it pushes a change, and every 30 s in case it went quiet.
+//! - **The log** is read with each status read; while it flows, again every
+//!   [`Timing::log_pace`] (at once after an answer cut at the platform's size limit). A log that
+//!   says whether it is complete is the signal: while it flows the state is not read, and when
+//!   it says complete the state is read at once. A log that cannot say is followed by a status
+//!   read as soon as it pauses.
+//! - A failed read waits what the platform asked (`Retry-After`) or backs off (`retry.rs`);
+//!   every other wait is on the watch or a sleep (`watch.rs`).
 //!
 //! Must not show the terminal state or decide the outcome: it hands the terminal observation
 //! back, so that the log's tail can be read first (`drain.rs`) and the log reads in order.
@@ -10,16 +20,18 @@
 //! [`Timing::poll_initial`]: super::Timing::poll_initial
 //! [`Timing::factor`]: super::Timing::factor
 //! [`Timing::poll_max`]: super::Timing::poll_max
+//! [`Timing::log_pace`]: super::Timing::log_pace
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::Engine;
+use super::log_read::Got;
 use super::log_tail::LogTail;
 use super::retry::Errors;
 use super::stop::Failure;
-use super::timing::{asked_wait, later};
+use super::timing::{Expected, Timing, WATCH_MAX, asked_wait, later, phase_jitter, status_wait};
 use super::watch::Watch;
 use crate::platform::backend::{Observation, Operation};
 use crate::platform::event::{Phase, PhaseOutcome, StateClass};
@@ -39,10 +51,40 @@ struct Rounds {
     /// Failed log reads in a row.
     log_errors: u32,
     logs_on: bool,
-    /// No log read before this (the platform answered a log read with `Retry-After`).
+    /// No log read before this (the platform answered a log read with `Retry-After`, or the
+    /// log is read at a person's pace).
     logs_after: Option<Instant>,
     last_state: Option<String>,
     watch: Watch,
+    /// The end the platform expects (from the first status read that gave an estimate).
+    expected: Option<Expected>,
+    /// Status waits so far (only the first is jittered).
+    waits: u32,
+    /// The log says whether it is complete: its end is the signal.
+    log_signals: bool,
+    /// The last log read brought lines.
+    flowing: bool,
+    /// The log said it is complete: the state is about to be terminal.
+    log_complete: bool,
+}
+
+impl Rounds {
+    /// The wait before the next status read.
+    fn next_wait(&mut self, timing: &Timing) -> Duration {
+        let mut wait = if self.log_complete {
+            timing.log_pace.min(self.interval)
+        } else {
+            status_wait(self.interval, Instant::now(), self.expected)
+        };
+        if self.watch.working() {
+            wait = wait.max(WATCH_MAX);
+        }
+        self.waits += 1;
+        if self.waits == 1 {
+            wait = phase_jitter(wait);
+        }
+        wait
+    }
 }
 
 /// What one status read found.
@@ -72,6 +114,11 @@ impl Engine<'_> {
             logs_after: None,
             last_state: None,
             watch: Watch::new(phase),
+            expected: None,
+            waits: 0,
+            log_signals: false,
+            flowing: false,
+            log_complete: false,
         };
         loop {
             let asked = match self.read_state(op, deadline, &mut r, outcome, tail).await? {
@@ -84,20 +131,24 @@ impl Engine<'_> {
                 }
                 Read::NotYet(asked) => asked,
             };
-            if r.logs_on {
-                self.follow_log(op, deadline, &mut r, tail).await?;
+            // The wait the platform asked for comes first (a plain sleep); otherwise the cadence,
+            // on the watch when there is one. A pushed change is read at once, and the interval
+            // stays as it is.
+            let due = later(
+                Instant::now(),
+                asked.unwrap_or_else(|| r.next_wait(&self.timing)),
+            );
+            let watch = asked.is_none();
+            let pushed = if r.logs_on {
+                self.follow_log(op, deadline, &mut r, tail, due, watch)
+                    .await?
+            } else {
+                self.wait_until(op, deadline, &mut r.watch, due, watch)
+                    .await?
+            };
+            if !pushed {
+                r.interval = self.timing.grow(r.interval);
             }
-            // The wait the platform asked for comes first; otherwise the watch stream or a
-            // sleep. A pushed change is read at once, and the interval stays as it is.
-            if let Some(wait) = asked {
-                self.pause(wait, deadline).await?;
-            } else if self
-                .wait_for_change(op, deadline, &mut r.watch, r.interval)
-                .await?
-            {
-                continue;
-            }
-            r.interval = self.timing.grow(r.interval);
         }
     }
 
@@ -122,6 +173,14 @@ impl Engine<'_> {
         if obs.class != StateClass::Running {
             return Ok(Read::Terminal(obs));
         }
+        if r.expected.is_none()
+            && let Some(estimate) = obs.estimate
+        {
+            r.expected = Some(Expected {
+                end: later(Instant::now(), estimate),
+                estimate,
+            });
+        }
         if r.last_state.as_deref() != Some(obs.state.as_str()) {
             self.state_changed(tail, r.phase, &obs.state, obs.class)
                 .await;
@@ -132,33 +191,102 @@ impl Engine<'_> {
         Ok(Read::NotYet(None))
     }
 
-    /// Reads what is new in the log; lines keep the cadence fast, errors may stop the reading.
+    /// Reads the log until the state is due at `due`: again every [`Timing::log_pace`] while
+    /// it flows (at once after a capped answer), waiting on the watch in between. Returns
+    /// `true` when the state is to be read at once: the log said it is complete, a flowing log
+    /// that cannot say so paused, or the platform pushed a change.
+    ///
+    /// [`Timing::log_pace`]: super::Timing::log_pace
     async fn follow_log(
         &self,
         op: &mut Operation,
         deadline: Instant,
         r: &mut Rounds,
         tail: &mut LogTail,
-    ) -> Result<(), Failure> {
-        if r.logs_after.is_some_and(|after| Instant::now() < after) {
-            return Ok(());
+        mut due: Instant,
+        watch: bool,
+    ) -> Result<bool, Failure> {
+        loop {
+            // Not before the pace (or the wait the platform asked for) allows.
+            if let Some(after) = r.logs_after.filter(|after| *after > Instant::now()) {
+                if after >= due {
+                    return self
+                        .wait_until(op, deadline, &mut r.watch, due, watch)
+                        .await;
+                }
+                if self
+                    .wait_until(op, deadline, &mut r.watch, after, watch)
+                    .await?
+                {
+                    return Ok(true);
+                }
+            }
+            let Some(got) = self.read_log_once(op, deadline, r, tail).await? else {
+                return self
+                    .wait_until(op, deadline, &mut r.watch, due, watch)
+                    .await;
+            };
+            if got.complete.is_some() {
+                r.log_signals = true;
+            }
+            if got.complete == Some(true) {
+                // Nothing more will come: the end is the next thing to see.
+                r.logs_on = false;
+                r.log_complete = true;
+                return Ok(true);
+            }
+            if got.lines == 0 {
+                // A pause: a log that cannot say it ended may have, so look now; otherwise the
+                // state is read at its time.
+                let was_flowing = std::mem::replace(&mut r.flowing, false);
+                if was_flowing && !r.log_signals {
+                    return Ok(true);
+                }
+                if self.backend.log_is_live(op) {
+                    // Reading a live log sends nothing: keep reading it at the pace.
+                    r.logs_after = Some(later(Instant::now(), self.timing.log_pace));
+                    continue;
+                }
+                return self
+                    .wait_until(op, deadline, &mut r.watch, due, watch)
+                    .await;
+            }
+            // Flowing: a flowing log keeps the state's cadence at its start, and one that will
+            // say when it is complete holds the status reads back meanwhile.
+            r.flowing = true;
+            r.interval = self.timing.poll_initial;
+            if r.log_signals {
+                due = due.max(later(Instant::now(), r.interval));
+            }
+            if got.more {
+                continue;
+            }
+            r.logs_after = Some(later(Instant::now(), self.timing.log_pace));
         }
+    }
+
+    /// One read of what is new in the log, unless a wait the platform asked for holds it back;
+    /// errors may stop the reading.
+    async fn read_log_once(
+        &self,
+        op: &mut Operation,
+        deadline: Instant,
+        r: &mut Rounds,
+        tail: &mut LogTail,
+    ) -> Result<Option<Got>, Failure> {
         match self.read_logs(op, deadline, tail).await? {
-            Ok(lines) => {
+            Ok(got) => {
                 r.log_errors = 0;
                 r.logs_after = None;
-                if lines > 0 {
-                    // A flowing log keeps the cadence fast.
-                    r.interval = self.timing.poll_initial;
-                }
+                Ok(Some(got))
             }
             Err(e) => {
                 // A wait the platform asked for holds the log back, not the state.
                 r.logs_after = asked_wait(&e).map(|d| later(Instant::now(), d));
                 r.logs_on = self.log_error(r.phase, &e, &mut r.log_errors).await;
+                Ok(None)
             }
         }
-        Ok(())
     }
 }
 
@@ -191,6 +319,140 @@ mod tests {
                 "{gaps:?} should be {expected:?} s ± 20 %"
             );
         }
+    }
+
+    /// The status reads of a run that ended at `end`: how many came before it, the expected
+    /// delay to notice an end that falls anywhere within 3 s of it (from the gaps that overlap
+    /// that span: Σgap² / 2Σgap), and when it was seen.
+    fn measure(fake: &Fake, end: Duration) -> (usize, Duration, Duration) {
+        let times = fake.times(Call::Status);
+        let during = times.iter().filter(|t| **t < end).count();
+        let near: Vec<Duration> = times
+            .windows(2)
+            .filter(|w| w[1] + secs(3) > end && w[0] < end + secs(3))
+            .map(|w| w[1] - w[0])
+            .collect();
+        let sum: f64 = near.iter().map(Duration::as_secs_f64).sum();
+        let squares: f64 = near.iter().map(|g| g.as_secs_f64().powi(2)).sum();
+        let seen = times.iter().find(|t| **t >= end).copied().unwrap_or_default();
+        (during, Duration::from_secs_f64(squares / (2.0 * sum)), seen)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_build_is_read_like_a_sleep_5_loop_with_exact_gaps() {
+        for length in [30, 47, 60, 91] {
+            let end = secs(length);
+            let fake = Fake::new().ends_at(end);
+            let ran = Harness::new().run(&fake).await;
+            assert_eq!(ran.outcome.status, Status::Succeeded);
+            let (during, delay, seen) = measure(&fake, end);
+            // No more reads than `sleep 5` makes (0, 5, 10, …) ...
+            assert!(during as u64 <= length.div_ceil(5), "{during} reads in {length} s");
+            // ... and the end is seen within 2.5 s on average (every gap but the first is 5 s),
+            // 6 s at worst.
+            assert!(delay <= Duration::from_millis(2500), "{delay:?}");
+            assert!(seen - end <= secs(6), "{seen:?}");
+            let gaps = fake.gaps(Call::Status);
+            assert!(gaps[1..].iter().all(|g| *g == secs(5)), "{gaps:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_estimate_reads_sparsely_early_and_densely_around_the_end() {
+        // The platform's estimate is 10 % off either way: the window (±15 %) still holds it.
+        for (length, estimate) in [(60, 60), (60, 54), (60, 66), (300, 330)] {
+            let end = secs(length);
+            let fake = Fake::new().ends_at(end).estimate(secs(estimate));
+            Harness::new().run(&fake).await;
+            let (during, delay, seen) = measure(&fake, end);
+            assert!(
+                during as f64 <= 0.3 * length as f64,
+                "{during} reads in {length} s (estimate {estimate} s)"
+            );
+            assert!(delay <= secs(1), "{delay:?} (estimate {estimate} s)");
+            assert!(seen - end <= Duration::from_millis(1500), "{seen:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wrong_estimate_falls_back_to_the_interval() {
+        let end = secs(90);
+        let fake = Fake::new().ends_at(end).estimate(secs(30));
+        Harness::new().run(&fake).await;
+        // The window closes at 30 + 5 s: from there on, every 5 s again.
+        let times = fake.times(Call::Status);
+        let late: Vec<Duration> = times
+            .windows(2)
+            .filter(|w| w[0] >= secs(40))
+            .map(|w| w[1] - w[0])
+            .collect();
+        assert!(late.iter().all(|g| *g == secs(5)), "{times:?}");
+        let (_, delay, _) = measure(&fake, end);
+        assert!(delay <= Duration::from_millis(2500), "{delay:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flowing_log_that_says_when_it_ends_is_read_once_a_second_and_is_the_signal() {
+        let end = secs(60);
+        let fake = Fake::new()
+            .ends_at(end)
+            .log_flowing_to_the_end(Some(false));
+        let ran = Harness::new().run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        let logs = fake.times(Call::Logs);
+        let log_reads = logs.iter().filter(|t| **t < end).count();
+        // One log read a second, and no status read while the log flows (only the first).
+        assert_eq!(log_reads, 60, "{logs:?}");
+        assert!(logs.windows(2).all(|w| w[1] - w[0] >= secs(1)), "{logs:?}");
+        let statuses = fake.times(Call::Status);
+        assert_eq!(statuses.iter().filter(|t| **t < end).count(), 1);
+        // The log says it is complete at the first read after the end: the state is read at
+        // once.
+        assert_eq!(statuses.last(), logs.last());
+        assert!(*logs.last().unwrap() - end <= secs(1), "{logs:?}");
+        assert_eq!(ran.logs().len(), 60);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flowing_log_that_cannot_say_when_it_ends_keeps_the_status_cadence() {
+        let end = secs(60);
+        let fake = Fake::new().ends_at(end).log_flowing_to_the_end(None);
+        let ran = Harness::new().run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        let statuses = fake.times(Call::Status);
+        let during = statuses.iter().filter(|t| **t < end).count();
+        assert!(during <= 13, "{statuses:?}");
+        // Its pause after the end is looked into at once: the end is seen within a second.
+        let seen = statuses.iter().find(|t| **t >= end).unwrap();
+        assert!(*seen - end <= secs(1), "{statuses:?}");
+        let log_reads = fake.times(Call::Logs).iter().filter(|t| **t < end).count();
+        assert!(log_reads <= 61, "{log_reads}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_live_log_is_read_at_the_pace_even_while_it_is_silent() {
+        // Reading a stream's log sends nothing: a line after a silence shows within a second,
+        // while the state is read only on its cadence.
+        let fake = Fake::new()
+            .status_running(3)
+            .then_success()
+            .live_log()
+            .log_read(&[], Some(false))
+            .log_read(&[], Some(false))
+            .log_read(&[], Some(false))
+            .log_read(&["late line"], Some(false))
+            .log_read(&[], Some(false))
+            .log_read(&[], Some(false))
+            .log_read(&[], Some(false))
+            .log_read(&[], Some(false))
+            .log_read(&[], Some(false))
+            .log_read(&[], Some(false))
+            .log_done();
+        let ran = Harness::new().run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        let logs = fake.times(Call::Logs);
+        assert_eq!(logs[..4], [secs(0), secs(1), secs(2), secs(3)]);
+        assert_eq!(ran.logs(), ["late line"]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -230,7 +492,9 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn new_log_lines_reset_the_interval() {
+    async fn new_log_lines_reset_the_interval_and_a_pause_after_them_is_looked_into() {
+        // Lines at the third read (3 s): the interval starts again at 1 s; the log cannot say
+        // when it is complete, so its pause at the next read (4 s) brings a status read at once.
         let fake = Fake::new()
             .status_running(5)
             .then_success()
@@ -238,7 +502,7 @@ mod tests {
             .log_lines(&["compiling"])
             .log_quiet_forever();
         let ran = Harness::new().timing(timing()).run(&fake).await;
-        assert_intervals(&fake.gaps(Call::Status), &[1, 2, 1, 2, 4]);
+        assert_intervals(&fake.gaps(Call::Status), &[1, 2, 1, 1, 2]);
         assert_eq!(ran.logs(), ["compiling"]);
     }
 

@@ -85,13 +85,22 @@ mod tests {
     use super::super::timing::Timing;
     use crate::platform::event::Status;
 
+    /// A cadence that starts at 250 ms and grows up to 10 s, so that each back-off step shows.
+    fn quick() -> Timing {
+        Timing {
+            poll_initial: Duration::from_millis(250),
+            poll_max: secs(10),
+            ..Timing::default()
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_429_is_retried_even_when_the_trigger_is_not_idempotent() {
         let fake = Fake::new()
             .trigger_fails_after(429, secs(3))
             .trigger_fails(429)
             .then_success();
-        let ran = Harness::new().run(&fake).await;
+        let ran = Harness::new().timing(quick()).run(&fake).await;
         assert_eq!(ran.outcome.status, Status::Succeeded);
         let gaps = fake.gaps(Call::Trigger);
         // Retry-After exactly; then, without it, the back-off grown from there (3 s × 1.5
@@ -110,7 +119,7 @@ mod tests {
             .trigger_fails(503)
             .trigger_unreachable()
             .then_success();
-        let ran = Harness::new().run(&fake).await;
+        let ran = Harness::new().timing(quick()).run(&fake).await;
         assert_eq!(ran.outcome.status, Status::Succeeded);
         assert_eq!(fake.count(Call::Trigger), 3);
         let gaps = fake.gaps(Call::Trigger);

@@ -1,32 +1,32 @@
-//! The wait between two status reads when the platform did not ask for one: on the platform's
-//! watch stream while it has one ([`Backend::watch`]), otherwise a jittered sleep of the current
-//! interval. A broken stream falls back to polling for that round and is tried again on the next,
-//! until it has broken more than [`Timing::max_errors`] times in a row.
+//! The wait until the next read when the platform did not ask for one: on the platform's watch
+//! (a stream, a long poll, the end of a streamed log) while it has one ([`Backend::watch`]),
+//! otherwise a sleep. A broken watch falls back to sleeping for that wait and is tried again on
+//! the next, until it has broken more than [`Timing::max_errors`] times in a row.
 //!
-//! Must not read the state: a change seen on the stream only makes the next status read come at
+//! Must not read the state: a change seen on the watch only makes the next status read come at
 //! once.
 //!
 //! [`Backend::watch`]: crate::platform::backend::Backend::watch
 //! [`Timing::max_errors`]: super::Timing::max_errors
 
-use std::time::Duration;
-
 use tokio::time::Instant;
 
 use super::Engine;
 use super::stop::Failure;
-use super::timing::jitter;
 use crate::error::Error;
 use crate::platform::backend::{Operation, Watched};
 use crate::platform::event::{Level, Phase};
 
-/// The state of the watch stream over a phase.
+/// The state of the watch over a phase.
 pub(super) struct Watch {
     phase: Phase,
-    /// Whether to watch at all (until the backend says it cannot, or the stream keeps breaking).
+    /// Whether to watch at all (until the backend says it cannot, or the watch keeps breaking).
     on: bool,
     /// Breaks in a row.
     errors: u32,
+    /// The last wait on it ended as the backend said (a change, or quiet): a push is coming, so
+    /// the state need not be read on the usual cadence.
+    working: bool,
 }
 
 impl Watch {
@@ -36,44 +36,60 @@ impl Watch {
             phase,
             on: true,
             errors: 0,
+            working: false,
         }
+    }
+
+    /// Whether the platform is pushing changes now.
+    pub(super) fn working(&self) -> bool {
+        self.on && self.working
     }
 }
 
 impl Engine<'_> {
-    /// Waits until the next status read. Returns `true` when the platform pushed a change: read
-    /// at once, and keep the interval as it is.
-    pub(super) async fn wait_for_change(
+    /// Waits until `until` (and the next read). Returns `true` when the platform pushed a change
+    /// before: read the state at once, and keep the interval as it is. `watch_now` false (the
+    /// platform asked for the wait): a plain sleep.
+    pub(super) async fn wait_until(
         &self,
         op: &mut Operation,
         deadline: Instant,
         watch: &mut Watch,
-        interval: Duration,
+        until: Instant,
+        watch_now: bool,
     ) -> Result<bool, Failure> {
-        if !watch.on {
-            self.pause(jitter(interval), deadline).await?;
+        let max = until.saturating_duration_since(Instant::now());
+        if !watch.on || !watch_now || max.is_zero() {
+            self.pause(max, deadline).await?;
             return Ok(false);
         }
-        let max = self.timing.poll_max.max(Duration::from_secs(1));
-        match self.guard(self.backend.watch(op, max), deadline).await? {
+        let answer = self.guard(self.backend.watch(op, max), deadline).await?;
+        watch.working = matches!(answer, Ok(Watched::Changed | Watched::Quiet));
+        match answer {
             Ok(Watched::Changed) => {
                 watch.errors = 0;
                 return Ok(true);
             }
             Ok(Watched::Quiet) => watch.errors = 0,
-            Ok(Watched::Unsupported) => {
-                watch.on = false;
-                self.pause(jitter(interval), deadline).await?;
-            }
+            Ok(Watched::Unsupported) => watch.on = false,
             Err(e) => {
                 watch.errors += 1;
                 self.watch_broke(watch.phase, &e, watch.errors).await;
                 if watch.errors > self.timing.max_errors {
                     watch.on = false;
                 }
-                self.pause(jitter(interval), deadline).await?;
+                // Polling meanwhile: the state is read after one interval, not after what was
+                // left of a wait sized for a working watch.
+                let wait = until
+                    .saturating_duration_since(Instant::now())
+                    .min(self.timing.poll_initial);
+                self.pause(wait, deadline).await?;
+                return Ok(false);
             }
         }
+        // Whatever remains of the wait (a quiet watch may return early).
+        self.pause(until.saturating_duration_since(Instant::now()), deadline)
+            .await?;
         Ok(false)
     }
 
@@ -120,8 +136,11 @@ mod tests {
             [secs(0), secs(3), secs(6), secs(9)]
         );
         assert_eq!(fake.times(Call::Watch), [secs(0), secs(3), secs(6)]);
-        // The stream is asked for at most poll_max (10 s by default).
-        assert_eq!(fake.watch_limits(), [secs(10); 3]);
+        // The first watch is asked for one interval (5 s, up to 20 % longer); once it works,
+        // for 30 s.
+        let limits = fake.watch_limits();
+        assert!(limits[0] >= secs(5) && limits[0] < secs(6), "{limits:?}");
+        assert_eq!(limits[1..], [secs(30); 2]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -146,17 +165,17 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_quiet_stream_is_the_wait() {
-        let timing = Timing {
-            poll_max: secs(4),
-            ..Timing::default()
-        };
+    async fn a_working_quiet_watch_holds_status_reads_back_to_every_30_s() {
         let fake = Fake::new()
             .status_running(2)
             .then_success()
             .watch_quiet_forever();
-        Harness::new().timing(timing).run(&fake).await;
-        assert_eq!(fake.times(Call::Status), [secs(0), secs(4), secs(8)]);
+        Harness::new().run(&fake).await;
+        let times = fake.times(Call::Status);
+        // The first wait is the interval (5 s, up to 20 % longer), on the watch; it stays
+        // quiet, so it works: the next read comes 30 s later.
+        assert!(times[1] >= secs(5) && times[1] < secs(6), "{times:?}");
+        assert_eq!(times[2] - times[1], secs(30));
     }
 
     #[tokio::test(start_paused = true)]
@@ -175,9 +194,8 @@ mod tests {
         let ran = Harness::new().timing(timing).run(&fake).await;
         assert_eq!(ran.outcome.status, Status::Succeeded);
         let gaps = fake.gaps(Call::Status);
-        // Two polling waits (1 s, then 2 s, each ± 20 %), then the stream again.
-        assert!(within_jitter(gaps[0], secs(1)), "{gaps:?}");
-        assert!(within_jitter(gaps[1], secs(2)), "{gaps:?}");
+        // Two polling waits of the first interval (1 s) each, then the stream again.
+        assert_eq!(gaps[..2], [secs(1), secs(1)]);
         assert_eq!(gaps[2], secs(5));
         assert_eq!(fake.count(Call::Watch), 3);
         // One notice for the outage, not one per break.

@@ -353,6 +353,17 @@ fn check_status(section: &str, spec: &StatusSpec) -> Result<()> {
     if let Some(message) = &spec.message {
         check_source(section, "message", message)?;
     }
+    if let Some(estimate) = &spec.estimate {
+        check_source(section, "estimate", estimate)?;
+    }
+    if let Some(poll) = &spec.long_poll
+        && (poll.wait.is_empty() || poll.since.as_deref() == Some(""))
+    {
+        return Err(config(
+            section,
+            "long_poll names an empty query parameter\n  fix: name the platform's parameters, e.g. long_poll = { wait = \"wait\", since = \"since\" }".into(),
+        ));
+    }
     Ok(())
 }
 

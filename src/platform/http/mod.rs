@@ -23,8 +23,10 @@ pub(crate) mod spec;
 pub(crate) mod template;
 mod trigger;
 mod upload;
+pub(crate) mod watch;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -33,7 +35,7 @@ use self::client::{Client, Request, Upload};
 use self::source::Source;
 use self::spec::{PhaseSpec, ProbeSpec, RequestSpec, UnknownPolicy};
 use self::template::{Target, TemplateError, render, render_json};
-use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars};
+use super::backend::{Backend, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched};
 use super::credential::CredentialSource;
 use super::described::Described;
 use super::event::{Phase, StateClass};
@@ -403,9 +405,15 @@ impl Backend for HttpBackend {
         let spec = self.spec(phase)?;
         let section = format!("[{phase}.status]");
         let s = &spec.status;
-        let req = self.request(&section, "GET", &s.path, &s.headers, None, &[], &op.vars)?;
-        let url = req.url.clone();
-        let (body, headers) = self.json(req, &format!("{section} path")).await?;
+        // What a long poll brought is the latest answer: no need to ask again.
+        let (url, body, headers) = if let Some(pushed) = watch::take_pushed(op) {
+            (pushed.url, pushed.body, pushed.headers)
+        } else {
+            let req = self.request(&section, "GET", &s.path, &s.headers, None, &[], &op.vars)?;
+            let url = req.url.clone();
+            let (body, headers) = self.json(req, &format!("{section} path")).await?;
+            (url, body, headers)
+        };
         let state = condition::describe(s, &body);
         let class = match condition::classify(s, &body) {
             Some(c) => c,
@@ -423,13 +431,26 @@ impl Backend for HttpBackend {
                 });
             }
         };
+        let estimate = watch::estimate(s, &section, op, &body, &headers);
         op.last_body = Some(body);
         op.last_headers = headers;
-        Ok(Observation { state, class })
+        Ok(Observation {
+            state,
+            class,
+            estimate,
+        })
     }
 
     fn has_logs(&self, phase: Phase) -> bool {
         self.phases.get(&phase).is_some_and(|s| s.logs.is_some())
+    }
+
+    fn log_is_live(&self, op: &Operation) -> bool {
+        watch::live(op)
+    }
+
+    async fn watch(&self, op: &mut Operation, max: Duration) -> Result<Watched> {
+        self.watch_op(op, max).await
     }
 
     async fn logs(&self, op: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead> {

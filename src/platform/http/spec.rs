@@ -357,6 +357,23 @@ pub(crate) struct StatusSpec {
     /// Where the platform says why the operation failed (a value source, e.g. `/error_message`):
     /// shown in the phase's message.
     pub message: Option<String>,
+    /// Where the platform says how long it expects the operation to take, in seconds (a value
+    /// source, e.g. `/estimated_seconds`): status reads are sparse early and dense around that
+    /// end.
+    pub estimate: Option<String>,
+    /// The platform holds a status request until the state changes (a long poll): the names of
+    /// its query parameters.
+    pub long_poll: Option<LongPoll>,
+}
+
+/// `long_poll = { wait = "wait", since = "since" }`: the status request, sent as a watch, also
+/// carries `<wait>=<seconds>` (how long the platform may hold it) and `<since>=<state>` (the
+/// state last read, so that a change made between two requests is answered at once).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LongPoll {
+    pub wait: String,
+    pub since: Option<String>,
 }
 
 /// One condition: a plain value compared with `field`, or a table of tests that must all hold

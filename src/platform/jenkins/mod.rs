@@ -35,7 +35,7 @@ use crate::error::{Error, Result, quote};
 use crate::net::Replay;
 
 /// The fields ferry reads from a build (`tree=` keeps the answer small).
-const BUILD_TREE: &str = "number,url,building,result,duration,displayName,description,artifacts[fileName,relativePath],actions[parameters[name,value]]";
+const BUILD_TREE: &str = "number,url,building,result,duration,estimatedDuration,displayName,description,artifacts[fileName,relativePath],actions[parameters[name,value]]";
 
 /// A Jenkins server and the jobs each phase runs.
 #[derive(Debug)]
@@ -219,7 +219,17 @@ impl JenkinsBackend {
                 (r.to_string(), class)
             }
         };
-        Observation { state, class }
+        // Jenkins' own estimate (from the job's recent builds), -1 when it has none.
+        let estimate = build
+            .get("estimatedDuration")
+            .and_then(serde_json::Value::as_u64)
+            .filter(|ms| *ms > 0)
+            .map(std::time::Duration::from_millis);
+        Observation {
+            state,
+            class,
+            estimate,
+        }
     }
 }
 

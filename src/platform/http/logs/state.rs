@@ -8,6 +8,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -40,6 +41,8 @@ pub struct HttpState {
     pub(crate) located: Option<(serde_json::Value, Vec<(String, String)>)>,
     /// A warning about an answer that did not fit was given (once per operation).
     pub(crate) warned: bool,
+    /// A status answer a long poll brought, for the next status read.
+    pub(crate) pushed: Option<crate::platform::http::watch::Pushed>,
 }
 
 /// The ids of the entries shown last, oldest forgotten first.
@@ -91,6 +94,8 @@ pub(crate) struct Live(Arc<Inner>);
 struct Inner {
     rx: Mutex<mpsc::Receiver<Msg>>,
     task: tokio::task::AbortHandle,
+    /// Turns true when the reader has stopped (the log ended, or the reader gave up).
+    ended: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Drop for Inner {
@@ -100,12 +105,31 @@ impl Drop for Inner {
 }
 
 impl Live {
-    /// The handle of `task`, which sends into the channel `rx` receives from.
-    pub(crate) fn new(rx: mpsc::Receiver<Msg>, task: tokio::task::AbortHandle) -> Self {
+    /// Runs `reader` in the background; it sends into the channel `rx` receives from.
+    pub(crate) fn spawn(
+        rx: mpsc::Receiver<Msg>,
+        reader: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        let (ended_tx, ended) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            reader.await;
+            let _ = ended_tx.send(true);
+        });
         Self(Arc::new(Inner {
             rx: Mutex::new(rx),
-            task,
+            task: task.abort_handle(),
+            ended,
         }))
+    }
+
+    /// Whether the reader stops within `max` (the log ended, or the reader gave up): what it
+    /// sent last is then waiting in the channel.
+    pub(crate) async fn ended_within(&self, max: Duration) -> bool {
+        let mut ended = self.0.ended.clone();
+        matches!(
+            tokio::time::timeout(max, ended.wait_for(|e| *e)).await,
+            Ok(Ok(_))
+        )
     }
 
     /// What arrived, without waiting.
@@ -164,13 +188,25 @@ mod tests {
     #[tokio::test]
     async fn dropping_the_last_handle_stops_the_reader() {
         let (_tx, rx) = mpsc::channel(1);
-        let task = tokio::spawn(std::future::pending::<()>());
-        let live = Live::new(rx, task.abort_handle());
+        let live = Live::spawn(rx, std::future::pending::<()>());
         let copy = live.clone();
         drop(live);
         tokio::task::yield_now().await;
         assert!(!copy.stopped());
+        assert!(!copy.ended_within(Duration::from_millis(10)).await);
+        let check = copy.clone();
         drop(copy);
-        assert!(task.await.unwrap_err().is_cancelled());
+        // One handle is left: the reader still runs.
+        assert!(!check.stopped());
+        drop(check);
+        tokio::task::yield_now().await;
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_stops_is_seen_to_end() {
+        let (_tx, rx) = mpsc::channel(1);
+        let live = Live::spawn(rx, tokio::time::sleep(Duration::from_millis(20)));
+        assert!(!live.ended_within(Duration::from_millis(1)).await);
+        assert!(live.ended_within(Duration::from_secs(5)).await);
     }
 }

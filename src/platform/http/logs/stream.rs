@@ -80,8 +80,7 @@ impl HttpBackend {
 /// Starts reading in the background from byte `from`.
 pub(super) fn spawn(opener: impl Opener, format: StreamFormat, from: u64) -> Live {
     let (tx, rx) = mpsc::channel(CHANNEL);
-    let task = tokio::spawn(run(opener, format, from, tx));
-    Live::new(rx, task.abort_handle())
+    Live::spawn(rx, run(opener, format, from, tx))
 }
 
 /// Hands over what the live reader sent since the last call (`stream` and `websocket`).

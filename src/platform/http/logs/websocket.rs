@@ -79,8 +79,7 @@ impl HttpBackend {
                 section: section.to_string(),
             };
             let (tx, rx) = mpsc::channel(CHANNEL);
-            let task = tokio::spawn(socket.run(tx));
-            st.live = Some(Live::new(rx, task.abort_handle()));
+            st.live = Some(Live::spawn(rx, socket.run(tx)));
         }
         take_live(op, st, sink).await
     }
