@@ -43,6 +43,13 @@ impl Call<'_> {
         })
     }
 
+    /// A query parameter as text (decoded), when given.
+    pub(crate) fn query_text(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.query?.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
     /// The JSON body; an empty body is `None`, a malformed one a `400`.
     pub(crate) fn json(&self) -> Result<Option<Value>, Reject> {
         if self.body.iter().all(u8::is_ascii_whitespace) {

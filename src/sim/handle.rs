@@ -125,7 +125,7 @@ fn serve(
         now: Instant::now(),
     };
     match endpoint {
-        Endpoint::Paas(e) => paas::handle(&mut world, &call, e),
+        Endpoint::Paas(e) => paas::handle(&mut world, &call, e, shared),
         Endpoint::Jenkins(e) => jenkins::handle(&mut world, &call, e),
         Endpoint::GitOps(e) => gitops::handle(&mut world, &call, e),
         Endpoint::Pipeline(e) => pipeline::handle(&mut world, &call, e),

@@ -381,6 +381,11 @@ fn build(world: &World, call: &Call<'_>, op: OpIndex, job: &str, number: u64) ->
     } else {
         0
     };
+    // Jenkins estimates from the job's recent builds; -1 when it has none to go by.
+    let estimated = world.script.estimate_percent.map_or(-1, |percent| {
+        let ms = o.running_time().as_millis() * u128::from(percent) / 100;
+        i64::try_from(ms).unwrap_or(i64::MAX)
+    });
     let params: Vec<Value> = world
         .jenkins
         .build(job, number)
@@ -424,6 +429,7 @@ fn build(world: &World, call: &Call<'_>, op: OpIndex, job: &str, number: u64) ->
         "building": !state.is_terminal(),
         "result": result,
         "duration": duration,
+        "estimatedDuration": estimated,
         "url": build_url(call, job, number),
     })
 }

@@ -83,6 +83,16 @@ pub(crate) struct Op {
 }
 
 impl Op {
+    /// How long it takes, queue included, when nobody cancels it.
+    pub(crate) fn length(&self) -> std::time::Duration {
+        self.script.terminal_after()
+    }
+
+    /// How long it runs, after its queue.
+    pub(crate) fn running_time(&self) -> std::time::Duration {
+        self.script.duration
+    }
+
     pub(crate) fn new(id: String, phase: Phase, app: String, script: OpScript) -> Self {
         Self {
             label: id.clone(),

@@ -1,18 +1,36 @@
 //! The default dialect, an in-house PaaS under `/v1`: builds, deployments and stops as resources
 //! with ids, a byte-offset log per operation, `Idempotency-Key` on triggers.
+//!
+//! Two ways to be told rather than to ask, for clients that use them:
+//!
+//! - **A long poll on the status**: `GET /v1/{…}/{id}?wait=N&since=<status>` holds the answer
+//!   until the status differs from `since` (at once when it already does), or `N` seconds have
+//!   passed (at most 60), then answers as without them.
+//! - **A streamed log**: `GET /v1/{…}/{id}/log/stream` (the status's `log_stream_url`) is one
+//!   long answer that grows with the log and ends when the log is complete (as Heroku's
+//!   `output_stream_url`, see `output_stream.rs`).
+//!
+//! With `estimate_percent` in the script, the status also says how long the operation should
+//! take in all (`estimated_seconds`, queue included): that share of its real length.
 
-use axum::http::{Method, StatusCode};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::call::{Call, segment};
 use super::endpoint::{Miss, only};
 use super::op::{Op, State};
+use super::output_stream;
 use super::reply::{self, Reject};
 use super::route::Route;
 use super::store::{OpIndex, Replay};
-use super::world::World;
+use super::world::{Shared, World};
 use crate::platform::Phase;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +46,8 @@ pub(crate) enum Endpoint {
     Status { phase: Phase, id: String },
     /// `GET /v1/{…}/{id}/log?offset=N`.
     Log { phase: Phase, id: String },
+    /// `GET /v1/{…}/{id}/log/stream`: the log as one growing answer.
+    LogStream { phase: Phase, id: String },
     /// `POST /v1/{…}/{id}/cancel`.
     Cancel { phase: Phase, id: String },
     /// `GET /v1/apps/{app}`: the app, as `ferry check --probe` reads it (every app exists).
@@ -40,7 +60,7 @@ impl Endpoint {
         match self {
             Endpoint::Trigger { .. } => Some(Route::Trigger),
             Endpoint::Status { .. } => Some(Route::Status),
-            Endpoint::Log { .. } => Some(Route::Log),
+            Endpoint::Log { .. } | Endpoint::LogStream { .. } => Some(Route::Log),
             Endpoint::Cancel { .. } => Some(Route::Cancel),
             Endpoint::App { .. } => None,
         }
@@ -100,6 +120,13 @@ pub(crate) fn parse(method: &Method, segs: &[&str]) -> Result<Endpoint, Miss> {
                 id: owned(id),
             })
         }
+        ["v1", coll, id, "log", "stream"] => {
+            let phase = phase_of(coll)?;
+            only(method, &Method::GET, || Endpoint::LogStream {
+                phase,
+                id: owned(id),
+            })
+        }
         ["v1", coll, id, "cancel"] => {
             let phase = phase_of(coll)?;
             only(method, &Method::POST, || Endpoint::Cancel {
@@ -111,7 +138,12 @@ pub(crate) fn parse(method: &Method, segs: &[&str]) -> Result<Endpoint, Miss> {
     }
 }
 
-pub(crate) fn handle(world: &mut World, call: &Call<'_>, endpoint: Endpoint) -> Response {
+pub(crate) fn handle(
+    world: &mut World,
+    call: &Call<'_>,
+    endpoint: Endpoint,
+    shared: &Arc<Shared>,
+) -> Response {
     match endpoint {
         Endpoint::Trigger {
             phase,
@@ -119,10 +151,11 @@ pub(crate) fn handle(world: &mut World, call: &Call<'_>, endpoint: Endpoint) -> 
             environment,
         } => trigger(world, call, phase, &app, environment),
         Endpoint::Status { phase, id } => match world.store.find(phase, &id) {
-            Some(i) => reply::json(
-                StatusCode::OK,
-                describe(world.store.get(i), &call.base, call.now),
-            ),
+            Some(i) => status(world, call, i, shared),
+            None => not_found(phase, &id),
+        },
+        Endpoint::LogStream { phase, id } => match world.store.find(phase, &id) {
+            Some(i) => output_stream::serve(world, shared, call, i, false),
             None => not_found(phase, &id),
         },
         Endpoint::Log { phase, id } => match world.store.find(phase, &id) {
@@ -135,6 +168,54 @@ pub(crate) fn handle(world: &mut World, call: &Call<'_>, endpoint: Endpoint) -> 
         },
         Endpoint::App { app } => reply::json(StatusCode::OK, json!({ "name": app })),
     }
+}
+
+/// The longest a long poll is held.
+const LONGEST_WAIT: Duration = Duration::from_secs(60);
+
+/// How often a held long poll looks at the state again.
+const LOOK: Duration = Duration::from_millis(20);
+
+/// An operation's status: at once, or held as a long poll (`wait`, `since`).
+fn status(world: &World, call: &Call<'_>, index: OpIndex, shared: &Arc<Shared>) -> Response {
+    let wait = match call.query_u64("wait") {
+        Ok(wait) => wait,
+        Err(reject) => return reject.into_response(),
+    };
+    let since = call.query_text("since");
+    let op = world.store.get(index);
+    let word = status_word(op.phase, op.state(call.now));
+    let doc = describe(op, &call.base, call.now, world.script.estimate_percent);
+    let Some(wait) = wait.filter(|w| *w > 0) else {
+        return reply::json(StatusCode::OK, doc);
+    };
+    if since.as_deref().is_some_and(|since| since != word) {
+        return reply::json(StatusCode::OK, doc);
+    }
+    // Held: the head now, the document once the status moves or the wait is over.
+    let until = call.now + Duration::from_secs(wait).min(LONGEST_WAIT);
+    let (shared, base, since) = (Arc::clone(shared), call.base.clone(), word);
+    let body = futures_util::stream::once(async move {
+        loop {
+            let now = Instant::now();
+            let doc = {
+                let world = shared.world();
+                let op = world.store.get(index);
+                (status_word(op.phase, op.state(now)) != since || now >= until)
+                    .then(|| describe(op, &base, now, world.script.estimate_percent))
+            };
+            if let Some(doc) = doc {
+                return Ok::<_, std::io::Error>(Bytes::from(doc.to_string()));
+            }
+            tokio::time::sleep(LOOK.min(until.saturating_duration_since(now))).await;
+        }
+    });
+    let mut response = Response::new(Body::from_stream(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 fn not_found(phase: Phase, id: &str) -> Response {
@@ -155,7 +236,12 @@ fn trigger(
             Replay::Same(i) => {
                 return reply::json(
                     StatusCode::OK,
-                    describe(world.store.get(i), &call.base, call.now),
+                    describe(
+                        world.store.get(i),
+                        &call.base,
+                        call.now,
+                        world.script.estimate_percent,
+                    ),
                 );
             }
             Replay::Conflict => {
@@ -198,7 +284,12 @@ fn trigger(
     };
     reply::json(
         status,
-        describe(world.store.get(index), &call.base, call.now),
+        describe(
+            world.store.get(index),
+            &call.base,
+            call.now,
+            world.script.estimate_percent,
+        ),
     )
 }
 
@@ -245,10 +336,24 @@ fn status_word(phase: Phase, state: State) -> &'static str {
     }
 }
 
-/// The JSON document of an operation at `now`.
-fn describe(op: &Op, base: &str, now: Instant) -> Value {
+/// The JSON document of an operation at `now`; with an estimate of its length in all, when
+/// `estimate_percent` is set (that share of it).
+fn describe(op: &Op, base: &str, now: Instant, estimate_percent: Option<u32>) -> Value {
+    let mut doc = document(op, base, now);
+    if let (Some(percent), Some(fields)) = (estimate_percent, doc.as_object_mut()) {
+        let whole = op.length().as_secs_f64();
+        fields.insert(
+            "estimated_seconds".into(),
+            json!(whole * f64::from(percent) / 100.0),
+        );
+    }
+    doc
+}
+
+fn document(op: &Op, base: &str, now: Instant) -> Value {
     let state = op.state(now);
     let log_url = format!("{base}/v1/{}/{}/log", collection(op.phase), op.id);
+    let log_stream_url = format!("{log_url}/stream");
     let (id, app, status) = (&op.id, &op.app, status_word(op.phase, state));
     match op.phase {
         Phase::Build => json!({
@@ -257,6 +362,7 @@ fn describe(op: &Op, base: &str, now: Instant) -> Value {
             "status": status,
             "artifact": (state == State::Succeeded).then(|| format!("registry.sim.local/{app}:{id}")),
             "log_url": log_url,
+            "log_stream_url": log_stream_url,
         }),
         Phase::Deploy => json!({
             "id": id,
@@ -266,6 +372,7 @@ fn describe(op: &Op, base: &str, now: Instant) -> Value {
             "artifact": op.artifact,
             "url": (state == State::Succeeded).then(|| app_url(base, app, op.environment.as_deref().unwrap_or_default())),
             "log_url": log_url,
+            "log_stream_url": log_stream_url,
         }),
         Phase::Stop => json!({
             "id": id,
@@ -273,6 +380,7 @@ fn describe(op: &Op, base: &str, now: Instant) -> Value {
             "status": status,
             "environment": op.environment,
             "log_url": log_url,
+            "log_stream_url": log_stream_url,
         }),
     }
 }

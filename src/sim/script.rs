@@ -57,6 +57,10 @@ pub struct Script {
     pub heroku: HerokuScript,
     /// What only the Netlify dialect does.
     pub netlify: NetlifyScript,
+    /// When set, the platform estimates how long each operation takes, as this percentage of
+    /// its real length (`100` exact, `110` ten per cent long): the PaaS dialect's
+    /// `estimated_seconds` (queue included), Jenkins' `estimatedDuration` (the build only).
+    pub estimate_percent: Option<u32>,
 }
 
 /// Jenkins-only behaviour.
@@ -121,6 +125,7 @@ impl Default for Script {
             digitalocean: super::DigitalOceanScript::default(),
             heroku: HerokuScript::default(),
             netlify: NetlifyScript::default(),
+            estimate_percent: None,
         }
     }
 }

@@ -37,7 +37,7 @@ use super::backend::{
     Backend, BackendState, LogRead, LogSink, Observation, Operation, Resolved, Vars, Watched,
 };
 use super::credential::CredentialSource;
-use super::event::Phase;
+use super::event::{Phase, StateClass};
 use super::http::client::{Client, Request};
 use super::http::template::{Target, render};
 use crate::error::{Error, Result};
@@ -404,6 +404,7 @@ impl Backend for ArgoBackend {
             state.before = None;
         }
         let obs = app::evaluate(&app, state.before.as_deref(), spec.suspended);
+        state.over = obs.class != StateClass::Running;
         op.last_body = Some(app);
         Ok(obs)
     }
@@ -456,9 +457,12 @@ impl Backend for ArgoBackend {
             }
         }
         op.log.cursor = serde_json::to_string(&seen).ok();
+        // The resources' health changes only with a status read: their story is complete once
+        // the sync is over, and not before.
+        let over = self.state_mut(op)?.over;
         Ok(LogRead {
             lines,
-            complete: Some(true),
+            complete: Some(over),
         })
     }
 

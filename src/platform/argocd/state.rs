@@ -17,6 +17,9 @@ pub struct ArgoState {
     /// The application's `status.operationState` (as JSON text, `null` when none) before ferry's
     /// sync: a read showing it again is stale. Dropped once ferry's own operation has shown.
     pub before: Option<String>,
+    /// The last status read found the sync over: what the resources say is their last word
+    /// (the log, made of them, is complete).
+    pub over: bool,
 }
 
 impl ArgoState {

@@ -157,9 +157,10 @@ pub(super) struct Fake {
     estimate: Option<Duration>,
     /// A timeline instead of a script: running until this long after the start, then `done`.
     ends_at: Option<Duration>,
-    /// A timeline for the log: a line at every read until `ends_at`, then nothing more; whether
-    /// it says it is complete.
-    log_timeline: Option<Option<bool>>,
+    /// A timeline for the log: a line at every read until `ends_at`, then nothing more.
+    log_timeline: bool,
+    /// With `log_timeline`: whether the log says it is complete.
+    log_says_end: bool,
     /// The log is read from a live reader (reading it sends nothing).
     live: bool,
 }
@@ -198,7 +199,8 @@ impl Fake {
             message: None,
             estimate: None,
             ends_at: None,
-            log_timeline: None,
+            log_timeline: false,
+            log_says_end: false,
             live: false,
         }
     }
@@ -220,7 +222,8 @@ impl Fake {
     /// after) or cannot (`None`).
     pub(super) fn log_flowing_to_the_end(mut self, complete: Option<bool>) -> Self {
         self.has_logs = true;
-        self.log_timeline = Some(complete);
+        self.log_timeline = true;
+        self.log_says_end = complete.is_some();
         self
     }
 
@@ -658,7 +661,7 @@ impl Backend for Fake {
 
     async fn logs(&self, op: &mut Operation, sink: &mut dyn LogSink) -> Result<LogRead> {
         self.called(Call::Logs).await;
-        if let (Some(end), Some(says)) = (self.ends_at, self.log_timeline) {
+        if let (Some(end), true) = (self.ends_at, self.log_timeline) {
             let over = self.start.elapsed() >= end;
             if !over {
                 sink.line("step").await;
@@ -666,7 +669,7 @@ impl Backend for Fake {
             }
             return Ok(LogRead {
                 lines: u64::from(!over),
-                complete: says.map(|_| over),
+                complete: self.log_says_end.then_some(over),
             });
         }
         let answer = lock(&self.logs).next();

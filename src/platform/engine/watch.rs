@@ -64,6 +64,8 @@ impl Engine<'_> {
             return Ok(false);
         }
         let answer = self.guard(self.backend.watch(op, max), deadline).await?;
+        // A wait sized for a working watch (30 s) is cut to one interval when it stops working.
+        let sized_for_watch = watch.working;
         watch.working = matches!(answer, Ok(Watched::Changed | Watched::Quiet));
         match answer {
             Ok(Watched::Changed) => {
@@ -71,6 +73,7 @@ impl Engine<'_> {
                 return Ok(true);
             }
             Ok(Watched::Quiet) => watch.errors = 0,
+            // Nothing to watch (any more): poll.
             Ok(Watched::Unsupported) => watch.on = false,
             Err(e) => {
                 watch.errors += 1;
@@ -78,18 +81,14 @@ impl Engine<'_> {
                 if watch.errors > self.timing.max_errors {
                     watch.on = false;
                 }
-                // Polling meanwhile: the state is read after one interval, not after what was
-                // left of a wait sized for a working watch.
-                let wait = until
-                    .saturating_duration_since(Instant::now())
-                    .min(self.timing.poll_initial);
-                self.pause(wait, deadline).await?;
-                return Ok(false);
             }
         }
         // Whatever remains of the wait (a quiet watch may return early).
-        self.pause(until.saturating_duration_since(Instant::now()), deadline)
-            .await?;
+        let mut rest = until.saturating_duration_since(Instant::now());
+        if !watch.working && sized_for_watch {
+            rest = rest.min(self.timing.poll_initial);
+        }
+        self.pause(rest, deadline).await?;
         Ok(false)
     }
 
@@ -175,7 +174,7 @@ mod tests {
         // The first wait is the interval (5 s, up to 20 % longer), on the watch; it stays
         // quiet, so it works: the next read comes 30 s later.
         assert!(times[1] >= secs(5) && times[1] < secs(6), "{times:?}");
-        assert_eq!(times[2] - times[1], secs(30));
+        assert_eq!(times[2].saturating_sub(times[1]), secs(30));
     }
 
     #[tokio::test(start_paused = true)]
@@ -194,8 +193,9 @@ mod tests {
         let ran = Harness::new().timing(timing).run(&fake).await;
         assert_eq!(ran.outcome.status, Status::Succeeded);
         let gaps = fake.gaps(Call::Status);
-        // Two polling waits of the first interval (1 s) each, then the stream again.
-        assert_eq!(gaps[..2], [secs(1), secs(1)]);
+        // Two polling waits (1 s, then 2 s), then the stream again.
+        assert!(within_jitter(gaps[0], secs(1)), "{gaps:?}");
+        assert_eq!(gaps[1], secs(2), "{gaps:?}");
         assert_eq!(gaps[2], secs(5));
         assert_eq!(fake.count(Call::Watch), 3);
         // One notice for the outage, not one per break.
