@@ -260,6 +260,8 @@ fn timing(poll: &PollSpec, section: &str, settings: &Settings) -> Result<Timing>
     let initial =
         parse_duration(&poll.initial).map_err(|problem| bad("initial", problem, DURATION_FIX))?;
     let max = parse_duration(&poll.max).map_err(|problem| bad("max", problem, DURATION_FIX))?;
+    let log_pace =
+        parse_duration(&poll.log_pace).map_err(|problem| bad("log_pace", problem, DURATION_FIX))?;
     let heartbeat_fix = "use a positive duration of at most 30s, like 10s or 20s";
     let heartbeat = parse_duration(&poll.heartbeat)
         .map_err(|problem| bad("heartbeat", problem, heartbeat_fix))?;
@@ -284,6 +286,7 @@ fn timing(poll: &PollSpec, section: &str, settings: &Settings) -> Result<Timing>
         poll_max: max.max(initial),
         factor: poll.factor,
         heartbeat,
+        log_pace,
         ..Timing::default()
     })
 }

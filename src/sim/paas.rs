@@ -184,17 +184,17 @@ fn status(world: &World, call: &Call<'_>, index: OpIndex, shared: &Arc<Shared>) 
     };
     let since = call.query_text("since");
     let op = world.store.get(index);
-    let word = status_word(op.phase, op.state(call.now));
+    let current = status_word(op.phase, op.state(call.now));
     let doc = describe(op, &call.base, call.now, world.script.estimate_percent);
     let Some(wait) = wait.filter(|w| *w > 0) else {
         return reply::json(StatusCode::OK, doc);
     };
-    if since.as_deref().is_some_and(|since| since != word) {
+    if since.as_deref().is_some_and(|since| since != current) {
         return reply::json(StatusCode::OK, doc);
     }
     // Held: the head now, the document once the status moves or the wait is over.
     let until = call.now + Duration::from_secs(wait).min(LONGEST_WAIT);
-    let (shared, base, since) = (Arc::clone(shared), call.base.clone(), word);
+    let (shared, base, since) = (Arc::clone(shared), call.base.clone(), current);
     let body = futures_util::stream::once(async move {
         loop {
             let now = Instant::now();

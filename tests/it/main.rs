@@ -19,6 +19,7 @@ mod jenkins;
 mod log_shapes;
 mod log_volume;
 mod platforms;
+mod polling;
 mod presets;
 mod probe;
 mod report;

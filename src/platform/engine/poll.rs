@@ -66,6 +66,9 @@ struct Rounds {
     log_signals: bool,
     /// The last log read brought lines.
     flowing: bool,
+    /// How long a quiet log waits for its next read: the pace, doubling while it stays quiet,
+    /// up to the status interval.
+    quiet: Duration,
     /// The log said it is complete: the state is about to be terminal.
     log_complete: bool,
 }
@@ -121,6 +124,7 @@ impl Engine<'_> {
             waits: 0,
             log_signals: false,
             flowing: false,
+            quiet: self.timing.log_pace,
             log_complete: false,
         };
         loop {
@@ -252,23 +256,28 @@ impl Engine<'_> {
             }
             if got.lines == 0 {
                 // A pause: a log that cannot say it ended may have, so look now; otherwise the
-                // state is read at its time.
+                // state is read at its time, and the log again before it.
                 let was_flowing = std::mem::replace(&mut r.flowing, false);
                 if was_flowing && !r.log_signals {
                     return Ok(true);
                 }
-                if self.backend.log_is_live(op) {
-                    // Reading a live log sends nothing: keep reading it at the pace.
-                    r.paced = Some(later(Instant::now(), self.timing.log_pace));
-                    continue;
-                }
-                return self
-                    .wait_until(op, deadline, &mut r.watch, due, watch)
-                    .await;
+                // A quiet log is read again sooner than the state, less and less often (a log
+                // that starts again shows within seconds); reading a live log sends nothing, so
+                // it stays at the pace.
+                let step = if self.backend.log_is_live(op) {
+                    self.timing.log_pace
+                } else {
+                    let step = r.quiet;
+                    r.quiet = step.saturating_mul(2).min(r.interval.max(step));
+                    step
+                };
+                r.paced = Some(later(Instant::now(), step));
+                continue;
             }
             // Flowing: a flowing log keeps the state's cadence at its start, and one that will
             // say when it is complete holds the status reads back meanwhile.
             r.flowing = true;
+            r.quiet = self.timing.log_pace;
             r.interval = self.timing.poll_initial;
             if r.log_signals {
                 due = due.max(later(Instant::now(), r.interval));
@@ -523,8 +532,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn new_log_lines_reset_the_interval_and_a_pause_after_them_is_looked_into() {
-        // Lines at the third read (3 s): the interval starts again at 1 s; the log cannot say
-        // when it is complete, so its pause at the next read (4 s) brings a status read at once.
+        // A quiet log is read again after 1 s, then 2 s: its lines come at 3 s, and the interval
+        // starts again at 1 s. The log cannot say when it is complete, so its pause at the next
+        // read (4 s, a second later) brings a status read at once; then 2 s, 4 s.
         let fake = Fake::new()
             .status_running(5)
             .then_success()
@@ -532,7 +542,7 @@ mod tests {
             .log_lines(&["compiling"])
             .log_quiet_forever();
         let ran = Harness::new().timing(timing()).run(&fake).await;
-        assert_intervals(&fake.gaps(Call::Status), &[1, 2, 1, 1, 2]);
+        assert_intervals(&fake.gaps(Call::Status), &[1, 2, 1, 2, 4]);
         assert_eq!(ran.logs(), ["compiling"]);
     }
 

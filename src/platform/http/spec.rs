@@ -161,7 +161,8 @@ pub(crate) enum AuthScheme {
     None,
 }
 
-/// Polling cadence: starts fast, grows by `factor` up to `max`, with jitter.
+/// Polling cadence: status reads every `initial`, growing by `factor` up to `max` while nothing
+/// changes (by default a constant 5 s); a flowing log every `log_pace`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct PollSpec {
@@ -170,15 +171,18 @@ pub(crate) struct PollSpec {
     pub factor: f64,
     /// Longest silence before a "still waiting" line (at most 30s).
     pub heartbeat: String,
+    /// While the log flows, the shortest time between two reads of it.
+    pub log_pace: String,
 }
 
 impl Default for PollSpec {
     fn default() -> Self {
         Self {
-            initial: "250ms".into(),
-            max: "10s".into(),
+            initial: "5s".into(),
+            max: "5s".into(),
             factor: 1.5,
             heartbeat: "20s".into(),
+            log_pace: "1s".into(),
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::platform::backend::{BackendState, Operation, Watched};
 
 /// A wait shorter than this is not worth a long poll (a person's pace between two log reads):
 /// the engine sleeps it instead.
-const LONG_POLL_MIN: Duration = Duration::from_secs(5);
+const LONG_POLL_MIN: Duration = Duration::from_secs(2);
 
 /// The longest a platform is asked to hold a status request (well within the request's own
 /// time limit).

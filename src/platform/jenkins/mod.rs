@@ -498,6 +498,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn jenkins_own_estimate_is_read_and_its_minus_one_means_none() {
+        let e =
+            |v: serde_json::Value| JenkinsBackend::classify(&spec(Unstable::Failure), &v).estimate;
+        assert_eq!(
+            e(json!({"building": true, "estimatedDuration": 93_500})),
+            Some(std::time::Duration::from_millis(93_500))
+        );
+        assert_eq!(e(json!({"building": true, "estimatedDuration": -1})), None);
+        assert_eq!(e(json!({"building": true})), None);
+    }
+
+    #[test]
     fn results_map_to_classes() {
         let c = |s: &JenkinsPhase, v: serde_json::Value| JenkinsBackend::classify(s, &v).class;
         let f = spec(Unstable::Failure);

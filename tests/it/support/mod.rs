@@ -15,8 +15,13 @@ use ferry::sim::{RecordedRequest, Route, Script, SimServer};
 
 pub(crate) mod fake_gitlab;
 
-/// The description of the simulator that ships in `examples/`.
-pub(crate) const SIMULATOR_TOML: &str = include_str!("../../../examples/simulator.toml");
+/// `examples/simulator.toml` at a test's pace: the simulator's operations last tens of
+/// milliseconds, so ferry asks every 100 ms (2 s at most) and reads a flowing log every 20 ms.
+/// The example itself keeps the defaults (`tests/it/polling.rs` runs it as shipped).
+pub(crate) const SIMULATOR_TOML: &str = concat!(
+    include_str!("../../../examples/simulator.toml"),
+    "\n[platform.poll]\ninitial = \"100ms\"\nmax = \"2s\"\nfactor = 1.5\nlog_pace = \"20ms\"\n"
+);
 
 /// A simulated platform running on its own runtime for the length of a test.
 pub(crate) struct Sim {
