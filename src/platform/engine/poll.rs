@@ -267,8 +267,8 @@ impl Engine<'_> {
                 let step = if self.backend.log_is_live(op) {
                     self.timing.log_pace
                 } else {
-                    let step = r.quiet;
-                    r.quiet = step.saturating_mul(2).min(r.interval.max(step));
+                    let step = r.quiet.min(r.interval);
+                    r.quiet = step.saturating_mul(2);
                     step
                 };
                 r.paced = Some(later(Instant::now(), step));

@@ -285,12 +285,15 @@ impl HttpBackend {
     }
 }
 
-/// Stops the live reader of a cancelled operation.
+/// Stops the live reader and the status long poll of a cancelled operation.
 pub(super) fn stop(op: &Operation) {
-    if let BackendState::Http(state) = &op.state
-        && let Some(live) = &state.live
-    {
-        live.stop();
+    if let BackendState::Http(state) = &op.state {
+        if let Some(live) = &state.live {
+            live.stop();
+        }
+        if let Some(poller) = &state.poller {
+            poller.stop();
+        }
     }
 }
 

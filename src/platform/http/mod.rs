@@ -200,24 +200,7 @@ impl HttpBackend {
         upload: Option<Upload>,
         section: &str,
     ) -> Result<(serde_json::Value, Vec<(String, String)>)> {
-        let url = self.client.redact(req.url.as_str());
-        let resp = self.client.send_with(req, upload).await?;
-        let headers = header_list(resp.headers());
-        let bytes = self.client.body(resp, &url).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok((serde_json::Value::Null, headers));
-        }
-        let body = serde_json::from_slice(&bytes).map_err(|e| Error::BadResponse {
-            platform: self.name.clone(),
-            url,
-            problem: format!(
-                "the body is not valid JSON ({e}): {}",
-                self.client
-                    .redact(&crate::net::shorten(&String::from_utf8_lossy(&bytes), 200))
-            ),
-            hint: format!("check that {section} points at the platform's JSON endpoint"),
-        })?;
-        Ok((body, headers))
+        json_answer(&self.client, &self.name, req, upload, section).await
     }
 
     fn capture(
@@ -319,6 +302,34 @@ fn absolutise(src: &Source, value: &str, request_url: &url::Url) -> String {
 
 fn preview(body: &serde_json::Value) -> String {
     crate::net::shorten(&body.to_string(), 200)
+}
+
+/// Sends a request with `client` and reads a JSON body (with headers); `name` is the platform's
+/// display name, for errors. A free function, so that a task of its own can send one.
+async fn json_answer(
+    client: &Client,
+    name: &str,
+    req: Request,
+    upload: Option<Upload>,
+    section: &str,
+) -> Result<(serde_json::Value, Vec<(String, String)>)> {
+    let url = client.redact(req.url.as_str());
+    let resp = client.send_with(req, upload).await?;
+    let headers = header_list(resp.headers());
+    let bytes = client.body(resp, &url).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok((serde_json::Value::Null, headers));
+    }
+    let body = serde_json::from_slice(&bytes).map_err(|e| Error::BadResponse {
+        platform: name.to_string(),
+        url,
+        problem: format!(
+            "the body is not valid JSON ({e}): {}",
+            client.redact(&crate::net::shorten(&String::from_utf8_lossy(&bytes), 200))
+        ),
+        hint: format!("check that {section} points at the platform's JSON endpoint"),
+    })?;
+    Ok((body, headers))
 }
 
 fn bad_source(section: &str, name: &str, text: &str) -> Error {

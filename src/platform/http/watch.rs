@@ -7,24 +7,22 @@
 //! Must not decide the state: a long poll's answer is kept for the next status read, which
 //! classifies it as any other.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::oneshot;
 use url::Url;
 
 use super::logs::state::HttpState;
 use super::source::Source;
 use super::spec::{LongPoll, StatusSpec};
-use super::{HttpBackend, bad_source, condition};
-use crate::error::Result;
+use super::{HttpBackend, bad_source, condition, json_answer};
+use crate::error::{Error, Result};
 use crate::platform::backend::{BackendState, Operation, Watched};
 
-/// A wait shorter than this is not worth a long poll (a person's pace between two log reads):
-/// the engine sleeps it instead.
-const LONG_POLL_MIN: Duration = Duration::from_secs(2);
-
-/// The longest a platform is asked to hold a status request (well within the request's own
-/// time limit).
-const LONG_POLL_MAX: Duration = Duration::from_secs(25);
+/// How long the platform is asked to hold a status request (well within a request's own time
+/// limit of 60 s).
+const LONG_POLL_WAIT: Duration = Duration::from_secs(25);
 
 /// A status answer a long poll brought: the next status read uses it instead of asking again.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,7 +33,7 @@ pub(crate) struct Pushed {
 }
 
 impl HttpBackend {
-    /// Waits up to `max` for a pushed change: the live log's end, else a long poll.
+    /// Waits up to `max` for a pushed change: the live log's end, else the status long poll.
     pub(super) async fn watch_op(&self, op: &mut Operation, max: Duration) -> Result<Watched> {
         if let BackendState::Http(st) = &op.state
             && let Some(live) = st.live.clone()
@@ -50,48 +48,120 @@ impl HttpBackend {
         let Some(poll) = &spec.status.long_poll else {
             return Ok(Watched::Unsupported);
         };
-        if max < LONG_POLL_MIN {
+        let s = &spec.status;
+        let last = op.last_body.as_ref().map(|b| condition::describe(s, b));
+        let poller = if let Some(poller) = with_state(op, |st| st.poller.clone()) {
+            poller
+        } else {
+            let poller = self.hold(op, s, poll, last.as_deref())?;
+            with_state(op, |st| st.poller = Some(poller.clone()));
+            poller
+        };
+        let Some(answer) = poller.answer_within(max).await else {
+            return Ok(Watched::Quiet);
+        };
+        // This poll is over, whatever it brought; the next wait holds a new one.
+        with_state(op, |st| st.poller = None);
+        let pushed = answer?;
+        if last.as_deref() == Some(condition::describe(s, &pushed.body).as_str()) {
             return Ok(Watched::Quiet);
         }
-        self.long_poll(op, &spec.status, poll, max.min(LONG_POLL_MAX))
-            .await
-    }
-
-    /// One long poll: the status request with the wait and the state last read.
-    async fn long_poll(
-        &self,
-        op: &mut Operation,
-        s: &StatusSpec,
-        poll: &LongPoll,
-        wait: Duration,
-    ) -> Result<Watched> {
-        let section = format!("[{}.status]", op.phase);
-        let mut req = self.request(&section, "GET", &s.path, &s.headers, None, &[], &op.vars)?;
-        let before = op.last_body.as_ref().map(|b| condition::describe(s, b));
-        {
-            let mut query = req.url.query_pairs_mut();
-            query.append_pair(&poll.wait, &wait.as_secs().max(1).to_string());
-            if let (Some(since), Some(before)) = (&poll.since, &before) {
-                query.append_pair(since, before);
-            }
-        }
-        let url = req.url.clone();
-        let (body, headers) = self.json(req, &format!("{section} path")).await?;
-        if before.as_deref() == Some(condition::describe(s, &body).as_str()) {
-            return Ok(Watched::Quiet);
-        }
-        let pushed = Some(Pushed { url, body, headers });
-        match &mut op.state {
-            BackendState::Http(st) => st.pushed = pushed,
-            other => {
-                *other = BackendState::Http(HttpState {
-                    pushed,
-                    ..HttpState::default()
-                });
-            }
-        }
+        with_state(op, |st| st.pushed = Some(pushed));
         Ok(Watched::Changed)
     }
+
+    /// Sends the status request with the wait and the state last read, in a task of its own:
+    /// it stays in flight across the engine's waits (a person's pace between two log reads
+    /// included), so that it costs one request per change or per [`LONG_POLL_WAIT`].
+    fn hold(
+        &self,
+        op: &Operation,
+        s: &StatusSpec,
+        poll: &LongPoll,
+        last: Option<&str>,
+    ) -> Result<Poller> {
+        let section = format!("[{}.status]", op.phase);
+        let mut req = self.request(&section, "GET", &s.path, &s.headers, None, &[], &op.vars)?;
+        {
+            let mut query = req.url.query_pairs_mut();
+            query.append_pair(&poll.wait, &LONG_POLL_WAIT.as_secs().to_string());
+            if let (Some(since), Some(last)) = (&poll.since, last) {
+                query.append_pair(since, last);
+            }
+        }
+        let (client, name) = (self.client.clone(), self.name.clone());
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            let url = req.url.clone();
+            let answer = json_answer(&client, &name, req, None, &format!("{section} path"))
+                .await
+                .map(|(body, headers)| Pushed { url, body, headers });
+            let _ = tx.send(answer);
+        });
+        Ok(Poller(Arc::new(Held {
+            answer: tokio::sync::Mutex::new(rx),
+            task: task.abort_handle(),
+        })))
+    }
+}
+
+/// A status long poll in flight.
+#[derive(Clone)]
+pub(crate) struct Poller(Arc<Held>);
+
+struct Held {
+    answer: tokio::sync::Mutex<oneshot::Receiver<Result<Pushed>>>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Poller {
+    /// Its answer, if it comes within `max`.
+    async fn answer_within(&self, max: Duration) -> Option<Result<Pushed>> {
+        let mut rx = self.0.answer.lock().await;
+        match tokio::time::timeout(max, &mut *rx).await {
+            Err(_) => None,
+            Ok(Ok(answer)) => Some(answer),
+            Ok(Err(_)) => Some(Err(Error::Internal {
+                what: "the status long poll stopped without an answer".into(),
+            })),
+        }
+    }
+
+    /// Stops it (a cancelled operation).
+    pub(crate) fn stop(&self) {
+        self.0.task.abort();
+    }
+}
+
+impl std::fmt::Debug for Poller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Poller(..)")
+    }
+}
+
+impl PartialEq for Poller {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Poller {}
+
+/// Runs `f` on the `http` state of `op` (made when there is none yet).
+fn with_state<T>(op: &mut Operation, f: impl FnOnce(&mut HttpState) -> T) -> T {
+    let mut st = match std::mem::take(&mut op.state) {
+        BackendState::Http(st) => st,
+        _ => HttpState::default(),
+    };
+    let out = f(&mut st);
+    op.state = BackendState::Http(st);
+    out
 }
 
 /// The estimate in a status answer, in seconds, when `[<phase>.status] estimate` names it and it

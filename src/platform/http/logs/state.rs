@@ -43,6 +43,8 @@ pub struct HttpState {
     pub(crate) warned: bool,
     /// A status answer a long poll brought, for the next status read.
     pub(crate) pushed: Option<crate::platform::http::watch::Pushed>,
+    /// The status long poll in flight.
+    pub(crate) poller: Option<crate::platform::http::watch::Poller>,
 }
 
 /// The ids of the entries shown last, oldest forgotten first.
