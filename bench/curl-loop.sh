@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # The kind of script ferry replaces: curl + `sleep 5` against the simulated platform's API
-# (the same requests examples/simulator.toml describes). Used by bench/overhead.sh as the
-# baseline. Usage: bench/curl-loop.sh http://127.0.0.1:PORT [environment]
+# (the same requests examples/simulator.toml describes). Used by bench/overhead.sh and
+# bench/polling.sh as the baseline. Usage: bench/curl-loop.sh http://127.0.0.1:PORT [environment]
 #
 #   POST the build, poll its status every 5 s until `succeeded`, read its log by byte offset
 #   (X-Log-Offset / X-Log-Complete) while waiting and until complete, POST the deploy with the
 #   build's artifact, poll every 5 s until `live`, print the URL.
+#
+#   INTERVAL=1   sleep 1 instead of 5;   READ_LOG=0   poll the status only (no log to read).
+#   Every request carries `X-Client: sleep-$INTERVAL`, so that a benchmark can tell loops apart.
 set -euo pipefail
 
 base=${1:?usage: curl-loop.sh PLATFORM_URL [ENVIRONMENT]}
 environment=${2:-staging}
 app=demo-app
-interval=5
+interval=${INTERVAL:-5}
+read_log=${READ_LOG:-1}
 
-api() { curl -sS --fail-with-body "$@"; }
+api() { curl -sS --fail-with-body -H "X-Client: sleep-$interval" "$@"; }
 
 # Reads the log of $1 (builds|deployments) $2 (id) from byte $offset to what exists now;
 # prints it to stderr, updates $offset and $complete.
@@ -36,7 +40,7 @@ wait_for() {
 	while :; do
 		doc=$(api "$base/v1/$collection/$id")
 		status=$(jq -r .status <<<"$doc")
-		read_log "$collection" "$id"
+		if [ "$read_log" = 1 ]; then read_log "$collection" "$id"; fi
 		case $status in
 		"$want") break ;;
 		failed | cancelled)
@@ -47,7 +51,7 @@ wait_for() {
 		sleep "$interval"
 	done
 	local before
-	while [ "$complete" != true ]; do
+	while [ "$read_log" = 1 ] && [ "$complete" != true ]; do
 		before=$offset
 		read_log "$collection" "$id"
 		if [ "$offset" = "$before" ]; then sleep 1; fi
