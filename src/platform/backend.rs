@@ -223,10 +223,12 @@ pub trait Backend: Send + Sync {
         false
     }
 
-    /// Waits up to `max` for the platform to push a change of the operation (a watch stream),
-    /// instead of the engine sleeping between two status reads. The engine always reads the state
-    /// once before it first watches, and again after an error (a dropped stream), so a change
-    /// made while no stream was open is never missed. Default: [`Watched::Unsupported`].
+    /// Waits up to `max` for the platform to push a change of the operation (a watch stream, a
+    /// status long poll, the end of a streamed log), instead of the engine sleeping. It is called
+    /// for every wait, short ones (a person's pace between two log reads) included, so a push
+    /// that costs a request must be kept across calls. The engine always reads the state once
+    /// before it first watches, and again after an error (a dropped stream), so a change made
+    /// while no stream was open is never missed. Default: [`Watched::Unsupported`].
     async fn watch(&self, op: &mut Operation, max: Duration) -> Result<Watched> {
         let _ = (op, max);
         Ok(Watched::Unsupported)

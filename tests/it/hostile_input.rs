@@ -334,8 +334,11 @@ fn http_durations(value: &str) -> Vec<(String, &'static str)> {
     };
     let initial = SIMULATOR_TOML.replace("initial = \"100ms\"", &format!("initial = \"{value}\""));
     let max = SIMULATOR_TOML.replace("max = \"2s\"", &format!("max = \"{value}\""));
+    let log_pace =
+        SIMULATOR_TOML.replace("log_pace = \"20ms\"", &format!("log_pace = \"{value}\""));
     assert_ne!(initial, SIMULATOR_TOML);
     assert_ne!(max, SIMULATOR_TOML);
+    assert_ne!(log_pace, SIMULATOR_TOML);
     vec![
         (
             SIMULATOR_TOML.replace("timeout = \"10m\"", &format!("timeout = \"{value}\"")),
@@ -344,6 +347,7 @@ fn http_durations(value: &str) -> Vec<(String, &'static str)> {
         (initial, "[platform.poll] initial"),
         (max, "[platform.poll] max"),
         (poll("heartbeat"), "[platform.poll] heartbeat"),
+        (log_pace, "[platform.poll] log_pace"),
         (
             format!("{SIMULATOR_TOML}\n[build]\ntimeout = \"{value}\"\n"),
             "[build]: timeout",

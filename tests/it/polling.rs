@@ -195,3 +195,27 @@ fn an_estimate_reads_sparsely_early_and_densely_around_the_end() {
     );
     assert!(build.seen_after() <= Duration::from_millis(1600));
 }
+
+#[test]
+fn a_long_poll_stays_in_flight_while_a_flowing_log_is_read_once_a_second() {
+    let script = script(4, 40);
+    let sim = Sim::start(script.clone());
+    let work = Workdir::with_config(&variant(
+        OFFSET_LOG,
+        "long_poll = { wait = \"wait\", since = \"since\" }",
+    ));
+    let r = deploy(&sim, &work);
+    let build = Build::of(&sim, &script);
+    // One held request per change of state (queued → running → succeeded), not one per log
+    // read: the poll outlives the waits between two reads of the log.
+    let held = build
+        .during(Route::Status)
+        .into_iter()
+        .filter(|r| r.path.contains("wait="))
+        .count();
+    assert!((1..=3).contains(&held), "{held} long polls");
+    let logs = build.during(Route::Log).len();
+    assert!((3..=6).contains(&logs), "{logs} log reads");
+    assert_every_line_shown(&r, &script);
+    assert!(build.seen_after() <= Duration::from_millis(1500));
+}

@@ -6,11 +6,13 @@
 //!    cannot start a second operation: the platform honours an idempotency key, or it answered
 //!    429 (it did nothing). With `--detach`, the phase ends here.
 //! 2. `resolve.rs` — wait until the operation can be observed (a queue item becomes a build).
-//! 3. `poll.rs` — read the state, then the log (`log_read.rs`), until the state is terminal. The
-//!    interval starts fast and grows with ±20 % jitter (`timing.rs`); a failed read waits what
-//!    the platform asked (`Retry-After`, at most 5 min) or backs off, a few times in a row at
-//!    most (`retry.rs`); between two reads, a platform's watch stream replaces the sleep
-//!    (`watch.rs`).
+//! 3. `poll.rs` — read the state, and the log at a person's pace (`log_read.rs`), until the state
+//!    is terminal. By default the state every 5 s with exact gaps (only the first wait jittered),
+//!    densely around a platform's estimate (`timing.rs`); a log that says when it is complete is
+//!    the signal while it flows; a failed read waits what the platform asked (`Retry-After`, at
+//!    most 5 min) or backs off, a few times in a row at most (`retry.rs`); every other wait is on
+//!    the platform's push when it has one (a watch, a long poll, a streamed log's end:
+//!    `watch.rs`).
 //! 4. `drain.rs` — read the log's tail after the end, bounded, never touching the outcome.
 //! 5. `fetch.rs` — after a success, read once what the outputs need besides the last state.
 //! 6. The verdict ([`Engine::run_phase`]): the terminal state, the outputs (a failed phase never

@@ -146,8 +146,13 @@ fn waits_for(spec: &PhaseSpec) -> String {
         UnknownPolicy::Fail => "anything else fails",
         UnknownPolicy::Running => "anything else is still running",
     };
+    let how = match (&s.long_poll, &s.estimate) {
+        (Some(_), _) => "; held by the platform until the state changes (a long poll)",
+        (None, Some(_)) => "; read densely around the platform's estimate",
+        (None, None) => "",
+    };
     format!(
-        "{field}success {}; failure {}; running {}; {unknown}",
+        "{field}success {}; failure {}; running {}; {unknown}{how}",
         set(&s.success),
         set(&s.failure),
         set(&s.running)
