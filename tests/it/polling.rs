@@ -53,14 +53,19 @@ fn variant(logs: &str, status: &str) -> String {
         .replacen(OFFSET_LOG, logs, 1)
 }
 
-fn deploy(sim: &Sim, work: &Workdir) -> Run {
+/// Deploys with `config` against a simulator running `script`: what ferry said, and the build's
+/// requests.
+fn deploy(script: &Script, config: &str) -> (Run, Build) {
+    let sim = Sim::start(script.clone());
+    let work = Workdir::with_config(config);
     let r = run(work
         .ferry()
         .args(["deploy", "--json"])
         .env("FERRY_PLATFORM_URL", sim.url())
         .env("FERRY_ENVIRONMENT", "staging"));
     r.assert_code(0);
-    r
+    let build = Build::of(&sim, script);
+    (r, build)
 }
 
 /// The build's requests, and when it ended (ms since the simulator started).
@@ -116,10 +121,7 @@ fn assert_every_line_shown(r: &Run, script: &Script) {
 #[test]
 fn a_flowing_log_that_says_when_it_is_complete_is_read_once_a_second_and_is_the_signal() {
     let script = script(4, 40);
-    let sim = Sim::start(script.clone());
-    let work = Workdir::with_config(SHIPPED);
-    let r = deploy(&sim, &work);
-    let build = Build::of(&sim, &script);
+    let (r, build) = deploy(&script, SHIPPED);
     // 4.2 s of build: about one log read a second (not one every 100 ms), and the status only
     // once at the start (the log says when it is complete).
     let logs = build.during(Route::Log).len();
@@ -133,13 +135,13 @@ fn a_flowing_log_that_says_when_it_is_complete_is_read_once_a_second_and_is_the_
 #[test]
 fn a_streamed_log_is_one_request_and_its_end_is_seen_at_once() {
     let script = script(4, 40);
-    let sim = Sim::start(script.clone());
-    let work = Workdir::with_config(&variant(
-        "[build.logs]\nmode = \"stream\"\nurl = \"/log_stream_url\"\n",
-        "",
-    ));
-    let r = deploy(&sim, &work);
-    let build = Build::of(&sim, &script);
+    let (r, build) = deploy(
+        &script,
+        &variant(
+            "[build.logs]\nmode = \"stream\"\nurl = \"/log_stream_url\"\n",
+            "",
+        ),
+    );
     let logs: Vec<&RecordedRequest> = build.during(Route::Log);
     assert_eq!(logs.len(), 1, "{logs:#?}");
     assert!(logs[0].path.ends_with("/log/stream"), "{}", logs[0].path);
@@ -152,13 +154,10 @@ fn a_streamed_log_is_one_request_and_its_end_is_seen_at_once() {
 #[test]
 fn a_status_long_poll_replaces_the_polling() {
     let script = script(4, 0);
-    let sim = Sim::start(script.clone());
-    let work = Workdir::with_config(&variant(
-        "",
-        "long_poll = { wait = \"wait\", since = \"since\" }",
-    ));
-    deploy(&sim, &work);
-    let build = Build::of(&sim, &script);
+    let (_, build) = deploy(
+        &script,
+        &variant("", "long_poll = { wait = \"wait\", since = \"since\" }"),
+    );
     let statuses = build.during(Route::Status);
     // The first read, then held requests that the platform answers on each change (queued →
     // running, running → succeeded): no polling in between.
@@ -176,10 +175,7 @@ fn a_status_long_poll_replaces_the_polling() {
 fn an_estimate_reads_sparsely_early_and_densely_around_the_end() {
     let mut script = script(10, 0);
     script.estimate_percent = Some(100);
-    let sim = Sim::start(script.clone());
-    let work = Workdir::with_config(&variant("", "estimate = \"/estimated_seconds\""));
-    deploy(&sim, &work);
-    let build = Build::of(&sim, &script);
+    let (_, build) = deploy(&script, &variant("", "estimate = \"/estimated_seconds\""));
     let reads: Vec<u64> = build
         .requests
         .iter()
@@ -199,13 +195,13 @@ fn an_estimate_reads_sparsely_early_and_densely_around_the_end() {
 #[test]
 fn a_long_poll_stays_in_flight_while_a_flowing_log_is_read_once_a_second() {
     let script = script(4, 40);
-    let sim = Sim::start(script.clone());
-    let work = Workdir::with_config(&variant(
-        OFFSET_LOG,
-        "long_poll = { wait = \"wait\", since = \"since\" }",
-    ));
-    let r = deploy(&sim, &work);
-    let build = Build::of(&sim, &script);
+    let (r, build) = deploy(
+        &script,
+        &variant(
+            OFFSET_LOG,
+            "long_poll = { wait = \"wait\", since = \"since\" }",
+        ),
+    );
     // One held request per change of state (queued → running → succeeded), not one per log
     // read: the poll outlives the waits between two reads of the log.
     let held = build
