@@ -4,9 +4,10 @@ and the delay to notice its end, from the simulator's request logs and ferry's -
 - requests/s: the client's requests about the build (status, log, stream, long poll; not the
   trigger) sent after its trigger and before its end, over that time.
 - expected delay (from gaps): for a client that polls, Σgap² / 2Σgap over the gaps between its
-  reads (status or log, a status + log round counting once) that overlap the last 15 s before
-  the end: the mean delay for an end that could fall anywhere there. For a push (stream, long
-  poll, watch) there are no gaps to speak of: "push".
+  reads (status or log, a status + log round counting once) around the end: the one the end
+  fell in and the one before it. That is the mean delay for an end that could fall anywhere in
+  them, whatever the phase of this run. For a push (stream, long poll, watch) there are no gaps
+  to speak of: "push".
 - measured delay: when the end was seen, minus when it came, averaged over the lengths: for
   ferry its phase duration (--json) minus the platform's own time; for a loop its first status
   read at or after the end.
@@ -31,12 +32,13 @@ def client_of(request):
 
 
 def expected_delay(times, end):
-    """Σg²/2Σg over the gaps between reads that overlap [end - 15 s, end]."""
+    """Σg²/2Σg over the gap the end fell in and the one before it."""
     reads = []
     for t in sorted(times):
         if not reads or t - reads[-1] > 100:
             reads.append(t)
-    gaps = [b - a for a, b in zip(reads, reads[1:]) if b > end - 15000 and a < end]
+    gaps = [b - a for a, b in zip(reads, reads[1:]) if a < end]
+    gaps = gaps[-2:]
     if not gaps:
         return None
     return sum(g * g for g in gaps) / (2 * sum(gaps))

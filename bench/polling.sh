@@ -22,7 +22,9 @@ source "$(dirname "$0")/lib.sh"
 need curl jq python3
 ensure_ferry
 
-LENGTHS=${LENGTHS:-"50 55 60 65 70"}
+# Lengths around 60 s that are not multiples of a loop's period, so that the end falls at a
+# different point of each client's cycle.
+LENGTHS=${LENGTHS:-"51.3 54.7 58.9 62.1 67.6"}
 SCENARIOS=${SCENARIOS:-"log stream log+long-poll silent estimate long-poll argocd"}
 QUEUE=0.5
 mkdir -p "$RESULTS"
@@ -75,7 +77,7 @@ config_of() { # SCENARIO
 
 script_of() { # SCENARIO LENGTH PERCENT
 	local lines=0
-	case $1 in log | stream | log+long-poll) lines=$(($2 * 5)) ;; esac
+	case $1 in log | stream | log+long-poll) lines=$(awk -v l="$2" 'BEGIN { printf "%d", l * 5 }') ;; esac
 	if [ "$1" = argocd ]; then
 		printf 'require_token = "bench-token"\n[argocd]\napps = ["shop"]\n[deploy]\nqueue = "%ss"\nduration = "%ss"\n' "$QUEUE" "$2"
 		return
