@@ -104,6 +104,8 @@ enum Watch {
     ChangedAfter(Duration),
     /// Nothing changes: the whole time allowed passes.
     Quiet,
+    /// Nothing changes, and the watch ends after this long (or the time allowed, if shorter).
+    QuietAfter(Duration),
     Fails(Fault),
 }
 
@@ -451,6 +453,12 @@ impl Fake {
     }
 
     /// After the scripted watches, every watch sees no change in the time allowed.
+    /// The next watch is quiet and ends after `d`.
+    pub(super) fn watch_quiet_after(self, d: Duration) -> Self {
+        lock(&self.watch).push(Watch::QuietAfter(d));
+        self
+    }
+
     pub(super) fn watch_quiet_forever(self) -> Self {
         lock(&self.watch).forever = Some(Watch::Quiet);
         self
@@ -725,6 +733,10 @@ impl Backend for Fake {
             }
             Some(Watch::Quiet) => {
                 tokio::time::sleep(max).await;
+                Ok(Watched::Quiet)
+            }
+            Some(Watch::QuietAfter(d)) => {
+                tokio::time::sleep(d.min(max)).await;
                 Ok(Watched::Quiet)
             }
             Some(Watch::Fails(fault)) => Err(fault.error(Call::Watch)),

@@ -17,6 +17,9 @@ use crate::error::Error;
 use crate::platform::backend::{Operation, Watched};
 use crate::platform::event::{Level, Phase};
 
+/// The most watches in one wait (each quiet one that ended early is followed by another).
+const MAX_WATCHES: usize = 100;
+
 /// The state of the watch over a phase.
 pub(super) struct Watch {
     phase: Phase,
@@ -58,37 +61,49 @@ impl Engine<'_> {
         until: Instant,
         watch_now: bool,
     ) -> Result<bool, Failure> {
-        let max = until.saturating_duration_since(Instant::now());
-        if !watch.on || !watch_now || max.is_zero() {
-            self.pause(max, deadline).await?;
-            return Ok(false);
-        }
-        let answer = self.guard(self.backend.watch(op, max), deadline).await?;
-        // A wait sized for a working watch (30 s) is cut to one interval when it stops working.
-        let sized_for_watch = watch.working;
-        watch.working = matches!(answer, Ok(Watched::Changed | Watched::Quiet));
-        match answer {
-            Ok(Watched::Changed) => {
-                watch.errors = 0;
-                return Ok(true);
+        // A quiet watch may end before `until` (a long poll the platform answered unchanged, a
+        // stream's own limit): watch again for the rest, so that no part of the wait goes
+        // unwatched. The bound keeps a backend that answers at once from spinning.
+        for _ in 0..MAX_WATCHES {
+            let max = until.saturating_duration_since(Instant::now());
+            if !watch.on || !watch_now || max.is_zero() {
+                break;
             }
-            Ok(Watched::Quiet) => watch.errors = 0,
-            // Nothing to watch (any more): poll.
-            Ok(Watched::Unsupported) => watch.on = false,
-            Err(e) => {
-                watch.errors += 1;
-                self.watch_broke(watch.phase, &e, watch.errors).await;
-                if watch.errors > self.timing.max_errors {
-                    watch.on = false;
+            let answer = self.guard(self.backend.watch(op, max), deadline).await?;
+            // A wait sized for a working watch (30 s) is cut to one interval when it stops
+            // working.
+            let sized_for_watch = watch.working;
+            watch.working = matches!(answer, Ok(Watched::Changed | Watched::Quiet));
+            match answer {
+                Ok(Watched::Changed) => {
+                    watch.errors = 0;
+                    return Ok(true);
+                }
+                Ok(Watched::Quiet) => {
+                    watch.errors = 0;
+                    continue;
+                }
+                // Nothing to watch (any more): poll.
+                Ok(Watched::Unsupported) => watch.on = false,
+                Err(e) => {
+                    watch.errors += 1;
+                    self.watch_broke(watch.phase, &e, watch.errors).await;
+                    if watch.errors > self.timing.max_errors {
+                        watch.on = false;
+                    }
                 }
             }
+            let rest = until.saturating_duration_since(Instant::now());
+            let rest = if sized_for_watch {
+                rest.min(self.timing.poll_initial)
+            } else {
+                rest
+            };
+            self.pause(rest, deadline).await?;
+            return Ok(false);
         }
-        // Whatever remains of the wait (a quiet watch may return early).
-        let mut rest = until.saturating_duration_since(Instant::now());
-        if !watch.working && sized_for_watch {
-            rest = rest.min(self.timing.poll_initial);
-        }
-        self.pause(rest, deadline).await?;
+        self.pause(until.saturating_duration_since(Instant::now()), deadline)
+            .await?;
         Ok(false)
     }
 
@@ -175,6 +190,21 @@ mod tests {
         // quiet, so it works: the next read comes 30 s later.
         assert!(times[1] >= secs(5) && times[1] < secs(6), "{times:?}");
         assert_eq!(times[2].saturating_sub(times[1]), secs(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_watch_that_ends_quiet_before_the_wait_is_over_is_watched_again() {
+        // The first watch is quiet for 2 s only (a long poll answered unchanged), the next one
+        // sees the change 3 s later: the state is read at 5 s, not after the 5 s wait sleeps.
+        let fake = Fake::new()
+            .status_running(1)
+            .then_success()
+            .watch_quiet_after(secs(2))
+            .watch_changed_after(secs(3));
+        let ran = Harness::new().run(&fake).await;
+        assert_eq!(ran.outcome.status, Status::Succeeded);
+        assert_eq!(fake.times(Call::Watch), [secs(0), secs(2)]);
+        assert_eq!(fake.times(Call::Status), [secs(0), secs(5)]);
     }
 
     #[tokio::test(start_paused = true)]
