@@ -211,4 +211,19 @@ unknown = "running"
             "/state in the status answer: success done, (/phase in [ok, 1] and /url present); failure (/url absent and /a null); running (none); anything else is still running"
         );
     }
+
+    #[test]
+    fn a_long_poll_and_an_estimate_are_said() {
+        let spec = |extra: &str| -> PhaseSpec {
+            toml::from_str(&format!(
+                "[trigger]\npath = \"/x\"\n[status]\npath = \"/x\"\nfield = \"/s\"\nsuccess = [\"ok\"]\n{extra}\n"
+            ))
+            .unwrap()
+        };
+        let polled = waits_for(&spec("long_poll = { wait = \"wait\", since = \"since\" }"));
+        assert!(polled.ends_with("until the state changes (a long poll)"), "{polled}");
+        let estimated = waits_for(&spec("estimate = \"/eta\""));
+        assert!(estimated.ends_with("around the platform's estimate"), "{estimated}");
+        assert!(!waits_for(&spec("")).contains("estimate"));
+    }
 }
