@@ -245,11 +245,12 @@ pub(crate) fn is_template(text: &str) -> bool {
 
 /// The tables of a phase in the order their requests are sent: a value captured in one is there
 /// for the tables after it.
-pub(crate) const FLOW: [&str; 9] = [
-    "before", "trigger", "observe", "resolve", "status", "logs", "cancel", "fetch", "outputs",
+pub(crate) const FLOW: [&str; 10] = [
+    "before", "trigger", "observe", "resolve", "history", "status", "logs", "cancel", "fetch",
+    "outputs",
 ];
 
-/// Where a table comes in [`FLOW`] (`deploy.status` → 4); phase-level keys and tables not in the
+/// Where a table comes in [`FLOW`] (`deploy.status` → 5); phase-level keys and tables not in the
 /// flow come after all of it.
 pub(crate) fn flow_rank(table: &str) -> usize {
     let last = table.split('.').nth(1).unwrap_or("");

@@ -14,7 +14,7 @@
 //! take in all (`estimated_seconds`, queue included): that share of its real length.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -52,6 +52,9 @@ pub(crate) enum Endpoint {
     Cancel { phase: Phase, id: String },
     /// `GET /v1/apps/{app}`: the app, as `ferry check --probe` reads it (every app exists).
     App { app: String },
+    /// `GET /v1/apps/{app}/builds`, `GET /v1/apps/{app}/deployments`: the app's operations,
+    /// newest first, with when each was created and finished.
+    List { phase: Phase, app: String },
 }
 
 impl Endpoint {
@@ -62,7 +65,7 @@ impl Endpoint {
             Endpoint::Status { .. } => Some(Route::Status),
             Endpoint::Log { .. } | Endpoint::LogStream { .. } => Some(Route::Log),
             Endpoint::Cancel { .. } => Some(Route::Cancel),
-            Endpoint::App { .. } => None,
+            Endpoint::App { .. } | Endpoint::List { .. } => None,
         }
     }
 }
@@ -89,16 +92,20 @@ pub(crate) fn parse(method: &Method, segs: &[&str]) -> Result<Endpoint, Miss> {
     let owned = |s: &str| s.to_owned();
     match segs {
         ["v1", "apps", app] => only(method, &Method::GET, || Endpoint::App { app: owned(app) }),
-        ["v1", "apps", app, "builds"] => only(method, &Method::POST, || Endpoint::Trigger {
-            phase: Phase::Build,
-            app: owned(app),
-            environment: None,
-        }),
-        ["v1", "apps", app, "deployments"] => only(method, &Method::POST, || Endpoint::Trigger {
-            phase: Phase::Deploy,
-            app: owned(app),
-            environment: None,
-        }),
+        ["v1", "apps", app, coll @ ("builds" | "deployments")] => {
+            let phase = phase_of(coll)?;
+            if method == Method::GET {
+                return Ok(Endpoint::List {
+                    phase,
+                    app: owned(app),
+                });
+            }
+            only(method, &Method::POST, || Endpoint::Trigger {
+                phase,
+                app: owned(app),
+                environment: None,
+            })
+        }
         ["v1", "apps", app, "environments", environment] => {
             only(method, &Method::DELETE, || Endpoint::Trigger {
                 phase: Phase::Stop,
@@ -167,7 +174,32 @@ pub(crate) fn handle(
             None => not_found(phase, &id),
         },
         Endpoint::App { app } => reply::json(StatusCode::OK, json!({ "name": app })),
+        Endpoint::List { phase, app } => list(world, call, phase, &app),
     }
+}
+
+/// An app's operations of one kind, newest first (`{"builds": […]}`), with their wall-clock
+/// creation and end times (RFC 3339; `finished_at` null while running).
+fn list(world: &World, call: &Call<'_>, phase: Phase, app: &str) -> Response {
+    let wall = |at: Instant| {
+        let ago = call.now.saturating_duration_since(at);
+        super::clock::rfc3339_micros(SystemTime::now() - ago)
+    };
+    let items: Vec<Value> = world
+        .store
+        .of_app(phase, app)
+        .rev()
+        .map(|op| {
+            let state = op.state(call.now);
+            json!({
+                "id": op.id,
+                "status": status_word(op.phase, state),
+                "created_at": wall(op.created_at()),
+                "finished_at": state.is_terminal().then(|| wall(op.ends_at().min(call.now))),
+            })
+        })
+        .collect();
+    reply::json(StatusCode::OK, json!({ collection(phase): items }))
 }
 
 /// The longest a long poll is held.

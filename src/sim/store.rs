@@ -48,6 +48,17 @@ impl Store {
         index
     }
 
+    /// The operations of `phase` for `app`, oldest first.
+    pub(crate) fn of_app<'s>(
+        &'s self,
+        phase: Phase,
+        app: &'s str,
+    ) -> impl DoubleEndedIterator<Item = &'s Op> + 's {
+        self.ops
+            .iter()
+            .filter(move |op| op.phase == phase && op.app == app)
+    }
+
     pub(crate) fn find(&self, phase: Phase, id: &str) -> Option<OpIndex> {
         self.by_id
             .get(id)

@@ -76,15 +76,23 @@ struct Build {
 
 impl Build {
     fn of(sim: &Sim, script: &Script) -> Self {
-        let requests: Vec<RecordedRequest> = sim
-            .requests()
-            .into_iter()
-            .filter(|r| r.path.contains("/builds"))
-            .collect();
-        let trigger = requests
+        Self::nth(sim, script, 1)
+    }
+
+    /// The `n`th build the simulator ran (`b-<n>`).
+    fn nth(sim: &Sim, script: &Script, n: usize) -> Self {
+        let id = format!("/v1/builds/b-{n}");
+        let all = sim.requests();
+        let trigger = all
             .iter()
-            .find(|r| r.route == Some(Route::Trigger))
-            .expect("the build was triggered");
+            .filter(|r| r.route == Some(Route::Trigger) && r.path.ends_with("/builds"))
+            .nth(n - 1)
+            .expect("the build was triggered")
+            .clone();
+        let requests: Vec<RecordedRequest> = all
+            .into_iter()
+            .filter(|r| r.path.starts_with(&id) || r.at_ms == trigger.at_ms)
+            .collect();
         let length = script.build.terminal_after().as_millis();
         let end_ms = trigger.at_ms + u64::try_from(length).unwrap();
         Self { requests, end_ms }
@@ -214,4 +222,46 @@ fn a_long_poll_stays_in_flight_while_a_flowing_log_is_read_once_a_second() {
     assert!((3..=6).contains(&logs), "{logs} log reads");
     assert_every_line_shown(&r, &script);
     assert!(build.seen_after() <= Duration::from_millis(1500));
+}
+
+#[test]
+fn the_last_successful_builds_length_is_the_next_ones_estimate() {
+    let script = script(10, 0);
+    let sim = Sim::start(script.clone());
+    let history = "\n[build.history]\npath = \"/v1/apps/{{ vars.app }}/builds\"\nitems = \"/builds\"\nmatch = { \"/status\" = [\"succeeded\"] }\nstarted = \"/created_at\"\nfinished = \"/finished_at\"\n";
+    let work = Workdir::with_config(&format!("{}{history}", variant("", "")));
+    for _ in 0..2 {
+        run(work
+            .ferry()
+            .args(["deploy", "--json"])
+            .env("FERRY_PLATFORM_URL", sim.url())
+            .env("FERRY_ENVIRONMENT", "staging"))
+        .assert_code(0);
+    }
+    let reads = |build: &Build| -> Vec<u64> {
+        build
+            .requests
+            .iter()
+            .filter(|r| r.route == Some(Route::Status))
+            .map(|r| r.at_ms)
+            .collect()
+    };
+    // The first build has no earlier one: a read every 5 s.
+    let first = Build::nth(&sim, &script, 1);
+    let gaps: Vec<u64> = reads(&first).windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|g| *g >= 4900), "{gaps:?}");
+    // The second reads the list once, and is read densely around 10.2 s.
+    let lists = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == "/v1/apps/demo-app/builds")
+        .count();
+    assert_eq!(lists, 2, "one history read per build");
+    let second = Build::nth(&sim, &script, 2);
+    let gaps: Vec<u64> = reads(&second).windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps[1..].iter().all(|g| (1400..2000).contains(g)),
+        "{gaps:?}"
+    );
+    assert!(second.seen_after() <= Duration::from_millis(1600));
 }

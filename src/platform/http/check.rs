@@ -44,6 +44,16 @@ pub(super) fn check_phase(phase: Phase, spec: &PhaseSpec) -> Result<()> {
         }
         check_conditions(&s("resolve"), "failure", &r.failure)?;
     }
+    if let Some(h) = &spec.history {
+        for (name, pointer) in [("started", &h.started), ("finished", &h.finished)] {
+            if !pointer.starts_with('/') {
+                return Err(bad_source(&s("history"), name, pointer));
+            }
+        }
+        if !h.items.is_empty() && !h.items.starts_with('/') {
+            return Err(bad_source(&s("history"), "items", &h.items));
+        }
+    }
     check_status(&s("status"), &spec.status)?;
     if let Some(l) = &spec.logs {
         check_logs(&s("logs"), l)?;

@@ -36,6 +36,9 @@ impl HttpBackend {
         if let Some(r) = &spec.resolve {
             out.push("resolve", "GET", url(&r.path));
         }
+        if let Some(h) = &spec.history {
+            out.push("history", "GET", url(&h.path));
+        }
         out.push("status", "GET", url(&spec.status.path));
         if let Some(logs) = &spec.logs {
             if let Some(path) = &logs.path {
@@ -146,10 +149,11 @@ fn waits_for(spec: &PhaseSpec) -> String {
         UnknownPolicy::Fail => "anything else fails",
         UnknownPolicy::Running => "anything else is still running",
     };
-    let how = match (&s.long_poll, &s.estimate) {
+    let estimated = s.estimate.is_some() || spec.history.is_some();
+    let how = match (&s.long_poll, estimated) {
         (Some(_), _) => "; held by the platform until the state changes (a long poll)",
-        (None, Some(_)) => "; read densely around the platform's estimate",
-        (None, None) => "",
+        (None, true) => "; read densely around the platform's estimate",
+        (None, false) => "",
     };
     format!(
         "{field}success {}; failure {}; running {}; {unknown}{how}",
@@ -221,9 +225,15 @@ unknown = "running"
             .unwrap()
         };
         let polled = waits_for(&spec("long_poll = { wait = \"wait\", since = \"since\" }"));
-        assert!(polled.ends_with("until the state changes (a long poll)"), "{polled}");
+        assert!(
+            polled.ends_with("until the state changes (a long poll)"),
+            "{polled}"
+        );
         let estimated = waits_for(&spec("estimate = \"/eta\""));
-        assert!(estimated.ends_with("around the platform's estimate"), "{estimated}");
+        assert!(
+            estimated.ends_with("around the platform's estimate"),
+            "{estimated}"
+        );
         assert!(!waits_for(&spec("")).contains("estimate"));
     }
 }

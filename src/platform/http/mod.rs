@@ -442,7 +442,13 @@ impl Backend for HttpBackend {
                 });
             }
         };
-        let estimate = watch::estimate(s, &section, op, &body, &headers);
+        let mut estimate = watch::estimate(s, &section, op, &body, &headers);
+        if estimate.is_none()
+            && class == StateClass::Running
+            && let Some(h) = &spec.history
+        {
+            estimate = self.history_estimate(op, h).await;
+        }
         op.last_body = Some(body);
         op.last_headers = headers;
         Ok(Observation {

@@ -182,22 +182,9 @@ impl HttpBackend {
         vars: &Vars,
         after: Option<SystemTime>,
     ) -> Result<Wanted<'s>> {
-        let mut matches = Vec::new();
-        for (pointer, allowed) in &spec.matches {
-            let mut values = Vec::new();
-            for v in allowed {
-                values.push(match v {
-                    toml::Value::String(t) => {
-                        render(t, vars, Target::Text).map_err(|e| e.in_section(section))?
-                    }
-                    other => other.to_string(),
-                });
-            }
-            matches.push((pointer.as_str(), values));
-        }
         Ok(Wanted {
             items: spec.items.as_deref().unwrap_or_default(),
-            matches,
+            matches: search::matches(section, &spec.matches, vars)?,
             newest: spec.newest.as_deref(),
             after,
         })

@@ -2,11 +2,16 @@
 //! `[<phase>.observe]` with a `path`): the array at `items`, the items whose fields `match`, and
 //! of those the `newest` — under `find`, only one created after the trigger was sent.
 //!
+//! Also what `[<phase>.history]` picks from (`watch.rs`).
+//!
 //! Pure: nothing here sends a request or waits (`observe.rs` does).
 
 use std::time::{Duration, SystemTime};
 
 use super::condition::field_text;
+use super::template::{Target, render};
+use crate::error::Result;
+use crate::platform::backend::Vars;
 
 /// How much earlier than ferry's clock the platform's may put the creation of an operation that
 /// a trigger just started (clocks differ a little).
@@ -31,6 +36,28 @@ pub(super) enum Misfit {
     NotAList,
     /// An item's `newest` field is not a time ferry reads (the value).
     NotATime(String),
+}
+
+/// A `match` table with its templates filled: pointer → the values it may have, as text.
+pub(super) fn matches<'s>(
+    section: &str,
+    table: &'s std::collections::BTreeMap<String, Vec<toml::Value>>,
+    vars: &Vars,
+) -> Result<Vec<(&'s str, Vec<String>)>> {
+    let mut out = Vec::new();
+    for (pointer, allowed) in table {
+        let mut values = Vec::new();
+        for v in allowed {
+            values.push(match v {
+                toml::Value::String(t) => {
+                    render(t, vars, Target::Text).map_err(|e| e.in_section(section))?
+                }
+                other => other.to_string(),
+            });
+        }
+        out.push((pointer.as_str(), values));
+    }
+    Ok(out)
 }
 
 /// The item that fits, `None` when none does (yet).

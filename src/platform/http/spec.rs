@@ -188,7 +188,7 @@ impl Default for PollSpec {
 }
 
 /// What an `http` phase takes, for messages.
-pub(crate) const PHASE_FIX: &str = "describe the phase as for [platform]: trigger (or observe), status, and optionally before, resolve, logs, cancel, fetch, outputs";
+pub(crate) const PHASE_FIX: &str = "describe the phase as for [platform]: trigger (or observe), status, and optionally before, resolve, history, logs, cancel, fetch, outputs";
 
 /// `[build]`, `[deploy]` or `[stop]`: one remote operation.
 #[derive(Clone, Debug, Deserialize)]
@@ -204,6 +204,9 @@ pub(crate) struct PhaseSpec {
     /// started (a release a build created), found by its id or by a list request.
     pub observe: Option<FindSpec>,
     pub resolve: Option<ResolveSpec>,
+    /// The platform's earlier operations, read once: the newest that fits says how long this
+    /// one should take.
+    pub history: Option<HistorySpec>,
     pub status: StatusSpec,
     pub logs: Option<LogSpec>,
     pub cancel: Option<RequestSpec>,
@@ -220,6 +223,27 @@ pub(crate) struct PhaseSpec {
     /// A human link to the operation (templated), shown when it is triggered.
     pub web_url: Option<String>,
     // `timeout` is a key of every phase section, read with it (`config::file::PhaseSection`).
+}
+
+/// `[<phase>.history]`: a list of the platform's earlier operations (GET, templated), read once
+/// at the first status read. The newest item (by `started`) whose fields `match` gives the
+/// estimate: its `finished` minus its `started` (RFC 3339 or Unix times).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HistorySpec {
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Where the array is in the answer (`""`, the default: the whole answer).
+    #[serde(default)]
+    pub items: String,
+    /// Fields an item must have: pointer (inside the item) → accepted values (templated).
+    #[serde(default, rename = "match")]
+    pub matches: BTreeMap<String, Vec<toml::Value>>,
+    /// The pointer of an item's start time.
+    pub started: String,
+    /// The pointer of an item's end time.
+    pub finished: String,
 }
 
 /// The request that starts the operation.

@@ -2,7 +2,8 @@
 //! (`stream`, `websocket`: the body or the socket closes when the log is complete), and a status
 //! long poll (`[<phase>.status] long_poll`): the platform holds the status request until the
 //! state differs from the one ferry last read, or the wait has passed. And the platform's
-//! estimate of the operation's length (`[<phase>.status] estimate`).
+//! estimate of the operation's length: said in the status answer (`[<phase>.status] estimate`),
+//! or how long its newest fitting earlier operation took (`[<phase>.history]`).
 //!
 //! Must not decide the state: a long poll's answer is kept for the next status read, which
 //! classifies it as any other.
@@ -14,8 +15,9 @@ use tokio::sync::oneshot;
 use url::Url;
 
 use super::logs::state::HttpState;
+use super::search::{self, Wanted};
 use super::source::Source;
-use super::spec::{LongPoll, StatusSpec};
+use super::spec::{HistorySpec, LongPoll, StatusSpec};
 use super::{HttpBackend, bad_source, condition, json_answer};
 use crate::error::{Error, Result};
 use crate::platform::backend::{BackendState, Operation, Watched};
@@ -102,6 +104,61 @@ impl HttpBackend {
             answer: tokio::sync::Mutex::new(rx),
             task: task.abort_handle(),
         })))
+    }
+}
+
+impl HttpBackend {
+    /// How long the newest fitting earlier operation took (`[<phase>.history]`), read at the
+    /// first status read and kept. A history that cannot be read gives no estimate (and says
+    /// why in the debug log): the cadence without one is still a `sleep 5` loop's.
+    pub(super) async fn history_estimate(
+        &self,
+        op: &mut Operation,
+        h: &HistorySpec,
+    ) -> Option<Duration> {
+        if let Some(known) = with_state(op, |st| st.history_read.then_some(st.history)) {
+            return known;
+        }
+        let section = format!("[{}.history]", op.phase);
+        let estimate = match self.read_history(op, h, &section).await {
+            Ok(estimate) => estimate,
+            Err(e) => {
+                tracing::debug!(error = %e, "{section}: no estimate");
+                None
+            }
+        };
+        with_state(op, |st| {
+            st.history_read = true;
+            st.history = estimate;
+        });
+        estimate
+    }
+
+    async fn read_history(
+        &self,
+        op: &Operation,
+        h: &HistorySpec,
+        section: &str,
+    ) -> Result<Option<Duration>> {
+        let req = self.request(section, "GET", &h.path, &h.headers, None, &[], &op.vars)?;
+        let (body, _) = self.json(req, &format!("{section} path")).await?;
+        let wanted = Wanted {
+            items: &h.items,
+            matches: search::matches(section, &h.matches, &op.vars)?,
+            newest: Some(&h.started),
+            after: None,
+        };
+        let Ok(Some(item)) = search::pick(&body, &wanted) else {
+            return Ok(None);
+        };
+        let at = |pointer: &str| item.pointer(pointer).and_then(search::time);
+        let (Some(started), Some(finished)) = (at(&h.started), at(&h.finished)) else {
+            return Ok(None);
+        };
+        Ok(finished
+            .duration_since(started)
+            .ok()
+            .filter(|d| !d.is_zero()))
     }
 }
 

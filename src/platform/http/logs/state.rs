@@ -45,6 +45,9 @@ pub struct HttpState {
     pub(crate) pushed: Option<crate::platform::http::watch::Pushed>,
     /// The status long poll in flight.
     pub(crate) poller: Option<crate::platform::http::watch::Poller>,
+    /// `[<phase>.history]` was read (once per operation), and the estimate it gave.
+    pub(crate) history_read: bool,
+    pub(crate) history: Option<std::time::Duration>,
 }
 
 /// The ids of the entries shown last, oldest forgotten first.
