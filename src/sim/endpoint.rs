@@ -173,7 +173,7 @@ mod tests {
             })
         );
         assert_eq!(
-            Endpoint::parse(&Method::GET, "/v1/apps/web/builds"),
+            Endpoint::parse(&Method::DELETE, "/v1/apps/web/builds"),
             Err(Miss::MethodNotAllowed)
         );
         assert_eq!(

@@ -708,9 +708,19 @@ async fn sim_records_requests_with_routes_and_answers_unknown_paths_in_json() {
     let (status, body) = get_json(&client, &format!("{}/nowhere", sim.url())).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body["error"].is_string());
-    let (status, body) = get_json(&client, &format!("{}/v1/apps/web/builds", sim.url())).await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let refused = client
+        .delete(format!("{}/v1/apps/web/builds", sim.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let body: serde_json::Value = refused.json().await.unwrap();
     assert!(body["error"].is_string());
+    // GET lists the app's builds, newest first.
+    let (status, body) = get_json(&client, &format!("{}/v1/apps/web/builds", sim.url())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["builds"][0]["id"], "b-1");
+    assert!(body["builds"][0]["created_at"].is_string());
 
     let requests = sim.requests();
     let summary: Vec<(&str, &str, Option<Route>)> = requests
@@ -724,6 +734,7 @@ async fn sim_records_requests_with_routes_and_answers_unknown_paths_in_json() {
             ("GET", "/v1/builds/b-1", Some(Route::Status)),
             ("GET", "/v1/builds/b-1/log?offset=0", Some(Route::Log)),
             ("GET", "/nowhere", None),
+            ("DELETE", "/v1/apps/web/builds", None),
             ("GET", "/v1/apps/web/builds", None),
         ]
     );
@@ -739,9 +750,9 @@ async fn sim_records_requests_with_routes_and_answers_unknown_paths_in_json() {
 
     // The control endpoint sees the same log and is not part of it.
     let (_, listed) = get_json(&client, &format!("{}/_sim/requests", sim.url())).await;
-    assert_eq!(listed.as_array().unwrap().len(), 5);
+    assert_eq!(listed.as_array().unwrap().len(), 6);
     assert_eq!(listed[2]["route"], "log");
-    assert_eq!(sim.requests().len(), 5);
+    assert_eq!(sim.requests().len(), 6);
     sim.shutdown().await;
 }
 
