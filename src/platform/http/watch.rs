@@ -105,9 +105,7 @@ impl HttpBackend {
             task: task.abort_handle(),
         })))
     }
-}
 
-impl HttpBackend {
     /// How long the newest fitting earlier operation took (`[<phase>.history]`), read at the
     /// first status read and kept. A history that cannot be read gives no estimate (and says
     /// why in the debug log): the cadence without one is still a `sleep 5` loop's.
@@ -123,7 +121,8 @@ impl HttpBackend {
         let estimate = match self.read_history(op, h, &section).await {
             Ok(estimate) => estimate,
             Err(e) => {
-                tracing::debug!(error = %e, "{section}: no estimate");
+                let why = self.client.redact(&e.to_string());
+                tracing::debug!(error = %why, "{section}: no estimate");
                 None
             }
         };
