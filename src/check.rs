@@ -56,7 +56,6 @@ pub(crate) async fn check(args: CheckArgs<'_>) -> Result<ExitCode> {
     for command in commands(loaded.file.as_ref()) {
         plans.push(plan::plan(plan::PlanRequest {
             command,
-            no_build: false,
             settings: &loaded.settings,
             file: loaded.file.as_ref(),
             context: &context,

@@ -25,9 +25,6 @@ pub(crate) enum Cmd {
     Deploy {
         #[command(flatten)]
         run: RunArgs,
-        /// Skip the build phase: deploy only.
-        #[arg(long)]
-        no_build: bool,
     },
     /// Build only, and report the build.
     Build {
@@ -143,6 +140,9 @@ pub(crate) struct SettingsArgs {
     /// Trigger and report; do not wait.
     #[arg(long)]
     pub detach: bool,
+    /// Deploy only: skip the build phase (an earlier job built; give its outputs with --var).
+    #[arg(long)]
+    pub no_build: bool,
     /// Pull/merge request comment: update, new or off.
     #[arg(long, value_name = "MODE")]
     pub comment: Option<String>,
@@ -182,6 +182,7 @@ impl SettingsArgs {
             sha: self.sha.clone(),
             timeout: self.timeout.clone(),
             detach: flag(self.detach),
+            no_build: flag(self.no_build),
             comment: self.comment.clone(),
             fail_on_report_error: flag(self.fail_on_report_error),
             status_context: self.status_context.clone(),

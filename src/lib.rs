@@ -148,11 +148,9 @@ async fn dispatch(
     cancel: CancellationToken,
 ) -> Result<ExitCode> {
     match cmd {
-        Cmd::Deploy { run, no_build } => {
-            execute(Command::Deploy, no_build, run, env, cwd, io, cancel).await
-        }
-        Cmd::Build { run } => execute(Command::Build, false, run, env, cwd, io, cancel).await,
-        Cmd::Stop { run } => execute(Command::Stop, false, run, env, cwd, io, cancel).await,
+        Cmd::Deploy { run } => execute(Command::Deploy, run, env, cwd, io, cancel).await,
+        Cmd::Build { run } => execute(Command::Build, run, env, cwd, io, cancel).await,
+        Cmd::Stop { run } => execute(Command::Stop, run, env, cwd, io, cancel).await,
         Cmd::Context { json } => {
             let context = ci::detect_in(env, cwd);
             let text = if json {
@@ -216,7 +214,6 @@ struct Extras<'a> {
 
 async fn execute(
     command: Command,
-    no_build: bool,
     run: RunArgs,
     env: &env::Env,
     cwd: &Path,
@@ -230,7 +227,6 @@ async fn execute(
     if run.dry_run {
         let planned = plan::plan(plan::PlanRequest {
             command,
-            no_build,
             settings: &loaded.settings,
             file: loaded.file.as_ref(),
             context: &context,
@@ -255,13 +251,12 @@ async fn execute(
         events: run.events.map(|p| cwd.join(p)),
         overrides,
     };
-    carry_out(command, no_build, &loaded, &context, extras, io, cancel).await
+    carry_out(command, &loaded, &context, extras, io, cancel).await
 }
 
 /// Plans, runs the phases with every sink attached, and reports the outcome.
 async fn carry_out(
     command: Command,
-    no_build: bool,
     loaded: &Loaded,
     context: &Context,
     mut extras: Extras<'_>,
@@ -270,7 +265,6 @@ async fn carry_out(
 ) -> Result<ExitCode> {
     let planned = plan::plan(plan::PlanRequest {
         command,
-        no_build,
         settings: &loaded.settings,
         file: loaded.file.as_ref(),
         context,
@@ -547,16 +541,7 @@ async fn demo(
         events: events.map(|p| cwd.join(p)),
         overrides: platform::Vars::new(),
     };
-    let code = carry_out(
-        Command::Deploy,
-        false,
-        &loaded,
-        &context,
-        extras,
-        io,
-        cancel,
-    )
-    .await;
+    let code = carry_out(Command::Deploy, &loaded, &context, extras, io, cancel).await;
     server.shutdown().await;
     let code = code?;
     let _ = writeln!(

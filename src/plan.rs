@@ -127,6 +127,11 @@ pub(crate) fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars>
         let key = name.trim_start_matches("FERRY_VAR_").to_ascii_lowercase();
         out.insert(format!("vars.{key}"), value.to_string());
     }
+    // An earlier job's build outputs, for a deploy with no_build (as `--var build.NAME=…`).
+    for (name, value) in env.with_prefix("FERRY_BUILD_") {
+        let key = name.trim_start_matches("FERRY_BUILD_").to_ascii_lowercase();
+        out.insert(format!("build.{key}"), value.to_string());
+    }
     for flag in flags {
         let Some((name, value)) = flag.split_once('=') else {
             return Err(Error::InvalidSetting {
@@ -158,8 +163,6 @@ pub(crate) fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars>
 #[derive(Clone, Copy)]
 pub(crate) struct PlanRequest<'a> {
     pub command: Command,
-    /// Skip the build phase of a deploy.
-    pub no_build: bool,
     pub settings: &'a Settings,
     /// The settings file, when there is one.
     pub file: Option<&'a FileConfig>,
@@ -175,7 +178,6 @@ pub(crate) struct PlanRequest<'a> {
 pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
     let PlanRequest {
         command,
-        no_build,
         settings,
         file,
         context,
@@ -191,7 +193,7 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
             ),
         });
     };
-    let phases = phases(command, no_build, file, settings)?;
+    let phases = phases(command, file, settings)?;
     let subject = Subject::decide(settings, context);
     let environment = settings
         .environment
@@ -256,15 +258,16 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
 }
 
 /// The phases `command` runs, each described in the file.
-fn phases(
-    command: Command,
-    no_build: bool,
-    file: &FileConfig,
-    settings: &Settings,
-) -> Result<Vec<Phase>> {
+fn phases(command: Command, file: &FileConfig, settings: &Settings) -> Result<Vec<Phase>> {
     let phases = match command {
+        Command::Build if settings.no_build => {
+            return Err(Error::Unsupported {
+                what: "`ferry build` with no_build (it skips the build phase of `ferry deploy`: the build would have nothing to do)".into(),
+                hint: "drop no_build (--no-build, FERRY_NO_BUILD, the action input) for this step".into(),
+            });
+        }
         Command::Build => vec![Phase::Build],
-        Command::Deploy if no_build || file.build.is_none() => vec![Phase::Deploy],
+        Command::Deploy if settings.no_build || file.build.is_none() => vec![Phase::Deploy],
         Command::Deploy => vec![Phase::Build, Phase::Deploy],
         Command::Stop => vec![Phase::Stop],
     };

@@ -27,6 +27,7 @@ pub struct Layer {
     pub sha: Option<String>,
     pub timeout: Option<String>,
     pub detach: Option<String>,
+    pub no_build: Option<String>,
     pub comment: Option<String>,
     pub fail_on_report_error: Option<String>,
     pub status_context: Option<String>,

@@ -13,7 +13,7 @@ use crate::env::Env;
 use crate::suggest::closest;
 
 /// Prefixes whose every name is read: template values and template secrets.
-const KNOWN_PREFIXES: [&str; 2] = ["FERRY_VAR_", "FERRY_SECRET_"];
+const KNOWN_PREFIXES: [&str; 3] = ["FERRY_VAR_", "FERRY_SECRET_", "FERRY_BUILD_"];
 
 /// `FERRY_*` names read outside the settings layer: the log filter (`lib`).
 const OTHER_NAMES: [&str; 1] = ["FERRY_LOG"];
@@ -122,6 +122,7 @@ mod tests {
             .with("FERRY_PLATFORM_TOKEN", "t")
             .with("FERRY_VAR_APP", "web")
             .with("FERRY_SECRET_TRIGGER", "s")
+            .with("FERRY_BUILD_ARTIFACT", "registry/app:1")
             .with("FERRY_LOG", "debug")
             .with("FERRY_STATUS", "succeeded")
             .with("FERRY_ZZZ", "x")

@@ -47,6 +47,8 @@ pub(crate) struct Settings {
     pub sha: Option<String>,
     pub timeout: Duration,
     pub detach: bool,
+    /// `ferry deploy` skips the build phase (an earlier job built).
+    pub no_build: bool,
     pub comment: CommentMode,
     pub fail_on_report_error: bool,
     /// The commit status's context (GitHub) or name (GitLab); `None`: `ferry/<environment>`.
@@ -87,6 +89,11 @@ impl Settings {
             detach: raw
                 .get("detach")
                 .map(|v| boolean(v, "detach"))
+                .transpose()?
+                .unwrap_or(false),
+            no_build: raw
+                .get("no_build")
+                .map(|v| boolean(v, "no_build"))
                 .transpose()?
                 .unwrap_or(false),
             comment: raw

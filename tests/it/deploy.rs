@@ -429,3 +429,54 @@ fn gitlab_gets_collapsible_sections() {
     assert!(r.stderr.contains("\u{1b}[0Ksection_start:"), "{}", r.stderr);
     assert!(r.stderr.contains("\u{1b}[0Ksection_end:"), "{}", r.stderr);
 }
+
+/// Deploy only, as a job after the one that built: `no_build` from the environment, the file or
+/// the action's input, the build's outputs from `FERRY_BUILD_<NAME>`.
+#[test]
+fn no_build_deploys_an_earlier_jobs_artifact_from_every_place_it_can_be_set() {
+    let artifact = "registry.sim.local/demo-app:b-41";
+    let ways: [(&str, &[(&str, &str)]); 3] = [
+        ("", &[("FERRY_NO_BUILD", "true")]),
+        ("no_build = true\n", &[]),
+        (
+            "",
+            &[("GITHUB_ACTIONS", "true"), ("INPUT_NO_BUILD", "true")],
+        ),
+    ];
+    for (file_line, env) in ways {
+        let sim = Sim::start(Script::fast());
+        let work = Workdir::with_config(&format!("{file_line}{SIMULATOR_TOML}"));
+        let mut cmd = work.ferry();
+        cmd.args(["deploy", "--json"])
+            .env("FERRY_PLATFORM_URL", sim.url())
+            .env("FERRY_ENVIRONMENT", "staging")
+            .env("FERRY_BUILD_ARTIFACT", artifact);
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let r = run(&mut cmd);
+        r.assert_code(0);
+        assert_eq!(triggers(&sim, "/builds"), 0, "{file_line}{env:?}");
+        let deploy_post = sim
+            .requests()
+            .into_iter()
+            .find(|r| r.route == Some(Route::Trigger) && r.path.contains("/deployments"))
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&deploy_post.body).unwrap();
+        assert_eq!(body["artifact"], artifact, "{file_line}{env:?}");
+        assert_eq!(r.json()["phases"].as_array().unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn no_build_is_refused_by_ferry_build_before_anything_is_sent() {
+    let sim = Sim::start(Script::fast());
+    let work = Workdir::with_config(SIMULATOR_TOML);
+    let r = run(work
+        .ferry()
+        .arg("build")
+        .env("FERRY_PLATFORM_URL", sim.url())
+        .env("FERRY_NO_BUILD", "true"));
+    r.assert_says(2, &["`ferry build` with no_build", "drop no_build"]);
+    assert!(sim.requests().is_empty());
+}
