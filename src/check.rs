@@ -54,14 +54,9 @@ pub(crate) async fn check(args: CheckArgs<'_>) -> Result<ExitCode> {
     let overrides = plan::overrides(env, &[])?;
     let mut plans = Vec::new();
     for command in commands(loaded.file.as_ref()) {
-        plans.push(plan::plan(plan::PlanRequest {
-            command,
-            settings: &loaded.settings,
-            file: loaded.file.as_ref(),
-            context: &context,
-            overrides: &overrides,
-            env,
-        })?);
+        plans.push(plan::plan(plan::PlanRequest::new(
+            command, &loaded, &context, &overrides, env,
+        ))?);
     }
     let Some(main) = plans.first() else {
         return Ok(ExitCode::Success);

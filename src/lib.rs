@@ -225,14 +225,9 @@ async fn execute(
     warn_at_start(&loaded, context.ci, io);
     let overrides = plan::overrides(env, &run.vars)?;
     if run.dry_run {
-        let planned = plan::plan(plan::PlanRequest {
-            command,
-            settings: &loaded.settings,
-            file: loaded.file.as_ref(),
-            context: &context,
-            overrides: &overrides,
-            env,
-        })?;
+        let planned = plan::plan(plan::PlanRequest::new(
+            command, &loaded, &context, &overrides, env,
+        ))?;
         check::print_plan(check::Shown {
             planned: &planned,
             loaded: &loaded,
@@ -263,14 +258,13 @@ async fn carry_out(
     io: &mut Io,
     cancel: CancellationToken,
 ) -> Result<ExitCode> {
-    let planned = plan::plan(plan::PlanRequest {
+    let planned = plan::plan(plan::PlanRequest::new(
         command,
-        settings: &loaded.settings,
-        file: loaded.file.as_ref(),
+        loaded,
         context,
-        overrides: &extras.overrides,
-        env: extras.env,
-    })?;
+        &extras.overrides,
+        extras.env,
+    ))?;
     let plan = &planned.plan;
     report::diagnostics::use_redactor(planned.redactor.clone());
     check::print_warnings(plan, context.ci, io)?;

@@ -174,6 +174,26 @@ pub(crate) struct PlanRequest<'a> {
     pub env: &'a Env,
 }
 
+impl<'a> PlanRequest<'a> {
+    /// `command` with the settings and file `loaded` read.
+    pub(crate) fn new(
+        command: Command,
+        loaded: &'a crate::config::Loaded,
+        context: &'a Context,
+        overrides: &'a Vars,
+        env: &'a Env,
+    ) -> Self {
+        Self {
+            command,
+            settings: &loaded.settings,
+            file: loaded.file.as_ref(),
+            context,
+            overrides,
+            env,
+        }
+    }
+}
+
 /// Builds the plan.
 pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
     let PlanRequest {
