@@ -83,18 +83,18 @@ impl Build {
     fn nth(sim: &Sim, script: &Script, n: usize) -> Self {
         let id = format!("/v1/builds/b-{n}");
         let all = sim.requests();
-        let trigger = all
+        let triggered_ms = all
             .iter()
             .filter(|r| r.route == Some(Route::Trigger) && r.path.ends_with("/builds"))
             .nth(n - 1)
             .expect("the build was triggered")
-            .clone();
+            .at_ms;
         let requests: Vec<RecordedRequest> = all
             .into_iter()
-            .filter(|r| r.path.starts_with(&id) || r.at_ms == trigger.at_ms)
+            .filter(|r| r.path.starts_with(&id))
             .collect();
         let length = script.build.terminal_after().as_millis();
-        let end_ms = trigger.at_ms + u64::try_from(length).unwrap();
+        let end_ms = triggered_ms + u64::try_from(length).unwrap();
         Self { requests, end_ms }
     }
 

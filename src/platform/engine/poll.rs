@@ -60,8 +60,8 @@ struct Rounds {
     watch: Watch,
     /// The end the platform expects (from the first status read that gave an estimate).
     expected: Option<Expected>,
-    /// Status waits so far (only the first is jittered).
-    waits: u32,
+    /// The first status wait is over (only it is jittered).
+    jittered: bool,
     /// The log says whether it is complete: its end is the signal.
     log_signals: bool,
     /// The last log read brought lines.
@@ -84,8 +84,7 @@ impl Rounds {
         } else {
             status_wait(self.interval, Instant::now(), self.expected)
         };
-        self.waits += 1;
-        if self.waits == 1 {
+        if !std::mem::replace(&mut self.jittered, true) {
             wait = phase_jitter(wait);
         }
         wait
@@ -121,7 +120,7 @@ impl Engine<'_> {
             last_state: None,
             watch: Watch::new(phase),
             expected: None,
-            waits: 0,
+            jittered: false,
             log_signals: false,
             flowing: false,
             quiet: self.timing.log_pace,
