@@ -442,7 +442,7 @@ impl Backend for HttpBackend {
                 });
             }
         };
-        let mut estimate = watch::estimate(s, &section, op, &body, &headers);
+        let mut estimate = watch::estimate(s, op, &body, &headers);
         if estimate.is_none()
             && class == StateClass::Running
             && let Some(h) = &spec.history
