@@ -10,6 +10,7 @@ mod docs;
 mod first_day_settings;
 mod github;
 mod gitlab;
+mod gitlab_catalog;
 mod gitlab_ci_local;
 mod hosted_sim;
 mod hosted_sim_b;

@@ -4,6 +4,7 @@
 pub(crate) mod fake_github;
 pub(crate) mod fake_http;
 pub(crate) mod fake_ws;
+pub(crate) mod git_http;
 pub(crate) mod hosted_api;
 pub(crate) mod openapi3;
 
