@@ -11,6 +11,7 @@ fn the_readme_quotes_every_example_workflow() {
         "examples/github/review-app.yml",
         "examples/github/release.yml",
         "examples/gitlab/.gitlab-ci.yml",
+        "examples/gitlab/remote-include.yml",
     ] {
         let text =
             std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();

@@ -14,6 +14,7 @@ use std::process::Command;
 use ferry::sim::{Route, Script};
 
 use crate::support::fake_gitlab::FakeGitlab;
+use crate::support::fake_http::FakeHttp;
 use crate::support::git_http;
 use crate::support::{SIMULATOR_TOML, Sim};
 
@@ -397,50 +398,12 @@ fn inputs_outside_their_options_or_pattern_are_refused_before_any_job_runs() {
 fn the_example_pipeline_includes_the_components_by_version_from_the_instance() {
     let example =
         std::fs::read_to_string(Path::new(REPO).join("examples/gitlab/.gitlab-ci.yml")).unwrap();
-    let version = example
-        .split("ferry-dev/ferry/deploy@")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the example includes ferry-dev/ferry/deploy@<version>")
-        .to_string();
+    let version = included_version(&example);
     assert!(
         example.contains(&format!("ferry-dev/ferry/production@{version}")),
         "both components at one version:\n{example}"
     );
-    assert!(
-        semver_like(&version),
-        "catalog versions are X.Y.Z, not {version}"
-    );
-
-    // The component project on the instance: templates/ and README.md, tagged `version`.
-    let instance = tempfile::tempdir().unwrap();
-    let work = instance.path().join("work");
-    std::fs::create_dir_all(work.join("templates")).unwrap();
-    for entry in std::fs::read_dir(Path::new(REPO).join("templates")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(
-            &path,
-            work.join("templates").join(path.file_name().unwrap()),
-        )
-        .unwrap();
-    }
-    std::fs::copy(Path::new(REPO).join("README.md"), work.join("README.md")).unwrap();
-    git(&work, &["init", "-q", "-b", "main"]);
-    git(&work, &["add", "-A"]);
-    git(&work, &["commit", "-qm", "components"]);
-    git(&work, &["tag", &version]);
-    let bare = instance.path().join("repos/ferry-dev/ferry.git");
-    git(
-        instance.path(),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            work.to_str().unwrap(),
-            bare.to_str().unwrap(),
-        ],
-    );
-    let server = git_http::serve_repositories(&instance.path().join("repos"));
+    let (_instance, server) = instance(&version);
 
     let sim = Sim::start(Script::fast());
     let repo = consumer(
@@ -483,6 +446,105 @@ fn the_example_pipeline_includes_the_components_by_version_from_the_instance() {
         "{main:?}"
     );
     fake.assert_clean();
+}
+
+/// A GitLab instance's Git server holding ferry's component project (`ferry-dev/ferry`: this
+/// repository's `templates/` and `README.md`) tagged `version`.
+fn instance(version: &str) -> (tempfile::TempDir, FakeHttp) {
+    let instance = tempfile::tempdir().unwrap();
+    let work = instance.path().join("work");
+    std::fs::create_dir_all(work.join("templates")).unwrap();
+    for entry in std::fs::read_dir(Path::new(REPO).join("templates")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            work.join("templates").join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    std::fs::copy(Path::new(REPO).join("README.md"), work.join("README.md")).unwrap();
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "components"]);
+    git(&work, &["tag", version]);
+    let bare = instance.path().join("repos/ferry-dev/ferry.git");
+    let (work, bare) = (work.to_str().unwrap(), bare.to_str().unwrap());
+    git(instance.path(), &["clone", "-q", "--bare", work, bare]);
+    let server = git_http::serve_repositories(&instance.path().join("repos"));
+    (instance, server)
+}
+
+/// The version a snippet includes ferry's components at (`…/ferry-dev/ferry/<name>@<version>`).
+fn included_version(snippet: &str) -> String {
+    let version = snippet
+        .split("ferry-dev/ferry/")
+        .nth(1)
+        .and_then(|rest| rest.split_once('@'))
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no ferry-dev/ferry/<name>@<version> in\n{snippet}"))
+        .to_string();
+    assert!(
+        semver_like(&version),
+        "catalog versions are X.Y.Z, not {version}"
+    );
+    version
+}
+
+/// Every `include:` of ferry's components that the README's GitLab chapter shows, run as a
+/// consumer's whole `.gitlab-ci.yml`: GitLab accepts its inputs, and the job it adds deploys.
+#[test]
+fn every_component_snippet_in_the_readme_deploys() {
+    let readme = std::fs::read_to_string(Path::new(REPO).join("README.md")).unwrap();
+    let chapter = readme
+        .split("\n## GitLab CI\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .unwrap();
+    let snippets: Vec<&str> = chapter
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .filter(|block| block.contains("component: $CI_SERVER_FQDN/ferry-dev/ferry/"))
+        .collect();
+    assert!(snippets.len() >= 3, "{snippets:#?}");
+    let version = included_version(snippets[0]);
+    let (_instance, server) = instance(&version);
+    let sim = Sim::start(Script::fast());
+    for snippet in snippets {
+        assert_eq!(
+            included_version(snippet),
+            version,
+            "one version:\n{snippet}"
+        );
+        let repo = consumer(snippet, &format!("{}/group/app.git", server.url()), "main");
+        let fake = FakeGitlab::start();
+        fake.user(TOKEN, ME, "ferry-bot")
+            .pipeline(PIPELINE, &head(repo.path()));
+        let mut vars = merge_request_pipeline(&fake);
+        vars.push(("FERRY_PLATFORM_URL", sim.url()));
+        vars.push(("CI_DEFAULT_BRANCH", "main".into()));
+        // A merge request's pipeline for a review app, the default branch's for production.
+        let review = snippet.contains("/deploy@");
+        if !review {
+            vars.retain(|(k, _)| !k.starts_with("CI_MERGE_REQUEST") && *k != "CI_PIPELINE_SOURCE");
+            vars.push(("CI_PIPELINE_SOURCE", "push".into()));
+        }
+        let job = if review {
+            "ferry-deploy"
+        } else {
+            "ferry-production"
+        };
+        let listed = jobs(repo.path(), &vars);
+        assert!(
+            listed.iter().any(|l| l.starts_with(&format!("{job};"))),
+            "{snippet}\n{listed:?}"
+        );
+        let before = sim.count_route(Route::Trigger, "/deployments");
+        let run = gcl(repo.path(), &["--manual", job, job], &vars);
+        assert!(run.ok, "{snippet}\n{}", run.output);
+        assert_eq!(sim.count_route(Route::Trigger, "/deployments"), before + 1);
+        fake.assert_clean();
+    }
 }
 
 /// `examples/gitlab/remote-include.yml` as shipped, for instances that cannot mirror ferry's
