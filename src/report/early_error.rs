@@ -22,7 +22,8 @@ use crate::exit::ExitCode;
 use crate::platform::Command;
 use crate::secret::Redactor;
 
-/// The variables the GitLab component (`templates/deploy.yml`) sets from its inputs.
+/// The variables the GitLab components (`templates/deploy.yml`, `templates/production.yml`) set
+/// from their inputs.
 const COMPONENT_INPUTS: [&str; 3] = ["config", "environment", "dotenv"];
 
 /// Where and how an early error is shown.
