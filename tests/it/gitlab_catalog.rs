@@ -56,6 +56,11 @@ fn the_component_project_has_the_layout_the_catalog_requires() {
         "the catalog takes 30 components per project"
     );
     let readme = std::fs::read_to_string(Path::new(REPO).join("README.md")).unwrap();
+    // The license the catalog asks a component project to carry, the one Cargo.toml declares.
+    let license = std::fs::read_to_string(Path::new(REPO).join("LICENSE")).unwrap();
+    assert!(license.contains("Apache License") && license.contains("Version 2.0"));
+    let manifest = std::fs::read_to_string(Path::new(REPO).join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("license = \"Apache-2.0\""));
     for (name, text) in &components {
         let (header, body) = text
             .split_once("\n---\n")
