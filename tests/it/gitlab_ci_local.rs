@@ -157,6 +157,14 @@ pub(crate) fn jobs(repo: &Path, variables: &[(&str, String)]) -> Vec<String> {
         .collect()
 }
 
+/// The fake GitLab of a consumer's pipeline: the token's user and the pipeline of its commit.
+fn gitlab_of(repo: &Path) -> FakeGitlab {
+    let fake = FakeGitlab::start();
+    fake.user(TOKEN, ME, "ferry-bot")
+        .pipeline(PIPELINE, &head(repo));
+    fake
+}
+
 /// A GitLab merge-request pipeline (MR !7 of project 42) reporting to `fake`.
 fn merge_request_pipeline(fake: &FakeGitlab) -> Vec<(&'static str, String)> {
     vec![
@@ -205,9 +213,7 @@ fn the_review_component_deploys_and_stops_with_the_same_arguments() {
         ORIGIN,
         "feature",
     );
-    let fake = FakeGitlab::start();
-    fake.user(TOKEN, ME, "ferry-bot")
-        .pipeline(PIPELINE, &head(repo.path()));
+    let fake = gitlab_of(repo.path());
     let mut vars = merge_request_pipeline(&fake);
     vars.push(("SIM_URL", sim.url()));
 
@@ -250,9 +256,7 @@ fn the_production_component_deploys_the_default_branch_when_run_by_hand() {
         ORIGIN,
         "main",
     );
-    let sha = head(repo.path());
-    let fake = FakeGitlab::start();
-    fake.user(TOKEN, ME, "ferry-bot").pipeline(PIPELINE, &sha);
+    let fake = gitlab_of(repo.path());
     let vars = vec![
         ("GITLAB_CI", "true".to_string()),
         ("CI_API_V4_URL", fake.api_url()),
@@ -411,9 +415,7 @@ fn the_example_pipeline_includes_the_components_by_version_from_the_instance() {
         &format!("{}/group/app.git", server.url()),
         "feature",
     );
-    let fake = FakeGitlab::start();
-    fake.user(TOKEN, ME, "ferry-bot")
-        .pipeline(PIPELINE, &head(repo.path()));
+    let fake = gitlab_of(repo.path());
     let mut vars = merge_request_pipeline(&fake);
     vars.push(("FERRY_PLATFORM_URL", sim.url()));
 
@@ -517,9 +519,7 @@ fn every_component_snippet_in_the_readme_deploys() {
             "one version:\n{snippet}"
         );
         let repo = consumer(snippet, &format!("{}/group/app.git", server.url()), "main");
-        let fake = FakeGitlab::start();
-        fake.user(TOKEN, ME, "ferry-bot")
-            .pipeline(PIPELINE, &head(repo.path()));
+        let fake = gitlab_of(repo.path());
         let mut vars = merge_request_pipeline(&fake);
         vars.push(("FERRY_PLATFORM_URL", sim.url()));
         vars.push(("CI_DEFAULT_BRANCH", "main".into()));
@@ -571,9 +571,7 @@ fn the_remote_include_example_deploys_with_its_inputs() {
 
     let sim = Sim::start(Script::fast());
     let repo = consumer(&ci, ORIGIN, "feature");
-    let fake = FakeGitlab::start();
-    fake.user(TOKEN, ME, "ferry-bot")
-        .pipeline(PIPELINE, &head(repo.path()));
+    let fake = gitlab_of(repo.path());
     let mut vars = merge_request_pipeline(&fake);
     vars.push(("FERRY_PLATFORM_URL", sim.url()));
     let deploy = gcl(repo.path(), &["ferry-deploy"], &vars);
