@@ -18,7 +18,7 @@ mod early;
 mod job_summary;
 mod step_outputs;
 
-pub(crate) use self::early::{Early, write as write_early};
+pub(crate) use self::early::{Early, Ended, write as write_early, write_checked};
 
 use std::path::{Path, PathBuf};
 
