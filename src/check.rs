@@ -55,9 +55,13 @@ pub(crate) async fn check(args: CheckArgs<'_>) -> Result<ExitCode> {
     let overrides = plan::overrides(env, &[])?;
     let mut plans = Vec::new();
     for command in commands(loaded.file.as_ref()) {
-        plans.push(plan::plan(plan::PlanRequest::new(
-            command, &loaded, &context, &overrides, env,
-        ))?);
+        // Only the probe sends: a credential a fork's pull request withholds stops it alone.
+        let request = plan::PlanRequest::new(command, &loaded, &context, &overrides, env);
+        plans.push(plan::plan(if probe {
+            request
+        } else {
+            request.shown_only()
+        })?);
     }
     let Some(main) = plans.first() else {
         return Ok(ExitCode::Success);

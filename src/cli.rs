@@ -261,14 +261,18 @@ mod tests {
         );
         let elsewhere = Env::new().with("INPUT_ARGS", "--var A=1");
         assert_eq!(words(&elsewhere).unwrap(), ["ferry", "deploy"]);
-        let empty = Env::new().with("GITHUB_ACTIONS", "true").with("INPUT_ARGS", "");
+        let empty = Env::new()
+            .with("GITHUB_ACTIONS", "true")
+            .with("INPUT_ARGS", "");
         assert_eq!(words(&empty).unwrap(), ["ferry", "deploy"]);
     }
 
     #[test]
     fn an_unbalanced_quote_is_a_usage_error_naming_the_input() {
         for bad in ["--var 'A=1", "--var \"A=1", "--var A=1\\"] {
-            let env = Env::new().with("GITHUB_ACTIONS", "true").with("INPUT_ARGS", bad);
+            let env = Env::new()
+                .with("GITHUB_ACTIONS", "true")
+                .with("INPUT_ARGS", bad);
             let e = words(&env).unwrap_err();
             assert_eq!(e.exit_code(), crate::exit::ExitCode::Usage);
             let text = e.to_string();
@@ -280,7 +284,10 @@ mod tests {
     #[test]
     fn the_named_command_is_the_first_word_that_is_not_a_flag() {
         let args = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
-        assert_eq!(named_command(&args(&["ferry", "-v", "deploy", "--x"])), Some("deploy"));
+        assert_eq!(
+            named_command(&args(&["ferry", "-v", "deploy", "--x"])),
+            Some("deploy")
+        );
         assert_eq!(named_command(&args(&["ferry", "--bogus"])), None);
     }
 }

@@ -150,7 +150,10 @@ fn action_fix(env: &env::Env, args: &[OsString]) -> Option<String> {
     } else {
         "the action input `command` (deploy, build, stop or check)"
     };
-    Some(format!("correct {inputs}; together they ran `ferry {}`", line.join(" ")))
+    Some(format!(
+        "correct {inputs}; together they ran `ferry {}`",
+        line.join(" ")
+    ))
 }
 
 /// The secrets the environment holds for ferry or its CI, as a redactor for anything written
@@ -259,9 +262,9 @@ async fn execute(
     warn_at_start(&loaded, context.ci, io);
     let overrides = plan::overrides(env, &run.vars)?;
     if run.dry_run {
-        let planned = plan::plan(plan::PlanRequest::new(
-            command, &loaded, &context, &overrides, env,
-        ))?;
+        let planned = plan::plan(
+            plan::PlanRequest::new(command, &loaded, &context, &overrides, env).shown_only(),
+        )?;
         check::print_plan(check::Shown {
             planned: &planned,
             loaded: &loaded,

@@ -195,4 +195,20 @@ impl Context {
             notes: Vec::new(),
         }
     }
+
+    /// Whether the CI withholds the repository's secrets from this run: GitHub Actions runs a
+    /// workflow triggered by a pull request from a fork (`pull_request` and its review events;
+    /// not `pull_request_target`, which runs in the base repository) with no secrets and a
+    /// read-only `GITHUB_TOKEN`.
+    pub(crate) fn secrets_withheld(&self) -> bool {
+        self.ci == Ci::Github
+            && matches!(
+                self.run.event.as_deref(),
+                Some("pull_request" | "pull_request_review" | "pull_request_review_comment")
+            )
+            && self
+                .change_request
+                .as_ref()
+                .is_some_and(|c| c.is_fork == Some(true))
+    }
 }

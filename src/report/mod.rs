@@ -64,11 +64,11 @@ mod workflow_commands;
 #[cfg(test)]
 mod fixture;
 
+pub(crate) use ci_files::{Ended, write_checked};
 pub(crate) use comment::GITLAB_NOTE_LIMIT;
 pub use comment::{CommentBody, GITHUB_COMMENT_LIMIT, State};
 pub use console::{Console, Flavour};
 pub use dispatch::{dispatch, finish_all};
-pub(crate) use ci_files::{Ended, write_checked};
 pub(crate) use early_error::EarlyError;
 pub use events_file::EventsFile;
 pub(crate) use forge::{ReportRequest, job_reports};

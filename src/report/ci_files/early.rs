@@ -157,7 +157,10 @@ fn summary(early: &Early<'_>) -> String {
     let (title, what) = match early.ended {
         Ended::Run(command) => (
             format!("ferry {}", command.as_str()),
-            format!("Nothing was triggered: ferry stopped before the {}", command.as_str()),
+            format!(
+                "Nothing was triggered: ferry stopped before the {}",
+                command.as_str()
+            ),
         ),
         Ended::Check => (
             "ferry check".to_string(),
