@@ -212,3 +212,30 @@ impl Context {
                 .is_some_and(|c| c.is_fork == Some(true))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_withheld_from_a_fork_s_pull_request_event_on_github_only() {
+        let context = |ci, event: &str, is_fork| {
+            let mut c = Context::empty(ci);
+            c.run.event = Some(event.to_string());
+            c.change_request = Some(ChangeRequest {
+                number: Some(2),
+                source_branch: None,
+                target_branch: None,
+                is_fork,
+            });
+            c
+        };
+        assert!(context(Ci::Github, "pull_request", Some(true)).secrets_withheld());
+        assert!(context(Ci::Github, "pull_request_review", Some(true)).secrets_withheld());
+        // The base repository's run, the repository's own branch, or no way to tell.
+        assert!(!context(Ci::Github, "pull_request_target", Some(true)).secrets_withheld());
+        assert!(!context(Ci::Github, "pull_request", Some(false)).secrets_withheld());
+        assert!(!context(Ci::Github, "pull_request", None).secrets_withheld());
+        assert!(!context(Ci::Gitea, "pull_request", Some(true)).secrets_withheld());
+    }
+}

@@ -215,4 +215,36 @@ mod tests {
             "{local}"
         );
     }
+
+    #[test]
+    fn a_command_line_error_writes_the_dotenv_report_of_a_run_in_gitlab() {
+        let env = Env::new();
+        let redactor = Redactor::default();
+        let rendered = "error: unexpected argument '--bogus' found\n\nUsage: ferry deploy [OPTIONS]\n\nFor more information, try '--help'.\n";
+        for (ended, written) in [
+            (Ended::Run(crate::platform::Command::Deploy), true),
+            (Ended::Check, false),
+            (Ended::Unknown, false),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let early = EarlyError {
+                ci: Ci::Gitlab,
+                env: &env,
+                cwd: dir.path(),
+                ended,
+                redactor: &redactor,
+            };
+            let mut out = Vec::new();
+            early.show_command_line(rendered, None, &mut out);
+            // clap's own text, as on a terminal.
+            assert_eq!(String::from_utf8(out).unwrap(), rendered);
+            let dotenv = std::fs::read_to_string(dir.path().join("ferry.env"));
+            assert_eq!(dotenv.is_ok(), written, "{ended:?}");
+            if let Ok(text) = dotenv {
+                assert!(text.starts_with("FERRY_STATUS=errored\n"), "{text}");
+                assert!(text.contains("FERRY_COMMAND=deploy\n"), "{text}");
+                assert!(text.contains("FERRY_EXIT_CODE=2\n"), "{text}");
+            }
+        }
+    }
 }
