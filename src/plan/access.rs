@@ -99,13 +99,13 @@ pub(super) fn named(
     env: &Env,
     name: &str,
     p: &NamedPlatform,
-    used: Use,
+    place: Use,
 ) -> Result<Access> {
     let Use {
         single,
         default_used,
         withheld,
-    } = used;
+    } = place;
     let section = format!("[platforms.{name}]");
     let keys = p.common();
     let example = format!("https://{}.example.com", p.kind());

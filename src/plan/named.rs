@@ -61,12 +61,12 @@ pub(super) fn choose(
     let mut accesses: BTreeMap<String, Access> = BTreeMap::new();
     for name in used.iter().flatten() {
         let p = &file.platforms[name];
-        let used = access::Use {
+        let place = access::Use {
             single,
             default_used,
             withheld,
         };
-        let a = access::named(settings, env, name, p, used)?;
+        let a = access::named(settings, env, name, p, place)?;
         accesses.insert(name.clone(), a);
     }
     let redactor = redactor(settings, file, env, default_used, accesses.values());
