@@ -23,6 +23,8 @@ pub(crate) struct CheckArgs<'a> {
     pub layer: Layer,
     pub json: bool,
     pub probe: bool,
+    /// `--var NAME=VALUE`, as a run takes them.
+    pub vars: Vec<String>,
     pub env: &'a Env,
     pub cwd: &'a Path,
     pub io: &'a mut Io,
@@ -45,6 +47,7 @@ pub(crate) async fn check(args: CheckArgs<'_>) -> Result<ExitCode> {
         layer,
         json,
         probe,
+        vars,
         env,
         cwd,
         io,
@@ -52,7 +55,7 @@ pub(crate) async fn check(args: CheckArgs<'_>) -> Result<ExitCode> {
     let loaded = config::load(env, layer, cwd)?;
     let context = ci::detect_in(env, cwd);
     crate::warn_at_start(&loaded, context.ci, io);
-    let overrides = plan::overrides(env, &[])?;
+    let overrides = plan::overrides(env, &vars)?;
     let mut plans = Vec::new();
     for command in commands(loaded.file.as_ref()) {
         // Only the probe sends: a credential a fork's pull request withholds stops it alone.

@@ -86,6 +86,10 @@ pub(crate) enum Cmd {
         /// accepted and the app exists, and what the forge token may write.
         #[arg(long)]
         probe: bool,
+        /// A template value, as `ferry deploy --var` takes it, so the plan checked is the run's
+        /// (the action's `args` can be shared by `deploy` and `check`). Repeatable.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
     },
     /// The whole experience against the embedded simulated platform: no account, no network.
     Demo {

@@ -203,11 +203,13 @@ async fn dispatch(
             settings,
             json,
             probe,
+            vars,
         } => {
             check::check(check::CheckArgs {
                 layer: settings.layer(),
                 json,
                 probe,
+                vars,
                 env,
                 cwd,
                 io,

@@ -313,6 +313,17 @@ fn command_check_sets_checked_or_errored() {
     assert_eq!(step.outputs["url"], "");
     assert!(sim.requests().is_empty(), "check sends nothing");
     assert_no_token(&step);
+    // The deploy's `args` serve the check too; `--probe` asks the platform, read-only.
+    let step = job.run_action(&on_pull_request(
+        &fake,
+        &sim,
+        &[("command", "check"), ("args", "--var app=shop --probe")],
+    ));
+    step.run.assert_code(0);
+    assert_eq!(step.outputs["status"], "checked", "{}", step.output_file);
+    let probed: Vec<String> = sim.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(probed, ["/v1/apps/shop"]);
+    assert_no_token(&step);
     // Bad settings: annotated, `errored`.
     let step = job.run_action(&on_pull_request(
         &fake,
