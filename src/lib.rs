@@ -88,10 +88,11 @@ pub async fn run(
         ended,
         redactor: &redactor,
     };
+    let named = report::Ended::named(cli::named_command(&args));
     let args = match cli::with_action_args(&env, args) {
         Ok(args) => args,
         Err(e) => {
-            early(report::Ended::named(None)).show(&e, &mut io.stderr);
+            early(named).show(&e, &mut io.stderr);
             return e.exit_code();
         }
     };

@@ -209,7 +209,8 @@ fn an_unbalanced_quote_in_args_is_a_usage_error_with_outputs() {
         ],
     );
     assert!(
-        step.summary.contains("### 🚢 ferry: command-line error"),
+        step.summary
+            .contains("### 🚢 ferry deploy: command-line error"),
         "{}",
         step.summary
     );
@@ -234,6 +235,12 @@ fn a_command_line_error_from_the_inputs_is_annotated_with_outputs() {
             "fix: correct the action input `command` (deploy, build, stop or check)",
             "`ferry deplyo`",
         ],
+    );
+    assert!(
+        step.summary
+            .contains("### 🚢 ferry: command-line error\n\nNothing was triggered: ferry could not tell what to run (exit code 2)."),
+        "{}",
+        step.summary
     );
     // A flag ferry does not know, from `args`: the run's own command is named in the summary.
     let step = job.run_action(&on_pull_request(
