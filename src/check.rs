@@ -1,7 +1,8 @@
 //! Wiring for `ferry check` and `--dry-run`, beside [`crate::run`]: settings → plan → the
 //! readable plan (or JSON), and with `--probe` each planned backend's read-only probe and the
 //! forge token's, as a checklist. Like `run`, it is where the stages meet; it must never trigger,
-//! cancel or report anything (the probes only read) and never print a credential.
+//! cancel or report anything (the probes only read; the one file it writes is the step's
+//! outputs in GitHub Actions, `status=checked`) and never print a credential.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -22,6 +23,8 @@ pub(crate) struct CheckArgs<'a> {
     pub layer: Layer,
     pub json: bool,
     pub probe: bool,
+    /// `--var NAME=VALUE`, as a run takes them.
+    pub vars: Vec<String>,
     pub env: &'a Env,
     pub cwd: &'a Path,
     pub io: &'a mut Io,
@@ -44,6 +47,7 @@ pub(crate) async fn check(args: CheckArgs<'_>) -> Result<ExitCode> {
         layer,
         json,
         probe,
+        vars,
         env,
         cwd,
         io,
@@ -51,18 +55,26 @@ pub(crate) async fn check(args: CheckArgs<'_>) -> Result<ExitCode> {
     let loaded = config::load(env, layer, cwd)?;
     let context = ci::detect_in(env, cwd);
     crate::warn_at_start(&loaded, context.ci, io);
-    let overrides = plan::overrides(env, &[])?;
+    let overrides = plan::overrides(env, &vars)?;
     let mut plans = Vec::new();
     for command in commands(loaded.file.as_ref()) {
-        plans.push(plan::plan(plan::PlanRequest::new(
-            command, &loaded, &context, &overrides, env,
-        ))?);
+        // Only the probe sends: a credential a fork's pull request withholds stops it alone.
+        let request = plan::PlanRequest::new(command, &loaded, &context, &overrides, env);
+        plans.push(plan::plan(if probe {
+            request
+        } else {
+            request.shown_only()
+        })?);
     }
     let Some(main) = plans.first() else {
         return Ok(ExitCode::Success);
     };
     if probe {
-        return run_probe(&plans, &loaded, &context, env, json, io).await;
+        let code = run_probe(&plans, &loaded, &context, env, json, io).await?;
+        if code == ExitCode::Success {
+            passed(main, &context, env, io);
+        }
+        return Ok(code);
     }
     if json {
         let mut value = plan_json(main, &loaded, &context, env, io);
@@ -85,7 +97,19 @@ pub(crate) async fn check(args: CheckArgs<'_>) -> Result<ExitCode> {
         print_warnings(&planned.plan, context.ci, io)?;
     }
     writeln!(io.stderr, "settings are valid").map_err(|e| io_error("stderr", e))?;
+    passed(main, &context, env, io);
     Ok(ExitCode::Success)
+}
+
+/// A check that passed, as the step's outputs in GitHub Actions (`command: check`):
+/// `status=checked` and the environment a run would deploy to (no job summary: the plan is in
+/// the log). A file that cannot be written is a warning, as a run's reports are.
+fn passed(main: &plan::Planned, context: &Context, env: &Env, io: &mut Io) {
+    let environment = main.plan.environment.as_deref();
+    for failure in report::write_checked(context.ci, env, environment) {
+        let text = main.redactor.redact(&failure.to_string());
+        let _ = writeln!(io.stderr, "{}", report::warning_line(context.ci, &text));
+    }
 }
 
 /// What `ferry check` plans: the main job (`ferry deploy`, or `ferry build` when the file

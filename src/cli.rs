@@ -1,11 +1,43 @@
 //! The command line: commands and flags. Settings flags map one to one onto setting names
 //! (`--platform-url` is `platform_url`); see the README's settings reference.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Layer;
+use crate::env::Env;
+use crate::error::{Error, Result};
+
+/// The command line with, inside GitHub Actions, the words of the action's `args` input
+/// (`INPUT_ARGS`) appended: the flags that have no input of their own, chiefly `--var
+/// NAME=VALUE`. The runner passes each `runs.args` entry as one word, so `${{ inputs.args }}`
+/// there would arrive whole; ferry splits it as a POSIX shell splits words (quotes and
+/// backslashes, no `$`, glob or `~` expansion) and puts the words after the command's own.
+pub(crate) fn with_action_args(env: &Env, mut args: Vec<OsString>) -> Result<Vec<OsString>> {
+    if !env.is_true("GITHUB_ACTIONS") {
+        return Ok(args);
+    }
+    let Some(text) = env.get("INPUT_ARGS") else {
+        return Ok(args);
+    };
+    let words = shlex::split(text).ok_or_else(|| Error::CommandLine {
+        problem: "the action input `args` has a quote that is never closed (or ends with a lone backslash)".into(),
+        hint: "write `args` as words for a shell: close each quote, e.g. args: --var 'GREETING=hello world', and write a literal quote inside double quotes (\"it's\") or after a backslash".into(),
+    })?;
+    args.extend(words.into_iter().map(OsString::from));
+    Ok(args)
+}
+
+/// The command a command line names (`deploy` in `ferry -v deploy --bogus`), when clap could not
+/// read the rest of it: its first word that is not a flag.
+pub(crate) fn named_command(args: &[OsString]) -> Option<&str> {
+    args.iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find(|a| !a.starts_with('-'))
+}
 
 /// Build and deploy through your platform's API from CI, and report where people look.
 #[derive(Debug, Parser)]
@@ -54,6 +86,10 @@ pub(crate) enum Cmd {
         /// accepted and the app exists, and what the forge token may write.
         #[arg(long)]
         probe: bool,
+        /// A template value, as `ferry deploy --var` takes it, so the plan checked is the run's
+        /// (the action's `args` can be shared by `deploy` and `check`). Repeatable.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
     },
     /// The whole experience against the embedded simulated platform: no account, no network.
     Demo {
@@ -191,5 +227,71 @@ impl SettingsArgs {
             auto_inactive: self.auto_inactive.clone(),
             dotenv: self.dotenv.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(env: &Env) -> Result<Vec<String>> {
+        let args = vec![OsString::from("ferry"), OsString::from("deploy")];
+        Ok(with_action_args(env, args)?
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect())
+    }
+
+    #[test]
+    fn the_args_input_is_split_as_a_shell_would_in_github_actions_only() {
+        let actions = Env::new().with("GITHUB_ACTIONS", "true").with(
+            "INPUT_ARGS",
+            "--var 'GREETING=hello world' --var \"Q=it's\" --var A=$HOME\\ x ~ *",
+        );
+        assert_eq!(
+            words(&actions).unwrap(),
+            [
+                "ferry",
+                "deploy",
+                "--var",
+                "GREETING=hello world",
+                "--var",
+                "Q=it's",
+                "--var",
+                "A=$HOME x",
+                "~",
+                "*"
+            ]
+        );
+        let elsewhere = Env::new().with("INPUT_ARGS", "--var A=1");
+        assert_eq!(words(&elsewhere).unwrap(), ["ferry", "deploy"]);
+        let empty = Env::new()
+            .with("GITHUB_ACTIONS", "true")
+            .with("INPUT_ARGS", "");
+        assert_eq!(words(&empty).unwrap(), ["ferry", "deploy"]);
+    }
+
+    #[test]
+    fn an_unbalanced_quote_is_a_usage_error_naming_the_input() {
+        for bad in ["--var 'A=1", "--var \"A=1", "--var A=1\\"] {
+            let env = Env::new()
+                .with("GITHUB_ACTIONS", "true")
+                .with("INPUT_ARGS", bad);
+            let e = words(&env).unwrap_err();
+            assert_eq!(e.exit_code(), crate::exit::ExitCode::Usage);
+            let text = e.to_string();
+            assert!(text.contains("action input `args`"), "{text}");
+            assert!(text.contains("fix: write `args` as words"), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_named_command_is_the_first_word_that_is_not_a_flag() {
+        let args = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            named_command(&args(&["ferry", "-v", "deploy", "--x"])),
+            Some("deploy")
+        );
+        assert_eq!(named_command(&args(&["ferry", "--bogus"])), None);
     }
 }

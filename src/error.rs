@@ -63,6 +63,10 @@ pub enum Error {
     /// Something the user asked for is not supported here.
     #[error("{what} is not supported: {hint}")]
     Unsupported { what: String, hint: String },
+    /// The command line cannot be read: an unknown command or flag, or, in GitHub Actions, the
+    /// action's `args` input.
+    #[error("invalid command line: {problem}\n  fix: {hint}")]
+    CommandLine { problem: String, hint: String },
     /// An invariant of ferry itself does not hold: a bug, never the user's doing.
     #[error("internal error: {what}\n  fix: {}", BUG_FIX)]
     Internal { what: String },
@@ -90,6 +94,7 @@ impl Error {
             Error::InvalidSetting { .. }
             | Error::MissingSetting { .. }
             | Error::ConfigFile { .. }
+            | Error::CommandLine { .. }
             | Error::Unsupported { .. } => ExitCode::Usage,
             Error::PlatformApi { .. }
             | Error::Unreachable { .. }

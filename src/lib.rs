@@ -78,45 +78,83 @@ pub async fn run(
     mut io: Io,
     cancel: CancellationToken,
 ) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                let _ = write!(io.stderr, "{}", e.render());
-                ExitCode::Usage
-            } else {
-                let _ = write!(io.stdout, "{}", e.render());
-                ExitCode::Success
-            };
-            return code;
-        }
-    };
     let ci = ci::Ci::from_env(&env);
     // Secrets known before any file is read; the plan adds the rest (see `carry_out`).
     let redactor = env_redactor(&env);
+    let early = |ended| report::EarlyError {
+        ci,
+        env: &env,
+        cwd: &cwd,
+        ended,
+        redactor: &redactor,
+    };
+    let named = report::Ended::named(cli::named_command(&args));
+    let args = match cli::with_action_args(&env, args) {
+        Ok(args) => args,
+        Err(e) => {
+            early(named).show(&e, &mut io.stderr);
+            return e.exit_code();
+        }
+    };
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version: what was asked for.
+            let _ = write!(io.stdout, "{}", e.render());
+            return ExitCode::Success;
+        }
+        Err(e) => {
+            let ended = report::Ended::named(cli::named_command(&args));
+            let fix = action_fix(&env, &args);
+            early(ended).show_command_line(&e.render().to_string(), fix.as_deref(), &mut io.stderr);
+            return ExitCode::Usage;
+        }
+    };
     report::diagnostics::use_redactor(redactor.clone());
     init_tracing(&env, cli.verbose, report::inert::reads_commands(ci));
-    let command = match &cli.command {
-        Cmd::Deploy { .. } => Some(Command::Deploy),
-        Cmd::Build { .. } => Some(Command::Build),
-        Cmd::Stop { .. } => Some(Command::Stop),
-        _ => None,
+    let ended = match &cli.command {
+        Cmd::Deploy { .. } => report::Ended::Run(Command::Deploy),
+        Cmd::Build { .. } => report::Ended::Run(Command::Build),
+        Cmd::Stop { .. } => report::Ended::Run(Command::Stop),
+        Cmd::Check { .. } => report::Ended::Check,
+        _ => report::Ended::Other,
     };
     match dispatch(cli.command, &env, &cwd, &mut io, cancel).await {
-        Ok(code) => code,
+        Ok(code) => {
+            // A check whose probe found a problem ends without an error, and is shown too.
+            if ended == report::Ended::Check && code != ExitCode::Success {
+                early(ended).show_check(code, &mut io.stderr);
+            }
+            code
+        }
         Err(e) => {
             // Shown where the CI's users look (an annotation, the step outputs, the dotenv).
-            let early = report::EarlyError {
-                ci,
-                env: &env,
-                cwd: &cwd,
-                command,
-                redactor: &redactor,
-            };
-            early.show(&e, &mut io.stderr);
+            early(ended).show(&e, &mut io.stderr);
             e.exit_code()
         }
     }
+}
+
+/// In the GitHub Action (`INPUT_COMMAND` is set), which inputs made a command line clap refused,
+/// and the line itself: the fix of its error.
+fn action_fix(env: &env::Env, args: &[OsString]) -> Option<String> {
+    if !env.is_true("GITHUB_ACTIONS") || env.get_raw("INPUT_COMMAND").is_none() {
+        return None;
+    }
+    let line: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let inputs = if env.get("INPUT_ARGS").is_some() {
+        "the action inputs `command` (deploy, build, stop or check) and `args` (its words follow the command)"
+    } else {
+        "the action input `command` (deploy, build, stop or check)"
+    };
+    Some(format!(
+        "correct {inputs}; together they ran `ferry {}`",
+        line.join(" ")
+    ))
 }
 
 /// The secrets the environment holds for ferry or its CI, as a redactor for anything written
@@ -166,11 +204,13 @@ async fn dispatch(
             settings,
             json,
             probe,
+            vars,
         } => {
             check::check(check::CheckArgs {
                 layer: settings.layer(),
                 json,
                 probe,
+                vars,
                 env,
                 cwd,
                 io,
@@ -225,9 +265,9 @@ async fn execute(
     warn_at_start(&loaded, context.ci, io);
     let overrides = plan::overrides(env, &run.vars)?;
     if run.dry_run {
-        let planned = plan::plan(plan::PlanRequest::new(
-            command, &loaded, &context, &overrides, env,
-        ))?;
+        let planned = plan::plan(
+            plan::PlanRequest::new(command, &loaded, &context, &overrides, env).shown_only(),
+        )?;
         check::print_plan(check::Shown {
             planned: &planned,
             loaded: &loaded,

@@ -172,6 +172,9 @@ pub(crate) struct PlanRequest<'a> {
     /// Read only for the variables a named platform points at (`url_env`, `token_env`,
     /// `user_env`) and the CI's own tokens (to redact them).
     pub env: &'a Env,
+    /// Whether the plan is for sending (a run, `check --probe`): then a credential the CI
+    /// withholds (a fork's pull request) stops it here. `check` and `--dry-run` only show.
+    pub sends: bool,
 }
 
 impl<'a> PlanRequest<'a> {
@@ -190,6 +193,15 @@ impl<'a> PlanRequest<'a> {
             context,
             overrides,
             env,
+            sends: true,
+        }
+    }
+
+    /// The same request for a plan that is only shown (`check`, `--dry-run`).
+    pub(crate) fn shown_only(self) -> Self {
+        Self {
+            sends: false,
+            ..self
         }
     }
 }
@@ -203,6 +215,7 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
         context,
         overrides,
         env,
+        sends,
     } = req;
     let Some(file) = file else {
         return Err(Error::MissingSetting {
@@ -225,7 +238,8 @@ pub(crate) fn plan(req: PlanRequest<'_>) -> Result<Planned> {
             hint: "set --environment, FERRY_ENVIRONMENT or `environment` in ferry.toml (e.g. staging); on a pull/merge request it defaults to review-<number>".into(),
         });
     }
-    let chosen = named::choose(settings, file, &phases, env)?;
+    let withheld = sends && context.secrets_withheld();
+    let chosen = named::choose(settings, file, &phases, env, withheld)?;
     let redactor = chosen.redactor.clone();
     let first = chosen
         .phase_platforms

@@ -195,4 +195,47 @@ impl Context {
             notes: Vec::new(),
         }
     }
+
+    /// Whether the CI withholds the repository's secrets from this run: GitHub Actions runs a
+    /// workflow triggered by a pull request from a fork (`pull_request` and its review events;
+    /// not `pull_request_target`, which runs in the base repository) with no secrets and a
+    /// read-only `GITHUB_TOKEN`.
+    pub(crate) fn secrets_withheld(&self) -> bool {
+        self.ci == Ci::Github
+            && matches!(
+                self.run.event.as_deref(),
+                Some("pull_request" | "pull_request_review" | "pull_request_review_comment")
+            )
+            && self
+                .change_request
+                .as_ref()
+                .is_some_and(|c| c.is_fork == Some(true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_withheld_from_a_fork_s_pull_request_event_on_github_only() {
+        let context = |ci, event: &str, is_fork| {
+            let mut c = Context::empty(ci);
+            c.run.event = Some(event.to_string());
+            c.change_request = Some(ChangeRequest {
+                number: Some(2),
+                source_branch: None,
+                target_branch: None,
+                is_fork,
+            });
+            c
+        };
+        assert!(context(Ci::Github, "pull_request", Some(true)).secrets_withheld());
+        assert!(context(Ci::Github, "pull_request_review", Some(true)).secrets_withheld());
+        // The base repository's run, the repository's own branch, or no way to tell.
+        assert!(!context(Ci::Github, "pull_request_target", Some(true)).secrets_withheld());
+        assert!(!context(Ci::Github, "pull_request", Some(false)).secrets_withheld());
+        assert!(!context(Ci::Github, "pull_request", None).secrets_withheld());
+        assert!(!context(Ci::Gitea, "pull_request", Some(true)).secrets_withheld());
+    }
 }

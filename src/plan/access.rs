@@ -16,13 +16,30 @@ use crate::config::settings::{CREDENTIAL_FIX, credential_problem};
 use crate::env::Env;
 use crate::error::{Error, Result, quote};
 use crate::platform::credential::CredentialSource;
-use crate::platform::http::spec::PlatformSpec;
+use crate::platform::http::spec::{AuthScheme, PlatformSpec};
 use crate::platform::named::{CommonKeys, NamedPlatform};
 use crate::platform::planned::Access;
 use crate::secret::SecretString;
 
-/// `[platform]`'s URL, credential and user.
-pub(super) fn default(settings: &Settings, spec: &PlatformSpec) -> Result<Access> {
+/// The credential that should have come from a secret is empty because the CI withholds
+/// secrets from this run (a pull request from a fork, [`Context::secrets_withheld`]): said as
+/// that, before anything is sent, instead of the platform's opaque 401.
+///
+/// [`Context::secrets_withheld`]: crate::ci::Context::secrets_withheld
+fn withheld(setting: &str) -> Error {
+    Error::MissingSetting {
+        name: setting.to_string(),
+        hint: format!(
+            "this run is a pull request from a fork, and GitHub passes no secrets to workflows that pull requests from forks trigger, so {setting} is empty; ferry sent nothing\n  fix: deploy only pull requests from this repository (`if: github.event.pull_request.head.repo.full_name == github.repository` on the job, as examples/github/review-app.yml does); a maintainer can push the branch to this repository for a review app. A platform that needs no credential says so with auth = \"none\""
+        ),
+    }
+}
+
+/// `[platform]`'s URL, credential and user. `withheld`: the CI gives this run no secrets.
+pub(super) fn default(settings: &Settings, spec: &PlatformSpec, withheld: bool) -> Result<Access> {
+    if withheld && settings.platform_token.is_none() && spec.auth != Some(AuthScheme::None) {
+        return Err(self::withheld("platform_token"));
+    }
     Ok(Access {
         url: default_url(settings, spec)?,
         token: settings.platform_token.clone(),
@@ -67,20 +84,46 @@ fn env_var(env: &Env, var: &str, key: &str, name: &str, what: &str) -> Result<St
     })
 }
 
-/// A named platform's URL, credential and user. `single`: the run uses this platform only;
-/// `default_used`: it uses `[platform]` too.
+/// Where a named platform is used: `single`, the run uses this platform only; `default_used`,
+/// it uses `[platform]` too; `withheld`, the CI gives this run no secrets.
+#[derive(Clone, Copy)]
+pub(super) struct Use {
+    pub(super) single: bool,
+    pub(super) default_used: bool,
+    pub(super) withheld: bool,
+}
+
+/// A named platform's URL, credential and user.
 pub(super) fn named(
     settings: &Settings,
     env: &Env,
     name: &str,
     p: &NamedPlatform,
-    single: bool,
-    default_used: bool,
+    place: Use,
 ) -> Result<Access> {
+    let Use {
+        single,
+        default_used,
+        withheld,
+    } = place;
     let section = format!("[platforms.{name}]");
     let keys = p.common();
     let example = format!("https://{}.example.com", p.kind());
     let url = named_url(settings, env, name, &keys, single, default_used, &example)?;
+    if withheld {
+        let says_none = matches!(p, NamedPlatform::Http(h) if h.auth == Some(AuthScheme::None));
+        match keys.token_env {
+            Some(var) if env.get(var).is_none() => return Err(self::withheld(var)),
+            None if keys.token_file.is_none()
+                && single
+                && settings.platform_token.is_none()
+                && !says_none =>
+            {
+                return Err(self::withheld("platform_token"));
+            }
+            _ => {}
+        }
+    }
     let (token, credential) = named_credential(settings, env, name, &keys, single)?;
     let user = match keys.user_env {
         Some(var) => {

@@ -42,6 +42,7 @@ pub(super) fn choose(
     file: &FileConfig,
     phases: &[Phase],
     env: &Env,
+    withheld: bool,
 ) -> Result<Chosen> {
     section::check_platforms(settings, file)?;
     // Every section is read, used by this run or not.
@@ -60,7 +61,12 @@ pub(super) fn choose(
     let mut accesses: BTreeMap<String, Access> = BTreeMap::new();
     for name in used.iter().flatten() {
         let p = &file.platforms[name];
-        let a = access::named(settings, env, name, p, single, default_used)?;
+        let place = access::Use {
+            single,
+            default_used,
+            withheld,
+        };
+        let a = access::named(settings, env, name, p, place)?;
         accesses.insert(name.clone(), a);
     }
     let redactor = redactor(settings, file, env, default_used, accesses.values());
@@ -86,7 +92,7 @@ pub(super) fn choose(
             .map(|(phase, s)| (*phase, s.spec.clone()))
             .collect();
         let (planned, shown) = match key {
-            None => plan_default(settings, file, runs, on_it, &redactor)?,
+            None => plan_default(settings, file, runs, on_it, &redactor, withheld)?,
             Some(name) => {
                 let access = accesses.remove(name).ok_or_else(|| Error::Internal {
                     what: format!("platform {name} is planned without its URL and credential"),
@@ -140,6 +146,7 @@ fn plan_default(
     runs: Vec<Phase>,
     sections: BTreeMap<Phase, KindPhase>,
     redactor: &Redactor,
+    withheld: bool,
 ) -> Result<(PlannedBackend, Shown)> {
     let Some(spec) = file.platform.as_ref() else {
         return Err(Error::ConfigFile {
@@ -147,7 +154,7 @@ fn plan_default(
             message: "there is no [platform] section\n  fix: add [platform] with at least url = \"https://…\" (or set platform_url), or name a platform with platform = \"<name>\" in the phase".into(),
         });
     };
-    let access = access::default(settings, spec)?;
+    let access = access::default(settings, spec, withheld)?;
     let display = spec
         .name
         .clone()

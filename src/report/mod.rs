@@ -64,6 +64,7 @@ mod workflow_commands;
 #[cfg(test)]
 mod fixture;
 
+pub(crate) use ci_files::{Ended, write_checked};
 pub(crate) use comment::GITLAB_NOTE_LIMIT;
 pub use comment::{CommentBody, GITHUB_COMMENT_LIMIT, State};
 pub use console::{Console, Flavour};

@@ -108,6 +108,7 @@ pub(crate) fn split(error: &Error) -> (String, Option<String>) {
         }
         Error::Unreachable { .. }
         | Error::ConfigFile { .. }
+        | Error::CommandLine { .. }
         | Error::Io { .. }
         | Error::Internal { .. } => (error.to_string(), None),
     }

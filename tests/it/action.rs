@@ -1,80 +1,27 @@
-//! The GitHub runner's container-action contract, derived from `action.yml` itself: every
-//! declared input exported as `INPUT_<NAME>` (defaults applied, unset ones empty, hyphens kept),
-//! the `GITHUB_*` variables, the event file, and the `GITHUB_OUTPUT` / `GITHUB_STEP_SUMMARY` file
-//! commands; the entrypoint run with the action's `args`. If `action.yml` and ferry drift, this
-//! breaks.
+//! The GitHub runner's container-action contract (see `support/runner.rs`): ferry started as the
+//! runner starts the action, from `action.yml` itself. If `action.yml` and ferry drift, this
+//! breaks. Every exit leaves an annotation and the step outputs, whatever ended it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use ferry::sim::Script;
-use yaml_rust2::{Yaml, YamlLoader};
+use serde_json::json;
 
 use crate::support::fake_github::FakeGithub;
-use crate::support::{SIMULATOR_TOML, Sim, Workdir, run};
+use crate::support::runner::{Job, Step, StepRun, action, fixture_payload, fixture_vars};
+use crate::support::{SIMULATOR_TOML, Sim};
 
 const TOKEN: &str = "ghs_c0ntainerContractT0ken000000000000";
+const PLATFORM_TOKEN: &str = "plat_s3cretPlatformT0ken0000000000";
 const PR_HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
-
-struct Action {
-    /// Input name → default (`None` when there is none).
-    inputs: BTreeMap<String, Option<String>>,
-    outputs: Vec<String>,
-    image: String,
-    args: Vec<String>,
-}
-
-fn action() -> Action {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
-    let doc = &YamlLoader::load_from_str(&text).unwrap()[0];
-    let mut inputs = BTreeMap::new();
-    for (name, spec) in doc["inputs"].as_hash().unwrap() {
-        let default = match &spec["default"] {
-            Yaml::String(s) => Some(s.clone()),
-            Yaml::Boolean(b) => Some(b.to_string()),
-            Yaml::Integer(i) => Some(i.to_string()),
-            _ => None,
-        };
-        inputs.insert(name.as_str().unwrap().to_string(), default);
-    }
-    let outputs = doc["outputs"]
-        .as_hash()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str().unwrap().to_string())
-        .collect();
-    let args = doc["runs"]["args"]
-        .as_vec()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect();
-    Action {
-        inputs,
-        outputs,
-        image: doc["runs"]["image"].as_str().unwrap().to_string(),
-        args,
-    }
-}
-
-/// What the runner does with `${{ … }}` in defaults and args, for the few expressions used.
-fn evaluate(text: &str, inputs: &BTreeMap<String, String>) -> String {
-    let mut out = text.to_string();
-    if out.contains("${{ github.token }}") {
-        out = out.replace("${{ github.token }}", TOKEN);
-    }
-    for (name, value) in inputs {
-        out = out.replace(&format!("${{{{ inputs.{name} }}}}"), value);
-    }
-    out
-}
 
 #[test]
 fn the_action_is_a_prebuilt_container_with_every_input_a_setting() {
     let action = action();
     assert!(action.image.starts_with("docker://"), "{}", action.image);
-    // Every input but `command` is a setting with the same name, and every setting a GitHub
-    // user can need is an input (files are for other CIs; dotenv is GitLab's).
+    // Every input but `command` and `args` (words of the command line) is a setting with the
+    // same name, and every setting a GitHub user can need is an input (files are for other CIs;
+    // dotenv is GitLab's).
     let settings: Vec<String> = serde_json::to_value(ferry::testing::Layer::default())
         .unwrap()
         .as_object()
@@ -84,7 +31,7 @@ fn the_action_is_a_prebuilt_container_with_every_input_a_setting() {
         .collect();
     for input in action.inputs.keys() {
         assert!(
-            input == "command" || settings.contains(input),
+            ["command", "args"].contains(&input.as_str()) || settings.contains(input),
             "input {input} is not a ferry setting"
         );
         assert!(
@@ -107,106 +54,340 @@ fn the_action_is_a_prebuilt_container_with_every_input_a_setting() {
     }
 }
 
+/// A step on `pull_request` opened (#2, from the same repository) with `with` (the simulator's
+/// URL added), and `PLATFORM_TOKEN` given as the platform's secret.
+fn on_pull_request(fake: &FakeGithub, sim: &Sim, with: &[(&str, &str)]) -> Step {
+    let mut inputs: BTreeMap<String, String> = with
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    inputs.insert("platform_url".into(), sim.url());
+    inputs
+        .entry("platform_token".into())
+        .or_insert_with(|| PLATFORM_TOKEN.into());
+    Step {
+        with: inputs,
+        vars: fixture_vars("pull_request-opened"),
+        payload: fixture_payload("pull_request-opened"),
+        api_url: fake.api_url().to_string(),
+        github_token: TOKEN.into(),
+        ..Step::default()
+    }
+}
+
+/// The step ended with `code`, one `::error title=ferry::` annotation saying each of `parts`,
+/// `status=errored` with every other output empty, and no token anywhere.
+#[track_caller]
+fn assert_errored(step: &StepRun, code: i32, parts: &[&str]) {
+    step.run.assert_code(code);
+    let annotations: Vec<&str> = step
+        .run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("::error"))
+        .collect();
+    assert_eq!(annotations.len(), 1, "{}", step.run.stderr);
+    assert!(
+        annotations[0].starts_with("::error title=ferry::"),
+        "{}",
+        annotations[0]
+    );
+    for part in parts {
+        assert!(
+            annotations[0].contains(part),
+            "{part:?} in {}",
+            annotations[0]
+        );
+    }
+    assert_eq!(step.outputs["status"], "errored", "{}", step.output_file);
+    for name in action().outputs.iter().filter(|o| *o != "status") {
+        assert_eq!(step.outputs[name], "", "{name}: {}", step.output_file);
+    }
+    assert!(
+        step.summary.contains(&format!("(exit code {code})")),
+        "{}",
+        step.summary
+    );
+    assert_no_token(step);
+}
+
+#[track_caller]
+fn assert_no_token(step: &StepRun) {
+    for text in [
+        &step.run.stdout,
+        &step.run.stderr,
+        &step.output_file,
+        &step.summary,
+    ] {
+        for token in [TOKEN, PLATFORM_TOKEN] {
+            assert!(!text.contains(token), "token leaked:\n{text}");
+        }
+    }
+}
+
 #[test]
 fn the_runner_starts_ferry_with_inputs_and_file_commands() {
-    let action = action();
     let fake = FakeGithub::start();
     fake.bot_token(TOKEN);
     let sim = Sim::start(Script::fast());
-    // /github/workspace, /github/workflow/event.json, /github/file_commands/* — as the runner
-    // mounts them.
-    let root = Workdir::new();
-    let workspace = root.path().join("workspace");
-    let file_commands = root.path().join("file_commands");
-    let workflow = root.path().join("workflow");
-    for dir in [&workspace, &file_commands, &workflow] {
-        std::fs::create_dir_all(dir).unwrap();
-    }
-    std::fs::write(workspace.join("ferry.toml"), SIMULATOR_TOML).unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/github");
-    std::fs::copy(
-        fixtures.join("pull_request-opened.json"),
-        workflow.join("event.json"),
-    )
-    .unwrap();
-    std::fs::write(file_commands.join("set_output_1"), "").unwrap();
-    std::fs::write(file_commands.join("step_summary_1"), "").unwrap();
-
-    // The workflow's `with:`.
-    let with: BTreeMap<&str, String> = [
-        ("environment", "review-2".to_string()),
-        ("platform_url", sim.url()),
-        ("timeout", "5m".to_string()),
-    ]
-    .into_iter()
-    .collect();
-    let mut inputs = BTreeMap::new();
-    for (name, default) in &action.inputs {
-        let value = with
-            .get(name.as_str())
-            .cloned()
-            .or_else(|| default.clone())
-            .unwrap_or_default();
-        inputs.insert(name.clone(), value);
-    }
-    let inputs: BTreeMap<String, String> = inputs
-        .iter()
-        .map(|(k, v)| (k.clone(), evaluate(v, &inputs)))
-        .collect();
-    let args: Vec<String> = action.args.iter().map(|a| evaluate(a, &inputs)).collect();
-
-    let mut cmd = root.ferry();
-    cmd.current_dir(&workspace).args(&args);
-    for (name, value) in &inputs {
-        // The runner: INPUT_ + upper case, spaces to underscores, hyphens kept; unset = "".
-        cmd.env(
-            format!("INPUT_{}", name.replace(' ', "_").to_uppercase()),
-            value,
-        );
-    }
-    for file in ["base.env", "pull_request-opened.env"] {
-        let vars = std::fs::read_to_string(fixtures.join(file)).unwrap();
-        for line in vars
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            let (k, v) = line.split_once('=').unwrap();
-            cmd.env(k, v);
-        }
-    }
-    cmd.env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", workflow.join("event.json"))
-        .env("GITHUB_API_URL", fake.api_url())
-        .env("GITHUB_OUTPUT", file_commands.join("set_output_1"))
-        .env("GITHUB_STEP_SUMMARY", file_commands.join("step_summary_1"))
-        .env("GITHUB_WORKSPACE", &workspace)
-        .env("HOME", root.path().join("home"))
-        .env("CI", "true");
-    let r = run(&mut cmd);
-    r.assert_code(0);
+    let mut job = Job::new(SIMULATOR_TOML);
+    let step = job.run_action(&on_pull_request(
+        &fake,
+        &sim,
+        &[("environment", "review-2"), ("timeout", "5m")],
+    ));
+    step.run.assert_code(0);
 
     // Every declared output was written, with the values of the run.
-    let output = std::fs::read_to_string(file_commands.join("set_output_1")).unwrap();
-    for name in &action.outputs {
+    for name in &action().outputs {
         assert!(
-            output.contains(&format!("{name}<<")),
-            "output {name} missing:\n{output}"
+            step.outputs.contains_key(name),
+            "output {name} missing:\n{}",
+            step.output_file
         );
     }
-    assert!(output.contains("review-2"), "{output}");
-    assert!(output.contains("succeeded"), "{output}");
-    let summary = std::fs::read_to_string(file_commands.join("step_summary_1")).unwrap();
-    assert!(summary.contains("review-2"), "{summary}");
+    assert_eq!(step.outputs["environment"], "review-2");
+    assert_eq!(step.outputs["status"], "succeeded");
+    assert!(step.summary.contains("review-2"), "{}", step.summary);
     // The reports reached GitHub on the pull request's head commit.
     assert_eq!(
         fake.status_states(PR_HEAD, "ferry/review-2"),
         ["pending", "success"],
         "{}",
-        r.stderr
+        step.run.stderr
     );
     assert_eq!(fake.comments(2).len(), 1);
     // The default `token: ${{ github.token }}` was used and never shown.
-    for text in [&r.stdout, &r.stderr, &output, &summary] {
-        assert!(!text.contains(TOKEN), "token leaked:\n{text}");
-    }
+    assert_no_token(&step);
+}
+
+#[test]
+fn the_args_input_adds_flags_split_as_a_shell_splits_words() {
+    let fake = FakeGithub::start();
+    fake.bot_token(TOKEN);
+    let sim = Sim::start(Script::fast());
+    let mut job = Job::new(SIMULATOR_TOML);
+    // `--var app=…` replaces `[vars] app`, which the simulator's paths name; the quotes keep
+    // the space in one word, as a shell would.
+    let step = job.run_action(&on_pull_request(
+        &fake,
+        &sim,
+        &[
+            ("environment", "review-2"),
+            ("args", "--var 'app=shop app' --comment off"),
+        ],
+    ));
+    step.run.assert_code(0);
+    let paths: Vec<String> = sim.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("/v1/apps/shop%20app/builds")),
+        "{paths:?}"
+    );
+    assert!(fake.comments(2).is_empty(), "--comment off came through");
+    assert_eq!(step.outputs["status"], "succeeded");
+}
+
+#[test]
+fn an_unbalanced_quote_in_args_is_a_usage_error_with_outputs() {
+    let fake = FakeGithub::start();
+    fake.bot_token(TOKEN);
+    let sim = Sim::start(Script::fast());
+    let mut job = Job::new(SIMULATOR_TOML);
+    let step = job.run_action(&on_pull_request(
+        &fake,
+        &sim,
+        &[("environment", "review-2"), ("args", "--var 'app=shop")],
+    ));
+    assert_errored(
+        &step,
+        2,
+        &[
+            "invalid command line: the action input `args` has a quote that is never closed",
+            "fix: write `args` as words for a shell",
+        ],
+    );
+    assert!(
+        step.summary
+            .contains("### 🚢 ferry deploy: command-line error"),
+        "{}",
+        step.summary
+    );
+    assert!(sim.requests().is_empty(), "nothing is sent");
+    assert_eq!(fake.calls(), 0);
+}
+
+#[test]
+fn a_command_line_error_from_the_inputs_is_annotated_with_outputs() {
+    let fake = FakeGithub::start();
+    fake.bot_token(TOKEN);
+    let sim = Sim::start(Script::fast());
+    let mut job = Job::new(SIMULATOR_TOML);
+    // A mistyped command: clap's message and tip, and which input to correct.
+    let step = job.run_action(&on_pull_request(&fake, &sim, &[("command", "deplyo")]));
+    assert_errored(
+        &step,
+        2,
+        &[
+            "unrecognized subcommand 'deplyo'",
+            "tip: some similar subcommands exist: 'demo', 'deploy'",
+            "fix: correct the action input `command` (deploy, build, stop or check)",
+            "`ferry deplyo`",
+        ],
+    );
+    assert!(
+        step.summary
+            .contains("### 🚢 ferry: command-line error\n\nNothing was triggered: ferry could not tell what to run (exit code 2)."),
+        "{}",
+        step.summary
+    );
+    // A flag ferry does not know, from `args`: the run's own command is named in the summary.
+    let step = job.run_action(&on_pull_request(
+        &fake,
+        &sim,
+        &[("environment", "review-2"), ("args", "--var a=1 --bogus")],
+    ));
+    assert_errored(
+        &step,
+        2,
+        &[
+            "unexpected argument '--bogus' found",
+            "`args` (its words follow the command)",
+            "`ferry deploy --var a=1 --bogus`",
+        ],
+    );
+    assert!(
+        step.summary
+            .contains("### 🚢 ferry deploy: command-line error"),
+        "{}",
+        step.summary
+    );
+    assert!(sim.requests().is_empty(), "nothing is sent");
+    assert_eq!(fake.calls(), 0);
+}
+
+#[test]
+fn a_settings_error_and_an_unwritable_events_file_leave_annotation_and_outputs() {
+    let fake = FakeGithub::start();
+    fake.bot_token(TOKEN);
+    let sim = Sim::start(Script::fast());
+    let mut job = Job::new(SIMULATOR_TOML);
+    let step = job.run_action(&on_pull_request(&fake, &sim, &[("timeout", "soon")]));
+    assert_errored(
+        &step,
+        2,
+        &["invalid setting `timeout` (action input `timeout`)"],
+    );
+    assert!(
+        step.summary.contains("### 🚢 ferry deploy: settings error"),
+        "{}",
+        step.summary
+    );
+    // Exit code 3 (a file ferry cannot write) is annotated and reported the same way.
+    let step = job.run_action(&on_pull_request(
+        &fake,
+        &sim,
+        &[
+            ("environment", "review-2"),
+            ("args", "--events no-such-folder/events.ndjson"),
+        ],
+    ));
+    assert_errored(&step, 3, &["no-such-folder/events.ndjson"]);
+    assert!(
+        step.summary.contains("### 🚢 ferry deploy: error"),
+        "{}",
+        step.summary
+    );
+}
+
+#[test]
+fn command_check_sets_checked_or_errored() {
+    let fake = FakeGithub::start();
+    fake.bot_token(TOKEN);
+    let sim = Sim::start(Script::fast());
+    let mut job = Job::new(SIMULATOR_TOML);
+    // A pull request that validates ferry.toml: `checked`, the environment a deploy would use.
+    let step = job.run_action(&on_pull_request(&fake, &sim, &[("command", "check")]));
+    step.run.assert_code(0);
+    assert!(
+        step.run.stderr.contains("settings are valid"),
+        "{}",
+        step.run.stderr
+    );
+    assert_eq!(step.outputs["status"], "checked", "{}", step.output_file);
+    assert_eq!(step.outputs["environment"], "review-2");
+    assert_eq!(step.outputs["url"], "");
+    assert!(sim.requests().is_empty(), "check sends nothing");
+    assert_no_token(&step);
+    // The deploy's `args` serve the check too; `--probe` asks the platform, read-only.
+    let step = job.run_action(&on_pull_request(
+        &fake,
+        &sim,
+        &[("command", "check"), ("args", "--var app=shop --probe")],
+    ));
+    step.run.assert_code(0);
+    assert_eq!(step.outputs["status"], "checked", "{}", step.output_file);
+    let probed: Vec<String> = sim.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(probed, ["/v1/apps/shop"]);
+    assert_no_token(&step);
+    // Bad settings: annotated, `errored`.
+    let step = job.run_action(&on_pull_request(
+        &fake,
+        &sim,
+        &[("command", "check"), ("comment", "sometimes")],
+    ));
+    assert_errored(
+        &step,
+        2,
+        &["invalid setting `comment` (action input `comment`)"],
+    );
+    assert!(
+        step.summary.contains("### 🚢 ferry check: settings error"),
+        "{}",
+        step.summary
+    );
+}
+
+#[test]
+fn a_fork_pull_request_without_the_platform_secret_is_refused_before_anything_is_sent() {
+    let fake = FakeGithub::start();
+    fake.read_only_token(TOKEN);
+    let sim = Sim::start(Script::fast());
+    let mut job = Job::new(SIMULATOR_TOML);
+    // GitHub gives a fork's pull request no secrets: `secrets.PLATFORM_TOKEN` is empty.
+    let mut step = on_pull_request(
+        &fake,
+        &sim,
+        &[("environment", "review-2"), ("platform_token", "")],
+    );
+    step.payload["pull_request"]["head"]["repo"]["full_name"] = json!("forker/Hello-World");
+    let run = job.run_action(&step);
+    assert_errored(
+        &run,
+        2,
+        &[
+            "missing setting `platform_token`",
+            "GitHub passes no secrets to workflows that pull requests from forks trigger",
+            "github.event.pull_request.head.repo.full_name == github.repository",
+        ],
+    );
+    assert!(
+        sim.requests().is_empty(),
+        "nothing is sent without the credential"
+    );
+    // The same pull request from the repository itself is no fork: the platform is asked.
+    let mut step = on_pull_request(
+        &fake,
+        &sim,
+        &[
+            ("environment", "review-2"),
+            ("platform_token", ""),
+            ("comment", "off"),
+        ],
+    );
+    step.payload["pull_request"]["head"]["repo"]["full_name"] = json!("Codertocat/Hello-World");
+    fake.bot_token(TOKEN);
+    job.run_action(&step).run.assert_code(0);
+    assert!(!sim.requests().is_empty());
 }

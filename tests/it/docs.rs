@@ -10,6 +10,7 @@ fn the_readme_quotes_every_example_workflow() {
     for file in [
         "examples/github/review-app.yml",
         "examples/github/release.yml",
+        "examples/github/deploy-only.yml",
         "examples/gitlab/.gitlab-ci.yml",
         "examples/gitlab/remote-include.yml",
     ] {

@@ -343,6 +343,12 @@ fn github_fork_pull_request_with_a_read_only_token_degrades_to_summary_and_outpu
     });
     job.fake
         .read_only_token("ghs_readonly0000000000000000000000000000");
+    // A fork's run gets no secrets: this platform takes no credential, and says so (without
+    // `auth = "none"` ferry refuses to send without one; `action.rs` checks that refusal).
+    job.work.write(
+        "ferry.toml",
+        &SIMULATOR_TOML.replace("# auth = \"bearer\"", "auth = \"none\" #"),
+    );
     let r = run(&mut job.command(
         &["deploy"],
         "review-2",

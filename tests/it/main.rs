@@ -9,6 +9,7 @@ mod deploy;
 mod docs;
 mod first_day_settings;
 mod github;
+mod github_examples;
 mod gitlab;
 mod gitlab_catalog;
 mod gitlab_ci_local;

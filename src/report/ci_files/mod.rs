@@ -9,7 +9,7 @@
 //! | `step_outputs` | `$GITHUB_OUTPUT` | in GitHub Actions, when the runner names the file |
 //! | `job_summary` | `$GITHUB_STEP_SUMMARY` | in GitHub Actions, when the runner names the file |
 //! | `dotenv` | `dotenv`, `ferry.env` by default in GitLab CI | in GitLab CI, or wherever `dotenv` is set |
-//! | `early` | all three, `status=errored` | when a run ends on a settings error, before any sink exists |
+//! | `early` | all three, `status=errored` | when ferry stops on an error before any sink exists (any exit code); `status=checked` for a `ferry check` that passed |
 //!
 //! They must not call an API: what they show comes from the outcome and the findings.
 
@@ -18,7 +18,7 @@ mod early;
 mod job_summary;
 mod step_outputs;
 
-pub(crate) use self::early::{Early, write as write_early};
+pub(crate) use self::early::{Early, Ended, write as write_early, write_checked};
 
 use std::path::{Path, PathBuf};
 

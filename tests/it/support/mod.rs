@@ -7,6 +7,7 @@ pub(crate) mod fake_ws;
 pub(crate) mod git_http;
 pub(crate) mod hosted_api;
 pub(crate) mod openapi3;
+pub(crate) mod runner;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
