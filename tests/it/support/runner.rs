@@ -112,6 +112,23 @@ pub(crate) struct StepRun {
     pub(crate) summary: String,
 }
 
+impl StepRun {
+    /// Asserts that none of `secrets` is in anything the step printed or wrote.
+    #[track_caller]
+    pub(crate) fn assert_none_of(&self, secrets: &[&str]) {
+        for text in [
+            &self.run.stdout,
+            &self.run.stderr,
+            &self.output_file,
+            &self.summary,
+        ] {
+            for secret in secrets {
+                assert!(!text.contains(secret), "a secret leaked:\n{text}");
+            }
+        }
+    }
+}
+
 impl Job {
     /// A job whose checkout holds `ferry.toml` with this content.
     pub(crate) fn new(ferry_toml: &str) -> Self {
