@@ -9,13 +9,27 @@ use ferry::sim::{Fault, Outcome, Route, Script, expected_log};
 
 use crate::support::{Run, SIMULATOR_TOML, Sim, Workdir, run, signal, spawn};
 
-fn deploy(sim: &Sim, work: &Workdir, extra: &[&str]) -> Run {
-    run(work
-        .ferry()
-        .args(["deploy", "--json"])
-        .args(extra)
+/// `ferry deploy --json` to staging on the simulator, for a test to add to.
+fn deploy_command(sim: &Sim, work: &Workdir) -> std::process::Command {
+    let mut cmd = work.ferry();
+    cmd.args(["deploy", "--json"])
         .env("FERRY_PLATFORM_URL", sim.url())
-        .env("FERRY_ENVIRONMENT", "staging"))
+        .env("FERRY_ENVIRONMENT", "staging");
+    cmd
+}
+
+fn deploy(sim: &Sim, work: &Workdir, extra: &[&str]) -> Run {
+    run(deploy_command(sim, work).args(extra))
+}
+
+/// The body of the deploy trigger the simulator received.
+fn deploy_body(sim: &Sim) -> serde_json::Value {
+    let deploy_post = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.route == Some(Route::Trigger) && r.path.contains("/deployments"))
+        .unwrap();
+    serde_json::from_str(&deploy_post.body).unwrap()
 }
 
 fn triggers(sim: &Sim, what: &str) -> usize {
@@ -37,12 +51,7 @@ fn deploy_builds_then_deploys_and_hands_the_artifact_over() {
     assert_eq!(out["phases"][0]["phase"], "build");
     assert_eq!(out["phases"][1]["phase"], "deploy");
     let artifact = out["phases"][0]["outputs"]["artifact"].as_str().unwrap();
-    let deploy_post = sim
-        .requests()
-        .into_iter()
-        .find(|r| r.route == Some(Route::Trigger) && r.path.contains("/deployments"))
-        .unwrap();
-    let body: serde_json::Value = serde_json::from_str(&deploy_post.body).unwrap();
+    let body = deploy_body(&sim);
     assert_eq!(body["artifact"], artifact);
     assert_eq!(body["environment"], "staging");
     assert_eq!(triggers(&sim, "/builds"), 1);
@@ -446,24 +455,19 @@ fn no_build_deploys_an_earlier_jobs_artifact_from_every_place_it_can_be_set() {
     for (file_line, env) in ways {
         let sim = Sim::start(Script::fast());
         let work = Workdir::with_config(&format!("{file_line}{SIMULATOR_TOML}"));
-        let mut cmd = work.ferry();
-        cmd.args(["deploy", "--json"])
-            .env("FERRY_PLATFORM_URL", sim.url())
-            .env("FERRY_ENVIRONMENT", "staging")
-            .env("FERRY_BUILD_ARTIFACT", artifact);
+        let mut cmd = deploy_command(&sim, &work);
+        cmd.env("FERRY_BUILD_ARTIFACT", artifact);
         for (name, value) in env {
             cmd.env(name, value);
         }
         let r = run(&mut cmd);
         r.assert_code(0);
         assert_eq!(triggers(&sim, "/builds"), 0, "{file_line}{env:?}");
-        let deploy_post = sim
-            .requests()
-            .into_iter()
-            .find(|r| r.route == Some(Route::Trigger) && r.path.contains("/deployments"))
-            .unwrap();
-        let body: serde_json::Value = serde_json::from_str(&deploy_post.body).unwrap();
-        assert_eq!(body["artifact"], artifact, "{file_line}{env:?}");
+        assert_eq!(
+            deploy_body(&sim)["artifact"],
+            artifact,
+            "{file_line}{env:?}"
+        );
         assert_eq!(r.json()["phases"].as_array().unwrap().len(), 1);
     }
 }
