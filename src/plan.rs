@@ -120,17 +120,15 @@ impl Planned {
 }
 
 /// Template values given with `--var` / `FERRY_VAR_<NAME>`: `name=value` becomes
-/// `vars.name`; `build.name=value` stands in for an output of a build that is not run.
+/// `vars.name`; `build.name=value` (`FERRY_BUILD_<NAME>`) stands in for an output of a build
+/// that is not run, an earlier job's with no_build.
 pub(crate) fn overrides(env: &crate::env::Env, flags: &[String]) -> Result<Vars> {
     let mut out = Vars::new();
-    for (name, value) in env.with_prefix("FERRY_VAR_") {
-        let key = name.trim_start_matches("FERRY_VAR_").to_ascii_lowercase();
-        out.insert(format!("vars.{key}"), value.to_string());
-    }
-    // An earlier job's build outputs, for a deploy with no_build (as `--var build.NAME=…`).
-    for (name, value) in env.with_prefix("FERRY_BUILD_") {
-        let key = name.trim_start_matches("FERRY_BUILD_").to_ascii_lowercase();
-        out.insert(format!("build.{key}"), value.to_string());
+    for (prefix, scope) in [("FERRY_VAR_", "vars"), ("FERRY_BUILD_", "build")] {
+        for (name, value) in env.with_prefix(prefix) {
+            let key = name.trim_start_matches(prefix).to_ascii_lowercase();
+            out.insert(format!("{scope}.{key}"), value.to_string());
+        }
     }
     for flag in flags {
         let Some((name, value)) = flag.split_once('=') else {
