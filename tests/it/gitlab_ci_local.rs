@@ -56,6 +56,18 @@ pub(crate) fn git(dir: &Path, args: &[&str]) {
 fn consumer(ci: &str, remote: &str, branch: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
+    copy_templates(root);
+    std::fs::write(root.join("ferry.toml"), SIMULATOR_TOML).unwrap();
+    std::fs::write(root.join(".gitlab-ci.yml"), ci).unwrap();
+    git(root, &["init", "-q", "-b", branch]);
+    git(root, &["remote", "add", "origin", remote]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "consumer"]);
+    dir
+}
+
+/// This repository's components (`templates/`) copied into `root/templates/`.
+fn copy_templates(root: &Path) {
     std::fs::create_dir_all(root.join("templates")).unwrap();
     for entry in std::fs::read_dir(Path::new(REPO).join("templates")).unwrap() {
         let path = entry.unwrap().path();
@@ -65,13 +77,6 @@ fn consumer(ci: &str, remote: &str, branch: &str) -> tempfile::TempDir {
         )
         .unwrap();
     }
-    std::fs::write(root.join("ferry.toml"), SIMULATOR_TOML).unwrap();
-    std::fs::write(root.join(".gitlab-ci.yml"), ci).unwrap();
-    git(root, &["init", "-q", "-b", branch]);
-    git(root, &["remote", "add", "origin", remote]);
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-qm", "consumer"]);
-    dir
 }
 
 const ORIGIN: &str = "https://gitlab.example.com/group/app.git";
@@ -455,15 +460,7 @@ fn the_example_pipeline_includes_the_components_by_version_from_the_instance() {
 fn instance(version: &str) -> (tempfile::TempDir, FakeHttp) {
     let instance = tempfile::tempdir().unwrap();
     let work = instance.path().join("work");
-    std::fs::create_dir_all(work.join("templates")).unwrap();
-    for entry in std::fs::read_dir(Path::new(REPO).join("templates")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(
-            &path,
-            work.join("templates").join(path.file_name().unwrap()),
-        )
-        .unwrap();
-    }
+    copy_templates(&work);
     std::fs::copy(Path::new(REPO).join("README.md"), work.join("README.md")).unwrap();
     git(&work, &["init", "-q", "-b", "main"]);
     git(&work, &["add", "-A"]);
