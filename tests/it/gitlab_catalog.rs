@@ -11,7 +11,7 @@ use std::path::Path;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::gitlab_ci_local::{dotenv_report, gcl, git, jobs, semver_like};
+use crate::gitlab_ci_local::{dotenv_report, gcl, git, job_names, semver_like};
 use crate::support::fake_gitlab::FakeGitlab;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
@@ -148,13 +148,6 @@ fn mirror() -> tempfile::TempDir {
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "mirror"]);
     dir
-}
-
-fn job_names(repo: &Path, variables: &[(&str, String)]) -> Vec<String> {
-    jobs(repo, variables)
-        .iter()
-        .map(|l| l.split(';').next().unwrap_or_default().to_string())
-        .collect()
 }
 
 #[test]

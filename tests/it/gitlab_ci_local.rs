@@ -170,6 +170,14 @@ fn gitlab_of(repo: &Path) -> FakeGitlab {
     fake
 }
 
+/// The names of the jobs a pipeline would have.
+pub(crate) fn job_names(repo: &Path, variables: &[(&str, String)]) -> Vec<String> {
+    jobs(repo, variables)
+        .iter()
+        .map(|l| l.split(';').next().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// A GitLab merge-request pipeline (MR !7 of project 42) reporting to `fake`.
 fn merge_request_pipeline(fake: &FakeGitlab) -> Vec<(&'static str, String)> {
     vec![
@@ -328,12 +336,7 @@ fn the_default_rules_put_each_job_in_one_pipeline_per_push() {
         ORIGIN,
         "feature",
     );
-    let names = |vars: &[(&str, String)]| -> Vec<String> {
-        jobs(repo.path(), vars)
-            .iter()
-            .map(|l| l.split(';').next().unwrap_or_default().to_string())
-            .collect()
-    };
+    let names = |vars: &[(&str, String)]| job_names(repo.path(), vars);
     let var = |k: &'static str, v: &str| (k, v.to_string());
     let review = ["ferry-deploy", "ferry-stop"];
     // A merge request's pipeline has the review app.
